@@ -1,0 +1,154 @@
+// Package config is hotline's configuration: the YAML schema, defaults, and
+// strict validation whose errors name the file, the line and the problem.
+package config
+
+import "time"
+
+// Config is one centre's whole configuration, as loaded from YAML.
+type Config struct {
+	Centre    Centre               `yaml:"centre"`
+	Languages []Language           `yaml:"languages"`
+	Hours     Hours                `yaml:"hours"`
+	Prompts   map[string]PromptSet `yaml:"prompts"`
+	IVR       IVR                  `yaml:"ivr"`
+	Topics    map[string]*Topic    `yaml:"topics"`
+	Operators []Operator           `yaml:"operators"`
+	Agents    AgentRules           `yaml:"agents"`
+	Records   Records              `yaml:"records"`
+
+	// File is the path the config was loaded from (for messages).
+	File string `yaml:"-"`
+}
+
+// Centre identifies the call centre; its ID prefixes (and hash-tags) every
+// Redis key, so one centre lives in one Redis Cluster slot.
+type Centre struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	CountryCode  string   `yaml:"country_code"`  // E.164 country code without '+', e.g. "7"
+	ShortNumbers []string `yaml:"short_numbers"` // numbers citizens dial, e.g. ["122", "1406"]
+	CallerID     string   `yaml:"caller_id"`     // number shown when hotline dials out
+	MOHClass     string   `yaml:"moh_class"`     // Asterisk music-on-hold class; default "default"
+}
+
+// Language is one language the IVR speaks. Code is the Asterisk sound
+// language (ru, kk, uk, en) used in sound: URIs.
+type Language struct {
+	Code string `yaml:"code"`
+	Name string `yaml:"name"`
+}
+
+// Hours are the centre's business hours.
+type Hours struct {
+	TimeZone string       `yaml:"timezone"` // IANA name, e.g. Asia/Almaty
+	Weekly   []WeeklyOpen `yaml:"weekly"`
+	Holidays []string     `yaml:"holidays"` // YYYY-MM-DD, closed all day
+
+	// Location is TimeZone resolved by Load.
+	Location *time.Location `yaml:"-"`
+}
+
+// WeeklyOpen is one opening range repeated on the given days.
+type WeeklyOpen struct {
+	Days  []string `yaml:"days"`  // mon..sun
+	Open  string   `yaml:"open"`  // HH:MM
+	Close string   `yaml:"close"` // HH:MM, after Open; "24:00" allowed
+}
+
+// PromptSet is one prompt's text per language code. The text is what
+// `make prompts` speaks into hotline/<lang>/<name>.wav.
+type PromptSet map[string]string
+
+// IVR is the menu graph.
+type IVR struct {
+	Start string           `yaml:"start"` // first node
+	Nodes map[string]*Node `yaml:"nodes"`
+}
+
+// Node is one menu: prompts played in order, then digits collected.
+type Node struct {
+	Prompts           []string           `yaml:"prompts"`
+	Digits            map[string]*Action `yaml:"digits"`     // key: one or more digits, 0-9 * #
+	MaxDigits         int                `yaml:"max_digits"` // default: longest key in Digits
+	FirstDigitTimeout Duration           `yaml:"first_digit_timeout"`
+	InterDigitTimeout Duration           `yaml:"inter_digit_timeout"`
+	Retries           int                `yaml:"retries"` // re-prompts after invalid input or silence
+	InvalidPrompt     string             `yaml:"invalid_prompt"`
+	TimeoutPrompt     string             `yaml:"timeout_prompt"`
+	Default           *Action            `yaml:"default"` // taken when retries run out
+
+	// Name is the node's key in IVR.Nodes, filled by Load.
+	Name string `yaml:"-"`
+}
+
+// ActionType is what a menu choice does.
+type ActionType string
+
+const (
+	ActionSetLanguage ActionType = "set_language" // Language, then Next
+	ActionGoto        ActionType = "goto"         // Next
+	ActionInfo        ActionType = "info"         // play Prompt, then Next
+	ActionQueue       ActionType = "queue"        // Topic with Priority
+	ActionTransfer    ActionType = "transfer"     // Number (an outside service)
+	ActionHangup      ActionType = "hangup"       // play Prompt (optional), hang up
+)
+
+// Action is one menu choice.
+type Action struct {
+	Type     ActionType `yaml:"action"`
+	Language string     `yaml:"language,omitempty"`
+	Next     string     `yaml:"next,omitempty"`
+	Prompt   string     `yaml:"prompt,omitempty"`
+	Topic    string     `yaml:"topic,omitempty"`
+	Priority int        `yaml:"priority,omitempty"` // added to the topic's priority; higher is served first
+	Number   string     `yaml:"number,omitempty"`
+}
+
+// Topic is one queue: the callers waiting about one subject.
+type Topic struct {
+	Name          string       `yaml:"name"`
+	Skill         string       `yaml:"skill"`    // operators need this skill; default: the topic's key
+	Priority      int          `yaml:"priority"` // higher is served first
+	ServiceLevel  ServiceLevel `yaml:"service_level"`
+	MaxWait       Duration     `yaml:"max_wait"`
+	MaxQueue      int          `yaml:"max_queue"` // 0: no cap
+	Overflow      string       `yaml:"overflow"`  // topic that takes callers past MaxWait
+	RingTimeout   Duration     `yaml:"ring_timeout"`
+	WrapUp        Duration     `yaml:"wrap_up"`
+	AnnounceEvery Duration     `yaml:"announce_every"`
+
+	// ID is the topic's key in Topics, filled by Load.
+	ID string `yaml:"-"`
+}
+
+// ServiceLevel is a target such as 80 % of callers answered within 20 s.
+type ServiceLevel struct {
+	Percent float64  `yaml:"percent"`
+	Within  Duration `yaml:"within"`
+}
+
+// Operator is one person on a SIP softphone.
+type Operator struct {
+	ID        string         `yaml:"id"`
+	Name      string         `yaml:"name"`
+	Endpoint  string         `yaml:"endpoint"` // e.g. PJSIP/1001
+	Skills    map[string]int `yaml:"skills"`   // skill -> level 1..10
+	Languages []string       `yaml:"languages"`
+}
+
+// AgentRules govern operator state handling.
+type AgentRules struct {
+	MaxNoAnswer      int      `yaml:"max_no_answer"`     // consecutive misses before pause; default 3
+	ReservationLease Duration `yaml:"reservation_lease"` // default 30s
+}
+
+// Records configures the call-record stream.
+type Records struct {
+	StreamMaxLen int64 `yaml:"stream_max_len"` // approximate MAXLEN; default 100000
+}
+
+// Duration is a time.Duration written in YAML as "20s", "1m30s".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,138 @@
+// Package pbx holds the PBX-neutral types that the router speaks: channel
+// events in, media and call-control commands out. It knows nothing of ARI,
+// SIP or Asterisk; adapters (pbx/ari) translate to and from a real PBX.
+package pbx
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors an adapter maps PBX answers to, so that the router can
+// decide without knowing HTTP status codes.
+var (
+	// ErrNotFound: the channel, bridge or playback is gone (hung up, ended).
+	ErrNotFound = errors.New("pbx: not found")
+	// ErrUnavailable: an originate could not even start (endpoint unknown,
+	// not registered: Asterisk's 500 "Allocation failed").
+	ErrUnavailable = errors.New("pbx: endpoint unavailable")
+	// ErrConflict: the channel is not in the application or in the wrong state.
+	ErrConflict = errors.New("pbx: wrong state")
+	// ErrTimeout: the PBX did not answer a command within its deadline.
+	ErrTimeout = errors.New("pbx: command timed out")
+)
+
+// EventType names one kind of event. The values match ARI's event type names
+// where one exists, so logs read the same as Asterisk's.
+type EventType string
+
+const (
+	// StasisStart: a channel entered the application (inbound call, answered
+	// originate, operator feature code). Args holds the application arguments.
+	StasisStart EventType = "StasisStart"
+	// StasisEnd: the channel left the application. For a dialplan-entered
+	// channel this is the last event there will be: treat it as the leg's end.
+	StasisEnd EventType = "StasisEnd"
+	// ChannelDestroyed: the channel is gone; Cause holds the Q.850 cause.
+	ChannelDestroyed EventType = "ChannelDestroyed"
+	// ChannelHangupRequest: someone asked to hang up; Cause is 0 when the
+	// remote side hung up (Asterisk sends no cause then).
+	ChannelHangupRequest EventType = "ChannelHangupRequest"
+	// ChannelStateChange: Channel.State changed (Ring, Ringing, Up...).
+	ChannelStateChange EventType = "ChannelStateChange"
+	// DTMF: one digit received on the channel (ChannelDtmfReceived).
+	DTMF EventType = "ChannelDtmfReceived"
+	// PlaybackStarted and PlaybackFinished: PlaybackID and PlaybackState set;
+	// a missing sound file finishes with state "failed".
+	PlaybackStarted  EventType = "PlaybackStarted"
+	PlaybackFinished EventType = "PlaybackFinished"
+	// Dial: progress of an originate (DialStatus RINGING, ANSWER, BUSY...).
+	Dial EventType = "Dial"
+	// ChannelEnteredBridge and ChannelLeftBridge: BridgeID set.
+	ChannelEnteredBridge EventType = "ChannelEnteredBridge"
+	ChannelLeftBridge    EventType = "ChannelLeftBridge"
+	// Resynced is not an ARI event: the adapter emits it after every
+	// (re)connect, listing the channels the PBX still holds in the
+	// application. A call whose channel is missing from the list ended while
+	// the event stream was down.
+	Resynced EventType = "Resynced"
+)
+
+// Channel is a snapshot of a channel as the PBX described it.
+type Channel struct {
+	ID           string
+	Name         string // e.g. PJSIP/citizens-00000001
+	State        string // Down, Ring, Ringing, Up...
+	CallerNumber string // raw caller ID; may be empty or hostile
+	CallerName   string
+	Language     string
+	Context      string // dialplan context it came from
+	Exten        string // dialplan extension it came from
+}
+
+// Event is one thing that happened on the PBX. Only the fields that belong to
+// Type are set.
+type Event struct {
+	Type      EventType
+	Time      time.Time
+	ChannelID string // the channel the event is about (empty for Resynced)
+	Channel   Channel
+
+	Args          []string // StasisStart: application arguments
+	Digit         string   // DTMF
+	DurationMs    int      // DTMF
+	PlaybackID    string   // Playback*
+	PlaybackState string   // Playback*: playing, done, failed
+	BridgeID      string   // Channel*Bridge
+	Cause         int      // ChannelDestroyed, ChannelHangupRequest
+	CauseText     string
+	Soft          bool   // ChannelHangupRequest
+	DialStatus    string // Dial
+	CallerID      string // Dial: the channel that dialled, if any
+
+	Channels []Channel // Resynced: channels present in the application
+}
+
+// OriginateRequest asks the PBX to dial an endpoint and, on answer, hand the
+// new channel to the application with Args.
+type OriginateRequest struct {
+	ChannelID string        // chosen by the caller so events can be matched before the reply
+	Endpoint  string        // e.g. PJSIP/1001; never raw caller input
+	CallerID  string        // shown on the operator's phone, e.g. `"Citizen" <79001234567>`
+	Args      []string      // application arguments delivered with StasisStart
+	Timeout   time.Duration // ring timeout; 0 means the PBX default
+	Variables map[string]string
+}
+
+// Client is the call-control surface of a PBX. All methods honour ctx and
+// return one of the sentinel errors above (wrapped) when the PBX refuses.
+type Client interface {
+	Answer(ctx context.Context, channelID string) error
+	Hangup(ctx context.Context, channelID string, reason string) error
+	Ring(ctx context.Context, channelID string) error
+	// Play starts media (sound:, number:, digits:, tone: URIs) on a channel
+	// under playbackID; PlaybackFinished with that id follows.
+	Play(ctx context.Context, channelID, playbackID string, media ...string) error
+	StopPlayback(ctx context.Context, playbackID string) error
+	StartMOH(ctx context.Context, channelID, class string) error
+	StopMOH(ctx context.Context, channelID string) error
+	SetVariable(ctx context.Context, channelID, name, value string) error
+	GetVariable(ctx context.Context, channelID, name string) (string, error)
+	Originate(ctx context.Context, req OriginateRequest) (Channel, error)
+	// EndpointState reports an endpoint's state ("online", "offline",
+	// "unknown"); used to skip operators whose phone is not registered.
+	EndpointState(ctx context.Context, endpoint string) (string, error)
+	CreateBridge(ctx context.Context, bridgeID, bridgeType string) error
+	AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
+	RemoveFromBridge(ctx context.Context, bridgeID, channelID string) error
+	DestroyBridge(ctx context.Context, bridgeID string) error
+	// Channels lists the channels currently in the application (re-sync).
+	Channels(ctx context.Context) ([]Channel, error)
+}
+
+// Source delivers events. Events never blocks the PBX connection: the
+// adapter buffers, so a slow consumer delays only itself.
+type Source interface {
+	Events() <-chan Event
+}
