@@ -127,6 +127,10 @@ type Client interface {
 	AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
 	RemoveFromBridge(ctx context.Context, bridgeID, channelID string) error
 	DestroyBridge(ctx context.Context, bridgeID string) error
+	// Continue sends a channel back to the dialplan at context/exten,
+	// priority 1 (ARI POST /channels/{id}/continue): used for transfers
+	// to outside services.
+	Continue(ctx context.Context, channelID, context, exten string) error
 	// Channels lists the channels currently in the application (re-sync).
 	Channels(ctx context.Context) ([]Channel, error)
 }
