@@ -1,0 +1,169 @@
+// Package api is hotline's small HTTP surface: operators log in, pause and
+// log out; supervisors read operator states and queues; Prometheus scrapes
+// /metrics; orchestrators probe /healthz and /readyz. Every /api/v1 route
+// needs the bearer token.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// AgentControl changes an operator's presence.
+type AgentControl interface {
+	Login(ctx context.Context, agentID string) error
+	Logout(ctx context.Context, agentID string) error
+	Pause(ctx context.Context, agentID, reason string) error
+	Ready(ctx context.Context, agentID string) error
+}
+
+// Snapshot reads what supervisors watch.
+type Snapshot interface {
+	Agents(ctx context.Context) (any, error)
+	Queues(ctx context.Context) (any, error)
+	Records(ctx context.Context, n int) (any, error)
+}
+
+// Options configure the handler.
+type Options struct {
+	Token    string // bearer token for /api/v1; empty refuses every API call
+	Control  AgentControl
+	Snapshot Snapshot
+	Gatherer prometheus.Gatherer
+	Ready    func() error // nil error: ready to take calls
+	Log      *zap.Logger
+	// NotFound tells an unknown-operator error apart so it maps to 404.
+	NotFound func(error) bool
+}
+
+var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// Handler returns the HTTP handler.
+func Handler(o Options) http.Handler {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if o.Ready != nil {
+			if err := o.Ready(); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if o.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if o.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(o.Token)) != 1 {
+				writeJSON(w, http.StatusUnauthorized, errBody("missing or wrong bearer token"))
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("POST /api/v1/agents/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
+		id, action := r.PathValue("id"), r.PathValue("action")
+		if !agentIDPattern.MatchString(id) {
+			writeJSON(w, http.StatusBadRequest, errBody("operator id must be 1-64 letters, digits, '_', '.', '-'"))
+			return
+		}
+		if o.Control == nil {
+			writeJSON(w, http.StatusServiceUnavailable, errBody("operator control is not available"))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		var err error
+		switch action {
+		case "login":
+			err = o.Control.Login(ctx, id)
+		case "logout":
+			err = o.Control.Logout(ctx, id)
+		case "ready":
+			err = o.Control.Ready(ctx, id)
+		case "pause":
+			var body struct {
+				Reason string `json:"reason"`
+			}
+			dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+			dec.DisallowUnknownFields()
+			if derr := dec.Decode(&body); derr != nil && !errors.Is(derr, io.EOF) {
+				writeJSON(w, http.StatusBadRequest, errBody("body must be JSON like {\"reason\":\"break\"}: "+derr.Error()))
+				return
+			}
+			reason := strings.TrimSpace(body.Reason)
+			if reason == "" {
+				reason = "break"
+			}
+			if len(reason) > 64 || strings.ContainsAny(reason, "\r\n") {
+				writeJSON(w, http.StatusBadRequest, errBody("reason must be one line of at most 64 characters"))
+				return
+			}
+			err = o.Control.Pause(ctx, id, reason)
+		default:
+			writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("unknown action %q: use login, logout, pause or ready", action)))
+			return
+		}
+		if err != nil {
+			status := http.StatusConflict
+			if o.NotFound != nil && o.NotFound(err) {
+				status = http.StatusNotFound
+			}
+			o.Log.Info("operator action refused", zap.String("agent", id), zap.String("action", action), zap.Error(err))
+			writeJSON(w, status, errBody(err.Error()))
+			return
+		}
+		o.Log.Info("operator action", zap.String("agent", id), zap.String("action", action))
+		writeJSON(w, http.StatusOK, map[string]string{"agent": id, "action": action, "result": "ok"})
+	}))
+	read := func(get func(ctx context.Context) (any, error)) http.HandlerFunc {
+		return auth(func(w http.ResponseWriter, r *http.Request) {
+			if o.Snapshot == nil {
+				writeJSON(w, http.StatusServiceUnavailable, errBody("not available"))
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			v, err := get(ctx)
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, errBody(err.Error()))
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		})
+	}
+	if o.Snapshot != nil {
+		mux.HandleFunc("GET /api/v1/agents", read(o.Snapshot.Agents))
+		mux.HandleFunc("GET /api/v1/queues", read(o.Snapshot.Queues))
+		mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
+	}
+	return mux
+}
+
+func errBody(msg string) map[string]string { return map[string]string{"error": msg} }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

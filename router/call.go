@@ -1,0 +1,704 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// msg is what the demultiplexer and other calls post to a call.
+type msg struct {
+	ev       pbx.Event
+	offer    *Offer
+	resynced bool // ev was synthesised by a re-sync, not sent by the PBX
+}
+
+type phase int
+
+const (
+	phaseIVR      phase = iota // menus
+	phaseQueued                // waiting in a topic queue, music on hold
+	phaseOffering              // an operator's phone is ringing
+	phaseBridged               // talking
+	phaseDone
+)
+
+func (p phase) String() string {
+	return [...]string{"ivr", "queued", "offering", "bridged", "done"}[p]
+}
+
+// call is one citizen's call. Only its own goroutine touches its fields.
+type call struct {
+	r     *Router
+	id    string
+	ch    pbx.Channel
+	inbox *mailbox[msg]
+	log   *zap.Logger
+	cfg   *config.Config
+
+	phase  phase
+	menu   menuDriver
+	number string // validated caller number ("" when withheld or invalid)
+	lang   string
+	topic  *config.Topic
+	prio   int
+
+	// offer in progress
+	offer     *Offer
+	legID     string
+	ringTimer *time.Timer
+	bridgeID  string
+
+	// announcements while queued
+	announce   *time.Ticker
+	announceID string // playback id of the announcement playing, if any
+	onMOH      bool
+
+	rec Record
+}
+
+func newCall(r *Router, ev pbx.Event) *call {
+	cfg := r.Config()
+	number, ok := sanitizeNumber(ev.Channel.CallerNumber)
+	if !ok {
+		number = ""
+	}
+	c := &call{
+		r:      r,
+		id:     ev.ChannelID,
+		ch:     ev.Channel,
+		inbox:  newMailbox[msg](),
+		cfg:    cfg,
+		number: number,
+		lang:   defaultLanguage(cfg),
+	}
+	c.log = r.log.With(zap.String("call_id", c.id))
+	c.rec = Record{CallID: c.id, CallerNumber: number, Arrival: r.now()}
+	if ev.Time.After(time.Time{}) && ev.Time.Before(c.rec.Arrival) {
+		c.rec.Arrival = ev.Time
+	}
+	return c
+}
+
+func defaultLanguage(cfg *config.Config) string {
+	if len(cfg.Languages) > 0 {
+		return cfg.Languages[0].Code
+	}
+	return "en"
+}
+
+// sanitizeNumber keeps a caller number only if it is digits with an optional
+// leading '+', 3 to 20 long: raw caller ID never reaches a dial string or a
+// display name unchecked.
+func sanitizeNumber(raw string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if len(s) < 3 || len(s) > 21 {
+		return "", false
+	}
+	for i, ch := range s {
+		if ch == '+' && i == 0 {
+			continue
+		}
+		if ch < '0' || ch > '9' {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// run is the call's one select loop. It returns when the call is over or
+// the router stops; tear-down runs under a context the caller cannot cancel.
+func (c *call) run(ctx context.Context) {
+	defer c.r.forget(c)
+	defer c.stopTimers()
+	c.log.Info("call arrived", zap.String("caller", c.number), zap.String("exten", c.ch.Exten))
+
+	cctx, cancel := c.r.cmdCtx()
+	err := c.r.opt.PBX.Answer(cctx, c.id)
+	cancel()
+	if err != nil {
+		c.log.Warn("answer failed", zap.Error(err))
+		if errors.Is(err, pbx.ErrNotFound) {
+			c.finish(OutcomeAbandoned, "caller", 0)
+			return
+		}
+	}
+	c.menu = c.r.newMenu(c)
+	if out, done := c.menuStep(c.menu.Start(ctx)); done {
+		c.afterMenu(ctx, out)
+	}
+
+	for c.phase != phaseDone {
+		select {
+		case <-ctx.Done():
+			// hotline is stopping: the caller stays where Redis holds it and
+			// the next instance re-syncs; nothing is abandoned here.
+			c.log.Info("router stopping; call left to re-sync", zap.String("phase", c.phase.String()))
+			c.inbox.close()
+			return
+		case <-c.inbox.C():
+			for _, m := range c.inbox.take() {
+				c.handle(ctx, m)
+				if c.phase == phaseDone {
+					break
+				}
+			}
+		case <-c.menuTimer():
+			if out, done := c.menuStep(c.menu.OnTimer(ctx)); done {
+				c.afterMenu(ctx, out)
+			}
+		case <-c.announceC():
+			c.announcePosition()
+		case <-c.ringC():
+			c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
+			c.r.hangupQuietly(ctx, c.legID, "no_answer")
+			// the leg's ChannelDestroyed settles the offer
+		}
+	}
+	// Whatever is still queued is about a finished call; offers must be
+	// released so the operator is not held.
+	for _, m := range c.inbox.close() {
+		if m.offer != nil && m.offer.CallID == c.id {
+			c.r.spawn(func() { c.r.deliver(m.offer) })
+		}
+	}
+}
+
+func (c *call) menuTimer() <-chan time.Time {
+	if c.phase != phaseIVR || c.menu == nil {
+		return nil
+	}
+	return c.menu.TimerC()
+}
+
+func (c *call) announceC() <-chan time.Time {
+	if c.phase != phaseQueued || c.announce == nil {
+		return nil
+	}
+	return c.announce.C
+}
+
+func (c *call) ringC() <-chan time.Time {
+	if c.phase != phaseOffering || c.ringTimer == nil {
+		return nil
+	}
+	return c.ringTimer.C
+}
+
+func (c *call) stopTimers() {
+	if c.announce != nil {
+		c.announce.Stop()
+	}
+	if c.ringTimer != nil {
+		c.ringTimer.Stop()
+	}
+}
+
+// menuStep logs a menu error and reports whether the menu has finished.
+func (c *call) menuStep(out *menuOutcome, done bool, err error) (*menuOutcome, bool) {
+	if err != nil {
+		c.log.Warn("ivr", zap.Error(err))
+	}
+	return out, done
+}
+
+func (c *call) handle(ctx context.Context, m msg) {
+	if m.offer != nil {
+		c.takeOffer(ctx, m.offer)
+		return
+	}
+	ev := m.ev
+	if ev.ChannelID == c.id {
+		c.callerEvent(ctx, ev)
+		return
+	}
+	if ev.ChannelID == c.legID && c.legID != "" {
+		c.legEvent(ctx, ev, m.resynced)
+	}
+}
+
+// callerEvent handles events on the citizen's channel.
+func (c *call) callerEvent(ctx context.Context, ev pbx.Event) {
+	switch ev.Type {
+	case pbx.StasisEnd, pbx.ChannelDestroyed:
+		c.callerGone(ctx, ev.Cause)
+	case pbx.ChannelHangupRequest:
+		// StasisEnd follows for dialplan channels; acting now shortens the
+		// window in which an operator could be offered a caller who left.
+		c.callerGone(ctx, ev.Cause)
+	case pbx.DTMF:
+		if c.phase == phaseIVR {
+			if out, done := c.menuStep(c.menu.OnDigit(ctx, ev.Digit)); done {
+				c.afterMenu(ctx, out)
+			}
+		}
+	case pbx.PlaybackFinished:
+		switch {
+		case c.phase == phaseIVR:
+			if out, done := c.menuStep(c.menu.OnPlaybackFinished(ctx, ev.PlaybackID, ev.PlaybackState)); done {
+				c.afterMenu(ctx, out)
+			}
+		case ev.PlaybackID == c.announceID:
+			c.announceID = ""
+			if c.phase == phaseQueued || c.phase == phaseOffering {
+				c.startMOH()
+			}
+		}
+	}
+}
+
+// afterMenu acts on what the caller chose.
+func (c *call) afterMenu(ctx context.Context, out *menuOutcome) {
+	if out == nil {
+		c.hangup(OutcomeIVRHangup, "system", "")
+		return
+	}
+	c.rec.IVRPath = out.Path
+	if out.Language != "" {
+		c.lang = out.Language
+	}
+	c.rec.Language = c.lang
+	switch out.Kind {
+	case menuQueue:
+		c.enqueue(ctx, out.Topic, out.Priority)
+	case menuTransfer:
+		c.transfer(ctx, out.Number)
+	default:
+		c.hangup(OutcomeIVRHangup, "system", "")
+	}
+}
+
+func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
+	t, ok := c.cfg.Topic(topicID)
+	if !ok {
+		c.log.Error("menu chose an unknown topic", zap.String("queue", topicID))
+		c.hangup(OutcomeRejected, "system", "")
+		return
+	}
+	c.topic = t
+	c.prio = t.Priority + prio
+	c.rec.Topic = t.ID
+	c.log = c.log.With(zap.String("queue", t.ID))
+	now := c.r.now()
+	c.rec.EnqueuedAt = now
+	c.phase = phaseQueued
+	c.startMOH()
+	cctx, cancel := c.r.cmdCtx()
+	o, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
+		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: now,
+		Language: c.lang, CallerNumber: c.number,
+	}, now)
+	cancel()
+	if err != nil {
+		c.log.Error("enqueue failed", zap.Error(err))
+		c.hangup(OutcomeRejected, "system", "")
+		return
+	}
+	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
+	if every := t.AnnounceEvery.D(); every > 0 {
+		c.announce = time.NewTicker(every)
+	}
+	if o != nil {
+		c.r.deliver(o)
+	} else {
+		// Tell the caller where they stand straight away; then periodically.
+		c.announcePosition()
+	}
+}
+
+func (c *call) startMOH() {
+	if c.onMOH {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.StartMOH(cctx, c.id, c.cfg.Centre.MOHClass); err != nil {
+		c.log.Warn("music on hold", zap.Error(err))
+		return
+	}
+	c.onMOH = true
+}
+
+func (c *call) stopMOH() {
+	if !c.onMOH {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.StopMOH(cctx, c.id); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		c.log.Warn("stop music on hold", zap.Error(err))
+	}
+	c.onMOH = false
+}
+
+// announcePosition plays "you are number N, about M minutes" over a pause in
+// the music; Asterisk's core sounds speak the numbers in the channel's
+// language (number: media).
+func (c *call) announcePosition() {
+	if c.announceID != "" || c.phase != phaseQueued {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	pos, wait, err := c.r.opt.ACD.Position(cctx, c.id)
+	if err != nil || pos <= 0 {
+		return
+	}
+	minutes := int((wait + time.Minute - 1) / time.Minute)
+	if minutes < 1 {
+		minutes = 1
+	}
+	media := []string{
+		c.sound(promptPosition), "number:" + strconv.Itoa(pos),
+		c.sound(promptWait), "number:" + strconv.Itoa(minutes), c.sound(promptMinutes),
+	}
+	c.stopMOH()
+	id := c.r.nextID("ann-" + c.id)
+	if err := c.r.opt.PBX.Play(cctx, c.id, id, media...); err != nil {
+		c.log.Warn("announcement", zap.Error(err))
+		c.startMOH()
+		return
+	}
+	c.announceID = id
+	c.log.Info("position announced", zap.Int("position", pos), zap.Int("minutes", minutes))
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Announcements.Inc()
+	}
+}
+
+// Prompt names the router itself plays; the config must define them.
+const (
+	promptPosition = "queue_position" // "You are number"
+	promptWait     = "queue_wait"     // "Estimated waiting time"
+	promptMinutes  = "minutes"        // "minutes"
+	promptGoodbye  = "goodbye"
+)
+
+func (c *call) sound(name string) string {
+	return c.r.opt.SoundPrefix + c.lang + "/" + name
+}
+
+func (c *call) stopAnnouncement() {
+	if c.announceID == "" {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	_ = c.r.opt.PBX.StopPlayback(cctx, c.announceID)
+	c.announceID = ""
+}
+
+// takeOffer rings the reserved operator's phone.
+func (c *call) takeOffer(ctx context.Context, o *Offer) {
+	if c.phase != phaseQueued {
+		// Already offered or finished: this reservation is not ours to use.
+		c.log.Warn("unexpected offer", zap.String("agent", o.AgentID), zap.String("phase", c.phase.String()))
+		c.releaseOffer(o, false)
+		return
+	}
+	log := c.log.With(zap.String("agent", o.AgentID))
+	op, ok := c.cfg.OperatorByID(o.AgentID)
+	if !ok {
+		op, ok = c.r.Config().OperatorByID(o.AgentID)
+	}
+	if !ok {
+		log.Error("offered to an operator missing from the config")
+		c.releaseOffer(o, true)
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	state, err := c.r.opt.PBX.EndpointState(cctx, op.Endpoint)
+	cancel()
+	if err == nil && state != "online" {
+		log.Info("operator's phone is not registered; skipping", zap.String("endpoint", op.Endpoint), zap.String("state", state))
+		c.releaseOffer(o, true)
+		return
+	}
+	c.offer = o
+	c.rec.Offers++
+	c.legID = c.r.nextID(c.id + "-op")
+	c.r.addLeg(c.legID, c)
+	ring := c.topic.RingTimeout.D()
+	if ring <= 0 {
+		ring = 15 * time.Second
+	}
+	now := c.r.now()
+	if !o.FreedAt.IsZero() && c.r.opt.OnHandover != nil {
+		c.r.opt.OnHandover(now.Sub(o.FreedAt))
+	}
+	if !o.FreedAt.IsZero() && c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Handover.Observe(now.Sub(o.FreedAt).Seconds())
+	}
+	cctx, cancel = c.r.cmdCtx()
+	_, err = c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+		ChannelID: c.legID,
+		Endpoint:  op.Endpoint,
+		CallerID:  c.operatorCallerID(),
+		Args:      []string{argOperatorLeg, c.id},
+		Timeout:   ring,
+		Variables: map[string]string{"HOTLINE_CALL_ID": c.id, "HOTLINE_TOPIC": c.topic.ID},
+	})
+	cancel()
+	if err != nil {
+		c.r.dropLeg(c.legID)
+		c.legID = ""
+		c.offer = nil
+		log.Warn("originate to operator failed", zap.Error(err))
+		c.releaseOffer(o, errors.Is(err, pbx.ErrUnavailable))
+		return
+	}
+	if c.rec.OfferedAt.IsZero() {
+		c.rec.OfferedAt = now
+	}
+	c.phase = phaseOffering
+	// Asterisk ends an unanswered originate itself; this is the net for a
+	// lost ChannelDestroyed.
+	c.ringTimer = time.NewTimer(ring + 5*time.Second)
+	log.Info("ringing operator", zap.String("endpoint", op.Endpoint), zap.Duration("ring_timeout", ring))
+}
+
+// operatorCallerID is what the operator's phone shows: the topic and the
+// language as the name, the citizen's checked number as the number.
+func (c *call) operatorCallerID() string {
+	name := c.topic.Name
+	if name == "" {
+		name = c.topic.ID
+	}
+	name = strings.Map(func(r rune) rune {
+		if r == '"' || r == '<' || r == '>' || r == '\\' || r < ' ' {
+			return -1
+		}
+		return r
+	}, name)
+	name = fmt.Sprintf("%s [%s]", name, c.lang)
+	number := c.number
+	if number == "" {
+		number = "anonymous"
+	}
+	return fmt.Sprintf("%q <%s>", name, number)
+}
+
+// releaseOffer gives a reservation back: the caller keeps its place, the
+// operator is made ready (or offline when unreachable), and the topic's
+// head is offered to the next free operator.
+func (c *call) releaseOffer(o *Offer, unreachable bool) {
+	cctx, cancel := c.r.cmdCtx()
+	var err error
+	paused := false
+	if unreachable {
+		err = c.r.opt.ACD.Unreachable(cctx, o.CallID, o.AgentID, c.r.now())
+	} else {
+		paused, err = c.r.opt.ACD.NoAnswer(cctx, o.CallID, o.AgentID, c.r.now())
+	}
+	cancel()
+	if err != nil {
+		c.log.Error("releasing an offer", zap.String("agent", o.AgentID), zap.Error(err))
+	}
+	if paused {
+		c.log.Warn("operator paused after repeated no-answers", zap.String("agent", o.AgentID))
+	}
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.OffersFailed.Inc()
+	}
+	if t, ok := c.cfg.Topic(o.Topic); ok {
+		c.r.claimForTopic(t.ID)
+	} else if c.topic != nil {
+		c.r.claimForTopic(c.topic.ID)
+	}
+}
+
+// legEvent handles events on the operator's leg.
+func (c *call) legEvent(ctx context.Context, ev pbx.Event, resynced bool) {
+	switch ev.Type {
+	case pbx.StasisStart:
+		if c.phase == phaseOffering {
+			c.operatorAnswered(ctx)
+		}
+	case pbx.ChannelDestroyed, pbx.StasisEnd, pbx.ChannelHangupRequest:
+		switch c.phase {
+		case phaseOffering:
+			if ev.Type == pbx.ChannelHangupRequest {
+				return // ChannelDestroyed follows with the final cause
+			}
+			c.offerFailed(ev.Cause)
+		case phaseBridged:
+			c.log.Info("operator hung up")
+			c.endConversation("operator", ev.Cause)
+		}
+	}
+}
+
+func (c *call) offerFailed(cause int) {
+	o := c.offer
+	c.r.dropLeg(c.legID)
+	c.legID, c.offer = "", nil
+	if c.ringTimer != nil {
+		c.ringTimer.Stop()
+	}
+	c.phase = phaseQueued
+	c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", offerFailure(cause)))
+	c.releaseOffer(o, false)
+}
+
+func (c *call) operatorAnswered(ctx context.Context) {
+	o := c.offer
+	log := c.log.With(zap.String("agent", o.AgentID))
+	now := c.r.now()
+	cctx, cancel := c.r.cmdCtx()
+	err := c.r.opt.ACD.Answered(cctx, c.id, o.AgentID, now)
+	cancel()
+	if err != nil {
+		// The reservation was lost (lease expired and given away): this
+		// operator must not talk to the caller; the caller is queued again.
+		log.Error("reservation lost before answer; dropping the operator leg", zap.Error(err))
+		c.r.hangupQuietly(ctx, c.legID, "normal")
+		c.r.dropLeg(c.legID)
+		c.legID, c.offer = "", nil
+		c.phase = phaseQueued
+		return
+	}
+	if c.ringTimer != nil {
+		c.ringTimer.Stop()
+	}
+	c.stopAnnouncement()
+	c.stopMOH()
+	c.bridgeID = "br-" + c.id
+	cctx, cancel = c.r.cmdCtx()
+	defer cancel()
+	// dtmf_events keeps the caller's digits reaching hotline: a plain
+	// mixing bridge of two SIP legs goes native RTP and swallows them.
+	if err := c.r.opt.PBX.CreateBridge(cctx, c.bridgeID, "mixing,dtmf_events"); err != nil {
+		log.Error("create bridge", zap.Error(err))
+	} else if err := c.r.opt.PBX.AddToBridge(cctx, c.bridgeID, c.id, c.legID); err != nil {
+		log.Error("add to bridge", zap.Error(err))
+	}
+	c.phase = phaseBridged
+	c.rec.AnsweredAt = now
+	c.rec.Agent = o.AgentID
+	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+	log.Info("operator answered; bridged", zap.Duration("waited", c.rec.Wait))
+}
+
+// callerGone handles the citizen hanging up (or vanishing) in any phase.
+func (c *call) callerGone(ctx context.Context, cause int) {
+	switch c.phase {
+	case phaseDone:
+		return
+	case phaseIVR:
+		c.log.Info("caller hung up in the menu")
+		c.finish(OutcomeAbandoned, "caller", cause)
+	case phaseQueued, phaseOffering:
+		if c.legID != "" {
+			c.r.hangupQuietly(ctx, c.legID, "normal")
+		}
+		now := c.r.now()
+		cctx, cancel := c.r.cmdCtx()
+		agent, err := c.r.opt.ACD.Abandon(cctx, c.id, now)
+		cancel()
+		if err != nil {
+			c.log.Error("abandon", zap.Error(err))
+		}
+		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+		c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
+		c.finish(OutcomeAbandoned, "caller", cause)
+		if agent != "" {
+			c.r.agentFreed(agent, now)
+		}
+	case phaseBridged:
+		c.endConversation("caller", cause)
+	}
+}
+
+// endConversation tears the bridge down after either side hung up and
+// puts the operator into wrap-up.
+func (c *call) endConversation(by string, cause int) {
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if by == "operator" {
+		// Asterisk gives the caller no event when the operator leaves: the
+		// caller would sit alone in silence, so hotline hangs up for them.
+		c.r.hangupQuietly(cctx, c.id, "normal")
+	} else {
+		c.r.hangupQuietly(cctx, c.legID, "normal")
+	}
+	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		c.log.Warn("destroy bridge", zap.Error(err))
+	}
+	agent := c.offer.AgentID
+	wrap := c.topic.WrapUp.D()
+	now := c.r.now()
+	if err := c.r.opt.ACD.Ended(cctx, agent, now.Add(wrap)); err != nil {
+		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
+	}
+	outcome := OutcomeAnswered
+	if droppedCause(cause) {
+		outcome = OutcomeDropped
+	}
+	c.finish(outcome, by, cause)
+	c.r.scheduleWrapUp(agent, wrap)
+}
+
+// transfer hands the caller to an outside service (ambulance, volunteers):
+// the channel leaves Stasis for the dialplan's transfer context, which
+// dials the number. The number comes from the validated config, never from
+// the caller.
+func (c *call) transfer(_ context.Context, number string) {
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.Continue(cctx, c.id, transferContext, number); err != nil {
+		c.log.Error("transfer failed; hanging up", zap.String("number", number), zap.Error(err))
+		c.hangup(OutcomeRejected, "system", "")
+		return
+	}
+	c.log.Info("transferred to an outside service", zap.String("number", number))
+	c.finish(OutcomeTransferred, "system", 0)
+}
+
+// transferContext is the dialplan context (deploy/asterisk/extensions.conf)
+// that dials outside services for transfers.
+const transferContext = "hotline-transfer"
+
+// hangup ends the call from hotline's side.
+func (c *call) hangup(outcome Outcome, by, reason string) {
+	if reason == "" {
+		reason = "normal"
+	}
+	c.r.hangupQuietly(context.Background(), c.id, reason)
+	c.finish(outcome, by, 0)
+}
+
+// finish writes the one call record and marks the call done.
+func (c *call) finish(outcome Outcome, by string, cause int) {
+	if c.phase == phaseDone {
+		return
+	}
+	c.phase = phaseDone
+	c.rec.EndedAt = c.r.now()
+	c.rec.Outcome = outcome
+	c.rec.EndedBy = by
+	c.rec.HangupCause = cause
+	if c.rec.Language == "" {
+		c.rec.Language = c.lang
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.Records.Append(cctx, c.rec); err != nil {
+		c.log.Error("call record lost", zap.Error(err))
+	}
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Calls.WithLabelValues(string(outcome)).Inc()
+	}
+	if c.r.opt.OnRecord != nil {
+		c.r.opt.OnRecord(c.rec)
+	}
+	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),
+		zap.String("agent", c.rec.Agent), zap.Duration("waited", c.rec.Wait))
+}

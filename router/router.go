@@ -1,0 +1,426 @@
+// Package router owns the life of every call: answer, IVR, queue, offer to an
+// operator, bridge, tear-down and the call record. One goroutine and one
+// select loop per call; a single demultiplexer reads PBX events and posts
+// them to the call that owns the channel without ever blocking.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// Options configure a Router.
+type Options struct {
+	PBX      PBX
+	ACD      ACD
+	Agents   Agents
+	Records  Recorder
+	Config   *config.Config
+	Log      *zap.Logger
+	Metrics  *Metrics // optional
+	Now      func() time.Time
+	// SoundPrefix is prepended to prompt names: sound:hotline/<lang>/<name>.
+	SoundPrefix string
+	// RecoverEvery is how often expired leases and wrap-ups are swept; this
+	// is the crash-safety net, not the hand-over path (that is event-driven).
+	RecoverEvery time.Duration
+	// CommandTimeout bounds one PBX or Redis command issued by the router.
+	CommandTimeout time.Duration
+	// OnHandover, if set, receives every hand-over latency: from an operator
+	// becoming free to the originate of the next waiting caller.
+	OnHandover func(time.Duration)
+	// OnRecord, if set, sees every call record after it is written.
+	OnRecord func(Record)
+}
+
+// Router routes calls. Create with New, run with Run.
+type Router struct {
+	opt Options
+	log *zap.Logger
+	cfg atomic.Pointer[config.Config]
+	now func() time.Time
+
+	mu       sync.Mutex
+	calls    map[string]*call // caller channel id → call
+	legs     map[string]*call // operator leg channel id → call
+	wrapups  map[string]*time.Timer
+	draining bool
+
+	runCtx context.Context
+	wg     sync.WaitGroup
+	seq    atomic.Uint64
+}
+
+// New returns a router; it does nothing until Run.
+func New(opt Options) (*Router, error) {
+	if opt.PBX == nil || opt.ACD == nil || opt.Agents == nil || opt.Records == nil || opt.Config == nil {
+		return nil, errors.New("router: PBX, ACD, Agents, Records and Config are required")
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SoundPrefix == "" {
+		opt.SoundPrefix = "sound:hotline/"
+	}
+	if opt.RecoverEvery <= 0 {
+		opt.RecoverEvery = time.Second
+	}
+	if opt.CommandTimeout <= 0 {
+		opt.CommandTimeout = 5 * time.Second
+	}
+	r := &Router{
+		opt:     opt,
+		log:     opt.Log,
+		now:     opt.Now,
+		calls:   make(map[string]*call),
+		legs:    make(map[string]*call),
+		wrapups: make(map[string]*time.Timer),
+	}
+	r.cfg.Store(opt.Config)
+	return r, nil
+}
+
+// SetConfig swaps the configuration; calls in progress keep the one they
+// started with for their IVR, and pick up topic settings on their next step.
+func (r *Router) SetConfig(c *config.Config) { r.cfg.Store(c) }
+
+// Config returns the configuration in force.
+func (r *Router) Config() *config.Config { return r.cfg.Load() }
+
+// Drain stops taking new calls: new callers hear nothing and are left to the
+// PBX's fallback; calls in progress go on.
+func (r *Router) Drain() {
+	r.mu.Lock()
+	r.draining = true
+	r.mu.Unlock()
+}
+
+// ActiveCalls is the number of calls the router currently owns.
+func (r *Router) ActiveCalls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// Run reads events until ctx ends or events closes, then stops every call
+// goroutine and timer it started and returns.
+func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
+
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.recoverLoop(ctx)
+	}()
+
+	defer func() {
+		cancel()
+		r.mu.Lock()
+		for id, t := range r.wrapups {
+			if t.Stop() {
+				r.wg.Done()
+			}
+			delete(r.wrapups, id)
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			r.route(ctx, ev)
+		}
+	}
+}
+
+// route hands one event to its owner. It must never block on a call.
+func (r *Router) route(ctx context.Context, ev pbx.Event) {
+	if ev.Type == pbx.Resynced {
+		r.resync(ctx, ev.Channels)
+		return
+	}
+	r.mu.Lock()
+	c := r.calls[ev.ChannelID]
+	if c == nil {
+		c = r.legs[ev.ChannelID]
+	}
+	draining := r.draining
+	r.mu.Unlock()
+	if c != nil {
+		c.inbox.post(msg{ev: ev})
+		return
+	}
+	if ev.Type != pbx.StasisStart {
+		return // events of channels we no longer own (late ChannelDestroyed etc.)
+	}
+	kind := ""
+	if len(ev.Args) > 0 {
+		kind = strings.TrimSpace(ev.Args[0])
+	}
+	switch kind {
+	case "", "inbound":
+		if draining {
+			r.log.Info("draining: leaving new caller to the PBX fallback", zap.String("call_id", ev.ChannelID))
+			r.spawn(func() { r.hangupQuietly(ctx, ev.ChannelID, "congestion") })
+			return
+		}
+		r.startCall(ctx, ev)
+	case featureLogin, featureLogout, featurePause, featureReady:
+		r.spawn(func() { r.featureCode(ctx, kind, ev) })
+	case argOperatorLeg:
+		// An operator answered after the call it was for ended: nobody to talk to.
+		r.log.Info("operator leg for a finished call; hanging up", zap.String("channel", ev.ChannelID))
+		r.spawn(func() { r.hangupQuietly(ctx, ev.ChannelID, "normal") })
+	default:
+		r.log.Warn("unknown application argument; hanging up", zap.String("channel", ev.ChannelID), zap.Strings("args", ev.Args))
+		r.spawn(func() { r.hangupQuietly(ctx, ev.ChannelID, "normal") })
+	}
+}
+
+// spawn runs f on a goroutine the router owns and waits for at shutdown.
+func (r *Router) spawn(f func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+}
+
+func (r *Router) startCall(ctx context.Context, ev pbx.Event) {
+	c := newCall(r, ev)
+	r.mu.Lock()
+	r.calls[c.id] = c
+	r.mu.Unlock()
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.ActiveCalls.Inc()
+	}
+	r.spawn(func() { c.run(ctx) })
+}
+
+// forget removes a finished call and its legs from the routing tables.
+func (r *Router) forget(c *call) {
+	r.mu.Lock()
+	delete(r.calls, c.id)
+	for leg, owner := range r.legs {
+		if owner == c {
+			delete(r.legs, leg)
+		}
+	}
+	r.mu.Unlock()
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.ActiveCalls.Dec()
+	}
+}
+
+func (r *Router) addLeg(legID string, c *call) {
+	r.mu.Lock()
+	r.legs[legID] = c
+	r.mu.Unlock()
+}
+
+func (r *Router) dropLeg(legID string) {
+	r.mu.Lock()
+	delete(r.legs, legID)
+	r.mu.Unlock()
+}
+
+// cmdCtx bounds one command issued on behalf of a call or an operator. It
+// is detached from the run context so that tear-down still reaches the PBX
+// and Redis while hotline is stopping.
+func (r *Router) cmdCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), r.opt.CommandTimeout)
+}
+
+func (r *Router) hangupQuietly(_ context.Context, channelID, reason string) {
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := r.opt.PBX.Hangup(ctx, channelID, reason); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		r.log.Warn("hangup failed", zap.String("channel", channelID), zap.Error(err))
+	}
+}
+
+// deliver posts an offer to the call that owns its caller. When that call
+// is gone (it hung up between the claim and now), the caller is abandoned
+// in Redis, which releases the operator, who is then offered the next one.
+func (r *Router) deliver(o *Offer) {
+	for i := 0; o != nil && i < 50; i++ {
+		r.mu.Lock()
+		c := r.calls[o.CallID]
+		r.mu.Unlock()
+		if c != nil && c.inbox.post(msg{offer: o}) {
+			return
+		}
+		ctx, cancel := r.cmdCtx()
+		agent, err := r.opt.ACD.Abandon(ctx, o.CallID, r.now())
+		cancel()
+		if err != nil {
+			r.log.Error("releasing an offer for a call that is gone", zap.String("call_id", o.CallID), zap.String("agent", o.AgentID), zap.Error(err))
+			return
+		}
+		r.log.Info("claimed caller had already left; offering the operator the next one",
+			zap.String("call_id", o.CallID), zap.String("agent", o.AgentID))
+		if agent == "" {
+			return
+		}
+		o = r.claimForAgent(agent, o.FreedAt)
+	}
+}
+
+// agentFreed is the event-driven hand-over: an operator just became free
+// (call ended with no wrap-up, wrap-up over, ready pressed, login), so the
+// best waiting caller for their skills is claimed and offered at once.
+func (r *Router) agentFreed(agentID string, at time.Time) {
+	r.deliver(r.claimForAgent(agentID, at))
+}
+
+func (r *Router) claimForAgent(agentID string, at time.Time) *Offer {
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	o, err := r.opt.ACD.ClaimForAgent(ctx, agentID, r.now())
+	if err != nil {
+		r.log.Error("claim for operator failed", zap.String("agent", agentID), zap.Error(err))
+		return nil
+	}
+	if o != nil {
+		o.FreedAt = at
+	}
+	return o
+}
+
+// claimForTopic offers the head of a topic queue to a free operator; used
+// after an offer fails so the next operator is tried without waiting.
+func (r *Router) claimForTopic(topic string) {
+	ctx, cancel := r.cmdCtx()
+	o, err := r.opt.ACD.ClaimForTopic(ctx, topic, r.now())
+	cancel()
+	if err != nil {
+		r.log.Error("claim for topic failed", zap.String("queue", topic), zap.Error(err))
+		return
+	}
+	r.deliver(o)
+}
+
+// scheduleWrapUp makes the operator ready when wrap-up ends. The timer is
+// the hand-over trigger; Recover is only the net for a crashed instance.
+func (r *Router) scheduleWrapUp(agentID string, d time.Duration) {
+	if d <= 0 {
+		r.wrapUpDone(agentID)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.runCtx == nil || r.runCtx.Err() != nil {
+		return
+	}
+	if old, ok := r.wrapups[agentID]; ok && old.Stop() {
+		r.wg.Done()
+	}
+	r.wg.Add(1)
+	r.wrapups[agentID] = time.AfterFunc(d, func() {
+		defer r.wg.Done()
+		r.mu.Lock()
+		delete(r.wrapups, agentID)
+		r.mu.Unlock()
+		r.wrapUpDone(agentID)
+	})
+}
+
+func (r *Router) wrapUpDone(agentID string) {
+	at := r.now()
+	ctx, cancel := r.cmdCtx()
+	err := r.opt.ACD.WrapUpDone(ctx, agentID, at)
+	cancel()
+	if err != nil {
+		r.log.Warn("wrap-up end", zap.String("agent", agentID), zap.Error(err))
+		return
+	}
+	r.agentFreed(agentID, at)
+}
+
+func (r *Router) recoverLoop(ctx context.Context) {
+	t := time.NewTicker(r.opt.RecoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cctx, cancel := r.cmdCtx()
+			freed, err := r.opt.ACD.Recover(cctx, r.now())
+			cancel()
+			if err != nil {
+				r.log.Warn("lease recovery", zap.Error(err))
+				continue
+			}
+			for _, a := range freed {
+				r.log.Info("operator returned by lease recovery", zap.String("agent", a))
+				r.agentFreed(a, time.Time{})
+			}
+		}
+	}
+}
+
+// resync reconciles the calls this router owns with the channels the PBX
+// still holds after the event stream came back: events during the gap are
+// lost, so a vanished channel is treated as hung up, and an operator leg
+// that answered in the gap is treated as answered.
+func (r *Router) resync(_ context.Context, present []pbx.Channel) {
+	byID := make(map[string]pbx.Channel, len(present))
+	for _, ch := range present {
+		byID[ch.ID] = ch
+	}
+	r.mu.Lock()
+	var posts []func()
+	for id, c := range r.calls {
+		if _, ok := byID[id]; !ok {
+			c := c
+			id := id
+			posts = append(posts, func() { c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisEnd, ChannelID: id, Time: r.now()}}) })
+		}
+	}
+	for leg, c := range r.legs {
+		ch, ok := byID[leg]
+		c, leg := c, leg
+		switch {
+		case !ok:
+			posts = append(posts, func() {
+				c.inbox.post(msg{ev: pbx.Event{Type: pbx.ChannelDestroyed, ChannelID: leg, Time: r.now()}})
+			})
+		case ch.State == "Up":
+			posts = append(posts, func() {
+				c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisStart, ChannelID: leg, Channel: ch, Args: []string{argOperatorLeg, c.id}, Time: r.now()}, resynced: true})
+			})
+		}
+	}
+	r.mu.Unlock()
+	r.log.Info("re-synced with the PBX", zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)))
+	for _, p := range posts {
+		p()
+	}
+}
+
+func (r *Router) nextID(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, r.seq.Add(1))
+}
