@@ -1,0 +1,193 @@
+// Package rkeys is hotline's Redis data layout: every key, built in this one
+// file with its Redis type, the queue score encoding, the caller record that
+// queue and dispatch both write, and the Lua library every script shares.
+//
+// Every key is hotline:{<centre>}:<suffix>. The braces are a Redis Cluster
+// hash tag: one centre lives in one slot, so a Lua script may touch any of a
+// centre's keys. Scripts receive the centre prefix as KEYS[1] and build the
+// keys they touch with k_* helpers generated below from the same suffixes,
+// so this file stays the single source of the layout.
+package rkeys
+
+import (
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Key suffixes, one per kind of key. The Lua helpers are generated from
+// these; do not spell a key anywhere else.
+const (
+	sfxQueue       = "queue:"   // ZSET  callID -> Score; waiting callers of one topic
+	sfxCaller      = "caller:"  // HASH  one caller (see CallerFields)
+	sfxTopics      = "topics"   // SET   every topic that ever had a caller
+	sfxSkillTopics = "skillq:"  // SET   topics whose callers need this skill
+	sfxAgent       = "agent:"   // HASH  one operator (see AgentFields)
+	sfxAgents      = "agents"   // SET   every registered operator id
+	sfxReady       = "ready:"   // ZSET  agentID -> idle-since ms; ready operators with a skill (and :<lang>)
+	sfxStaffed     = "staffed:" // SET   agentIDs with a skill in ready/reserved/on_call/wrap_up
+	sfxLeases      = "leases"   // ZSET  callID -> lease expiry ms; every live reservation
+	sfxWrapUps     = "wrapups"  // ZSET  agentID -> wrap-up end ms
+	sfxAHT         = "aht"      // HASH  topic -> recent average handle time, ms (EWMA)
+	sfxRecords     = "records"  // STREAM call records
+)
+
+// CallerFields documents the caller HASH: topic skill prio arrival(ms)
+// score lang number ivr state(waiting|offered|connected) agent seq
+// lease(ms) enq(ms) offered(ms) answered(ms).
+const CallerFields = "topic skill prio arrival score lang number ivr state agent seq lease enq offered answered"
+
+// AgentFields documents the agent HASH: name endpoint skills(a,b) levels(5,3)
+// langs(ru,kk) state reason since(ms) idle(ms) call lease(ms) misses wrap(ms)
+// answered(ms).
+const AgentFields = "name endpoint skills levels langs state reason since idle call lease misses wrap answered"
+
+// Prefix returns "hotline:{centre}:", the start of every key of a centre.
+// A centre id must not contain '{' or '}' (see ValidID).
+func Prefix(centre string) string { return "hotline:{" + centre + "}:" }
+
+// Queue is a topic's waiting callers. ZSET callID -> Score.
+func Queue(centre, topic string) string { return Prefix(centre) + sfxQueue + topic }
+
+// Caller is one caller's record. HASH, fields CallerFields.
+func Caller(centre, callID string) string { return Prefix(centre) + sfxCaller + callID }
+
+// Topics lists topics that ever had a caller. SET of topic ids.
+func Topics(centre string) string { return Prefix(centre) + sfxTopics }
+
+// SkillTopics lists the topics served by a skill. SET of topic ids.
+func SkillTopics(centre, skill string) string { return Prefix(centre) + sfxSkillTopics + skill }
+
+// Agent is one operator. HASH, fields AgentFields.
+func Agent(centre, id string) string { return Prefix(centre) + sfxAgent + id }
+
+// Agents lists registered operators. SET of agent ids.
+func Agents(centre string) string { return Prefix(centre) + sfxAgents }
+
+// Ready indexes ready operators with a skill. ZSET agentID -> idle-since ms.
+func Ready(centre, skill string) string { return Prefix(centre) + sfxReady + skill }
+
+// ReadyLang indexes ready operators with a skill speaking lang.
+// ZSET agentID -> idle-since ms.
+func ReadyLang(centre, skill, lang string) string {
+	return Prefix(centre) + sfxReady + skill + ":" + lang
+}
+
+// Staffed lists operators with a skill who are working (ready, reserved,
+// on_call, wrap_up). SET of agent ids.
+func Staffed(centre, skill string) string { return Prefix(centre) + sfxStaffed + skill }
+
+// Leases holds every live reservation. ZSET callID -> lease expiry ms.
+func Leases(centre string) string { return Prefix(centre) + sfxLeases }
+
+// WrapUps holds operators in wrap-up. ZSET agentID -> wrap-up end ms.
+func WrapUps(centre string) string { return Prefix(centre) + sfxWrapUps }
+
+// AHT holds recent average handle times. HASH topic -> ms.
+func AHT(centre string) string { return Prefix(centre) + sfxAHT }
+
+// Records is the call-record stream. STREAM.
+func Records(centre string) string { return Prefix(centre) + sfxRecords }
+
+// ValidID reports whether s can be used as a centre, topic, skill, language
+// or agent id: non-empty, no braces (hash tag), commas or '=' (list
+// separators in hashes), no whitespace or colons (key separators).
+func ValidID(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "{},=: \t\r\n")
+}
+
+// Priorities outside [-MaxPriority, MaxPriority] are clamped by Score.
+const MaxPriority = 900
+
+// Score encodes a queue position: higher priority first, then earlier
+// arrival. score = -priority*1e13 + arrival_ms. 1e13 ms is 316 years, and
+// |score| stays below 2^53, so the float64 Redis keeps is exact.
+func Score(priority int, arrival time.Time) float64 {
+	p := max(-MaxPriority, min(MaxPriority, priority))
+	return float64(-p)*1e13 + float64(arrival.UnixMilli())
+}
+
+// Ms is t in Unix milliseconds, the unit of every time stored in Redis.
+func Ms(t time.Time) int64 { return t.UnixMilli() }
+
+// FromMs turns stored milliseconds back into a time; 0 is the zero time.
+func FromMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// CallerRecord is one caller as queue and dispatch store it (both packages alias
+// this type, so the router builds one value for either).
+type CallerRecord struct {
+	CallID       string
+	Topic        string
+	Skill        string // operators need this skill; empty means Topic
+	Priority     int    // higher is served first (topic + menu priority)
+	Arrival      time.Time
+	Language     string // IVR language; operators speaking it are preferred
+	CallerNumber string
+	IVRPath      string
+	// MaxQueue rejects the caller with ErrFull when the topic already holds
+	// this many waiting callers; 0 means no cap.
+	MaxQueue int
+}
+
+// Check reports what is wrong with c, if anything.
+func (c CallerRecord) Check() error {
+	switch {
+	case c.CallID == "" || strings.ContainsAny(c.CallID, "{}"):
+		return fmt.Errorf("bad call id %q", c.CallID)
+	case !ValidID(c.Topic):
+		return fmt.Errorf("call %s: bad topic %q", c.CallID, c.Topic)
+	case c.Skill != "" && !ValidID(c.Skill):
+		return fmt.Errorf("call %s: bad skill %q", c.CallID, c.Skill)
+	case c.Language != "" && !ValidID(c.Language):
+		return fmt.Errorf("call %s: bad language %q", c.CallID, c.Language)
+	case c.Arrival.IsZero():
+		return fmt.Errorf("call %s: no arrival time", c.CallID)
+	}
+	return nil
+}
+
+// CallerArgv is c as the ARGV slice lib.lua's enqueue_caller reads
+// (cid topic skill prio arrival score lang number ivr maxq).
+func CallerArgv(c CallerRecord) []any {
+	skill := c.Skill
+	if skill == "" {
+		skill = c.Topic
+	}
+	return []any{
+		c.CallID, c.Topic, skill, c.Priority, Ms(c.Arrival),
+		strconv.FormatFloat(Score(c.Priority, c.Arrival), 'f', -1, 64),
+		c.Language, c.CallerNumber, c.IVRPath, c.MaxQueue,
+	}
+}
+
+//go:embed lua/lib.lua
+var libLua string
+
+// luaKeys is the Lua twin of the builders above. KEYS[1] is the prefix.
+var luaKeys = strings.Join([]string{
+	"local P = KEYS[1]",
+	fmt.Sprintf("local function k_queue(t) return P .. %q .. t end", sfxQueue),
+	fmt.Sprintf("local function k_caller(c) return P .. %q .. c end", sfxCaller),
+	fmt.Sprintf("local function k_topics() return P .. %q end", sfxTopics),
+	fmt.Sprintf("local function k_skill_topics(s) return P .. %q .. s end", sfxSkillTopics),
+	fmt.Sprintf("local function k_agent(a) return P .. %q .. a end", sfxAgent),
+	fmt.Sprintf("local function k_agents() return P .. %q end", sfxAgents),
+	fmt.Sprintf("local function k_ready(s) return P .. %q .. s end", sfxReady),
+	fmt.Sprintf("local function k_ready_lang(s, l) return P .. %q .. s .. ':' .. l end", sfxReady),
+	fmt.Sprintf("local function k_staffed(s) return P .. %q .. s end", sfxStaffed),
+	fmt.Sprintf("local function k_leases() return P .. %q end", sfxLeases),
+	fmt.Sprintf("local function k_wrapups() return P .. %q end", sfxWrapUps),
+	fmt.Sprintf("local function k_aht() return P .. %q end", sfxAHT),
+	"",
+}, "\n")
+
+// Lua returns body with the shared library (key helpers and lib.lua)
+// prepended; pass the result to redis.NewScript and KEYS[1] = Prefix(centre).
+func Lua(body string) string { return luaKeys + libLua + "\n" + body }
