@@ -46,6 +46,10 @@ type Hours struct {
 
 	// Location is TimeZone resolved by Load.
 	Location *time.Location `yaml:"-"`
+
+	// sched is Weekly and Holidays parsed by Load; nil for Hours built by
+	// hand, which are then parsed on each use.
+	sched *schedule
 }
 
 // WeeklyOpen is one opening range repeated on the given days.
