@@ -1,0 +1,582 @@
+package ariadapter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/CyCoreSystems/ari/v5/client/native"
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// Compile-time checks.
+var (
+	_ pbx.Client = (*Client)(nil)
+	_ pbx.Source = (*Client)(nil)
+)
+
+// Options configures the adapter. Zero values take the defaults noted.
+type Options struct {
+	URL            string        // ARI REST root; default http://127.0.0.1:8088/ari
+	WSURL          string        // ARI events URL; default URL with ws(s):// and /events
+	User           string        // ARI user
+	Password       string        // ARI password
+	App            string        // Stasis application name; default "hotline"
+	CommandTimeout time.Duration // deadline of every REST command; default 3 s
+	DialTimeout    time.Duration // deadline of one WebSocket dial + handshake; default 5 s
+	ReconnectMin   time.Duration // first reconnect delay; default 200 ms
+	ReconnectMax   time.Duration // reconnect delay cap (exponential backoff, jittered); default 10 s
+}
+
+func (o *Options) setDefaults() {
+	if o.URL == "" {
+		o.URL = "http://127.0.0.1:8088/ari"
+	}
+	o.URL = strings.TrimRight(o.URL, "/")
+	if o.WSURL == "" {
+		o.WSURL = o.URL + "/events"
+		if strings.HasPrefix(o.WSURL, "https://") {
+			o.WSURL = "wss://" + strings.TrimPrefix(o.WSURL, "https://")
+		} else {
+			o.WSURL = "ws://" + strings.TrimPrefix(o.WSURL, "http://")
+		}
+	}
+	if o.App == "" {
+		o.App = "hotline"
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 3 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.ReconnectMin <= 0 {
+		o.ReconnectMin = 200 * time.Millisecond
+	}
+	if o.ReconnectMax < o.ReconnectMin {
+		o.ReconnectMax = 10 * time.Second
+		if o.ReconnectMax < o.ReconnectMin {
+			o.ReconnectMax = o.ReconnectMin
+		}
+	}
+}
+
+// Client is the ARI adapter: pbx.Client (commands over ari/v5's native REST
+// client, each under a deadline) and pbx.Source (events from our own
+// WebSocket reader through an unbounded queue). Create it with New, start
+// it with Run.
+type Client struct {
+	opts Options
+	log  *zap.Logger
+	nc   *native.Client // REST only; its Connect/bus are never used
+	http *http.Client   // for raw REST calls; also installed into nc
+
+	httpInstalled bool
+
+	out   chan pbx.Event
+	queue *eventQueue
+
+	connected  atomic.Bool
+	reconnects atomic.Uint64
+	unknown    atomic.Uint64 // events of types we do not forward
+	ready      chan struct{} // closed on the first successful connect + resync
+	readyOnce  sync.Once
+	stateMu    sync.Mutex
+	stateCh    chan struct{} // closed and replaced on every connected change
+
+	// lifecycle
+	mu       sync.Mutex
+	closed   bool
+	running  bool
+	cancel   context.CancelFunc // cancels Run
+	runDone  chan struct{}      // closed when Run returns
+	inflight sync.WaitGroup     // commands and their library goroutines
+
+	subsMu sync.Mutex
+	subs   map[string]struct{} // explicit event sources, re-applied on reconnect
+}
+
+// New builds a Client. It does not connect: call Run.
+func New(opts Options, log *zap.Logger) *Client {
+	opts.setDefaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	hc := newHTTPClient(opts.CommandTimeout)
+	nc := native.New(&native.Options{
+		Application:  opts.App,
+		URL:          opts.URL,
+		WebsocketURL: opts.WSURL,
+		Username:     opts.User,
+		Password:     opts.Password,
+	})
+	c := &Client{
+		opts:    opts,
+		log:     log.With(zap.String("component", "pbx/ari"), zap.String("app", opts.App)),
+		nc:      nc,
+		http:    hc,
+		out:     make(chan pbx.Event),
+		queue:   newEventQueue(),
+		ready:   make(chan struct{}),
+		stateCh: make(chan struct{}),
+		runDone: make(chan struct{}),
+		subs:    map[string]struct{}{},
+	}
+	c.httpInstalled = installHTTPClient(nc, hc)
+	if !c.httpInstalled {
+		c.log.Warn("could not give ari/v5 a bounded http.Client; abandoned commands may linger")
+	}
+	return c
+}
+
+// Events delivers translated events in Asterisk's order. It never blocks
+// the WebSocket: events queue without bound until read. It is closed when
+// Run returns.
+func (c *Client) Events() <-chan pbx.Event { return c.out }
+
+// Connected reports whether the event WebSocket is up and re-synced now.
+func (c *Client) Connected() bool { return c.connected.Load() }
+
+// Ready is closed once the first connection is up and re-synced (for a
+// readiness probe use Connected, which also goes false during a reconnect).
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// WaitConnected blocks until the event WebSocket is connected or ctx ends.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	for {
+		c.stateMu.Lock()
+		ch := c.stateCh
+		c.stateMu.Unlock()
+		if c.connected.Load() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Reconnects counts successful connections after the first.
+func (c *Client) Reconnects() uint64 { return c.reconnects.Load() }
+
+// QueueLen is the number of events read from Asterisk and not yet taken
+// from Events (for a metric: a growing value means the router lags).
+func (c *Client) QueueLen() int { return c.queue.len() }
+
+func (c *Client) setConnected(v bool) {
+	if c.connected.Swap(v) == v {
+		return
+	}
+	c.stateMu.Lock()
+	close(c.stateCh)
+	c.stateCh = make(chan struct{})
+	c.stateMu.Unlock()
+}
+
+// enter registers one in-flight command; false after Close.
+func (c *Client) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.inflight.Add(1)
+	return true
+}
+
+// Close stops Run (if running), waits for it and for in-flight commands,
+// and makes every later command fail with ErrClosed. Safe to call twice.
+func (c *Client) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	cancel, running := c.cancel, c.running
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if running {
+		<-c.runDone
+	}
+	c.inflight.Wait()
+	c.http.CloseIdleConnections()
+}
+
+// ---- commands --------------------------------------------------------------
+
+func (c *Client) key(kind, id string) *ari.Key { return ari.NewKey(kind, id) }
+
+// validID rejects ids that ari/v5 would paste into a URL path unescaped.
+func validID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("ari: empty %s id", what)
+	}
+	if len(id) > 128 || strings.ContainsAny(id, "/?#%& \t\r\n") {
+		return fmt.Errorf("ari: invalid %s id %q", what, id)
+	}
+	return nil
+}
+
+// Answer answers a channel.
+func (c *Client) Answer(ctx context.Context, channelID string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.call(ctx, opChannel, "answer", channelID, func() error {
+		return c.nc.Channel().Answer(c.key(ari.ChannelKey, channelID))
+	})
+}
+
+var hangupReasons = map[string]bool{
+	"normal": true, "busy": true, "congestion": true, "no_answer": true, "timeout": true,
+	"rejected": true, "unallocated": true, "normal_unspecified": true,
+	"number_incomplete": true, "codec_mismatch": true, "interworking": true,
+	"failure": true, "answered_elsewhere": true,
+}
+
+// Hangup hangs a channel up; reason is an ARI reason ("normal", "busy"...),
+// empty meaning "normal".
+func (c *Client) Hangup(ctx context.Context, channelID string, reason string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "normal"
+	}
+	if !hangupReasons[reason] {
+		return fmt.Errorf("ari: invalid hangup reason %q", reason)
+	}
+	return c.call(ctx, opChannel, "hangup", channelID, func() error {
+		return c.nc.Channel().Hangup(c.key(ari.ChannelKey, channelID), reason)
+	})
+}
+
+// Ring sends ringing to a channel (no ARI event follows).
+func (c *Client) Ring(ctx context.Context, channelID string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.call(ctx, opChannel, "ring", channelID, func() error {
+		return c.nc.Channel().Ring(c.key(ari.ChannelKey, channelID))
+	})
+}
+
+// Play starts media on a channel as playback playbackID (generated when
+// empty). Several media URIs play in sequence under the one playback.
+func (c *Client) Play(ctx context.Context, channelID, playbackID string, media ...string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	if playbackID == "" {
+		playbackID = newID("pb-")
+	}
+	if err := validID("playback", playbackID); err != nil {
+		return err
+	}
+	if len(media) == 0 {
+		return errors.New("ari: play without media")
+	}
+	if len(media) == 1 {
+		return c.call(ctx, opChannel, "play", channelID, func() error {
+			_, err := c.nc.Channel().Play(c.key(ari.ChannelKey, channelID), playbackID, media[0])
+			return err
+		})
+	}
+	// ari/v5 sends one media string only; ARI takes a JSON array.
+	body := map[string]any{"media": media}
+	return c.raw(ctx, opChannel, "play", channelID, http.MethodPost,
+		"/channels/"+channelID+"/play/"+playbackID, nil, body, nil)
+}
+
+// StopPlayback stops a playback; a second stop gives ErrNotFound.
+func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
+	if err := validID("playback", playbackID); err != nil {
+		return err
+	}
+	return c.call(ctx, opOther, "stop playback", playbackID, func() error {
+		return c.nc.Playback().Stop(c.key(ari.PlaybackKey, playbackID))
+	})
+}
+
+// StartMOH starts music on hold (class empty: default) on a channel.
+func (c *Client) StartMOH(ctx context.Context, channelID, class string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.call(ctx, opChannel, "start moh", channelID, func() error {
+		return c.nc.Channel().MOH(c.key(ari.ChannelKey, channelID), class)
+	})
+}
+
+// StopMOH stops music on hold on a channel.
+func (c *Client) StopMOH(ctx context.Context, channelID string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.call(ctx, opChannel, "stop moh", channelID, func() error {
+		return c.nc.Channel().StopMOH(c.key(ari.ChannelKey, channelID))
+	})
+}
+
+// SetVariable sets a channel variable.
+func (c *Client) SetVariable(ctx context.Context, channelID, name, value string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	if name == "" {
+		return errors.New("ari: empty variable name")
+	}
+	return c.call(ctx, opChannel, "set variable", channelID, func() error {
+		return c.nc.Channel().SetVariable(c.key(ari.ChannelKey, channelID), name, value)
+	})
+}
+
+// GetVariable reads a channel variable; ErrNotFound if the channel or the
+// variable does not exist (Asterisk answers 404 to both).
+func (c *Client) GetVariable(ctx context.Context, channelID, name string) (string, error) {
+	if err := validID("channel", channelID); err != nil {
+		return "", err
+	}
+	if name == "" {
+		return "", errors.New("ari: empty variable name")
+	}
+	var v string
+	err := c.call(ctx, opChannel, "get variable", channelID, func() error {
+		var err error
+		// ari/v5 pastes the name into the query string unescaped.
+		v, err = c.nc.Channel().GetVariable(c.key(ari.ChannelKey, channelID), url.QueryEscape(name))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// Originate dials req.Endpoint into the application. The channel id is
+// req.ChannelID (generated when empty) so that events can be matched
+// before the reply. Unknown or unregistered endpoints give ErrUnavailable.
+func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Channel, error) {
+	if req.ChannelID == "" {
+		req.ChannelID = newID("out-")
+	}
+	if err := validID("channel", req.ChannelID); err != nil {
+		return pbx.Channel{}, err
+	}
+	if req.Endpoint == "" {
+		return pbx.Channel{}, errors.New("ari: originate without endpoint")
+	}
+	if req.Timeout < 0 {
+		return pbx.Channel{}, fmt.Errorf("ari: negative originate timeout %v", req.Timeout)
+	}
+	for _, a := range req.Args {
+		if strings.Contains(a, ",") {
+			// Asterisk splits appArgs on commas.
+			return pbx.Channel{}, fmt.Errorf("ari: originate arg %q contains a comma", a)
+		}
+	}
+	secs := 0 // omitted: Asterisk's default 30 s
+	if req.Timeout > 0 {
+		secs = int((req.Timeout + time.Second - 1) / time.Second) // round up
+	}
+	ar := ari.OriginateRequest{
+		Endpoint:  req.Endpoint,
+		Timeout:   secs,
+		CallerID:  req.CallerID,
+		App:       c.opts.App,
+		AppArgs:   strings.Join(req.Args, ","),
+		ChannelID: req.ChannelID,
+		Variables: req.Variables,
+	}
+	err := c.call(ctx, opOriginate, "originate", req.Endpoint+" as "+req.ChannelID, func() error {
+		_, err := c.nc.Channel().Originate(nil, ar)
+		return err
+	})
+	if err != nil {
+		return pbx.Channel{}, err
+	}
+	return pbx.Channel{ID: req.ChannelID, State: "Down"}, nil
+}
+
+// EndpointState reports "online", "offline" or "unknown" for an endpoint
+// such as "PJSIP/1001". A missing endpoint gives "unknown" and ErrNotFound.
+func (c *Client) EndpointState(ctx context.Context, endpoint string) (string, error) {
+	tech, res, ok := strings.Cut(endpoint, "/")
+	if !ok || validID("endpoint", tech) != nil || validID("endpoint", res) != nil {
+		return "unknown", fmt.Errorf("ari: invalid endpoint %q", endpoint)
+	}
+	var ep struct {
+		State string `json:"state"`
+	}
+	// Raw GET: ari/v5's Endpoint().Data loses the HTTP status.
+	err := c.raw(ctx, opOther, "endpoint state", endpoint, http.MethodGet,
+		"/endpoints/"+url.PathEscape(tech)+"/"+url.PathEscape(res), nil, nil, &ep)
+	if err != nil {
+		return "unknown", err
+	}
+	if ep.State == "" {
+		ep.State = "unknown"
+	}
+	return ep.State, nil
+}
+
+// CreateBridge creates bridge bridgeID of bridgeType (e.g.
+// "mixing,dtmf_events"), named after its id.
+func (c *Client) CreateBridge(ctx context.Context, bridgeID, bridgeType string) error {
+	if err := validID("bridge", bridgeID); err != nil {
+		return err
+	}
+	if bridgeType == "" {
+		bridgeType = "mixing"
+	}
+	return c.call(ctx, opOther, "create bridge", bridgeID, func() error {
+		_, err := c.nc.Bridge().Create(c.key(ari.BridgeKey, bridgeID), bridgeType, bridgeID)
+		return err
+	})
+}
+
+// AddToBridge adds channels to a bridge, one request each, stopping at the
+// first error. A missing channel gives ErrNotFound, a channel not in the
+// application ErrConflict.
+func (c *Client) AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error {
+	if err := validID("bridge", bridgeID); err != nil {
+		return err
+	}
+	for _, ch := range channelIDs {
+		if err := validID("channel", ch); err != nil {
+			return err
+		}
+	}
+	for _, ch := range channelIDs {
+		err := c.call(ctx, opBridgeMember, "add to bridge "+bridgeID, ch, func() error {
+			return c.nc.Bridge().AddChannel(c.key(ari.BridgeKey, bridgeID), ch)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveFromBridge removes a channel from a bridge (ErrConflict if it is not
+// in it).
+func (c *Client) RemoveFromBridge(ctx context.Context, bridgeID, channelID string) error {
+	if err := validID("bridge", bridgeID); err != nil {
+		return err
+	}
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.call(ctx, opBridgeMember, "remove from bridge "+bridgeID, channelID, func() error {
+		return c.nc.Bridge().RemoveChannel(c.key(ari.BridgeKey, bridgeID), channelID)
+	})
+}
+
+// DestroyBridge destroys a bridge (its channels stay up).
+func (c *Client) DestroyBridge(ctx context.Context, bridgeID string) error {
+	if err := validID("bridge", bridgeID); err != nil {
+		return err
+	}
+	return c.call(ctx, opOther, "destroy bridge", bridgeID, func() error {
+		return c.nc.Bridge().Delete(c.key(ari.BridgeKey, bridgeID))
+	})
+}
+
+// Continue sends a channel back to the dialplan at dialplanContext/exten,
+// priority 1 (it leaves the application: StasisEnd follows).
+func (c *Client) Continue(ctx context.Context, channelID, dialplanContext, exten string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	if dialplanContext == "" || exten == "" {
+		return errors.New("ari: continue needs a context and an extension")
+	}
+	return c.call(ctx, opChannel, "continue", channelID, func() error {
+		return c.nc.Channel().Continue(c.key(ari.ChannelKey, channelID), dialplanContext, exten, 1)
+	})
+}
+
+// Subscribe subscribes the application to an event source such as
+// "channel:ID" (e.g. to get ChannelDestroyed with its cause after StasisEnd
+// of a dialplan-entered channel). Asterisk keeps subscriptions across a
+// WebSocket reconnect; the adapter re-applies them anyway after every
+// reconnect, until Unsubscribe.
+func (c *Client) Subscribe(ctx context.Context, eventSource string) error {
+	if eventSource == "" {
+		return errors.New("ari: empty event source")
+	}
+	c.subsMu.Lock()
+	c.subs[eventSource] = struct{}{}
+	c.subsMu.Unlock()
+	return c.subscribe(ctx, eventSource)
+}
+
+func (c *Client) subscribe(ctx context.Context, eventSource string) error {
+	return c.raw(ctx, opOther, "subscribe", eventSource, http.MethodPost,
+		"/applications/"+url.PathEscape(c.opts.App)+"/subscription",
+		url.Values{"eventSource": {eventSource}}, nil, nil)
+}
+
+// Unsubscribe drops an event source added with Subscribe.
+func (c *Client) Unsubscribe(ctx context.Context, eventSource string) error {
+	c.subsMu.Lock()
+	delete(c.subs, eventSource)
+	c.subsMu.Unlock()
+	return c.raw(ctx, opOther, "unsubscribe", eventSource, http.MethodDelete,
+		"/applications/"+url.PathEscape(c.opts.App)+"/subscription",
+		url.Values{"eventSource": {eventSource}}, nil, nil)
+}
+
+// Channels lists the channels the application holds: those in
+// Stasis(App...) plus those it is subscribed to (e.g. originated legs still
+// ringing), as GET /channels describes them.
+func (c *Client) Channels(ctx context.Context) ([]pbx.Channel, error) {
+	var app struct {
+		ChannelIDs []string `json:"channel_ids"`
+	}
+	if err := c.raw(ctx, opOther, "get application", c.opts.App, http.MethodGet,
+		"/applications/"+url.PathEscape(c.opts.App), nil, nil, &app); err != nil {
+		return nil, err
+	}
+	var all []wireChannel
+	if err := c.raw(ctx, opOther, "list channels", "", http.MethodGet, "/channels", nil, nil, &all); err != nil {
+		return nil, err
+	}
+	subscribed := make(map[string]bool, len(app.ChannelIDs))
+	for _, id := range app.ChannelIDs {
+		subscribed[id] = true
+	}
+	out := make([]pbx.Channel, 0, len(all))
+	for i := range all {
+		if subscribed[all[i].ID] || all[i].inStasisOf(c.opts.App) {
+			out = append(out, all[i].toPBX())
+		}
+	}
+	return out, nil
+}
+
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func zapOp(op, id string) []zap.Field {
+	return []zap.Field{zap.String("op", op), zap.String("id", id)}
+}

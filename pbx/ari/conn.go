@@ -1,0 +1,273 @@
+package ariadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/net/websocket"
+
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// ErrAlreadyRunning is returned by a second concurrent Run.
+var ErrAlreadyRunning = errors.New("ari: Run already running")
+
+// Run owns the event connection: it dials the ARI WebSocket, applies the
+// event filter, re-syncs, reads events into the queue behind Events(), and
+// reconnects with jittered exponential backoff whenever the socket drops.
+// It returns ctx.Err() (or nil after Close) once every goroutine it started
+// has stopped; Events() is closed then. Run may be called once.
+func (c *Client) Run(ctx context.Context) error {
+	c.mu.Lock()
+	if c.running {
+		c.mu.Unlock()
+		return ErrAlreadyRunning
+	}
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	c.running, c.cancel = true, cancel
+	c.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.queue.pump(ctx, c.out)
+	}()
+
+	defer func() {
+		cancel()
+		wg.Wait()
+		c.setConnected(false)
+		close(c.out)
+		close(c.runDone)
+	}()
+
+	backoff := c.opts.ReconnectMin
+	first := true
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := c.session(ctx, first)
+		if ctx.Err() != nil {
+			break
+		}
+		if err == nil { // session ran and ended with a read error, logged
+			first = false
+		}
+		// A connection that was up for a while resets the backoff, so that
+		// a plain drop costs as few lost events as possible.
+		if err == nil && time.Since(start) > time.Second {
+			backoff = c.opts.ReconnectMin
+		}
+		d := backoff/2 + rand.N(backoff/2+1) // jitter: [backoff/2, backoff]
+		c.log.Info("ari reconnecting", zap.Duration("in", d), zap.NamedError("cause", err))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, c.opts.ReconnectMax)
+	}
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	return nil // stopped by Close
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// session runs one WebSocket connection to its end. It returns an error if
+// the connection could not be set up, nil if it was up and later dropped.
+func (c *Client) session(ctx context.Context, first bool) error {
+	ws, err := c.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", c.opts.WSURL, err)
+	}
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+
+	// Events read from now on are parked until the Resynced snapshot is
+	// queued in front of them.
+	c.queue.hold()
+	readErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		readErr <- c.readLoop(ws)
+	}()
+	go func() { // closing the socket is what unblocks the reader
+		defer wg.Done()
+		<-sctx.Done()
+		_ = ws.Close()
+	}()
+	defer wg.Wait()
+	defer scancel()
+
+	c.applyFilter(sctx)
+	c.reapplySubscriptions(sctx)
+	resynced := c.resync(sctx)
+	c.queue.release(resynced)
+	if sctx.Err() != nil {
+		return nil
+	}
+	if !first {
+		c.reconnects.Add(1)
+	}
+	c.setConnected(true)
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.log.Info("ari connected", zap.Bool("first", first), zap.Bool("resynced", resynced != nil))
+
+	select {
+	case err := <-readErr:
+		c.setConnected(false)
+		c.log.Warn("ari websocket dropped", zap.Error(err))
+	case <-sctx.Done():
+		c.setConnected(false)
+	}
+	return nil
+}
+
+func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
+	u, err := url.Parse(c.opts.WSURL)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	q.Set("app", c.opts.App)
+	// Never subscribeAll: system-wide traffic and more unknown event types.
+	u.RawQuery = q.Encode()
+	origin := "http://localhost/"
+	cfg, err := websocket.NewConfig(u.String(), origin)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Header = http.Header{}
+	req, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+	req.SetBasicAuth(c.opts.User, c.opts.Password)
+	cfg.Header.Set("Authorization", req.Header.Get("Authorization"))
+	// TCP keepalive finds a dead peer (Asterisk sends no pings) in ~25 s.
+	cfg.Dialer = &net.Dialer{
+		Timeout:         c.opts.DialTimeout,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3},
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	return cfg.DialContext(dctx)
+}
+
+// readLoop reads frames until the socket fails. It never blocks on the
+// consumer (queue.push does not block) and recovers from any panic while
+// translating a frame, so one bad frame costs one event, not the process.
+func (c *Client) readLoop(ws *websocket.Conn) error {
+	for {
+		var data []byte
+		if err := websocket.Message.Receive(ws, &data); err != nil {
+			return err
+		}
+		c.handleFrame(data)
+	}
+}
+
+func (c *Client) handleFrame(data []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("ari event translation panicked", zap.Any("panic", r), zap.ByteString("frame", truncate(data)))
+		}
+	}()
+	ev, typ, err := translate(data)
+	switch {
+	case err == nil:
+		c.queue.push(ev)
+	case errors.Is(err, errIgnored):
+		if typ == "ApplicationReplaced" {
+			// Another WebSocket took the app; Asterisk sends us nothing
+			// more. Reconnecting would take it back and flap, so only say
+			// so loudly and report not connected (readiness fails).
+			c.log.Error("ari application replaced by another connection; no more events will arrive")
+			c.setConnected(false)
+			return
+		}
+		c.unknown.Add(1)
+		c.log.Debug("ari event ignored", zap.String("type", typ))
+	default:
+		c.log.Warn("ari event undecodable", zap.Error(err), zap.ByteString("frame", truncate(data)))
+	}
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > 512 {
+		return b[:512]
+	}
+	return b
+}
+
+// applyFilter sets the application event filter (see filteredEventTypes).
+// It lives with the application object in Asterisk, so it is applied after
+// every connect. A failure is logged, not fatal: our reader survives any
+// event type, the filter only trims traffic.
+func (c *Client) applyFilter(ctx context.Context) {
+	allowed := make([]map[string]string, 0, len(filteredEventTypes))
+	for _, t := range filteredEventTypes {
+		allowed = append(allowed, map[string]string{"type": t})
+	}
+	body := map[string]any{"allowed": allowed}
+	err := c.raw(ctx, opOther, "event filter", c.opts.App, http.MethodPut,
+		"/applications/"+url.PathEscape(c.opts.App)+"/eventFilter", nil, body, nil)
+	if err != nil {
+		c.log.Warn("ari event filter not applied", zap.Error(err))
+	}
+}
+
+func (c *Client) reapplySubscriptions(ctx context.Context) {
+	c.subsMu.Lock()
+	srcs := make([]string, 0, len(c.subs))
+	for s := range c.subs {
+		srcs = append(srcs, s)
+	}
+	c.subsMu.Unlock()
+	for _, s := range srcs {
+		if err := c.subscribe(ctx, s); err != nil {
+			c.log.Info("ari re-subscribe failed", zap.String("source", s), zap.Error(err))
+		}
+	}
+}
+
+// resync lists the application's channels, retrying a few times; nil if it
+// could not (the router then just misses this snapshot).
+func (c *Client) resync(ctx context.Context) *pbx.Event {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		chans, err := c.Channels(ctx)
+		if err == nil {
+			return &pbx.Event{Type: pbx.Resynced, Time: time.Now(), Channels: chans}
+		}
+		c.log.Warn("ari re-sync failed", zap.Int("attempt", attempt), zap.Error(err))
+		if attempt == 3 || ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
