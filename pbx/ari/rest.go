@@ -68,9 +68,9 @@ func (e *HTTPError) Unwrap() []error {
 type opKind int
 
 const (
-	opChannel   opKind = iota // /channels/{id}/...
-	opOriginate               // POST /channels
-	opBridgeMember            // /bridges/{id}/addChannel|removeChannel
+	opChannel      opKind = iota // /channels/{id}/...
+	opOriginate                  // POST /channels
+	opBridgeMember               // /bridges/{id}/addChannel|removeChannel
 	opOther
 )
 
