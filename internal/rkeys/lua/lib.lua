@@ -207,3 +207,22 @@ local function match_agent(a, now, lease)
   if not c or c.state ~= 'waiting' then return nil end
   return reserve(c, a, now, lease)
 end
+
+-- check_reservation: does (cid, aid, seq) still name a live reservation?
+-- Returns code, caller, agent: 1 yes | -1 unknown call | -2 not theirs.
+local function check_reservation(cid, aid, seq)
+  local c = load_caller(cid)
+  if not c then return -1 end
+  local a = load_agent(aid)
+  if c.state ~= 'offered' or c.agent ~= aid or c.seq ~= seq or not a
+      or a.state ~= 'reserved' or a.call ~= cid then
+    return -2, c, a
+  end
+  return 1, c, a
+end
+
+-- push appends reservation r (if any) to list out.
+local function push(out, r)
+  if r then out[#out + 1] = r end
+  return out
+end

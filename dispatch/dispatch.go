@@ -1,0 +1,368 @@
+// Package dispatch makes the routing decision: it pairs one waiting caller
+// with one ready operator in a single atomic Redis script, or does nothing.
+// A pair becomes a Reservation with a lease; the reservation ends in
+// Answered, NoAnswer, CallerGone, or — when its holder vanished — lease
+// expiry found by RecoverExpired. A caller is never offered to two
+// operators and an operator never holds two callers, because every state
+// change of both sides happens inside one script.
+//
+// Nothing polls. The router calls dispatch on events, and each call that
+// frees a caller or an operator also tries to match it in the same script,
+// returning the reservations it made. The router must offer (ring) every
+// Reservation any call returns:
+//
+//	caller chose a topic in the IVR      EnqueueAndClaim (or queue.Enqueue + ClaimForTopic)
+//	operator logs in / unpauses          Ready (or agents.Ready/Login + ClaimForAgent)
+//	operator's phone answered the offer  Answered
+//	ring timeout / decline / unreachable NoAnswer (maxMisses from config)
+//	ring longer than the lease           Extend, before the lease ends
+//	caller hung up (waiting or ringing)  CallerGone
+//	operator's call ended                Ended (wrap-up length from the topic)
+//	wrap-up timer fired / "ready" button WrapUpDone / Ready
+//	every second or so, on any instance  RecoverExpired (leases and wrap-ups)
+//
+// Selection: for a caller, the longest-idle ready operator with the topic's
+// skill, preferring one who speaks the caller's language (a second ZRANGE
+// on a per-language index; never makes the caller wait for a speaker). For
+// an operator, the best head caller by (priority, arrival) over the topics
+// its skills serve.
+package dispatch
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-acd/hotline/internal/rkeys"
+)
+
+// Caller is one caller to enqueue (the same type as queue.Caller).
+type Caller = rkeys.CallerRecord
+
+var (
+	// ErrNotReserved: the reservation is not (or no longer) the operator's,
+	// e.g. it expired and was recovered or re-offered.
+	ErrNotReserved = errors.New("dispatch: reservation not held")
+	// ErrUnknownCall: no such caller (hung up, ended, never queued).
+	ErrUnknownCall = errors.New("dispatch: unknown call")
+	// ErrUnknownAgent: no such operator registered.
+	ErrUnknownAgent = errors.New("dispatch: unknown operator")
+	// ErrBadTransition: the operator's state does not allow this (e.g.
+	// Ended while not on a call, Ready while ringing).
+	ErrBadTransition = errors.New("dispatch: transition not allowed")
+	// ErrExists: EnqueueAndClaim for a call id already known.
+	ErrExists = errors.New("dispatch: call already queued")
+	// ErrFull: the topic queue holds MaxQueue callers already.
+	ErrFull = errors.New("dispatch: topic queue full")
+	// ErrInvalid: a malformed caller.
+	ErrInvalid = errors.New("dispatch: invalid caller")
+)
+
+// Reservation is one caller offered to one operator until Expires.
+type Reservation struct {
+	CallID   string
+	AgentID  string
+	Endpoint string // the operator's endpoint to ring, e.g. PJSIP/1001
+	Topic    string
+	Seq      int64 // the caller's offer number; tells a re-offer from a stale one
+	Expires  time.Time
+}
+
+func (r Reservation) String() string {
+	return fmt.Sprintf("%s→%s#%d", r.CallID, r.AgentID, r.Seq)
+}
+
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+func script(name string) *redis.Script {
+	b, err := luaFS.ReadFile("lua/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(rkeys.Lua(string(b)))
+}
+
+var (
+	enqueueClaimScript = script("enqueue_claim.lua")
+	claimTopicScript   = script("claim_topic.lua")
+	claimAgentScript   = script("claim_agent.lua")
+	readyScript        = script("ready.lua")
+	answeredScript     = script("answered.lua")
+	noAnswerScript     = script("noanswer.lua")
+	extendScript       = script("extend.lua")
+	callerGoneScript   = script("caller_gone.lua")
+	endedScript        = script("ended.lua")
+	wrapUpDoneScript   = script("wrapup_done.lua")
+	recoverScript      = script("recover.lua")
+)
+
+// Dispatcher makes routing decisions for one centre.
+type Dispatcher struct {
+	rdb    redis.UniversalClient
+	keys   []string
+	leaseD time.Duration
+	leaseM int64
+}
+
+// New returns the dispatcher of centre; lease is how long a reservation
+// lives without Answered/NoAnswer/Extend (config agents.reservation_lease;
+// longer than the ring timeout).
+func New(rdb redis.UniversalClient, centre string, lease time.Duration) *Dispatcher {
+	return &Dispatcher{rdb: rdb, keys: []string{rkeys.Prefix(centre)}, leaseD: lease, leaseM: lease.Milliseconds()}
+}
+
+func (d *Dispatcher) run(ctx context.Context, s *redis.Script, now time.Time, args ...any) ([]any, error) {
+	v, err := s.Run(ctx, d.rdb, d.keys, append([]any{rkeys.Ms(now), d.leaseM}, args...)...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Enqueued is EnqueueAndClaim's result.
+type Enqueued struct {
+	Position     int           // 1-based place in the topic queue before matching
+	Reservations []Reservation // 0 or 1; may name another caller of the topic
+}
+
+// EnqueueAndClaim queues c and offers the topic's head caller to the best
+// ready operator in the same script: one round trip for a routed call.
+func (d *Dispatcher) EnqueueAndClaim(ctx context.Context, c Caller, now time.Time) (Enqueued, error) {
+	if err := c.Check(); err != nil {
+		return Enqueued{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	v, err := d.run(ctx, enqueueClaimScript, now, rkeys.CallerArgv(c)...)
+	if err != nil {
+		return Enqueued{}, fmt.Errorf("dispatch: enqueue %s: %w", c.CallID, err)
+	}
+	switch code := num(v[0]); code {
+	case -1:
+		return Enqueued{}, fmt.Errorf("%w: %s", ErrExists, c.CallID)
+	case -3:
+		return Enqueued{}, fmt.Errorf("%w: %s (call %s)", ErrFull, c.Topic, c.CallID)
+	default:
+		return Enqueued{Position: int(code), Reservations: reservations(v[1])}, nil
+	}
+}
+
+// ClaimForTopic offers topic's head caller to the best ready operator
+// with its skill. Use after queue.Enqueue; EnqueueAndClaim does both.
+func (d *Dispatcher) ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, claimTopicScript, now, topic)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: claim for topic %s: %w", topic, err)
+	}
+	return reservations(v), nil
+}
+
+// ClaimForAgent offers a ready operator the best head caller (priority,
+// then arrival) among the topics of its skills. Use after agents.Ready or
+// agents.Login; Ready does both.
+func (d *Dispatcher) ClaimForAgent(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, claimAgentScript, now, agentID)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: claim for %s: %w", agentID, err)
+	}
+	if num(v[0]) == -1 {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+	}
+	return reservations(v[1]), nil
+}
+
+// Ready makes an operator ready (from offline, paused or wrap_up; no-op if
+// ready) and offers it the best waiting caller, atomically.
+// ErrBadTransition while reserved or on a call.
+func (d *Dispatcher) Ready(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, readyScript, now, agentID)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: ready %s: %w", agentID, err)
+	}
+	switch num(v[0]) {
+	case -1:
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+	case -2:
+		return nil, fmt.Errorf("%w: %s: ready while %s", ErrBadTransition, agentID, str(v[1]))
+	}
+	return reservations(v[2]), nil
+}
+
+func (d *Dispatcher) resvErr(code int64, op string, r Reservation) error {
+	switch code {
+	case -1:
+		return fmt.Errorf("%w: %s (%s %s)", ErrUnknownCall, r.CallID, op, r)
+	case -2:
+		return fmt.Errorf("%w: %s %s", ErrNotReserved, op, r)
+	}
+	return nil
+}
+
+// Answered turns reservation r into a connected call: operator on_call,
+// caller connected, lease cleared, the operator's misses reset.
+// ErrNotReserved if r is no longer the operator's (expired and recovered,
+// or re-offered); ErrUnknownCall if the caller is gone.
+func (d *Dispatcher) Answered(ctx context.Context, r Reservation, now time.Time) error {
+	n, err := answeredScript.Run(ctx, d.rdb, d.keys, rkeys.Ms(now), r.CallID, r.AgentID, r.Seq).Int64()
+	if err != nil {
+		return fmt.Errorf("dispatch: answered %s: %w", r, err)
+	}
+	return d.resvErr(n, "answered", r)
+}
+
+// NoAnswerResult is what NoAnswer did.
+type NoAnswerResult struct {
+	Paused       bool          // the operator reached maxMisses and is paused "no_answer"
+	Reservations []Reservation // the freed caller and/or operator matched again
+}
+
+// NoAnswer ends offer r unanswered (ring timeout, decline, unreachable):
+// the caller returns to its original queue position; the operator is ready
+// again with idle-since = now (so others are tried first), or paused
+// "no_answer" after maxMisses consecutive misses (0: never). The caller
+// and operator are matched again at once.
+func (d *Dispatcher) NoAnswer(ctx context.Context, r Reservation, maxMisses int, now time.Time) (NoAnswerResult, error) {
+	v, err := d.run(ctx, noAnswerScript, now, r.CallID, r.AgentID, r.Seq, maxMisses)
+	if err != nil {
+		return NoAnswerResult{}, fmt.Errorf("dispatch: no answer %s: %w", r, err)
+	}
+	if err := d.resvErr(num(v[0]), "no answer", r); err != nil {
+		return NoAnswerResult{}, err
+	}
+	return NoAnswerResult{Paused: num(v[1]) == 1, Reservations: reservations(v[2])}, nil
+}
+
+// Extend renews r's lease to now + lease and returns r with the new expiry.
+func (d *Dispatcher) Extend(ctx context.Context, r Reservation, now time.Time) (Reservation, error) {
+	v, err := d.run(ctx, extendScript, now, r.CallID, r.AgentID, r.Seq)
+	if err != nil {
+		return r, fmt.Errorf("dispatch: extend %s: %w", r, err)
+	}
+	if err := d.resvErr(num(v[0]), "extend", r); err != nil {
+		return r, err
+	}
+	r.Expires = rkeys.FromMs(num(v[1]))
+	return r, nil
+}
+
+// Gone is what CallerGone found.
+type Gone struct {
+	// State before: "waiting" (removed), "offered" (operator released),
+	// "connected" (nothing done: Ended will follow), "" unknown call.
+	State        string
+	AgentID      string        // the operator that held it, if any
+	Reservations []Reservation // the released operator's next offer
+}
+
+// CallerGone handles a caller hanging up: out of the queue if waiting; if
+// ringing, the operator is released at once (keeping its idle-since) and
+// offered the next caller. Idempotent: an unknown call is no error.
+func (d *Dispatcher) CallerGone(ctx context.Context, callID string, now time.Time) (Gone, error) {
+	v, err := d.run(ctx, callerGoneScript, now, callID)
+	if err != nil {
+		return Gone{}, fmt.Errorf("dispatch: caller gone %s: %w", callID, err)
+	}
+	return Gone{State: str(v[0]), AgentID: str(v[1]), Reservations: reservations(v[2])}, nil
+}
+
+// Ended reports that operator agentID's call ended: on_call → wrap_up for
+// wrapUp, or with wrapUp <= 0 straight to ready and offered the next
+// caller. Updates the topic's average handle time. ErrBadTransition when
+// the operator is not on a call.
+func (d *Dispatcher) Ended(ctx context.Context, agentID string, wrapUp time.Duration, now time.Time) ([]Reservation, error) {
+	until := now.Add(max(0, wrapUp))
+	v, err := d.run(ctx, endedScript, now, agentID, rkeys.Ms(until))
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: ended %s: %w", agentID, err)
+	}
+	switch num(v[0]) {
+	case -1:
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+	case -2:
+		return nil, fmt.Errorf("%w: %s: ended while not on a call", ErrBadTransition, agentID)
+	}
+	return reservations(v[2]), nil
+}
+
+// WrapUpDone ends an operator's wrap-up: ready, and offered the next
+// caller. A no-op unless the operator is in wrap_up (a late timer racing
+// RecoverExpired or a pause is harmless).
+func (d *Dispatcher) WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, wrapUpDoneScript, now, agentID)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: wrap-up done %s: %w", agentID, err)
+	}
+	if num(v[0]) == -1 {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+	}
+	return reservations(v[1]), nil
+}
+
+// Recovered is one reservation returned by lease expiry.
+type Recovered struct {
+	CallID, AgentID, Topic string
+}
+
+// Recovery is what RecoverExpired did.
+type Recovery struct {
+	Recovered    []Recovered   // expired reservations undone
+	WrappedUp    []string      // operators whose wrap-up ended
+	Reservations []Reservation // new offers for the freed callers/operators
+}
+
+// recoverBatch bounds one script's work.
+const recoverBatch = 100
+
+// RecoverExpired undoes every reservation whose lease ended by now (caller
+// back to its original position, operator ready with its old idle-since,
+// no miss counted), ends wrap-ups past their end, and matches what was
+// freed. Run it from a loop on every instance (about once a second); it
+// calls the script again while a batch was full.
+func (d *Dispatcher) RecoverExpired(ctx context.Context, now time.Time) (Recovery, error) {
+	var out Recovery
+	for {
+		v, err := d.run(ctx, recoverScript, now, recoverBatch)
+		if err != nil {
+			return out, fmt.Errorf("dispatch: recover: %w", err)
+		}
+		for _, row := range list(v[0]) {
+			f := list(row)
+			out.Recovered = append(out.Recovered, Recovered{CallID: str(f[0]), AgentID: str(f[1]), Topic: str(f[2])})
+		}
+		for _, a := range list(v[1]) {
+			out.WrappedUp = append(out.WrappedUp, str(a))
+		}
+		out.Reservations = append(out.Reservations, reservations(v[2])...)
+		if num(v[3]) != 1 {
+			return out, nil
+		}
+	}
+}
+
+func reservations(v any) []Reservation {
+	rows := list(v)
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]Reservation, 0, len(rows))
+	for _, row := range rows {
+		f := list(row)
+		if len(f) < 6 {
+			continue
+		}
+		out = append(out, Reservation{
+			CallID: str(f[0]), AgentID: str(f[1]), Seq: num(f[2]),
+			Expires: rkeys.FromMs(num(f[3])), Topic: str(f[4]), Endpoint: str(f[5]),
+		})
+	}
+	return out
+}
+
+func list(v any) []any { l, _ := v.([]any); return l }
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func num(v any) int64 { n, _ := v.(int64); return n }

@@ -1,0 +1,36 @@
+-- ended.lua: the operator's call ended. on_call -> wrap_up until
+-- wrap_until, or straight to ready (and offered the next caller) when
+-- wrap_until <= now. Updates the topic's average handle time (EWMA, 0.2)
+-- and deletes the caller record.
+-- KEYS[1]  centre prefix
+-- ARGV[1]  now (ms)
+-- ARGV[2]  lease (ms)
+-- ARGV[3]  agent id
+-- ARGV[4]  wrap-up end (ms)
+-- Returns {code, call id, reservations}: 1 | -1 unknown agent | -2 not on a call.
+local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wrap = tonumber(ARGV[4])
+local a = load_agent(ARGV[3])
+if not a then return { -1, '', {} } end
+if a.state ~= 'on_call' then return { -2, '', {} } end
+local cid = a.call
+local topic = redis.call('HGET', k_caller(cid), 'topic')
+if topic then
+  local answered = tonumber(redis.call('HGET', k_agent(a.id), 'answered')) or now
+  local handle = (now - answered) + math.max(0, wrap - now)
+  local old = tonumber(redis.call('HGET', k_aht(), topic))
+  local aht = handle
+  if old then aht = old + 0.2 * (handle - old) end
+  redis.call('HSET', k_aht(), topic, math.floor(aht))
+end
+redis.call('DEL', k_caller(cid))
+redis.call('HSET', k_agent(a.id), 'call', '')
+if wrap > now then
+  redis.call('HSET', k_agent(a.id), 'wrap', wrap)
+  set_state(a, 'wrap_up', now, '')
+  redis.call('ZADD', k_wrapups(), wrap, a.id)
+  return { 1, cid, {} }
+end
+a.idle = now
+set_state(a, 'ready', now, '')
+return { 1, cid, push({}, match_agent(a, now, lease)) }

@@ -1,0 +1,32 @@
+-- noanswer.lua: the offer failed (ring timeout, decline, unreachable).
+-- The caller goes back to its original queue position; the operator counts
+-- a miss and is ready again with idle-since = now (so others are tried
+-- first), or paused "no_answer" after max consecutive misses. Then the
+-- freed pair is matched again.
+-- KEYS[1]  centre prefix
+-- ARGV[1]  now (ms)
+-- ARGV[2]  lease (ms)
+-- ARGV[3]  call id
+-- ARGV[4]  agent id
+-- ARGV[5]  reservation seq
+-- ARGV[6]  max consecutive misses (0: never pause)
+-- Returns {code, paused (0|1), reservations}: code 1 | -1 unknown call |
+-- -2 not this operator's reservation.
+local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local code, c, a = check_reservation(ARGV[3], ARGV[4], tonumber(ARGV[5]))
+if code < 0 then return { code, 0, {} } end
+requeue(c)
+local misses = redis.call('HINCRBY', k_agent(a.id), 'misses', 1)
+local maxm = tonumber(ARGV[6]) or 0
+local paused = 0
+redis.call('HSET', k_agent(a.id), 'call', '', 'lease', 0)
+if maxm > 0 and misses >= maxm then
+  set_state(a, 'paused', now, 'no_answer')
+  paused = 1
+else
+  a.idle = now
+  set_state(a, 'ready', now, '')
+end
+local out = push({}, match_topic(c.topic, now, lease))
+push(out, match_agent(load_agent(a.id), now, lease))
+return { 1, paused, out }

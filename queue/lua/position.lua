@@ -1,0 +1,15 @@
+-- position.lua: where a caller stands, and what the wait estimate needs.
+-- KEYS[1]  centre prefix
+-- ARGV[1]  call id
+-- Returns {state, topic, position (0 unless waiting), agent, aht_ms (0: no data), staffed}
+-- or {''} for an unknown call. Work: O(log n).
+local c = load_caller(ARGV[1])
+if not c then return { '' } end
+local pos = 0
+if c.state == 'waiting' then
+  local r = redis.call('ZRANK', k_queue(c.topic), c.id)
+  if r then pos = r + 1 end
+end
+local aht = tonumber(redis.call('HGET', k_aht(), c.topic)) or 0
+local staffed = redis.call('SCARD', k_staffed(c.skill))
+return { c.state, c.topic, pos, c.agent, math.floor(aht), staffed }
