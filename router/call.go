@@ -194,6 +194,11 @@ func (c *call) ringC() <-chan time.Time {
 }
 
 func (c *call) stopTimers() {
+	if c.menu != nil {
+		ctx, cancel := c.r.cmdCtx()
+		_ = c.menu.Stop(ctx)
+		cancel()
+	}
 	if c.announce != nil {
 		c.announce.Stop()
 	}
@@ -266,6 +271,14 @@ func (c *call) afterMenu(ctx context.Context, out *menuOutcome) {
 		c.lang = out.Language
 	}
 	c.rec.Language = c.lang
+	_ = c.menu.Stop(ctx)
+	// number: media (position announcements) is spoken by Asterisk's core
+	// sounds in the channel's language.
+	cctx, cancel := c.r.cmdCtx()
+	if err := c.r.opt.PBX.SetVariable(cctx, c.id, "CHANNEL(language)", c.lang); err != nil {
+		c.log.Warn("set channel language", zap.Error(err))
+	}
+	cancel()
 	switch out.Kind {
 	case menuQueue:
 		c.enqueue(ctx, out.Topic, out.Priority)
@@ -376,8 +389,8 @@ func (c *call) announcePosition() {
 
 // Prompt names the router itself plays; the config must define them.
 const (
-	promptPosition = "queue_position" // "You are number"
-	promptWait     = "queue_wait"     // "Estimated waiting time"
+	promptPosition = "queue_position_intro" // "You are number"
+	promptWait     = "estimated_wait_intro" // "Estimated waiting time"
 	promptMinutes  = "minutes"        // "minutes"
 	promptGoodbye  = "goodbye"
 )

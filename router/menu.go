@@ -32,4 +32,6 @@ type menuDriver interface {
 	OnPlaybackFinished(ctx context.Context, playbackID, state string) (*menuOutcome, bool, error)
 	TimerC() <-chan time.Time
 	OnTimer(ctx context.Context) (*menuOutcome, bool, error)
+	// Stop cancels the menu's timer and any prompt still playing.
+	Stop(ctx context.Context) error
 }

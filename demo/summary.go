@@ -1,0 +1,106 @@
+package demo
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hotline-acd/hotline/router"
+)
+
+// Summary is the one JSON line `hotline demo` prints at the end.
+// Offered = Answered + Abandoned + Waiting + Other, where Other counts calls
+// the menu ended without a queue (transfers, notices, rejections).
+type Summary struct {
+	Offered       int     `json:"offered"`
+	Answered      int     `json:"answered"`
+	Abandoned     int     `json:"abandoned"`
+	Waiting       int     `json:"waiting"`
+	Other         int     `json:"other"`
+	Dropped       int     `json:"dropped"` // answered calls that ended abnormally (counted in answered)
+	MaxWaitS      float64 `json:"max_wait_s"`
+	AvgWaitS      float64 `json:"avg_wait_s"` // average time to answer of answered calls
+	HandoverMsP50 float64 `json:"handover_ms_p50"`
+	HandoverMsMax float64 `json:"handover_ms_max"`
+	Handovers     int     `json:"handovers"`
+}
+
+// tally collects what the router reports during a run. Safe for
+// concurrent use: router hooks run on call goroutines.
+type tally struct {
+	mu        sync.Mutex
+	offered   int
+	records   []router.Record
+	handovers []time.Duration
+}
+
+func (t *tally) arrived() {
+	t.mu.Lock()
+	t.offered++
+	t.mu.Unlock()
+}
+
+func (t *tally) record(r router.Record) {
+	t.mu.Lock()
+	t.records = append(t.records, r)
+	t.mu.Unlock()
+}
+
+func (t *tally) handover(d time.Duration) {
+	t.mu.Lock()
+	t.handovers = append(t.handovers, d)
+	t.mu.Unlock()
+}
+
+// summary computes the totals at time now; waiting callers' waits so far
+// count towards max_wait_s.
+func (t *tally) summary(now time.Time, stillWaitingSince []time.Time) Summary {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := Summary{Offered: t.offered}
+	var answeredWait time.Duration
+	var maxWait time.Duration
+	for _, r := range t.records {
+		switch r.Outcome {
+		case router.OutcomeAnswered, router.OutcomeDropped:
+			s.Answered++
+			if r.Outcome == router.OutcomeDropped {
+				s.Dropped++
+			}
+			answeredWait += r.Wait
+		case router.OutcomeAbandoned, router.OutcomeLost:
+			s.Abandoned++
+		default:
+			s.Other++
+		}
+		if r.Wait > maxWait {
+			maxWait = r.Wait
+		}
+	}
+	for _, since := range stillWaitingSince {
+		if w := now.Sub(since); w > maxWait {
+			maxWait = w
+		}
+	}
+	s.Waiting = s.Offered - s.Answered - s.Abandoned - s.Other
+	s.MaxWaitS = round(maxWait.Seconds(), 3)
+	if s.Answered > 0 {
+		s.AvgWaitS = round(answeredWait.Seconds()/float64(s.Answered), 3)
+	}
+	s.Handovers = len(t.handovers)
+	if len(t.handovers) > 0 {
+		hs := append([]time.Duration(nil), t.handovers...)
+		sort.Slice(hs, func(i, j int) bool { return hs[i] < hs[j] })
+		s.HandoverMsP50 = round(ms(hs[(len(hs)-1)/2]), 3)
+		s.HandoverMsMax = round(ms(hs[len(hs)-1]), 3)
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
