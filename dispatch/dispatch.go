@@ -14,7 +14,8 @@
 //	caller chose a topic in the IVR      EnqueueAndClaim (or queue.Enqueue + ClaimForTopic)
 //	operator logs in / unpauses          Ready (or agents.Ready/Login + ClaimForAgent)
 //	operator's phone answered the offer  Answered
-//	ring timeout / decline / unreachable NoAnswer (maxMisses from config)
+//	ring timeout / decline / busy        NoAnswer (maxMisses from config)
+//	operator endpoint not registered     Unreachable
 //	ring longer than the lease           Extend, before the lease ends
 //	caller hung up (waiting or ringing)  CallerGone
 //	operator's call ended                Ended (wrap-up length from the topic)
@@ -68,8 +69,12 @@ type Reservation struct {
 	AgentID  string
 	Endpoint string // the operator's endpoint to ring, e.g. PJSIP/1001
 	Topic    string
-	Seq      int64 // the caller's offer number; tells a re-offer from a stale one
-	Expires  time.Time
+	// Seq is the caller's offer number; it tells a re-offer of the same
+	// caller to the same operator from a stale one. 0 in a Reservation
+	// passed to Answered/NoAnswer/Extend matches any live offer of CallID
+	// to AgentID (for callers that kept only the ids).
+	Seq     int64
+	Expires time.Time
 }
 
 func (r Reservation) String() string {
@@ -225,7 +230,7 @@ type NoAnswerResult struct {
 // "no_answer" after maxMisses consecutive misses (0: never). The caller
 // and operator are matched again at once.
 func (d *Dispatcher) NoAnswer(ctx context.Context, r Reservation, maxMisses int, now time.Time) (NoAnswerResult, error) {
-	v, err := d.run(ctx, noAnswerScript, now, r.CallID, r.AgentID, r.Seq, maxMisses)
+	v, err := d.run(ctx, noAnswerScript, now, r.CallID, r.AgentID, r.Seq, maxMisses, "miss")
 	if err != nil {
 		return NoAnswerResult{}, fmt.Errorf("dispatch: no answer %s: %w", r, err)
 	}
@@ -233,6 +238,21 @@ func (d *Dispatcher) NoAnswer(ctx context.Context, r Reservation, maxMisses int,
 		return NoAnswerResult{}, err
 	}
 	return NoAnswerResult{Paused: num(v[1]) == 1, Reservations: reservations(v[2])}, nil
+}
+
+// Unreachable ends offer r because the operator's phone cannot be reached
+// (not registered): the caller returns to its original position and is
+// matched again; the operator goes offline with reason "unreachable" (no
+// miss counted) until it logs in again.
+func (d *Dispatcher) Unreachable(ctx context.Context, r Reservation, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, noAnswerScript, now, r.CallID, r.AgentID, r.Seq, 0, "offline")
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: unreachable %s: %w", r, err)
+	}
+	if err := d.resvErr(num(v[0]), "unreachable", r); err != nil {
+		return nil, err
+	}
+	return reservations(v[2]), nil
 }
 
 // Extend renews r's lease to now + lease and returns r with the new expiry.

@@ -209,12 +209,13 @@ local function match_agent(a, now, lease)
 end
 
 -- check_reservation: does (cid, aid, seq) still name a live reservation?
+-- seq 0 matches any offer of cid to aid (for callers that kept no seq).
 -- Returns code, caller, agent: 1 yes | -1 unknown call | -2 not theirs.
 local function check_reservation(cid, aid, seq)
   local c = load_caller(cid)
   if not c then return -1 end
   local a = load_agent(aid)
-  if c.state ~= 'offered' or c.agent ~= aid or c.seq ~= seq or not a
+  if c.state ~= 'offered' or c.agent ~= aid or (seq ~= 0 and c.seq ~= seq) or not a
       or a.state ~= 'reserved' or a.call ~= cid then
     return -2, c, a
   end

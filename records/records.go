@@ -1,0 +1,160 @@
+// Package records writes one record per call to a Redis stream (XADD with
+// an approximate MAXLEN, so the stream stays bounded at little cost) and
+// reads the latest back for supervisors and tests.
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-acd/hotline/internal/rkeys"
+)
+
+// Outcomes a record may carry (the router owns the list; these are its
+// values at the time of writing, repeated for readers of the stream).
+const (
+	OutcomeAnswered    = "answered"
+	OutcomeAbandoned   = "abandoned"
+	OutcomeDropped     = "dropped"
+	OutcomeTransferred = "transferred"
+	OutcomeIVRHangup   = "ivr_hangup"
+	OutcomeRejected    = "rejected"
+	OutcomeLost        = "lost"
+)
+
+// ErrInvalid: a record without a call id.
+var ErrInvalid = errors.New("records: invalid record")
+
+// Record is one call, written once when it ends. Zero times are stored as
+// 0 and read back as the zero time.
+type Record struct {
+	ID           string // stream entry id, filled when read
+	CallID       string
+	CallerNumber string
+	Arrival      time.Time
+	IVRPath      string
+	Language     string
+	Topic        string
+	EnqueuedAt   time.Time
+	OfferedAt    time.Time
+	AnsweredAt   time.Time
+	EndedAt      time.Time
+	Agent        string // operator who answered
+	Outcome      string
+	HangupCause  int    // Q.850
+	EndedBy      string // caller, operator, system
+	Offers       int    // operators tried
+	Wait         time.Duration
+}
+
+// Stream is one centre's call-record stream.
+type Stream struct {
+	rdb    redis.UniversalClient
+	key    string
+	maxLen int64
+}
+
+// New returns centre's record stream trimmed to about maxLen entries
+// (config records.stream_max_len; <= 0 means 100000).
+func New(rdb redis.UniversalClient, centre string, maxLen int64) *Stream {
+	if maxLen <= 0 {
+		maxLen = 100000
+	}
+	return &Stream{rdb: rdb, key: rkeys.Records(centre), maxLen: maxLen}
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Append adds r to the stream (one XADD, MAXLEN ~) and returns its id.
+func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
+	if r.CallID == "" {
+		return "", ErrInvalid
+	}
+	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.key,
+		MaxLen: s.maxLen,
+		Approx: true,
+		Values: []any{
+			"call_id", r.CallID,
+			"caller_number", r.CallerNumber,
+			"arrival", ms(r.Arrival),
+			"ivr_path", r.IVRPath,
+			"language", r.Language,
+			"topic", r.Topic,
+			"enqueued_at", ms(r.EnqueuedAt),
+			"offered_at", ms(r.OfferedAt),
+			"answered_at", ms(r.AnsweredAt),
+			"ended_at", ms(r.EndedAt),
+			"operator", r.Agent,
+			"outcome", r.Outcome,
+			"hangup_cause", r.HangupCause,
+			"ended_by", r.EndedBy,
+			"offers", r.Offers,
+			"wait_ms", r.Wait.Milliseconds(),
+		},
+	}).Result()
+	if err != nil {
+		return "", fmt.Errorf("records: append %s: %w", r.CallID, err)
+	}
+	return id, nil
+}
+
+// Latest returns up to n most recent records, newest first.
+func (s *Stream) Latest(ctx context.Context, n int64) ([]Record, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.key, "+", "-", n).Result()
+	if err != nil {
+		return nil, fmt.Errorf("records: latest: %w", err)
+	}
+	return decodeAll(msgs), nil
+}
+
+// Range returns up to n records with ids in [start, end] ("-" and "+" for
+// the ends), oldest first; page with start = "(" + last id.
+func (s *Stream) Range(ctx context.Context, start, end string, n int64) ([]Record, error) {
+	msgs, err := s.rdb.XRangeN(ctx, s.key, start, end, n).Result()
+	if err != nil {
+		return nil, fmt.Errorf("records: range: %w", err)
+	}
+	return decodeAll(msgs), nil
+}
+
+// Len returns the number of records kept.
+func (s *Stream) Len(ctx context.Context) (int64, error) {
+	n, err := s.rdb.XLen(ctx, s.key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("records: len: %w", err)
+	}
+	return n, nil
+}
+
+func decodeAll(msgs []redis.XMessage) []Record {
+	out := make([]Record, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, decode(m))
+	}
+	return out
+}
+
+func decode(m redis.XMessage) Record {
+	get := func(k string) string { s, _ := m.Values[k].(string); return s }
+	n := func(k string) int64 { v, _ := strconv.ParseInt(get(k), 10, 64); return v }
+	t := func(k string) time.Time { return rkeys.FromMs(n(k)) }
+	return Record{
+		ID: m.ID, CallID: get("call_id"), CallerNumber: get("caller_number"),
+		Arrival: t("arrival"), IVRPath: get("ivr_path"), Language: get("language"),
+		Topic: get("topic"), EnqueuedAt: t("enqueued_at"), OfferedAt: t("offered_at"),
+		AnsweredAt: t("answered_at"), EndedAt: t("ended_at"), Agent: get("operator"),
+		Outcome: get("outcome"), HangupCause: int(n("hangup_cause")), EndedBy: get("ended_by"),
+		Offers: int(n("offers")), Wait: time.Duration(n("wait_ms")) * time.Millisecond,
+	}
+}
