@@ -17,7 +17,7 @@ local cid = a.call
 local topic = redis.call('HGET', k_caller(cid), 'topic')
 if topic then
   local answered = tonumber(redis.call('HGET', k_agent(a.id), 'answered')) or now
-  local handle = (now - answered) + math.max(0, wrap - now)
+  local handle = math.max(0, now - answered) + math.max(0, wrap - now)
   local old = tonumber(redis.call('HGET', k_aht(), topic))
   local aht = handle
   if old then aht = old + 0.2 * (handle - old) end
