@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )
 
@@ -31,7 +32,7 @@ type Summary struct {
 type tally struct {
 	mu        sync.Mutex
 	offered   int
-	records   []router.Record
+	records   []records.Record
 	handovers []time.Duration
 }
 
@@ -41,7 +42,7 @@ func (t *tally) arrived() {
 	t.mu.Unlock()
 }
 
-func (t *tally) record(r router.Record) {
+func (t *tally) record(r records.Record) {
 	t.mu.Lock()
 	t.records = append(t.records, r)
 	t.mu.Unlock()
@@ -62,10 +63,10 @@ func (t *tally) summary(now time.Time, stillWaitingSince []time.Time) Summary {
 	var answeredWait time.Duration
 	var maxWait time.Duration
 	for _, r := range t.records {
-		switch r.Outcome {
+		switch router.Outcome(r.Outcome) {
 		case router.OutcomeAnswered, router.OutcomeDropped:
 			s.Answered++
-			if r.Outcome == router.OutcomeDropped {
+			if router.Outcome(r.Outcome) == router.OutcomeDropped {
 				s.Dropped++
 			}
 			answeredWait += r.Wait

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // msg is what the demultiplexer and other calls post to a call.
@@ -52,17 +53,18 @@ type call struct {
 	prio   int
 
 	// offer in progress
-	offer     *Offer
-	legID     string
-	ringTimer *time.Timer
-	bridgeID  string
+	offer      *Offer
+	legID      string
+	ringTimer  *time.Timer
+	leaseTimer *time.Timer
+	bridgeID   string
 
 	// announcements while queued
 	announce   *time.Ticker
 	announceID string // playback id of the announcement playing, if any
 	onMOH      bool
 
-	rec Record
+	rec records.Record
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -81,7 +83,7 @@ func newCall(r *Router, ev pbx.Event) *call {
 		lang:   defaultLanguage(cfg),
 	}
 	c.log = r.log.With(zap.String("call_id", c.id))
-	c.rec = Record{CallID: c.id, CallerNumber: number, Arrival: r.now()}
+	c.rec = records.Record{CallID: c.id, CallerNumber: number, Arrival: r.now()}
 	if ev.Time.After(time.Time{}) && ev.Time.Before(c.rec.Arrival) {
 		c.rec.Arrival = ev.Time
 	}
@@ -157,6 +159,8 @@ func (c *call) run(ctx context.Context) {
 			}
 		case <-c.announceC():
 			c.announcePosition()
+		case <-c.leaseC():
+			c.extendLease()
 		case <-c.ringC():
 			c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
 			c.r.hangupQuietly(ctx, c.legID, "no_answer")
@@ -166,8 +170,9 @@ func (c *call) run(ctx context.Context) {
 	// Whatever is still queued is about a finished call; offers must be
 	// released so the operator is not held.
 	for _, m := range c.inbox.close() {
-		if m.offer != nil && m.offer.CallID == c.id {
-			c.r.spawn(func() { c.r.deliver(m.offer) })
+		if m.offer != nil {
+			o := *m.offer
+			c.r.spawn(func() { c.r.deliver([]Offer{o}, o.FreedAt) })
 		}
 	}
 }
@@ -193,7 +198,18 @@ func (c *call) ringC() <-chan time.Time {
 	return c.ringTimer.C
 }
 
+func (c *call) stopOfferTimers() {
+	if c.ringTimer != nil {
+		c.ringTimer.Stop()
+	}
+	if c.leaseTimer != nil {
+		c.leaseTimer.Stop()
+		c.leaseTimer = nil
+	}
+}
+
 func (c *call) stopTimers() {
+	c.stopOfferTimers()
 	if c.menu != nil {
 		ctx, cancel := c.r.cmdCtx()
 		_ = c.menu.Stop(ctx)
@@ -201,9 +217,6 @@ func (c *call) stopTimers() {
 	}
 	if c.announce != nil {
 		c.announce.Stop()
-	}
-	if c.ringTimer != nil {
-		c.ringTimer.Stop()
 	}
 }
 
@@ -305,9 +318,9 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.phase = phaseQueued
 	c.startMOH()
 	cctx, cancel := c.r.cmdCtx()
-	o, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
+	offers, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
 		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: now,
-		Language: c.lang, CallerNumber: c.number,
+		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
 	}, now)
 	cancel()
 	if err != nil {
@@ -319,12 +332,16 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	if every := t.AnnounceEvery.D(); every > 0 {
 		c.announce = time.NewTicker(every)
 	}
-	if o != nil {
-		c.r.deliver(o)
-	} else {
-		// Tell the caller where they stand straight away; then periodically.
+	// Tell the caller where they stand straight away (unless an operator is
+	// already being rung for them); then periodically.
+	mine := false
+	for _, o := range offers {
+		mine = mine || o.CallID == c.id
+	}
+	if !mine {
 		c.announcePosition()
 	}
+	c.r.deliver(offers, time.Time{})
 }
 
 func (c *call) startMOH() {
@@ -391,7 +408,7 @@ func (c *call) announcePosition() {
 const (
 	promptPosition = "queue_position_intro" // "You are number"
 	promptWait     = "estimated_wait_intro" // "Estimated waiting time"
-	promptMinutes  = "minutes"        // "minutes"
+	promptMinutes  = "minutes"              // "minutes"
 	promptGoodbye  = "goodbye"
 )
 
@@ -418,20 +435,23 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 		return
 	}
 	log := c.log.With(zap.String("agent", o.AgentID))
-	op, ok := c.cfg.OperatorByID(o.AgentID)
-	if !ok {
-		op, ok = c.r.Config().OperatorByID(o.AgentID)
+	endpoint := o.Endpoint
+	if op, ok := c.r.Config().OperatorByID(o.AgentID); ok && endpoint == "" {
+		endpoint = op.Endpoint
 	}
-	if !ok {
-		log.Error("offered to an operator missing from the config")
+	if endpoint == "" {
+		log.Error("offered to an operator with no endpoint")
 		c.releaseOffer(o, true)
 		return
 	}
+	// Asterisk answers an originate to an unregistered phone with the same
+	// 500 as to an unknown one; asking the endpoint first avoids a doomed
+	// originate and tells the two apart in the log.
 	cctx, cancel := c.r.cmdCtx()
-	state, err := c.r.opt.PBX.EndpointState(cctx, op.Endpoint)
+	state, err := c.r.opt.PBX.EndpointState(cctx, endpoint)
 	cancel()
 	if err == nil && state != "online" {
-		log.Info("operator's phone is not registered; skipping", zap.String("endpoint", op.Endpoint), zap.String("state", state))
+		log.Info("operator's phone is not registered; skipping", zap.String("endpoint", endpoint), zap.String("state", state))
 		c.releaseOffer(o, true)
 		return
 	}
@@ -453,7 +473,7 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	cctx, cancel = c.r.cmdCtx()
 	_, err = c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
 		ChannelID: c.legID,
-		Endpoint:  op.Endpoint,
+		Endpoint:  endpoint,
 		CallerID:  c.operatorCallerID(),
 		Args:      []string{argOperatorLeg, c.id},
 		Timeout:   ring,
@@ -475,7 +495,8 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	// Asterisk ends an unanswered originate itself; this is the net for a
 	// lost ChannelDestroyed.
 	c.ringTimer = time.NewTimer(ring + 5*time.Second)
-	log.Info("ringing operator", zap.String("endpoint", op.Endpoint), zap.Duration("ring_timeout", ring))
+	c.armLease()
+	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", ring))
 }
 
 // operatorCallerID is what the operator's phone shows: the topic and the
@@ -499,17 +520,52 @@ func (c *call) operatorCallerID() string {
 	return fmt.Sprintf("%q <%s>", name, number)
 }
 
+// armLease renews the reservation's lease halfway through, so a ring
+// longer than the lease is not taken for a crashed instance.
+func (c *call) armLease() {
+	if c.leaseTimer != nil {
+		c.leaseTimer.Stop()
+	}
+	c.leaseTimer = nil
+	if c.offer == nil || c.offer.Expires.IsZero() {
+		return
+	}
+	c.leaseTimer = time.NewTimer(c.offer.Expires.Sub(c.r.now()) / 2)
+}
+
+func (c *call) leaseC() <-chan time.Time {
+	if c.phase != phaseOffering || c.leaseTimer == nil {
+		return nil
+	}
+	return c.leaseTimer.C
+}
+
+func (c *call) extendLease() {
+	cctx, cancel := c.r.cmdCtx()
+	o, err := c.r.opt.ACD.Extend(cctx, *c.offer, c.r.now())
+	cancel()
+	if err != nil {
+		c.log.Warn("lease renewal failed", zap.String("agent", c.offer.AgentID), zap.Error(err))
+		c.leaseTimer = nil
+		return
+	}
+	o.FreedAt = c.offer.FreedAt
+	c.offer = &o
+	c.armLease()
+}
+
 // releaseOffer gives a reservation back: the caller keeps its place, the
-// operator is made ready (or offline when unreachable), and the topic's
-// head is offered to the next free operator.
+// operator is made ready (or offline when unreachable), and whatever that
+// freed is matched again at once.
 func (c *call) releaseOffer(o *Offer, unreachable bool) {
 	cctx, cancel := c.r.cmdCtx()
 	var err error
+	var next []Offer
 	paused := false
 	if unreachable {
-		err = c.r.opt.ACD.Unreachable(cctx, o.CallID, o.AgentID, c.r.now())
+		next, err = c.r.opt.ACD.Unreachable(cctx, *o, c.r.now())
 	} else {
-		paused, err = c.r.opt.ACD.NoAnswer(cctx, o.CallID, o.AgentID, c.r.now())
+		paused, next, err = c.r.opt.ACD.NoAnswer(cctx, *o, c.r.now())
 	}
 	cancel()
 	if err != nil {
@@ -521,11 +577,7 @@ func (c *call) releaseOffer(o *Offer, unreachable bool) {
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.OffersFailed.Inc()
 	}
-	if t, ok := c.cfg.Topic(o.Topic); ok {
-		c.r.claimForTopic(t.ID)
-	} else if c.topic != nil {
-		c.r.claimForTopic(c.topic.ID)
-	}
+	c.r.deliver(next, time.Time{})
 }
 
 // legEvent handles events on the operator's leg.
@@ -553,9 +605,7 @@ func (c *call) offerFailed(cause int) {
 	o := c.offer
 	c.r.dropLeg(c.legID)
 	c.legID, c.offer = "", nil
-	if c.ringTimer != nil {
-		c.ringTimer.Stop()
-	}
+	c.stopOfferTimers()
 	c.phase = phaseQueued
 	c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", offerFailure(cause)))
 	c.releaseOffer(o, false)
@@ -566,7 +616,7 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	log := c.log.With(zap.String("agent", o.AgentID))
 	now := c.r.now()
 	cctx, cancel := c.r.cmdCtx()
-	err := c.r.opt.ACD.Answered(cctx, c.id, o.AgentID, now)
+	err := c.r.opt.ACD.Answered(cctx, *o, now)
 	cancel()
 	if err != nil {
 		// The reservation was lost (lease expired and given away): this
@@ -578,9 +628,7 @@ func (c *call) operatorAnswered(ctx context.Context) {
 		c.phase = phaseQueued
 		return
 	}
-	if c.ringTimer != nil {
-		c.ringTimer.Stop()
-	}
+	c.stopOfferTimers()
 	c.stopAnnouncement()
 	c.stopMOH()
 	c.bridgeID = "br-" + c.id
@@ -614,17 +662,16 @@ func (c *call) callerGone(ctx context.Context, cause int) {
 		}
 		now := c.r.now()
 		cctx, cancel := c.r.cmdCtx()
-		agent, err := c.r.opt.ACD.Abandon(cctx, c.id, now)
+		_, next, err := c.r.opt.ACD.Abandon(cctx, c.id, now)
 		cancel()
 		if err != nil {
 			c.log.Error("abandon", zap.Error(err))
 		}
+		c.stopOfferTimers()
 		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 		c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
 		c.finish(OutcomeAbandoned, "caller", cause)
-		if agent != "" {
-			c.r.agentFreed(agent, now)
-		}
+		c.r.deliver(next, time.Time{})
 	case phaseBridged:
 		c.endConversation("caller", cause)
 	}
@@ -648,7 +695,8 @@ func (c *call) endConversation(by string, cause int) {
 	agent := c.offer.AgentID
 	wrap := c.topic.WrapUp.D()
 	now := c.r.now()
-	if err := c.r.opt.ACD.Ended(cctx, agent, now.Add(wrap)); err != nil {
+	next, err := c.r.opt.ACD.Ended(cctx, agent, wrap, now)
+	if err != nil {
 		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
 	}
 	outcome := OutcomeAnswered
@@ -656,7 +704,11 @@ func (c *call) endConversation(by string, cause int) {
 		outcome = OutcomeDropped
 	}
 	c.finish(outcome, by, cause)
-	c.r.scheduleWrapUp(agent, wrap)
+	if wrap > 0 {
+		c.r.scheduleWrapUp(agent, wrap)
+	} else {
+		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
+	}
 }
 
 // transfer hands the caller to an outside service (ambulance, volunteers):
@@ -695,7 +747,7 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	}
 	c.phase = phaseDone
 	c.rec.EndedAt = c.r.now()
-	c.rec.Outcome = outcome
+	c.rec.Outcome = string(outcome)
 	c.rec.EndedBy = by
 	c.rec.HangupCause = cause
 	if c.rec.Language == "" {
@@ -703,7 +755,7 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	}
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
-	if err := c.r.opt.Records.Append(cctx, c.rec); err != nil {
+	if _, err := c.r.opt.Records.Append(cctx, c.rec); err != nil {
 		c.log.Error("call record lost", zap.Error(err))
 	}
 	if c.r.opt.Metrics != nil {

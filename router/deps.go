@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // PBX is the call control the router needs; pbx/ari implements it over ARI
@@ -35,85 +36,72 @@ type Waiting struct {
 	Arrival      time.Time // original queue time; keeps the caller's place
 	Language     string
 	CallerNumber string
+	IVRPath      string
+	MaxQueue     int // refuse when the topic already holds this many; 0: no cap
 }
 
 // Offer is one atomic decision: this caller goes to this operator. The
-// operator is reserved (with a lease) and the caller is out of the queue
-// until Answered, NoAnswer or Abandon settles it.
+// operator is reserved with a lease and the caller is out of the queue until
+// Answered, NoAnswer, Unreachable or Abandon settles it.
 type Offer struct {
-	CallID  string
-	AgentID string
-	Topic   string
+	CallID   string
+	AgentID  string
+	Endpoint string // the operator's phone, e.g. PJSIP/1001
+	Topic    string
+	Seq      int64 // tells a re-offer of the same pair from a stale one
+	Expires  time.Time
 
 	// FreedAt is when the operator became free, when the claim was made
-	// for a freed operator; zero when a new caller triggered the claim.
+	// because an operator became free; zero otherwise.
 	FreedAt time.Time
 }
 
 // ACD is the Redis-held state the router drives: topic queues, operator
-// states and the atomic claim. Every method is one short Redis exchange.
+// states and the atomic claim. Every operation that frees a caller or an
+// operator also matches it at once and returns the offers it made, which
+// the router must ring.
 type ACD interface {
-	// Enqueue puts the caller in its topic queue and, in the same step,
-	// claims an operator for the head of that queue if one is free.
-	Enqueue(ctx context.Context, w Waiting, now time.Time) (*Offer, error)
+	// Enqueue puts the caller in its topic queue and claims a free operator
+	// for the head of the queue in the same step.
+	Enqueue(ctx context.Context, w Waiting, now time.Time) ([]Offer, error)
 	// ClaimForTopic claims the head caller of topic and a free operator.
-	ClaimForTopic(ctx context.Context, topic string, now time.Time) (*Offer, error)
-	// ClaimForAgent claims, for an operator who just became ready, the best
-	// waiting caller among the topics the operator is skilled for.
-	ClaimForAgent(ctx context.Context, agentID string, now time.Time) (*Offer, error)
-	// Answered settles a reservation as a conversation; it fails when the
+	ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]Offer, error)
+	// Answered settles an offer as a conversation; it fails when the
 	// reservation is no longer this caller's (lease expired and re-claimed).
-	Answered(ctx context.Context, callID, agentID string, now time.Time) error
+	Answered(ctx context.Context, o Offer, now time.Time) error
+	// Extend renews an offer's lease while the phone still rings.
+	Extend(ctx context.Context, o Offer, now time.Time) (Offer, error)
 	// NoAnswer returns the caller to its original place and the operator to
-	// ready, or paused after too many consecutive misses (paused = true).
-	NoAnswer(ctx context.Context, callID, agentID string, now time.Time) (paused bool, err error)
+	// ready, or paused after too many consecutive misses.
+	NoAnswer(ctx context.Context, o Offer, now time.Time) (paused bool, next []Offer, err error)
 	// Unreachable returns the caller to its original place and takes the
 	// operator offline: their phone is not registered.
-	Unreachable(ctx context.Context, callID, agentID string, now time.Time) error
-	// Abandon removes a caller who hung up, wherever it was; if it was
-	// reserved for an operator, that operator is released and returned.
-	Abandon(ctx context.Context, callID string, now time.Time) (releasedAgent string, err error)
-	// Ended puts the operator into wrap-up until the given time.
-	Ended(ctx context.Context, agentID string, until time.Time) error
-	// WrapUpDone makes the operator ready again (if still in wrap-up).
-	WrapUpDone(ctx context.Context, agentID string, now time.Time) error
+	Unreachable(ctx context.Context, o Offer, now time.Time) ([]Offer, error)
+	// Abandon removes a caller who hung up, wherever it was; an operator it
+	// held is released and offered the next caller.
+	Abandon(ctx context.Context, callID string, now time.Time) (releasedAgent string, next []Offer, err error)
+	// Ended puts the operator into wrap-up (or straight to ready when wrap
+	// is zero, with the next offer).
+	Ended(ctx context.Context, agentID string, wrap time.Duration, now time.Time) ([]Offer, error)
+	// WrapUpDone makes the operator ready again and offers the next caller.
+	WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
 	// Position is the caller's 1-based place in its queue and the
 	// estimated wait.
 	Position(ctx context.Context, callID string) (pos int, wait time.Duration, err error)
-	// Recover returns expired reservations and finished wrap-ups; the
-	// operators it freed are listed so the router can offer them callers.
-	Recover(ctx context.Context, now time.Time) (freedAgents []string, err error)
+	// Recover returns expired reservations and ends finished wrap-ups;
+	// it returns the offers made for what it freed.
+	Recover(ctx context.Context, now time.Time) ([]Offer, error)
 }
 
 // Agents is the operator presence the feature codes and API change.
 type Agents interface {
-	Login(ctx context.Context, agentID string, now time.Time) error
+	// Ready logs in or ends a pause, and offers the operator a caller.
+	Ready(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
 	Logout(ctx context.Context, agentID string, now time.Time) error
 	Pause(ctx context.Context, agentID, reason string, now time.Time) error
-	Ready(ctx context.Context, agentID string, now time.Time) error
 }
 
 // Recorder appends call records.
 type Recorder interface {
-	Append(ctx context.Context, r Record) error
-}
-
-// Record is one call's record, written once when the call ends.
-type Record struct {
-	CallID       string
-	CallerNumber string
-	Arrival      time.Time
-	IVRPath      string
-	Language     string
-	Topic        string
-	EnqueuedAt   time.Time
-	OfferedAt    time.Time
-	AnsweredAt   time.Time
-	EndedAt      time.Time
-	Agent        string
-	Outcome      Outcome
-	HangupCause  int
-	EndedBy      string // caller, operator, system
-	Offers       int    // operators tried
-	Wait         time.Duration
+	Append(ctx context.Context, r records.Record) (string, error)
 }

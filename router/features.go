@@ -90,32 +90,27 @@ func (r *Router) knownAgent(agentID string) error {
 }
 
 // Login makes an operator ready and offers them a waiting caller at once.
-func (r *Router) Login(_ context.Context, agentID string) error {
-	if err := r.knownAgent(agentID); err != nil {
-		return err
-	}
-	at := r.now()
-	ctx, cancel := r.cmdCtx()
-	defer cancel()
-	if err := r.opt.Agents.Login(ctx, agentID, at); err != nil {
-		return fmt.Errorf("login %s: %w", agentID, err)
-	}
-	r.agentFreed(agentID, at)
-	return nil
+func (r *Router) Login(ctx context.Context, agentID string) error {
+	return r.ready(ctx, agentID, "login")
 }
 
 // Ready ends a pause (or wrap-up) and offers the operator a waiting caller.
-func (r *Router) Ready(_ context.Context, agentID string) error {
+func (r *Router) Ready(ctx context.Context, agentID string) error {
+	return r.ready(ctx, agentID, "ready")
+}
+
+func (r *Router) ready(_ context.Context, agentID, what string) error {
 	if err := r.knownAgent(agentID); err != nil {
 		return err
 	}
 	at := r.now()
 	ctx, cancel := r.cmdCtx()
-	defer cancel()
-	if err := r.opt.Agents.Ready(ctx, agentID, at); err != nil {
-		return fmt.Errorf("ready %s: %w", agentID, err)
+	offers, err := r.opt.Agents.Ready(ctx, agentID, at)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, agentID, err)
 	}
-	r.agentFreed(agentID, at)
+	r.deliver(offers, at)
 	return nil
 }
 

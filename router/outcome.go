@@ -4,13 +4,13 @@ package router
 type Outcome string
 
 const (
-	OutcomeAnswered    Outcome = "answered"     // talked to an operator
-	OutcomeAbandoned   Outcome = "abandoned"    // hung up in the IVR or while waiting
-	OutcomeDropped     Outcome = "dropped"      // the conversation ended abnormally
-	OutcomeTransferred Outcome = "transferred"  // sent to an outside service
-	OutcomeIVRHangup   Outcome = "ivr_hangup"   // the menu ended the call (e.g. emergency notice)
-	OutcomeRejected    Outcome = "rejected"     // could not be served (queue full, closed, bad config)
-	OutcomeLost        Outcome = "lost"         // the channel vanished while hotline was disconnected
+	OutcomeAnswered    Outcome = "answered"    // talked to an operator
+	OutcomeAbandoned   Outcome = "abandoned"   // hung up in the IVR or while waiting
+	OutcomeDropped     Outcome = "dropped"     // the conversation ended abnormally
+	OutcomeTransferred Outcome = "transferred" // sent to an outside service
+	OutcomeIVRHangup   Outcome = "ivr_hangup"  // the menu ended the call (e.g. emergency notice)
+	OutcomeRejected    Outcome = "rejected"    // could not be served (queue full, closed, bad config)
+	OutcomeLost        Outcome = "lost"        // the channel vanished while hotline was disconnected
 )
 
 // Q.850 causes hotline acts on. Asterisk reports them in ChannelDestroyed.

@@ -17,18 +17,19 @@ import (
 
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // Options configure a Router.
 type Options struct {
-	PBX      PBX
-	ACD      ACD
-	Agents   Agents
-	Records  Recorder
-	Config   *config.Config
-	Log      *zap.Logger
-	Metrics  *Metrics // optional
-	Now      func() time.Time
+	PBX     PBX
+	ACD     ACD
+	Agents  Agents
+	Records Recorder
+	Config  *config.Config
+	Log     *zap.Logger
+	Metrics *Metrics // optional
+	Now     func() time.Time
 	// SoundPrefix is prepended to prompt names: sound:hotline/<lang>/<name>.
 	SoundPrefix string
 	// RecoverEvery is how often expired leases and wrap-ups are swept; this
@@ -40,7 +41,7 @@ type Options struct {
 	// becoming free to the originate of the next waiting caller.
 	OnHandover func(time.Duration)
 	// OnRecord, if set, sees every call record after it is written.
-	OnRecord func(Record)
+	OnRecord func(records.Record)
 }
 
 // Router routes calls. Create with New, run with Run.
@@ -261,65 +262,45 @@ func (r *Router) hangupQuietly(_ context.Context, channelID, reason string) {
 	}
 }
 
-// deliver posts an offer to the call that owns its caller. When that call
+// deliver posts offers to the calls that own their callers. When a call
 // is gone (it hung up between the claim and now), the caller is abandoned
-// in Redis, which releases the operator, who is then offered the next one.
-func (r *Router) deliver(o *Offer) {
-	for i := 0; o != nil && i < 50; i++ {
+// in Redis, which releases the operator and offers them the next caller.
+// freedAt, when set, is when the operators of these offers became free:
+// the start of the hand-over the router measures.
+func (r *Router) deliver(offers []Offer, freedAt time.Time) {
+	for i := 0; len(offers) > 0 && i < 100; i++ {
+		o := offers[0]
+		offers = offers[1:]
+		o.FreedAt = freedAt
 		r.mu.Lock()
 		c := r.calls[o.CallID]
 		r.mu.Unlock()
-		if c != nil && c.inbox.post(msg{offer: o}) {
-			return
+		if c != nil && c.inbox.post(msg{offer: &o}) {
+			continue
 		}
 		ctx, cancel := r.cmdCtx()
-		agent, err := r.opt.ACD.Abandon(ctx, o.CallID, r.now())
+		_, next, err := r.opt.ACD.Abandon(ctx, o.CallID, r.now())
 		cancel()
 		if err != nil {
 			r.log.Error("releasing an offer for a call that is gone", zap.String("call_id", o.CallID), zap.String("agent", o.AgentID), zap.Error(err))
-			return
+			continue
 		}
-		r.log.Info("claimed caller had already left; offering the operator the next one",
+		r.log.Info("claimed caller had already left; the operator is offered the next one",
 			zap.String("call_id", o.CallID), zap.String("agent", o.AgentID))
-		if agent == "" {
-			return
-		}
-		o = r.claimForAgent(agent, o.FreedAt)
+		offers = append(offers, next...)
 	}
 }
 
-// agentFreed is the event-driven hand-over: an operator just became free
-// (call ended with no wrap-up, wrap-up over, ready pressed, login), so the
-// best waiting caller for their skills is claimed and offered at once.
-func (r *Router) agentFreed(agentID string, at time.Time) {
-	r.deliver(r.claimForAgent(agentID, at))
-}
-
-func (r *Router) claimForAgent(agentID string, at time.Time) *Offer {
-	ctx, cancel := r.cmdCtx()
-	defer cancel()
-	o, err := r.opt.ACD.ClaimForAgent(ctx, agentID, r.now())
-	if err != nil {
-		r.log.Error("claim for operator failed", zap.String("agent", agentID), zap.Error(err))
-		return nil
-	}
-	if o != nil {
-		o.FreedAt = at
-	}
-	return o
-}
-
-// claimForTopic offers the head of a topic queue to a free operator; used
-// after an offer fails so the next operator is tried without waiting.
+// claimForTopic offers the head of a topic queue to a free operator.
 func (r *Router) claimForTopic(topic string) {
 	ctx, cancel := r.cmdCtx()
-	o, err := r.opt.ACD.ClaimForTopic(ctx, topic, r.now())
+	offers, err := r.opt.ACD.ClaimForTopic(ctx, topic, r.now())
 	cancel()
 	if err != nil {
 		r.log.Error("claim for topic failed", zap.String("queue", topic), zap.Error(err))
 		return
 	}
-	r.deliver(o)
+	r.deliver(offers, time.Time{})
 }
 
 // scheduleWrapUp makes the operator ready when wrap-up ends. The timer is
@@ -347,16 +328,18 @@ func (r *Router) scheduleWrapUp(agentID string, d time.Duration) {
 	})
 }
 
+// wrapUpDone is an event-driven hand-over: the operator is ready and, in
+// the same Redis step, claimed for the best waiting caller.
 func (r *Router) wrapUpDone(agentID string) {
 	at := r.now()
 	ctx, cancel := r.cmdCtx()
-	err := r.opt.ACD.WrapUpDone(ctx, agentID, at)
+	offers, err := r.opt.ACD.WrapUpDone(ctx, agentID, at)
 	cancel()
 	if err != nil {
 		r.log.Warn("wrap-up end", zap.String("agent", agentID), zap.Error(err))
 		return
 	}
-	r.agentFreed(agentID, at)
+	r.deliver(offers, at)
 }
 
 func (r *Router) recoverLoop(ctx context.Context) {
@@ -368,16 +351,13 @@ func (r *Router) recoverLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			cctx, cancel := r.cmdCtx()
-			freed, err := r.opt.ACD.Recover(cctx, r.now())
+			offers, err := r.opt.ACD.Recover(cctx, r.now())
 			cancel()
 			if err != nil {
 				r.log.Warn("lease recovery", zap.Error(err))
 				continue
 			}
-			for _, a := range freed {
-				r.log.Info("operator returned by lease recovery", zap.String("agent", a))
-				r.agentFreed(a, time.Time{})
-			}
+			r.deliver(offers, time.Time{})
 		}
 	}
 }

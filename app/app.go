@@ -1,0 +1,234 @@
+// Package app wires hotline's concrete parts together — Redis state, the
+// ARI adapter, the router and the HTTP API — and owns their start and stop
+// order. It is the only package that knows every concrete type.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/api"
+	"github.com/hotline-acd/hotline/config"
+	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/router"
+)
+
+// Options configure one hotline instance.
+type Options struct {
+	Config    *config.Config
+	RedisAddr string
+	Redis     *redis.Client // optional; overrides RedisAddr (tests)
+	ARI       ariadapter.Options
+	HTTPAddr  string // "" disables the HTTP API
+	APIToken  string
+	Log       *zap.Logger
+	Registry  *prometheus.Registry // optional; a fresh one when nil
+
+	// Router hooks (the demo uses them for its summary).
+	OnHandover func(time.Duration)
+	OnRecord   func(records.Record)
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// App is one running hotline.
+type App struct {
+	opt    Options
+	log    *zap.Logger
+	rdb    *redis.Client
+	ownRDB bool
+	pbx    *ariadapter.Client
+	router *router.Router
+	state  *redisState
+	reg    *prometheus.Registry
+	http   *http.Server
+	ln     net.Listener
+
+	mu       sync.Mutex
+	draining bool
+}
+
+// New connects nothing yet; it validates options and builds the parts.
+func New(opt Options) (*App, error) {
+	if opt.Config == nil {
+		return nil, errors.New("app: a config is required")
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	a := &App{opt: opt, log: opt.Log, reg: opt.Registry}
+	if a.reg == nil {
+		a.reg = prometheus.NewRegistry()
+		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	a.rdb = opt.Redis
+	if a.rdb == nil {
+		if opt.RedisAddr == "" {
+			return nil, errors.New("app: a Redis address is required")
+		}
+		a.rdb = redis.NewClient(&redis.Options{Addr: opt.RedisAddr})
+		a.ownRDB = true
+	}
+	a.state = newRedisState(a.rdb, opt.Config)
+	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
+	r, err := router.New(router.Options{
+		PBX:        a.pbx,
+		ACD:        a.state,
+		Agents:     a.state,
+		Records:    a.state,
+		Config:     opt.Config,
+		Log:        opt.Log.Named("router"),
+		Metrics:    router.NewMetrics(a.reg),
+		Now:        opt.Now,
+		OnHandover: opt.OnHandover,
+		OnRecord:   opt.OnRecord,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.router = r
+	return a, nil
+}
+
+// Router exposes the router (operator actions, draining, config reload).
+func (a *App) Router() *router.Router { return a.router }
+
+// HTTPAddr is the address the API listens on, once Run has started it.
+func (a *App) HTTPAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Reload swaps in a new, already validated configuration: operators are
+// synced into Redis first, so a failed sync keeps the running config.
+func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
+	if err := a.state.sync(ctx, cfg); err != nil {
+		return fmt.Errorf("app: reload: %w", err)
+	}
+	a.router.SetConfig(cfg)
+	a.log.Info("configuration reloaded", zap.Int("topics", len(cfg.Topics)), zap.Int("operators", len(cfg.Operators)))
+	return nil
+}
+
+// Drain stops taking new calls and makes /readyz say so; calls in progress
+// go on. Run still returns only when its context ends.
+func (a *App) Drain() {
+	a.mu.Lock()
+	a.draining = true
+	a.mu.Unlock()
+	a.router.Drain()
+}
+
+// ActiveCalls is how many calls are still in progress (for draining).
+func (a *App) ActiveCalls() int { return a.router.ActiveCalls() }
+
+func (a *App) ready() error {
+	a.mu.Lock()
+	draining := a.draining
+	a.mu.Unlock()
+	switch {
+	case draining:
+		return errors.New("draining")
+	case !a.pbx.Connected():
+		return errors.New("not connected to the PBX")
+	}
+	return nil
+}
+
+// Run starts every part and blocks until ctx ends, then stops them in
+// reverse order. It returns the first error that made a part stop early.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("app: redis %s: %w", a.opt.RedisAddr, err)
+	}
+	if err := a.state.sync(ctx, a.opt.Config); err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := a.pbx.Run(ctx); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("app: pbx: %w", err)
+		}
+		cancel()
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.router.Run(ctx, a.pbx.Events()); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("app: router: %w", err)
+		}
+		cancel()
+	}()
+	if a.opt.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", a.opt.HTTPAddr)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("app: listen %s: %w", a.opt.HTTPAddr, err)
+		}
+		a.mu.Lock()
+		a.ln = ln
+		a.http = &http.Server{
+			Handler: api.Handler(api.Options{
+				Token:    a.opt.APIToken,
+				Control:  a.router,
+				Snapshot: a.state,
+				Gatherer: a.reg,
+				Ready:    a.ready,
+				Log:      a.log.Named("api"),
+				NotFound: func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
+			}),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		srv := a.http
+		a.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("app: http: %w", err)
+				cancel()
+			}
+		}()
+		a.log.Info("http api listening", zap.String("addr", ln.Addr().String()))
+	}
+	<-ctx.Done()
+	if a.http != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = a.http.Shutdown(sctx)
+		scancel()
+	}
+	wg.Wait()
+	a.pbx.Close()
+	if a.ownRDB {
+		_ = a.rdb.Close()
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}

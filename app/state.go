@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/dispatch"
+	"github.com/hotline-acd/hotline/queue"
+	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/router"
+)
+
+// defaultAHT is the handle time assumed for wait estimates until a topic
+// has finished calls of its own.
+const defaultAHT = 3 * time.Minute
+
+// redisState adapts the Redis packages to the interfaces the router and the
+// API declare. It holds no state of its own beyond the config in force.
+type redisState struct {
+	cfg      atomic.Pointer[config.Config]
+	queue    *queue.Queue
+	agents   *agents.Registry
+	dispatch *dispatch.Dispatcher
+	records  *records.Stream
+}
+
+var (
+	_ router.ACD      = (*redisState)(nil)
+	_ router.Agents   = (*redisState)(nil)
+	_ router.Recorder = (*redisState)(nil)
+)
+
+func newRedisState(rdb redis.UniversalClient, cfg *config.Config) *redisState {
+	s := &redisState{
+		queue:    queue.New(rdb, cfg.Centre.ID, defaultAHT),
+		agents:   agents.New(rdb, cfg.Centre.ID),
+		dispatch: dispatch.New(rdb, cfg.Centre.ID, cfg.Agents.ReservationLease.D()),
+		records:  records.New(rdb, cfg.Centre.ID, cfg.Records.StreamMaxLen),
+	}
+	s.cfg.Store(cfg)
+	return s
+}
+
+// sync registers the config's operators in Redis (existing ones keep
+// their state) and makes cfg the one in force.
+func (s *redisState) sync(ctx context.Context, cfg *config.Config) error {
+	ops := make([]agents.Operator, 0, len(cfg.Operators))
+	for _, op := range cfg.Operators {
+		ops = append(ops, agents.Operator{
+			ID: op.ID, Name: op.Name, Endpoint: op.Endpoint, Skills: op.Skills, Languages: op.Languages,
+		})
+	}
+	if err := s.agents.Sync(ctx, ops, time.Now()); err != nil {
+		return fmt.Errorf("sync operators: %w", err)
+	}
+	s.cfg.Store(cfg)
+	return nil
+}
+
+func offers(rs []dispatch.Reservation) []router.Offer {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]router.Offer, len(rs))
+	for i, r := range rs {
+		out[i] = router.Offer{CallID: r.CallID, AgentID: r.AgentID, Endpoint: r.Endpoint, Topic: r.Topic, Seq: r.Seq, Expires: r.Expires}
+	}
+	return out
+}
+
+func reservation(o router.Offer) dispatch.Reservation {
+	return dispatch.Reservation{CallID: o.CallID, AgentID: o.AgentID, Endpoint: o.Endpoint, Topic: o.Topic, Seq: o.Seq, Expires: o.Expires}
+}
+
+func (s *redisState) Enqueue(ctx context.Context, w router.Waiting, now time.Time) ([]router.Offer, error) {
+	res, err := s.dispatch.EnqueueAndClaim(ctx, dispatch.Caller{
+		CallID: w.CallID, Topic: w.Topic, Skill: w.Skill, Priority: w.Priority, Arrival: w.Arrival,
+		Language: w.Language, CallerNumber: w.CallerNumber, IVRPath: w.IVRPath, MaxQueue: w.MaxQueue,
+	}, now)
+	return offers(res.Reservations), err
+}
+
+func (s *redisState) ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.ClaimForTopic(ctx, topic, now)
+	return offers(rs), err
+}
+
+func (s *redisState) Answered(ctx context.Context, o router.Offer, now time.Time) error {
+	return s.dispatch.Answered(ctx, reservation(o), now)
+}
+
+func (s *redisState) Extend(ctx context.Context, o router.Offer, now time.Time) (router.Offer, error) {
+	r, err := s.dispatch.Extend(ctx, reservation(o), now)
+	if err != nil {
+		return o, err
+	}
+	return offers([]dispatch.Reservation{r})[0], nil
+}
+
+func (s *redisState) NoAnswer(ctx context.Context, o router.Offer, now time.Time) (bool, []router.Offer, error) {
+	res, err := s.dispatch.NoAnswer(ctx, reservation(o), s.cfg.Load().Agents.MaxNoAnswer, now)
+	return res.Paused, offers(res.Reservations), err
+}
+
+func (s *redisState) Unreachable(ctx context.Context, o router.Offer, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.Unreachable(ctx, reservation(o), now)
+	return offers(rs), err
+}
+
+func (s *redisState) Abandon(ctx context.Context, callID string, now time.Time) (string, []router.Offer, error) {
+	g, err := s.dispatch.CallerGone(ctx, callID, now)
+	return g.AgentID, offers(g.Reservations), err
+}
+
+func (s *redisState) Ended(ctx context.Context, agentID string, wrap time.Duration, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.Ended(ctx, agentID, wrap, now)
+	return offers(rs), err
+}
+
+func (s *redisState) WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.WrapUpDone(ctx, agentID, now)
+	return offers(rs), err
+}
+
+func (s *redisState) Position(ctx context.Context, callID string) (int, time.Duration, error) {
+	p, err := s.queue.Position(ctx, callID)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.Pos, p.EstimatedWait, nil
+}
+
+func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer, error) {
+	rec, err := s.dispatch.RecoverExpired(ctx, now)
+	return offers(rec.Reservations), err
+}
+
+func (s *redisState) Ready(ctx context.Context, agentID string, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.Ready(ctx, agentID, now)
+	return offers(rs), err
+}
+
+func (s *redisState) Logout(ctx context.Context, agentID string, now time.Time) error {
+	return s.agents.Logout(ctx, agentID, "logout", now)
+}
+
+func (s *redisState) Pause(ctx context.Context, agentID, reason string, now time.Time) error {
+	return s.agents.Pause(ctx, agentID, reason, now)
+}
+
+func (s *redisState) Append(ctx context.Context, r records.Record) (string, error) {
+	return s.records.Append(ctx, r)
+}
+
+// Agents lists operators for supervisors (api.Snapshot).
+func (s *redisState) Agents(ctx context.Context) (any, error) {
+	return s.agents.List(ctx)
+}
+
+// queueView is one topic as supervisors see it.
+type queueView struct {
+	Topic   string          `json:"topic"`
+	Name    string          `json:"name"`
+	Waiting int             `json:"waiting"`
+	Callers []queue.Waiting `json:"callers"`
+}
+
+// Queues lists every configured topic with its waiting callers.
+func (s *redisState) Queues(ctx context.Context) (any, error) {
+	cfg := s.cfg.Load()
+	ids := make([]string, 0, len(cfg.Topics))
+	for id := range cfg.Topics {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]queueView, 0, len(ids))
+	for _, id := range ids {
+		ws, err := s.queue.List(ctx, id, 100)
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
+			return nil, err
+		}
+		n, err := s.queue.Len(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, queueView{Topic: id, Name: cfg.Topics[id].Name, Waiting: n, Callers: ws})
+	}
+	return out, nil
+}
+
+// Records returns the latest call records, newest first.
+func (s *redisState) Records(ctx context.Context, n int) (any, error) {
+	return s.records.Latest(ctx, int64(n))
+}
