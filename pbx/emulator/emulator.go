@@ -1,0 +1,306 @@
+// Package emulator is a wire-level virtual Asterisk 22: it serves the subset
+// of ARI (REST + WebSocket events) that hotline uses over real HTTP on
+// loopback, emitting the same JSON as a real Asterisk 22.10.1 (see
+// testdata/traces), so that the real ari/v5 native client can be exercised
+// end to end in tests and in `hotline demo` without an Asterisk.
+//
+// Besides the ARI server it scripts the outside world: virtual callers
+// (Server.Call) that enter Stasis from the dialplan, and virtual operator
+// phones (Server.AddPhone) that ring, answer, refuse or hang up when the
+// application originates to them.
+//
+// Everything the emulator knows is guarded by one mutex; events are built
+// and queued to the WebSocket writers under that mutex, so their order is the
+// order in which the state changed.
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// DefaultEntityID is the asterisk_id / system.entity_id of the recorded Asterisk.
+const DefaultEntityID = "02:fc:00:00:00:01"
+
+// Clock supplies time to the emulator. The default is the real clock.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a stoppable scheduled function (as *time.Timer).
+type Timer interface {
+	Stop() bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                            { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Options configure a Server. Zero values give the defaults noted.
+type Options struct {
+	// App is the default Stasis application name: virtual callers enter it.
+	// Default "hotline". WebSockets for other app names are accepted too.
+	App string
+	// User and Password for HTTP basic auth or ?api_key=user:pass. Empty User
+	// disables authentication.
+	User, Password string
+	// EntityID is sent as asterisk_id and system.entity_id. Default DefaultEntityID.
+	EntityID string
+	// Logger (optional) receives REST calls and socket changes at Debug level.
+	Logger *zap.Logger
+	// Clock (optional) for timestamps and timers. Default: real time.
+	Clock Clock
+	// TimeScale multiplies the Asterisk-side durations: originate timeouts
+	// and playback lengths. Default 1. Script durations (Caller, Phone) are
+	// never scaled: tests give them directly.
+	TimeScale float64
+	// PlaybackDuration is the length of one media item. Default 1s (scaled).
+	PlaybackDuration time.Duration
+	// SoundDurations overrides PlaybackDuration per media URI, e.g.
+	// "sound:hello-world" (scaled too).
+	SoundDurations map[string]time.Duration
+	// SoundExists decides whether a media URI can be played; a missing one
+	// gives PlaybackStarted then PlaybackFinished "failed" (as Asterisk).
+	// Default: every media exists unless its name (after "sound:") starts
+	// with "does-not-exist".
+	SoundExists func(media string) bool
+	// WriteTimeout is how long one WebSocket write may block before the
+	// socket is closed (Asterisk's websocket_write_timeout). Default 100ms.
+	WriteTimeout time.Duration
+	// RingDelay is the time between the originate and the phone's 180
+	// Ringing. Default 2ms (not scaled).
+	RingDelay time.Duration
+	// DigitGap separates the digits of a scripted multi-digit step. Default 50ms.
+	DigitGap time.Duration
+}
+
+// Server is the virtual Asterisk. Create it with New, then Start it.
+type Server struct {
+	opts  Options
+	log   *zap.Logger
+	clock Clock
+
+	mu        sync.Mutex
+	closed    bool
+	closing   chan struct{}
+	started   bool
+	ln        net.Listener
+	httpSrv   *http.Server
+	baseURL   string
+	startTime time.Time
+
+	apps      map[string]*app
+	socks     map[*wsConn]struct{}
+	channels  map[string]*channel
+	bridges   map[string]*bridge
+	playbacks map[string]*playback
+	phones    map[string]*phone
+	handles   []*CallHandle
+	restLog   []RESTCall
+
+	chanSeq  int // unique id suffix
+	nameSeq  int // channel name suffix
+	objSeq   int // playback / bridge ids
+	timers   map[*timer]struct{}
+	timerWG  sync.WaitGroup
+	wg       sync.WaitGroup // sockets, scripts
+	httpDone chan struct{}
+}
+
+// New creates a Server; nothing listens until Start.
+func New(opts Options) *Server {
+	if opts.App == "" {
+		opts.App = "hotline"
+	}
+	if opts.EntityID == "" {
+		opts.EntityID = DefaultEntityID
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.TimeScale <= 0 {
+		opts.TimeScale = 1
+	}
+	if opts.PlaybackDuration <= 0 {
+		opts.PlaybackDuration = time.Second
+	}
+	if opts.SoundExists == nil {
+		opts.SoundExists = defaultSoundExists
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 100 * time.Millisecond
+	}
+	if opts.RingDelay <= 0 {
+		opts.RingDelay = 2 * time.Millisecond
+	}
+	if opts.DigitGap <= 0 {
+		opts.DigitGap = 50 * time.Millisecond
+	}
+	return &Server{
+		opts:      opts,
+		log:       opts.Logger.Named("ari-emulator"),
+		clock:     opts.Clock,
+		closing:   make(chan struct{}),
+		apps:      map[string]*app{},
+		socks:     map[*wsConn]struct{}{},
+		channels:  map[string]*channel{},
+		bridges:   map[string]*bridge{},
+		playbacks: map[string]*playback{},
+		phones:    map[string]*phone{},
+		timers:    map[*timer]struct{}{},
+		startTime: opts.Clock.Now(),
+	}
+}
+
+func defaultSoundExists(media string) bool {
+	name := media
+	if i := indexByte(name, ':'); i >= 0 {
+		name = name[i+1:]
+	}
+	return !hasPrefix(name, "does-not-exist")
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves ARI under /ari.
+func (s *Server) Start(addr string) error {
+	s.mu.Lock()
+	if s.started || s.closed {
+		s.mu.Unlock()
+		return errors.New("emulator: already started or closed")
+	}
+	s.started = true
+	s.mu.Unlock()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen: %w", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 5 * time.Second}
+	s.mu.Lock()
+	s.ln = ln
+	s.httpSrv = srv
+	s.baseURL = "http://" + ln.Addr().String()
+	s.httpDone = make(chan struct{})
+	s.mu.Unlock()
+	go func() {
+		defer close(s.httpDone)
+		_ = srv.Serve(ln)
+	}()
+	s.log.Debug("listening", zap.String("url", s.URL()))
+	return nil
+}
+
+// URL is the ARI base URL, e.g. "http://127.0.0.1:PORT/ari".
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baseURL + "/ari"
+}
+
+// WSURL is the events WebSocket URL, e.g. "ws://127.0.0.1:PORT/ari/events".
+func (s *Server) WSURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.baseURL == "" {
+		return ""
+	}
+	return "ws" + s.baseURL[len("http"):] + "/ari/events"
+}
+
+// Close stops the server: closes all sockets, cancels every pending timer
+// and script and waits for all goroutines the emulator started.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.closing)
+	for t := range s.timers {
+		s.cancelTimerLocked(t)
+	}
+	for _, h := range s.handles {
+		h.finishLocked(false)
+	}
+	srv := s.httpSrv
+	done := s.httpDone
+	s.mu.Unlock()
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+		_ = srv.Close()
+		<-done
+	}
+	s.wg.Wait()
+	s.timerWG.Wait()
+}
+
+// ---- timers ----
+
+type timer struct {
+	t         Timer
+	cancelled bool
+}
+
+// afterLocked runs fn under s.mu after d, unless cancelled or the server closed.
+func (s *Server) afterLocked(d time.Duration, fn func()) *timer {
+	t := &timer{}
+	if s.closed {
+		t.cancelled = true
+		return t
+	}
+	s.timers[t] = struct{}{}
+	s.timerWG.Add(1)
+	t.t = s.clock.AfterFunc(d, func() {
+		defer s.timerWG.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if t.cancelled || s.closed {
+			return
+		}
+		t.cancelled = true
+		delete(s.timers, t)
+		fn()
+	})
+	return t
+}
+
+func (s *Server) cancelTimerLocked(t *timer) {
+	if t == nil || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	delete(s.timers, t)
+	if t.t != nil && t.t.Stop() {
+		s.timerWG.Done()
+	}
+}
+
+func (s *Server) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.opts.TimeScale)
+}
+
+func (s *Server) now() time.Time { return s.clock.Now() }
+
+func indexByte(s string, b byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -1,0 +1,330 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Phone scripts a virtual operator softphone (a PJSIP endpoint).
+type Phone struct {
+	// Registered: the endpoint has a contact. An originate to an
+	// unregistered (or unknown) endpoint fails with 500 "Allocation failed".
+	Registered bool
+	// AnswerAfter: time from 180 Ringing to answer (0 = at once).
+	AnswerAfter time.Duration
+	// Decline answers 603 (cause 21), Busy answers 486 (cause 17).
+	Decline, Busy bool
+	// NeverAnswer rings until the originate timeout (cause 19).
+	NeverAnswer bool
+	// HangupAfter: the phone hangs up this long after answering (0 = never).
+	HangupAfter time.Duration
+	// Name is the caller name of channels from this phone; default "Operator <resource>".
+	Name string
+	// Context is the endpoint's dialplan context; default "from-operators".
+	Context string
+}
+
+// Origination records one originate aimed at a phone.
+type Origination struct {
+	Time      time.Time
+	ChannelID string
+	AppArgs   string
+	// Outcome: "allocation-failed" (unregistered, 500), "ringing" (still
+	// dialling), "answered", "busy", "declined", "no-answer", "cancelled".
+	Outcome string
+}
+
+type phone struct {
+	endpoint, tech, resource string
+	cfg                      Phone
+	rang                     int
+	log                      []*Origination
+	chans                    []*channel
+}
+
+func (p *phone) dropChannel(c *channel) {
+	for i, x := range p.chans {
+		if x == c {
+			p.chans = append(p.chans[:i:i], p.chans[i+1:]...)
+			return
+		}
+	}
+}
+
+func (p *phone) name() string {
+	if p.cfg.Name != "" {
+		return p.cfg.Name
+	}
+	return "Operator " + p.resource
+}
+
+func (p *phone) context() string {
+	if p.cfg.Context != "" {
+		return p.cfg.Context
+	}
+	return "from-operators"
+}
+
+// AddPhone adds (or replaces the script of) the endpoint, e.g. "PJSIP/1001".
+func (s *Server) AddPhone(endpoint string, p Phone) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ph := s.phones[endpoint]; ph != nil {
+		ph.cfg = p
+		return
+	}
+	tech, res, _ := strings.Cut(endpoint, "/")
+	s.phones[endpoint] = &phone{endpoint: endpoint, tech: tech, resource: res, cfg: p}
+}
+
+// SetPhone changes a phone's script at run time (later calls use it).
+func (s *Server) SetPhone(endpoint string, p Phone) { s.AddPhone(endpoint, p) }
+
+// PhoneRang counts the originates that reached the phone (it was dialled:
+// registered endpoint, 200 to the POST), whatever their outcome.
+func (s *Server) PhoneRang(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.phones[endpoint]; p != nil {
+		return p.rang
+	}
+	return 0
+}
+
+// Originations lists every originate aimed at the endpoint, oldest first,
+// including the ones refused with 500.
+func (s *Server) Originations(endpoint string) []Origination {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[endpoint]
+	if p == nil {
+		return nil
+	}
+	out := make([]Origination, 0, len(p.log))
+	for _, o := range p.log {
+		out = append(out, *o)
+	}
+	return out
+}
+
+// HangupPhone hangs up the phone's answered calls (as the operator pressing
+// "hang up": remote hangup events). It reports whether there was one.
+func (s *Server) HangupPhone(endpoint string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[endpoint]
+	if p == nil {
+		return false
+	}
+	any := false
+	for _, c := range append([]*channel(nil), p.chans...) {
+		if c.answered || !c.originated {
+			s.remoteHangupLocked(c)
+			any = true
+		}
+	}
+	return any
+}
+
+// PhoneDTMF makes the phone send digits on its answered calls.
+func (s *Server) PhoneDTMF(endpoint, digits string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[endpoint]
+	if p == nil {
+		return false
+	}
+	ok := false
+	for _, c := range p.chans {
+		if c.answered {
+			for _, d := range digits {
+				ok = s.dtmfLocked(c, string(d)) || ok
+			}
+		}
+	}
+	return ok
+}
+
+func (s *Server) endpointJSON(p *phone) obj {
+	state := "offline"
+	if p.cfg.Registered {
+		state = "online"
+	}
+	ids := []string{}
+	for _, c := range p.chans {
+		ids = append(ids, c.id)
+	}
+	return obj{{"technology", p.tech}, {"resource", p.resource}, {"state", state}, {"channel_ids", ids}}
+}
+
+// parseCallerID splits `Name <number>` (or a bare number).
+func parseCallerID(v string) (name, num string) {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		name = strings.Trim(strings.TrimSpace(v[:i]), `"`)
+		num = strings.TrimSuffix(v[i+1:], ">")
+		return name, strings.TrimSpace(num)
+	}
+	return "", v
+}
+
+// originateLocked: POST /channels and POST /channels/{id}.
+func (s *Server) originateLocked(rq *request, id string) (int, any) {
+	endpoint := rq.get("endpoint")
+	if endpoint == "" {
+		return 400, msg("Endpoint must be specified")
+	}
+	appName, ext := rq.get("app"), rq.get("extension")
+	if appName == "" && ext == "" {
+		return 400, msg("Application or extension must be specified")
+	}
+	if id != "" && s.channels[id] != nil {
+		return 409, msg("Channel with given unique ID already exists")
+	}
+	timeout := 30 * time.Second
+	if t := rq.get("timeout"); t != "" {
+		v, err := strconv.Atoi(t)
+		if err != nil {
+			return 400, msg("Invalid timeout")
+		}
+		switch {
+		case v == 0:
+		case v < 0:
+			timeout = -1
+		default:
+			timeout = time.Duration(v) * time.Second
+		}
+	}
+	p := s.phones[endpoint]
+	if p == nil {
+		// Case-insensitive technology ("pjsip/1001").
+		for k, x := range s.phones {
+			if strings.EqualFold(k, endpoint) {
+				p = x
+			}
+		}
+	}
+	if p == nil || !p.cfg.Registered {
+		if p != nil {
+			p.log = append(p.log, &Origination{Time: s.now(), AppArgs: rq.get("appArgs"), Outcome: "allocation-failed"})
+		}
+		return http.StatusInternalServerError, obj{{"error", "Allocation failed"}}
+	}
+	c := s.newChannelLocked(id, s.nextName(p.endpoint), "Down")
+	c.protocolID = uuid()
+	if cid := rq.get("callerId"); cid != "" {
+		c.callerName, c.callerNum = parseCallerID(cid)
+		c.connName, c.connNum = c.callerName, c.callerNum
+	} else {
+		c.callerName, c.callerNum = p.name(), p.resource
+	}
+	c.context, c.exten, c.priority = p.context(), "s", 1
+	c.appName, c.appData = "AppDial2", "(Outgoing Line)"
+	c.originated = true
+	c.originApp = appName
+	c.appArgs = rq.get("appArgs")
+	c.dialstring = p.resource
+	c.endpoint = p.endpoint
+	c.ph = p
+	if vars, ok := rq.body["variables"].(map[string]any); ok {
+		for k, v := range vars {
+			if vs, ok := v.(string); ok {
+				c.vars[k] = vs
+			}
+		}
+	}
+	if appName != "" {
+		s.subscribeLocked(appName, "channel:"+c.id)
+	}
+	p.rang++
+	rec := &Origination{Time: s.now(), ChannelID: c.id, AppArgs: c.appArgs, Outcome: "ringing"}
+	p.log = append(p.log, rec)
+	p.chans = append(p.chans, c)
+	cfg := p.cfg
+	resp := c.json()
+
+	half := s.opts.RingDelay / 2
+	s.addTimer(c, s.afterLocked(half, func() {
+		s.dialEventLocked(c, "")
+		switch {
+		case cfg.Busy:
+			s.addTimer(c, s.afterLocked(half, func() {
+				rec.Outcome = "busy"
+				c.hangingUp = true
+				s.hangupRequestLocked(c, 17, false)
+				s.dialEventLocked(c, "BUSY")
+				s.destroyLocked(c, 17, 486)
+			}))
+		case cfg.Decline:
+			s.addTimer(c, s.afterLocked(half, func() {
+				rec.Outcome = "declined"
+				c.hangingUp = true
+				s.hangupRequestLocked(c, 21, false)
+				s.dialEventLocked(c, "NOANSWER")
+				s.destroyLocked(c, 21, 603)
+			}))
+		default:
+			s.addTimer(c, s.afterLocked(half, func() {
+				s.dialEventLocked(c, "RINGING")
+				s.setStateLocked(c, "Ringing")
+				if timeout > 0 {
+					c.timeoutT = s.afterLocked(s.scaled(timeout), func() {
+						if !c.answered && !c.hangingUp {
+							rec.Outcome = "no-answer"
+							s.destroyLocked(c, 19, 0)
+						}
+					})
+					s.addTimer(c, c.timeoutT)
+				}
+				if !cfg.NeverAnswer {
+					s.addTimer(c, s.afterLocked(cfg.AnswerAfter, func() {
+						rec.Outcome = "answered"
+						s.phoneAnsweredLocked(c, cfg)
+					}))
+				}
+			}))
+		}
+	}))
+	// A cancelled leg (DELETE while dialling) records its outcome here.
+	c.onDestroy = func(int) {
+		if rec.Outcome == "ringing" {
+			rec.Outcome = "cancelled"
+		}
+	}
+	return 200, resp
+}
+
+// dialEventLocked emits a Dial event for the originated channel c.
+func (s *Server) dialEventLocked(c *channel, status string) {
+	ev := s.event("Dial", kv{"dialstatus", status}, kv{"forward", ""}, kv{"dialstring", c.dialstring}, kv{"peer", c.json()})
+	s.emitLocked(ev, []*channel{c}, nil)
+}
+
+// phoneAnsweredLocked: the phone sent 200 OK to an originate.
+func (s *Server) phoneAnsweredLocked(c *channel, cfg Phone) {
+	if c.hangingUp || c.dead || c.answered {
+		return
+	}
+	s.cancelTimerLocked(c.timeoutT)
+	c.answered = true
+	s.setStateLocked(c, "Up")
+	s.dialEventLocked(c, "ANSWER")
+	if c.originApp == "" {
+		// Originate to the dialplan: not emulated beyond a short call.
+		s.addTimer(c, s.afterLocked(10*time.Millisecond, func() { s.destroyLocked(c, 16, 0) }))
+		return
+	}
+	if !s.activeLocked(c.originApp) {
+		// Stasis() fails when the app has no WebSocket: hung up at once.
+		s.qosVarsLocked(c)
+		s.destroyLocked(c, 16, 0)
+		return
+	}
+	s.setVarLocked(c, "STASISSTATUS", "")
+	s.enterStasisLocked(c, c.originApp, splitList(c.appArgs))
+	if cfg.HangupAfter > 0 {
+		s.addTimer(c, s.afterLocked(cfg.HangupAfter, func() { s.remoteHangupLocked(c) }))
+	}
+}
