@@ -1,0 +1,323 @@
+package asteriskconf
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// deployDir is the repository's deploy/asterisk, relative to this package.
+var deployDir = filepath.Join("..", "..", "deploy", "asterisk")
+
+// The hotline contract the dialplan must honour (router/features.go,
+// router/router.go, router/call.go).
+const (
+	appName          = "hotline"
+	citizensContext  = "from-citizens"
+	operatorsContext = "from-operators"
+	fallbackQueue    = "hotline-fallback"
+	transferContext  = "hotline-transfer" // router/call.go transferContext
+	carrierEndpoint  = "carrier"
+)
+
+// shortNumbers are the numbers citizens dial; every one must reach
+// Stasis(hotline,inbound).
+var shortNumbers = []string{"122", "8000000122"}
+
+// featureCodes map operator feature codes to the Stasis args hotline expects.
+var featureCodes = map[string]string{
+	"*11": "agent-login",
+	"*12": "agent-logout",
+	"*13": "agent-pause",
+	"*14": "agent-ready",
+}
+
+func loadDeploy(t *testing.T) *Deploy {
+	t.Helper()
+	d, err := LoadDeploy(deployDir)
+	if err != nil {
+		t.Fatalf("load %s: %v", deployDir, err)
+	}
+	return d
+}
+
+func TestDeployConsistent(t *testing.T) {
+	d := loadDeploy(t)
+	for _, p := range d.Check() {
+		t.Error(p)
+	}
+}
+
+// stasisOf walks from context/number and returns the first Stasis step.
+func stasisOf(d *Deploy, context, number string) (Exec, []Exec, bool) {
+	walk := d.Dialplan.Walk(context, number, 50)
+	for _, x := range walk {
+		if strings.EqualFold(x.App, "Stasis") {
+			return x, walk, true
+		}
+	}
+	return Exec{}, walk, false
+}
+
+func describe(walk []Exec) string {
+	var b strings.Builder
+	for _, x := range walk {
+		fmt.Fprintf(&b, "\n  %s [%s] %s,%d %s(%s)", x.Pos, x.Context, x.Exten, x.Priority, x.App, x.Args)
+	}
+	return b.String()
+}
+
+func TestShortNumbersReachHotline(t *testing.T) {
+	d := loadDeploy(t)
+	for _, n := range shortNumbers {
+		st, walk, ok := stasisOf(d, citizensContext, n)
+		if !ok {
+			t.Errorf("%s %s never reaches Stasis():%s", citizensContext, n, describe(walk))
+			continue
+		}
+		if got := SplitArgs(st.Args); len(got) != 2 || got[0] != appName || got[1] != "inbound" {
+			t.Errorf("%s %s: Stasis(%s), want Stasis(%s,inbound)", citizensContext, n, st.Args, appName)
+		}
+	}
+	// Operators may dial 122 to test, and land in the same place.
+	st, walk, ok := stasisOf(d, operatorsContext, "122")
+	if !ok || st.Context != citizensContext {
+		t.Errorf("%s 122 should run the citizens' 122:%s", operatorsContext, describe(walk))
+	}
+}
+
+func TestFeatureCodes(t *testing.T) {
+	d := loadDeploy(t)
+	for code, arg := range featureCodes {
+		st, walk, ok := stasisOf(d, operatorsContext, code)
+		if !ok {
+			t.Errorf("%s %s never reaches Stasis():%s", operatorsContext, code, describe(walk))
+			continue
+		}
+		// Same shape as the recorded trace: app_data "hotline,agent-login".
+		if st.Args != appName+","+arg {
+			t.Errorf("%s %s: Stasis(%s), want Stasis(%s,%s)", operatorsContext, code, st.Args, appName, arg)
+		}
+		if code == "*11" && (st.Priority != 1 || st.Exten != "*11") {
+			t.Errorf("*11: Stasis at %s,%d; the trace shows exten *11 priority 1", st.Exten, st.Priority)
+		}
+	}
+}
+
+// TestCitizensContextIsClosed: anyone who can get a call to the carrier can
+// dial any extension of from-citizens, so it holds nothing but the hotline
+// numbers (and i/h/t), includes nothing, and the carrier lands there.
+func TestCitizensContextIsClosed(t *testing.T) {
+	d := loadDeploy(t)
+	c := d.Dialplan.Contexts[citizensContext]
+	if c == nil {
+		t.Fatalf("no [%s]", citizensContext)
+	}
+	allowed := map[string]bool{"i": true, "h": true, "t": true}
+	for _, n := range shortNumbers {
+		allowed[n] = true
+	}
+	for _, e := range c.Extensions {
+		if !allowed[e.Name] {
+			t.Errorf("[%s] has extension %q; only %v and i/h/t are allowed", citizensContext, e.Name, shortNumbers)
+		}
+	}
+	if len(c.Includes) > 0 {
+		t.Errorf("[%s] includes %v: that would open those contexts to citizens", citizensContext, c.Includes)
+	}
+	for _, s := range d.PJSIP.OfType("endpoint") {
+		ctx, _ := d.PJSIP.Value(s, "context")
+		if s.Name == carrierEndpoint && ctx != citizensContext {
+			t.Errorf("carrier endpoint lands in %q, want %s", ctx, citizensContext)
+		}
+		if s.Name != carrierEndpoint && ctx == citizensContext {
+			t.Errorf("endpoint %s lands in %s", s.Name, citizensContext)
+		}
+		if ctx != citizensContext && ctx != operatorsContext {
+			t.Errorf("endpoint %s lands in unexpected context %q", s.Name, ctx)
+		}
+	}
+	// The helper contexts must not be endpoint contexts or included anywhere.
+	for _, name := range d.Dialplan.Order {
+		for _, inc := range d.Dialplan.Contexts[name].Includes {
+			if strings.HasPrefix(inc, "hotline-") {
+				t.Errorf("[%s] includes %s; hotline-* contexts are reached only by Goto/ARI", name, inc)
+			}
+		}
+	}
+}
+
+// TestFallback: after Stasis() the dialplan checks STASISSTATUS; FAILED
+// (hotline not connected) leads to an apology, an AstDB missed-call record
+// and Queue(hotline-fallback) instead of the bare 603 of the trace.
+func TestFallback(t *testing.T) {
+	d := loadDeploy(t)
+	st, _, ok := stasisOf(d, citizensContext, "122")
+	if !ok {
+		t.Fatal("122 has no Stasis")
+	}
+	ext := d.Dialplan.Contexts[st.Context].Extension(st.Exten)
+	next, ok := ext.Step(st.Priority + 1)
+	if !ok || !strings.EqualFold(next.App, "GotoIf") || !strings.Contains(next.Condition(), "${STASISSTATUS}") ||
+		!strings.Contains(next.Condition(), `"FAILED"`) {
+		t.Fatalf("the step after Stasis must be GotoIf on ${STASISSTATUS} = FAILED; got %s(%s)", next.App, next.Args)
+	}
+	targets := next.Targets(st.Context)
+	if len(targets) == 0 {
+		t.Fatal("GotoIf without targets")
+	}
+	for i, tg := range targets {
+		if _, ok := d.Dialplan.Resolve(tg); !ok {
+			t.Fatalf("target %s does not exist", tg)
+		}
+		walk := d.Dialplan.Walk(tg.Context, tg.Exten, 60)
+		var apps []string
+		var dbSet, queue, playback bool
+		for _, x := range walk {
+			apps = append(apps, x.App)
+			switch strings.ToLower(x.App) {
+			case "set":
+				if regexp.MustCompile(`^DB\(hotline_missed/\$\{UNIQUEID\}\)=\$\{CALLERID\(num\)\}\|\$\{EPOCH\}$`).MatchString(x.Args) {
+					dbSet = true
+				}
+			case "queue":
+				if SplitArgs(x.Args)[0] == fallbackQueue {
+					queue = true
+				}
+			case "playback":
+				playback = true
+			}
+		}
+		if !dbSet || !queue || (i == 0 && !playback) {
+			t.Errorf("fallback %s (%v): want Set(DB(hotline_missed/${UNIQUEID})=${CALLERID(num)}|${EPOCH}) %v, Playback %v, Queue(%s) %v",
+				tg, apps, dbSet, playback, fallbackQueue, queue)
+		}
+	}
+	if d.Queues.Section(fallbackQueue, "") == nil {
+		t.Errorf("queues.conf has no [%s]", fallbackQueue)
+	}
+	if v, _ := d.Queues.Value(d.Queues.Section(fallbackQueue, ""), "setinterfacevar"); v != "yes" {
+		t.Errorf("[%s] needs setinterfacevar=yes (the h extension drops answered callers' records by MEMBERINTERFACE)", fallbackQueue)
+	}
+}
+
+func TestTransferContext(t *testing.T) {
+	d := loadDeploy(t)
+	c := d.Dialplan.Contexts[transferContext]
+	if c == nil {
+		t.Fatalf("no [%s] (router/call.go continues transfers there)", transferContext)
+	}
+	for _, n := range []string{"103", "112", "+79001234567", "88002000122"} {
+		walk := d.Dialplan.Walk(transferContext, n, 10)
+		dialled := false
+		for _, x := range walk {
+			if strings.EqualFold(x.App, "Dial") && strings.Contains(x.Args, "@"+carrierEndpoint) {
+				dialled = true
+			}
+		}
+		if !dialled {
+			t.Errorf("[%s] %s does not Dial through the carrier:%s", transferContext, n, describe(walk))
+		}
+	}
+}
+
+func TestOperatorsAndTrunk(t *testing.T) {
+	d := loadDeploy(t)
+	p := d.PJSIP
+	for i := 1001; i <= 1010; i++ {
+		name := fmt.Sprint(i)
+		ep := p.Section(name, "endpoint")
+		if ep == nil {
+			t.Errorf("no endpoint %s", name)
+			continue
+		}
+		if ctx, _ := p.Value(ep, "context"); ctx != operatorsContext {
+			t.Errorf("endpoint %s context=%s, want %s", name, ctx, operatorsContext)
+		}
+		aor := p.Section(name, "aor")
+		if aor == nil {
+			t.Errorf("no aor %s", name)
+		} else if v, _ := p.Value(aor, "max_contacts"); v != "1" {
+			t.Errorf("aor %s max_contacts=%q, want 1", name, v)
+		}
+		if au := p.Section(name, "auth"); au == nil {
+			t.Errorf("no auth %s", name)
+		} else if u, _ := p.Value(au, "username"); u != name {
+			t.Errorf("auth %s username=%q", name, u)
+		}
+	}
+	var udp, tcp bool
+	for _, s := range p.OfType("transport") {
+		switch v, _ := p.Value(s, "protocol"); v {
+		case "udp":
+			udp = true
+		case "tcp":
+			tcp = true
+		}
+	}
+	if !udp || !tcp {
+		t.Errorf("want UDP and TCP transports (udp %v, tcp %v)", udp, tcp)
+	}
+	var ident bool
+	for _, s := range p.OfType("identify") {
+		if v, _ := p.Value(s, "endpoint"); v == carrierEndpoint {
+			ident = true
+		}
+	}
+	if !ident {
+		t.Errorf("the carrier must be identified by IP (type=identify endpoint=%s)", carrierEndpoint)
+	}
+	if p.Section("anonymous", "endpoint") != nil {
+		t.Error("an endpoint named anonymous would accept unauthenticated SIP calls")
+	}
+}
+
+func TestARIAndHTTP(t *testing.T) {
+	d := loadDeploy(t)
+	g := d.HTTP.Section("general", "")
+	if g == nil {
+		t.Fatal("http.conf has no [general]")
+	}
+	if v, _ := g.Get("bindaddr"); v != "127.0.0.1" {
+		t.Errorf("http.conf bindaddr=%q, want 127.0.0.1 by default", v)
+	}
+	if v, _ := g.Get("bindport"); v != "8088" {
+		t.Errorf("http.conf bindport=%q, want 8088", v)
+	}
+	if v, _ := g.Get("enabled"); !isTrue(v) {
+		t.Error("http.conf: enabled=yes missing")
+	}
+	if v, _ := d.ARI.Section("general", "").Get("enabled"); !isTrue(v) {
+		t.Error("ari.conf: enabled=yes missing")
+	}
+	u := d.ARI.Section(appName, "")
+	if u == nil {
+		t.Fatalf("ari.conf has no [%s] user", appName)
+	}
+	if v, _ := u.Get("type"); v != "user" {
+		t.Errorf("ari.conf [%s] type=%q", appName, v)
+	}
+	if _, ok := u.Get("password"); ok {
+		t.Errorf("ari.conf [%s] must not hold the password itself (it comes from ari_secret.conf)", appName)
+	}
+	var inc bool
+	for _, i := range d.ARI.Includes {
+		if i.Path == "ari_secret.conf" {
+			inc = true
+		}
+	}
+	if !inc {
+		t.Error("ari.conf must #include ari_secret.conf")
+	}
+	m := d.Modules
+	if m.Autoload {
+		t.Error("modules.conf: want autoload=no")
+	}
+	for _, mod := range []string{"res_pjsip", "chan_pjsip", "res_ari", "app_stasis", "app_queue", "app_playback", "pbx_config", "res_http_websocket"} {
+		if !m.Loads(mod) {
+			t.Errorf("modules.conf does not load %s", mod)
+		}
+	}
+}
