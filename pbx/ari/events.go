@@ -180,7 +180,7 @@ func translate(data []byte) (pbx.Event, string, error) {
 	default:
 		return pbx.Event{}, w.Type, errIgnored
 	}
-	if ev.ChannelID == "" {
+	if ev.ChannelID == "" && ev.BridgeID == "" { // bridge playbacks have no channel
 		return pbx.Event{}, w.Type, errors.New("event without channel id")
 	}
 	return ev, w.Type, nil

@@ -3,6 +3,7 @@ package ariadapter
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hotline-acd/hotline/pbx"
 )
@@ -21,6 +22,7 @@ type eventQueue struct {
 	held    []pbx.Event // parked while holding
 	holding bool
 	wake    chan struct{} // cap 1: "items is non-empty"
+	pending atomic.Int64  // pushed and not yet delivered (incl. the batch in hand)
 }
 
 func newEventQueue() *eventQueue {
@@ -36,6 +38,7 @@ func (q *eventQueue) signal() {
 
 // push appends one event; it never blocks.
 func (q *eventQueue) push(e pbx.Event) {
+	q.pending.Add(1)
 	q.mu.Lock()
 	if q.holding {
 		q.held = append(q.held, e)
@@ -59,6 +62,7 @@ func (q *eventQueue) hold() {
 func (q *eventQueue) release(first *pbx.Event) {
 	q.mu.Lock()
 	if first != nil {
+		q.pending.Add(1)
 		q.items = append(q.items, *first)
 	}
 	q.items = append(q.items, q.held...)
@@ -71,12 +75,8 @@ func (q *eventQueue) release(first *pbx.Event) {
 	}
 }
 
-// len reports the number of queued events (ready and parked).
-func (q *eventQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) + len(q.held)
-}
+// len reports the number of events pushed and not yet delivered.
+func (q *eventQueue) len() int { return int(q.pending.Load()) }
 
 // pop takes up to all ready events at once (the consumer side batches to keep
 // lock traffic low).
@@ -114,6 +114,7 @@ func (q *eventQueue) pump(ctx context.Context, out chan<- pbx.Event) {
 		for i := range batch {
 			select {
 			case out <- batch[i]:
+				q.pending.Add(-1)
 			case <-ctx.Done():
 				return
 			}
