@@ -38,7 +38,7 @@ func Load(path string) (*Config, error) {
 func Parse(file string, data []byte) (*Config, error) {
 	doc, errs := parseShape(file, data)
 	if len(errs) > 0 {
-		return nil, sortErrors(errs)
+		return nil, limit(file, sortErrors(errs))
 	}
 	cfg := &Config{File: file}
 	if err := doc.Decode(cfg); err != nil {
@@ -50,9 +50,21 @@ func Parse(file string, data []byte) (*Config, error) {
 	v.defaults()
 	v.validate()
 	if len(v.errs) > 0 {
-		return nil, sortErrors(v.errs)
+		return nil, limit(file, sortErrors(v.errs))
 	}
 	return cfg, nil
+}
+
+// maxErrors is how many problems are worth showing: past it, the file is
+// probably not a hotline configuration at all.
+const maxErrors = 100
+
+func limit(file string, errs Errors) Errors {
+	if len(errs) <= maxErrors {
+		return errs
+	}
+	return append(errs[:maxErrors:maxErrors], Error{File: file,
+		Msg: fmt.Sprintf("too many problems (%d); showing the first %d", len(errs), maxErrors)})
 }
 
 // maxNodes bounds the shape walk. YAML aliases can make a small file expand
@@ -140,6 +152,9 @@ var (
 
 func (s *shape) walk(n *yaml.Node, t reflect.Type, path string) {
 	s.nodes++
+	if len(s.errs) > 10*maxErrors {
+		return // enough to show; walking on would only cost time
+	}
 	if s.nodes > maxNodes {
 		if s.nodes == maxNodes+1 {
 			s.errorf(n, "the document is too large (more than %d values, perhaps through aliases)", maxNodes)
@@ -224,6 +239,7 @@ func (s *shape) mapping(n *yaml.Node, path string, each func(key, val *yaml.Node
 	first := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := resolve(n.Content[i]), n.Content[i+1]
+		s.nodes++ // pairs whose value is not walked still cost time
 		if key.Kind != yaml.ScalarNode {
 			s.errorf(key, "%s: a key must be a single value, found %s", orTop(path), kindName(key))
 			continue
