@@ -22,119 +22,119 @@ func TestBadFixtures(t *testing.T) {
 		file string
 		want []string // "LINE: message", the file name prefix left out
 	}{
-	{"action_fields.yaml", []string{
-		`39: ivr node "topics": digit "3" (queue) needs a topic`,
-		`39: ivr node "topics": digit "3" (queue) does not take "next"`,
-		`42: ivr node "topics": digit "#" (transfer) needs a number`,
-		`42: ivr node "topics": digit "#" (transfer) does not take "prompt"`,
-		`43: ivr node "topics": digit "*" (goto) needs a next node`,
-		`44: ivr node "topics": digit "0" has unknown action "call" (one of set_language, goto, info, queue, transfer, hangup)`,
-	}},
-	{"bad_centre_id.yaml", []string{
-		`3: centre: id "Test 122" may only contain lowercase letters, digits, "-" and "_" (it prefixes every Redis key)`,
-	}},
-	{"bad_digit_key.yaml", []string{
-		`40: ivr node "topics": digit key "4a" may only use 0-9, * and #`,
-	}},
-	{"bad_duration.yaml", []string{
-		`50: topics.testing.max_wait: "20 s" is not a duration (write e.g. "20s" or "1m30s")`,
-		`51: topics.testing.wrap_up: duration "-5s" is negative; it must be zero or more`,
-		`52: topics.testing.ring_timeout: duration 20 has no unit (write e.g. "20s")`,
-		`53: topics.testing.announce_every: "abc" is not a duration (write e.g. "20s" or "1m30s")`,
-	}},
-	{"bad_endpoint.yaml", []string{
-		`57: operator "1001": endpoint "1001" does not look like TECH/resource (e.g. PJSIP/1001)`,
-		`61: operator "1002": endpoint "PJSIP/1002&PJSIP/1003" does not look like TECH/resource (e.g. PJSIP/1001)`,
-	}},
-	{"bad_hours.yaml", []string{
-		`15: hours: weekly[0]: unknown day "monday" (use mon, tue, wed, thu, fri, sat, sun)`,
-		`15: hours: weekly[0]: open "8:00" is not a time in HH:MM form (00:00 to 23:59)`,
-		`16: hours: weekly[1]: open 15:00 is not before close 09:00 (split a range that runs past midnight in two)`,
-		`17: hours: holiday "2026-02-30" is not a real date in YYYY-MM-DD form`,
-	}},
-	{"bad_skill_level.yaml", []string{
-		`58: operator "1001": skill "testing" level 11 is not between 1 and 10`,
-		`58: operator "1001": skill "general" level 0 is not between 1 and 10`,
-	}},
-	{"bad_timezone.yaml", []string{
-		`13: hours: timezone "Asia/Almati" is not a known IANA time zone (such as Asia/Almaty)`,
-	}},
-	{"bad_topic.yaml", []string{
-		`49: topic "testing": service_level percent 120 is not between 0 and 100`,
-		`50: topic "testing": max_queue is -1; it must be zero (no cap) or more`,
-		`51: topic "testing": overflow needs max_wait, the wait after which callers move`,
-	}},
-	{"bad_transfer_number.yaml", []string{
-		`42: ivr node "topics": digit "#" transfers to "8 800 080,Dial(PJSIP/x)", which is not a phone number (digits with an optional leading "+")`,
-	}},
-	{"dangling_node.yaml", []string{
-		`43: ivr node "topics": digit "*" goes to node "languge", which does not exist`,
-	}},
-	{"dangling_prompt.yaml", []string{
-		`36: ivr node "topics": prompt "topic_menu_extra" does not exist in prompts`,
-		`41: ivr node "topics": digit "9" plays prompt "emergency_112", which does not exist in prompts`,
-	}},
-	{"dangling_topic.yaml", []string{
-		`39: ivr node "topics": digit "3" queues to topic "tsting", which does not exist`,
-	}},
-	{"duplicate_digit.yaml", []string{
-		`41: ivr node "topics": digit "3" is listed twice (first at line 39)`,
-	}},
-	{"duplicate_language.yaml", []string{
-		`11: language "ru" is listed twice (first at line 9)`,
-	}},
-	{"duplicate_operator.yaml", []string{
-		`60: operator "1001" is listed twice (first at line 56)`,
-		`61: operator "1001": endpoint "PJSIP/1001" is also used by operator "1001"`,
-	}},
-	{"empty.yaml", []string{
-		`1: the file is empty; expected a hotline configuration`,
-	}},
-	{"missing_centre_id.yaml", []string{
-		`2: centre: id is missing (it prefixes every Redis key; use lowercase letters, digits, "-" and "_")`,
-	}},
-	{"missing_prompt_language.yaml", []string{
-		`20: prompt "welcome" has no text for language "kk"`,
-		`20: prompt "welcome" has text for language "en", which is not in languages`,
-	}},
-	{"missing_start.yaml", []string{
-		`27: ivr: start node "lang" does not exist`,
-	}},
-	{"operator_language.yaml", []string{
-		`59: operator "1001": language "en" is not in languages (ru, kk)`,
-		`60: operator "1002" speaks no language; list at least one of ru, kk`,
-	}},
-	{"overflow_cycle.yaml", []string{
-		`51: topic "testing": overflow loops testing → general → testing; callers would be moved round forever`,
-		`58: topic "other": overflow goes to topic "nowhere", which does not exist`,
-	}},
-	{"short_lease.yaml", []string{
-		`56: agents: reservation_lease 10s is not longer than topic "general" ring_timeout 15s; reservations would expire while phones ring`,
-		`56: agents: reservation_lease 10s is not longer than topic "testing" ring_timeout 15s; reservations would expire while phones ring`,
-		`57: agents: max_no_answer is 0; it must be at least 1`,
-	}},
-	{"silent_loop.yaml", []string{
-		`45: ivr node "hold": goto/set_language actions loop hold → again → hold through nodes without prompts; callers would wait in silence forever`,
-		`51: ivr node "stuck": goto/set_language actions loop stuck → stuck through nodes without prompts; callers would wait in silence forever`,
-	}},
-	{"syntax_error.yaml", []string{
-		`4: YAML syntax: could not find expected ':'`,
-	}},
-	{"unknown_key.yaml", []string{
-		`54: topics.general: unknown key "ring_timout" (did you mean "ring_timeout"?)`,
-		`56: top level: unknown key "queues" (known keys: agents, centre, hours, ivr, languages, operators, prompts, records, topics)`,
-	}},
-	{"unknown_language.yaml", []string{
-		`33: ivr node "language": digit "2" sets language "kz", which is not in languages (ru, kk)`,
-	}},
-	{"unserved_topic.yaml", []string{
-		`47: topic "testing": no operator has skill "pcr", so its callers would never be answered`,
-	}},
-	{"wrong_type.yaml", []string{
-		`54: topics.general.max_queue: "ten" is not a whole number`,
-		`55: topics.general.service_level.percent: "high" is not a number`,
-		`65: operators[1].languages: expected a list, found "ru"`,
-	}},
+		{"action_fields.yaml", []string{
+			`39: ivr node "topics": digit "3" (queue) needs a topic`,
+			`39: ivr node "topics": digit "3" (queue) does not take "next"`,
+			`42: ivr node "topics": digit "#" (transfer) needs a number`,
+			`42: ivr node "topics": digit "#" (transfer) does not take "prompt"`,
+			`43: ivr node "topics": digit "*" (goto) needs a next node`,
+			`44: ivr node "topics": digit "0" has unknown action "call" (one of set_language, goto, info, queue, transfer, hangup)`,
+		}},
+		{"bad_centre_id.yaml", []string{
+			`3: centre: id "Test 122" may only contain lowercase letters, digits, "-" and "_" (it prefixes every Redis key)`,
+		}},
+		{"bad_digit_key.yaml", []string{
+			`40: ivr node "topics": digit key "4a" may only use 0-9, * and #`,
+		}},
+		{"bad_duration.yaml", []string{
+			`50: topics.testing.max_wait: "20 s" is not a duration (write e.g. "20s" or "1m30s")`,
+			`51: topics.testing.wrap_up: duration "-5s" is negative; it must be zero or more`,
+			`52: topics.testing.ring_timeout: duration 20 has no unit (write e.g. "20s")`,
+			`53: topics.testing.announce_every: "abc" is not a duration (write e.g. "20s" or "1m30s")`,
+		}},
+		{"bad_endpoint.yaml", []string{
+			`57: operator "1001": endpoint "1001" does not look like TECH/resource (e.g. PJSIP/1001)`,
+			`61: operator "1002": endpoint "PJSIP/1002&PJSIP/1003" does not look like TECH/resource (e.g. PJSIP/1001)`,
+		}},
+		{"bad_hours.yaml", []string{
+			`15: hours: weekly[0]: unknown day "monday" (use mon, tue, wed, thu, fri, sat, sun)`,
+			`15: hours: weekly[0]: open "8:00" is not a time in HH:MM form (00:00 to 23:59)`,
+			`16: hours: weekly[1]: open 15:00 is not before close 09:00 (split a range that runs past midnight in two)`,
+			`17: hours: holiday "2026-02-30" is not a real date in YYYY-MM-DD form`,
+		}},
+		{"bad_skill_level.yaml", []string{
+			`58: operator "1001": skill "testing" level 11 is not between 1 and 10`,
+			`58: operator "1001": skill "general" level 0 is not between 1 and 10`,
+		}},
+		{"bad_timezone.yaml", []string{
+			`13: hours: timezone "Asia/Almati" is not a known IANA time zone (such as Asia/Almaty)`,
+		}},
+		{"bad_topic.yaml", []string{
+			`49: topic "testing": service_level percent 120 is not between 0 and 100`,
+			`50: topic "testing": max_queue is -1; it must be zero (no cap) or more`,
+			`51: topic "testing": overflow needs max_wait, the wait after which callers move`,
+		}},
+		{"bad_transfer_number.yaml", []string{
+			`42: ivr node "topics": digit "#" transfers to "8 800 080,Dial(PJSIP/x)", which is not a phone number (digits with an optional leading "+")`,
+		}},
+		{"dangling_node.yaml", []string{
+			`43: ivr node "topics": digit "*" goes to node "languge", which does not exist`,
+		}},
+		{"dangling_prompt.yaml", []string{
+			`36: ivr node "topics": prompt "topic_menu_extra" does not exist in prompts`,
+			`41: ivr node "topics": digit "9" plays prompt "emergency_112", which does not exist in prompts`,
+		}},
+		{"dangling_topic.yaml", []string{
+			`39: ivr node "topics": digit "3" queues to topic "tsting", which does not exist`,
+		}},
+		{"duplicate_digit.yaml", []string{
+			`41: ivr node "topics": digit "3" is listed twice (first at line 39)`,
+		}},
+		{"duplicate_language.yaml", []string{
+			`11: language "ru" is listed twice (first at line 9)`,
+		}},
+		{"duplicate_operator.yaml", []string{
+			`60: operator "1001" is listed twice (first at line 56)`,
+			`61: operator "1001": endpoint "PJSIP/1001" is also used by operator "1001"`,
+		}},
+		{"empty.yaml", []string{
+			`1: the file is empty; expected a hotline configuration`,
+		}},
+		{"missing_centre_id.yaml", []string{
+			`2: centre: id is missing (it prefixes every Redis key; use lowercase letters, digits, "-" and "_")`,
+		}},
+		{"missing_prompt_language.yaml", []string{
+			`20: prompt "welcome" has no text for language "kk"`,
+			`20: prompt "welcome" has text for language "en", which is not in languages`,
+		}},
+		{"missing_start.yaml", []string{
+			`27: ivr: start node "lang" does not exist`,
+		}},
+		{"operator_language.yaml", []string{
+			`59: operator "1001": language "en" is not in languages (ru, kk)`,
+			`60: operator "1002" speaks no language; list at least one of ru, kk`,
+		}},
+		{"overflow_cycle.yaml", []string{
+			`51: topic "testing": overflow loops testing → general → testing; callers would be moved round forever`,
+			`58: topic "other": overflow goes to topic "nowhere", which does not exist`,
+		}},
+		{"short_lease.yaml", []string{
+			`56: agents: reservation_lease 10s is not longer than topic "general" ring_timeout 15s; reservations would expire while phones ring`,
+			`56: agents: reservation_lease 10s is not longer than topic "testing" ring_timeout 15s; reservations would expire while phones ring`,
+			`57: agents: max_no_answer is 0; it must be at least 1`,
+		}},
+		{"silent_loop.yaml", []string{
+			`45: ivr node "hold": goto/set_language actions loop hold → again → hold through nodes without prompts; callers would wait in silence forever`,
+			`51: ivr node "stuck": goto/set_language actions loop stuck → stuck through nodes without prompts; callers would wait in silence forever`,
+		}},
+		{"syntax_error.yaml", []string{
+			`4: YAML syntax: could not find expected ':'`,
+		}},
+		{"unknown_key.yaml", []string{
+			`54: topics.general: unknown key "ring_timout" (did you mean "ring_timeout"?)`,
+			`56: top level: unknown key "queues" (known keys: agents, centre, hours, ivr, languages, operators, prompts, records, topics)`,
+		}},
+		{"unknown_language.yaml", []string{
+			`33: ivr node "language": digit "2" sets language "kz", which is not in languages (ru, kk)`,
+		}},
+		{"unserved_topic.yaml", []string{
+			`47: topic "testing": no operator has skill "pcr", so its callers would never be answered`,
+		}},
+		{"wrong_type.yaml", []string{
+			`54: topics.general.max_queue: "ten" is not a whole number`,
+			`55: topics.general.service_level.percent: "high" is not a number`,
+			`65: operators[1].languages: expected a list, found "ru"`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
