@@ -470,16 +470,20 @@ func TestUnknownEventTypeShield(t *testing.T) {
 		map[string]any{"allowed": []any{}, "disallowed": []any{}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	before := r.c.unknown.Load()
 	n := 0
 	for _, raw := range []string{tone, `{"type":"RESTResponse"}`, `{"type":"StasisStart","channel":"not an object"}`, `not json`} {
 		n += r.srv.InjectRaw(raw)
 	}
 	if n == 0 {
-		t.Log("emulator forwarded nothing with an empty filter; shield covered by unit tests only")
+		t.Fatal("emulator forwarded nothing with an empty filter: the shield is not exercised")
 	}
 	h.SendDTMF("7")
 	if e := r.wait(is(pbx.DTMF, h.ID())); e.Digit != "7" {
 		t.Fatalf("dtmf after junk %+v", e)
+	}
+	if got := r.c.unknown.Load() - before; got != 2 {
+		t.Errorf("%d unknown types counted, want 2 (ChannelToneDetected, RESTResponse)", got)
 	}
 	if !r.c.Connected() {
 		t.Fatal("junk cost the connection")
@@ -586,5 +590,93 @@ func TestCloseStopsRun(t *testing.T) {
 	}
 	if err := r.c.Answer(context.Background(), "x"); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// The event filter is applied after the first connect and after every
+// reconnect, listing only the types we forward.
+func TestEventFilterReappliedOnReconnect(t *testing.T) {
+	r := newRig(t, emulator.Options{}, Options{})
+	countPuts := func() int {
+		n := 0
+		for _, rc := range r.srv.RESTLog() {
+			if rc.Method == http.MethodPut && strings.HasSuffix(rc.Path, "/applications/hotline/eventFilter") && rc.Status/100 == 2 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := countPuts(); n != 1 {
+		t.Fatalf("%d filter PUTs after the first connect", n)
+	}
+	r.srv.DropWebSocket()
+	r.wait(is(pbx.Resynced, ""))
+	if n := countPuts(); n != 2 {
+		t.Fatalf("%d filter PUTs after a reconnect", n)
+	}
+	var app struct {
+		Allowed []struct {
+			Type string `json:"type"`
+		} `json:"events_allowed"`
+	}
+	if err := r.c.raw(r.ctx(), opOther, "test", "", http.MethodGet, "/applications/hotline", nil, nil, &app); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, a := range app.Allowed {
+		got[a.Type] = true
+	}
+	if !got["StasisStart"] || !got["ChannelDtmfReceived"] || got["ChannelVarset"] || len(got) != len(filteredEventTypes) {
+		t.Fatalf("events_allowed %v", got)
+	}
+}
+
+// A second instance with the same app name takes the app over; the first
+// hears ApplicationReplaced, reports not connected, and does not fight back.
+func TestApplicationReplaced(t *testing.T) {
+	r := newRig(t, emulator.Options{}, Options{})
+	b := New(Options{URL: r.srv.URL(), WSURL: r.srv.WSURL(), User: "hotline", Password: "secret",
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond}, zaptest.NewLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	go func() {
+		for range b.Events() {
+		}
+	}()
+	defer func() { cancel(); <-done; b.Close() }()
+	<-b.Ready()
+	deadline := time.Now().Add(3 * time.Second)
+	for r.c.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("first instance still reports connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // no flapping
+	if r.c.Connected() || !b.Connected() || r.c.Reconnects() != 0 || b.Reconnects() != 0 {
+		t.Fatalf("a %v/%d b %v/%d", r.c.Connected(), r.c.Reconnects(), b.Connected(), b.Reconnects())
+	}
+}
+
+// Originate without a timeout leaves it to Asterisk (30 s): no timeout field.
+func TestOriginateDefaultTimeoutOmitted(t *testing.T) {
+	r := newRig(t, emulator.Options{}, Options{})
+	r.srv.AddPhone("PJSIP/1003", emulator.Phone{Registered: true, NeverAnswer: true})
+	ctx := r.ctx()
+	if _, err := r.c.Originate(ctx, pbx.OriginateRequest{ChannelID: "op-d", Endpoint: "PJSIP/1003", Args: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	for _, rc := range r.srv.RESTLog() {
+		if rc.Method == http.MethodPost && rc.Path == "/ari/channels" {
+			body = rc.Body
+		}
+	}
+	if strings.Contains(body, "timeout") || !strings.Contains(body, `"appArgs":"a,b"`) || !strings.Contains(body, `"channelId":"op-d"`) {
+		t.Fatalf("originate body %s", body)
+	}
+	if err := r.c.Hangup(ctx, "op-d", ""); err != nil {
+		t.Fatal(err)
 	}
 }
