@@ -55,7 +55,8 @@ type Options struct {
 	Speed int
 	// Jobs is how many prompts render at once; 0 means 4.
 	Jobs int
-	// Logf receives progress and fallback notes; nil discards them.
+	// Logf receives progress and fallback notes (one call at a time); nil
+	// discards them.
 	Logf func(format string, args ...any)
 }
 
@@ -95,9 +96,13 @@ type job struct{ name, lang, text, voice string }
 // language has no usable voice; otherwise it renders all it can and returns
 // the errors joined.
 func Render(ctx context.Context, prompts map[string]map[string]string, outDir string, opts Options) error {
-	logf := opts.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
+	var logMu sync.Mutex
+	logf := func(format string, args ...any) {
+		if opts.Logf != nil {
+			logMu.Lock() // Logf is never called concurrently
+			defer logMu.Unlock()
+			opts.Logf(format, args...)
+		}
 	}
 	espeak, err := lookTool(opts.Espeak, "espeak-ng")
 	if err != nil {
