@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestConfigCheck(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    string
+		stderr    string // exact, unless stderrHas is used
+		stderrHas string
+	}{
+		{
+			name: "good files",
+			args: []string{"config", "check", "../../configs/hotline.yaml", "../../config/testdata/good.yaml"},
+			code: 0,
+			stdout: "../../configs/hotline.yaml: ok\n" +
+				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 18 prompts\n" +
+				"../../config/testdata/good.yaml: ok\n" +
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n",
+		},
+		{
+			// Every file is checked, and every problem printed, before failing.
+			name: "bad file among good",
+			args: []string{"config", "check", "../../config/testdata/bad_hours.yaml", "../../config/testdata/good.yaml"},
+			code: 1,
+			stdout: "../../config/testdata/good.yaml: ok\n" +
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n",
+			stderr: `../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: unknown day "monday" (use mon, tue, wed, thu, fri, sat, sun)
+../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: open "8:00" is not a time in HH:MM form (00:00 to 23:59)
+../../config/testdata/bad_hours.yaml:16: hours: weekly[1]: open 15:00 is not before close 09:00 (split a range that runs past midnight in two)
+../../config/testdata/bad_hours.yaml:17: hours: holiday "2026-02-30" is not a real date in YYYY-MM-DD form
+../../config/testdata/bad_hours.yaml: 4 problems
+`,
+		},
+		{
+			name:   "missing file",
+			args:   []string{"config", "check", "does-not-exist.yaml"},
+			code:   1,
+			stderr: "does-not-exist.yaml: config: open does-not-exist.yaml: no such file or directory\n",
+		},
+		{
+			name:      "no files",
+			args:      []string{"config", "check"},
+			code:      2,
+			stderrHas: "hotline config: no files to check\n",
+		},
+		{
+			name:      "unknown config subcommand",
+			args:      []string{"config", "chek", "x.yaml"},
+			code:      2,
+			stderrHas: `hotline config: unknown subcommand "chek" (want check)`,
+		},
+		{
+			name:      "unknown command",
+			args:      []string{"srve"},
+			code:      2,
+			stderrHas: `hotline: unknown command "srve"`,
+		},
+		{
+			name:      "no command",
+			args:      nil,
+			code:      2,
+			stderrHas: "usage: hotline COMMAND [ARGS]",
+		},
+		{
+			name:      "help",
+			args:      []string{"-h"},
+			code:      0,
+			stderrHas: "  config   check configuration files",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr: %s)", code, tt.code, stderr.String())
+			}
+			if stdout.String() != tt.stdout {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), tt.stdout)
+			}
+			switch {
+			case tt.stderrHas != "":
+				if !strings.Contains(stderr.String(), tt.stderrHas) {
+					t.Errorf("stderr:\n%s\nwant it to contain:\n%s", stderr.String(), tt.stderrHas)
+				}
+			case stderr.String() != tt.stderr:
+				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), tt.stderr)
+			}
+		})
+	}
+}
