@@ -606,14 +606,11 @@ func TestEventFilterReappliedOnReconnect(t *testing.T) {
 		}
 		return n
 	}
-	if n := countPuts(); n != 1 {
-		t.Fatalf("%d filter PUTs after the first connect", n)
-	}
+	// The emulator logs a REST call just after answering it: poll.
+	eventually(t, func() bool { return countPuts() == 1 }, "one filter PUT after the first connect")
 	r.srv.DropWebSocket()
 	r.wait(is(pbx.Resynced, ""))
-	if n := countPuts(); n != 2 {
-		t.Fatalf("%d filter PUTs after a reconnect", n)
-	}
+	eventually(t, func() bool { return countPuts() == 2 }, "two filter PUTs after a reconnect")
 	var app struct {
 		Allowed []struct {
 			Type string `json:"type"`
@@ -668,15 +665,29 @@ func TestOriginateDefaultTimeoutOmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var body string
-	for _, rc := range r.srv.RESTLog() {
-		if rc.Method == http.MethodPost && rc.Path == "/ari/channels" {
-			body = rc.Body
+	eventually(t, func() bool {
+		for _, rc := range r.srv.RESTLog() {
+			if rc.Method == http.MethodPost && rc.Path == "/ari/channels" {
+				body = rc.Body
+			}
 		}
-	}
+		return body != ""
+	}, "originate in the REST log")
 	if strings.Contains(body, "timeout") || !strings.Contains(body, `"appArgs":"a,b"`) || !strings.Contains(body, `"channelId":"op-d"`) {
 		t.Fatalf("originate body %s", body)
 	}
 	if err := r.c.Hangup(ctx, "op-d", ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
