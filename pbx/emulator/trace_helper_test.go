@@ -387,3 +387,21 @@ func (r *rig) compare(name string, withREST bool) {
 		diff(r.t, name+" REST", readREST(r.t, name), r.rest)
 	}
 }
+
+// dialWSNoRead connects a socket that never reads (a slow consumer).
+func dialWSNoRead(t *testing.T, srv *emulator.Server) (*websocket.Conn, error) {
+	t.Helper()
+	cfg, err := websocket.NewConfig(srv.WSURL()+"?app=hotline", "http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPass)))
+	ws, err := websocket.DialConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !srv.Connected() {
+		time.Sleep(time.Millisecond)
+	}
+	return ws, nil
+}
