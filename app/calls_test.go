@@ -1,0 +1,304 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+// A caller chooses language 2 and topic 3, is queued, operator 1001
+// answers, both are in one bridge; the caller hangs up; the operator goes
+// to wrap-up, then ready; one call record with the right fields.
+func TestCallReachesOperator(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Topics["testing"].WrapUp = config.Duration(400 * time.Millisecond)
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+
+	c := h.emu.Call(emulator.Caller{Number: "79001234567", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with an operator")
+	origs := h.emu.Originations("PJSIP/1001")
+	if len(origs) != 1 || peerOf(c) != origs[0].ChannelID {
+		t.Fatalf("caller bridged with %q, want operator 1001's leg; originations %+v", peerOf(c), origs)
+	}
+	if got := h.state("1001"); got != agents.OnCall {
+		t.Fatalf("operator 1001 is %s during the call, want on_call", got)
+	}
+	c.Hangup()
+	h.eventually("operator 1001 in wrap-up", func() bool { return h.state("1001") == agents.WrapUp })
+	h.eventually("operator 1001 ready after wrap-up", func() bool { return h.state("1001") == agents.Ready })
+
+	r := h.record(c.ID())
+	if r.Topic != "testing" || r.Language != "kk" || r.Agent != "1001" || r.Outcome != "answered" ||
+		r.EndedBy != "caller" || r.CallerNumber != "79001234567" || r.IVRPath != "language:2>main:3" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+	if r.EnqueuedAt.IsZero() || r.OfferedAt.Before(r.EnqueuedAt) || r.AnsweredAt.Before(r.OfferedAt) || r.EndedAt.Before(r.AnsweredAt) {
+		t.Fatalf("record times out of order: enq %v offer %v answer %v end %v", r.EnqueuedAt, r.OfferedAt, r.AnsweredAt, r.EndedAt)
+	}
+	// The operator's phone showed the citizen's number and the topic.
+	if o := h.emu.Originations("PJSIP/1001")[0]; !strings.Contains(o.AppArgs, c.ID()) {
+		t.Fatalf("operator leg args %q do not name the call", o.AppArgs)
+	}
+	// Prompts were played in the chosen language after the language menu.
+	if !containsMedia(c.Played(), "sound:hotline/kk/topic_menu") {
+		t.Fatalf("caller did not hear the Kazakh topic menu: %v", c.Played())
+	}
+}
+
+// No operator free: 5 callers wait; operators become ready one by one;
+// callers are served by priority then arrival; announcements give the
+// right positions.
+func TestCallersServedByPriorityThenArrival(t *testing.T) {
+	cfg := testConfig(t)
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second) // the first one plays at once
+	}
+	// Every operator takes every topic so only priority and arrival decide.
+	for i := range cfg.Operators {
+		cfg.Operators[i].Skills = map[string]int{"testing": 5, "home_visit": 5}
+	}
+	h := newHarness(t, cfg)
+	for _, op := range cfg.Operators {
+		h.emu.SetPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 20 * time.Millisecond})
+	}
+
+	// Arrival order c0..c4; c3 picks home visits (priority 2), the rest testing.
+	topics := []string{"3", "3", "3", "5", "3"}
+	calls := make([]*emulator.CallHandle, len(topics))
+	for i, tp := range topics {
+		calls[i] = h.emu.Call(emulator.Caller{Number: "7900000000" + string(rune('0'+i)), Script: choose("1", tp)})
+		h.eventually("caller queued", func() bool { return len(positionsHeard(calls[i])) > 0 })
+	}
+	wantPos := []string{"1", "2", "3", "1", "4"}
+	for i, c := range calls {
+		if got := positionsHeard(c); got[0] != wantPos[i] {
+			t.Errorf("caller %d heard position %v, want %s", i, got, wantPos[i])
+		}
+	}
+
+	wantOrder := []int{3, 0, 1, 2, 4}
+	for n, op := range []string{"PJSIP/1001", "PJSIP/1002", "PJSIP/1003", "PJSIP/1004"} {
+		h.login(op)
+		want := calls[wantOrder[n]]
+		h.waitClosed(want.Bridged(), "caller "+want.ID()+" bridged")
+		for _, other := range wantOrder[n+1:] {
+			if calls[other].State() == "bridged" || len(h.emu.Originations(op)) != 1 {
+				t.Fatalf("after %s logged in, caller %d was served out of order", op, other)
+			}
+		}
+	}
+	// The fifth caller is still waiting, first in line.
+	if calls[4].State() == "bridged" {
+		t.Fatal("caller 4 bridged with no operator free")
+	}
+}
+
+// An operator does not answer within the ring timeout: the caller is
+// offered to the next operator without losing its place; after N misses the
+// operator is paused.
+func TestRingTimeoutTriesNextOperatorAndPauses(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Agents.MaxNoAnswer = 2
+	h := newHarness(t, cfg)
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: true, NeverAnswer: true})
+
+	a := h.emu.Call(emulator.Caller{Number: "79001110001", Script: choose("1", "3")})
+	h.eventually("caller A queued", func() bool { return containsMedia(a.Played(), "/queue_position_intro") || a.OnMOH() })
+	b := h.emu.Call(emulator.Caller{Number: "79001110002", Script: choose("1", "3")})
+	h.eventually("caller B queued", func() bool { return b.OnMOH() })
+
+	h.login("PJSIP/1001") // only operator: rings twice for A, then paused
+	h.eventually("operator 1001 paused after two misses", func() bool {
+		ag := h.agent("1001")
+		return ag.State == agents.Paused && ag.Reason == agents.ReasonNoAnswer
+	})
+	if n := h.emu.PhoneRang("PJSIP/1001"); n != 2 {
+		t.Fatalf("1001 rang %d times, want 2 (max_no_answer)", n)
+	}
+	for _, o := range h.emu.Originations("PJSIP/1001") {
+		if !strings.Contains(o.AppArgs, a.ID()) || o.Outcome != "no-answer" {
+			t.Fatalf("1001 was offered %q with outcome %s; want caller A, no-answer", o.AppArgs, o.Outcome)
+		}
+	}
+	h.login("PJSIP/1003") // testing skill too: A keeps its place ahead of B
+	h.waitClosed(a.Bridged(), "caller A bridged with 1003")
+	if b.State() == "bridged" {
+		t.Fatal("caller B was served before A")
+	}
+}
+
+// Invalid digits and silence: re-prompt, then the default action.
+func TestInvalidDigitsAndSilenceTakeDefault(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1004") // general skill
+	c := h.emu.Call(emulator.Caller{Number: "79002220000", Script: []emulator.Step{
+		{OnMedia: "/choose_language", Digits: "8"}, // no such language
+	}})
+	h.waitClosed(c.Bridged(), "silent caller reaching the default topic's operator")
+	played := c.Played()
+	for _, want := range []string{"sound:hotline/ru/invalid_choice", "sound:hotline/ru/no_input", "sound:hotline/ru/topic_menu"} {
+		if !containsMedia(played, want) {
+			t.Fatalf("caller did not hear %s: %v", want, played)
+		}
+	}
+	c.Hangup()
+	r := h.record(c.ID())
+	if r.Topic != "general" || r.Language != "ru" || !strings.Contains(r.IVRPath, "language:default") || !strings.Contains(r.IVRPath, "main:default") {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+}
+
+// Caller hangs up in the IVR, and while queued: no operator rings
+// afterwards; both are recorded as abandoned.
+func TestCallerHangsUpBeforeAnOperatorRings(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	inMenu := h.emu.Call(emulator.Caller{Number: "79003330001", Script: []emulator.Step{{OnMedia: "/choose_language", Hangup: true}}})
+	queued := h.emu.Call(emulator.Caller{Number: "79003330002", Script: choose("2", "3")})
+	h.eventually("caller queued", func() bool { return queued.OnMOH() })
+	time.Sleep(100 * time.Millisecond)
+	queued.Hangup()
+
+	rIVR, rQueued := h.record(inMenu.ID()), h.record(queued.ID())
+	if rIVR.Outcome != "abandoned" || rIVR.Topic != "" {
+		t.Fatalf("IVR hang-up record: %s", fmtRecord(rIVR))
+	}
+	if rQueued.Outcome != "abandoned" || rQueued.Topic != "testing" || rQueued.Wait < 100*time.Millisecond {
+		t.Fatalf("queued hang-up record: %s wait %v", fmtRecord(rQueued), rQueued.Wait)
+	}
+	h.login("PJSIP/1001")
+	time.Sleep(200 * time.Millisecond) // an offer, if any, would be made at login
+	if n := h.emu.PhoneRang("PJSIP/1001"); n != 0 {
+		t.Fatalf("operator rang %d times for callers who had left", n)
+	}
+}
+
+// The operator hangs up first: hotline ends the caller's leg (Asterisk
+// gives it no event) and the operator goes to wrap-up.
+func TestOperatorHangsUpFirst(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: 20 * time.Millisecond, HangupAfter: 150 * time.Millisecond})
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79004440000", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged")
+	h.waitClosed(c.Ended(), "caller's leg ended by hotline")
+	if c.EndedBy() != "app" {
+		t.Fatalf("caller's leg ended by %q, want hotline (app)", c.EndedBy())
+	}
+	r := h.record(c.ID())
+	if r.Outcome != "answered" || r.EndedBy != "operator" || r.Agent != "1001" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+	h.eventually("operator ready after wrap-up", func() bool { return h.state("1001") == agents.Ready })
+}
+
+// An operator whose phone is not registered is skipped and taken offline.
+func TestUnregisteredOperatorIsSkipped(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	h.login("PJSIP/1003") // both have the testing skill; 1001 is longest idle
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: false})
+	c := h.emu.Call(emulator.Caller{Number: "79005550000", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged")
+	if n := len(h.emu.Originations("PJSIP/1003")); n != 1 {
+		t.Fatalf("1003 rang %d times, want 1", n)
+	}
+	for _, o := range h.emu.Originations("PJSIP/1001") {
+		if o.Outcome != "allocation-failed" {
+			t.Fatalf("unregistered phone had an originate that went %s", o.Outcome)
+		}
+	}
+	if ag := h.agent("1001"); ag.State != agents.Offline {
+		t.Fatalf("unregistered operator is %s (%s), want offline", ag.State, ag.Reason)
+	}
+}
+
+// The WebSocket drops mid-call and comes back: the conversation and a
+// waiting caller both continue; nothing is lost.
+func TestWebSocketDropMidCall(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	talking := h.emu.Call(emulator.Caller{Number: "79006660001", Script: choose("2", "3")})
+	h.waitClosed(talking.Bridged(), "first caller bridged")
+	waiting := h.emu.Call(emulator.Caller{Number: "79006660002", Script: choose("2", "3")})
+	h.eventually("second caller queued", func() bool { return waiting.OnMOH() })
+
+	h.emu.DropWebSocket()
+	h.eventually("hotline reconnected", func() bool { return h.emu.Connected() })
+	talking.Hangup() // after the reconnect: delivered as on a real Asterisk
+
+	h.waitClosed(waiting.Bridged(), "second caller bridged after the first call ended")
+	if r := h.record(talking.ID()); r.Outcome != "answered" || r.EndedBy != "caller" {
+		t.Fatalf("first call record: %s", fmtRecord(r))
+	}
+}
+
+// A caller who hangs up while the WebSocket is down is found missing at
+// re-sync and recorded; the operator is released.
+func TestHangupDuringWebSocketGap(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79006660003", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged")
+	h.emu.DropWebSocket()
+	c.Hangup() // the StasisEnd is lost with the socket
+	h.eventually("hotline reconnected", func() bool { return h.emu.Connected() })
+	r := h.record(c.ID())
+	if r.Outcome != "answered" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+	h.eventually("operator back to ready", func() bool { return h.state("1001") == agents.Ready })
+}
+
+// An unknown event type from the emulator does not crash hotline.
+func TestUnknownEventTypeIsHarmless(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.emu.InjectRaw(`{"type":"ChannelToneDetected","application":"hotline","timestamp":"2026-11-23T07:56:44.562+0000","channel":{"id":"x"}}`)
+	h.emu.InjectRaw(`{"type":"SomethingNew","application":"hotline"}`)
+	h.emu.InjectRaw(`not json at all`)
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79007770000", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged after unknown events")
+}
+
+// Hand-over is event-driven: the time from an operator becoming free to
+// the originate for the next waiting caller is recorded for every
+// hand-over (wrap-up end and login here).
+func TestHandoverIsEventDriven(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	var calls []*emulator.CallHandle
+	for i := 0; i < 3; i++ {
+		c := h.emu.Call(emulator.Caller{Number: "7900888000" + string(rune('0'+i)), Script: choose("2", "3"), HangupAfterBridged: 50 * time.Millisecond})
+		h.eventually("caller queued", func() bool { return c.OnMOH() })
+		calls = append(calls, c)
+	}
+	h.login("PJSIP/1001")
+	for _, c := range calls {
+		h.waitClosed(c.Ended(), "caller served and done")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.handovers) != 3 {
+		t.Fatalf("recorded %d hand-overs, want 3 (login, two wrap-up ends)", len(h.handovers))
+	}
+	for _, d := range h.handovers {
+		// Polling once a second (as app_queue does) would show up here as
+		// hundreds of milliseconds.
+		if d > 250*time.Millisecond {
+			t.Errorf("hand-over took %v: not event-driven", d)
+		}
+	}
+}
+
+func containsMedia(played []string, suffix string) bool {
+	for _, m := range played {
+		if strings.HasSuffix(m, suffix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,236 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/redistest"
+	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// timeScale shrinks the emulated Asterisk's playbacks and originate
+// timeouts so scenarios run in a fraction of real time; the scripted
+// callers' and phones' own durations are given directly.
+const timeScale = 0.02
+
+// harness is one hotline (real Redis, real ari/v5 client through the
+// adapter) in front of one emulated Asterisk.
+type harness struct {
+	t      *testing.T
+	emu    *emulator.Server
+	app    *app.App
+	rdb    *redis.Client
+	cfg    *config.Config
+	agents *agents.Registry
+	stream *records.Stream
+	cancel context.CancelFunc
+	done   chan error
+
+	mu        sync.Mutex
+	handovers []time.Duration
+}
+
+// testConfig is the example config with timers shortened for tests and a
+// unique centre id so tests can share one Redis.
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("../configs/hotline.yaml")
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	cfg.Centre.ID = redistest.Prefix(t)
+	for _, n := range cfg.IVR.Nodes {
+		n.FirstDigitTimeout = config.Duration(300 * time.Millisecond)
+		n.InterDigitTimeout = config.Duration(150 * time.Millisecond)
+	}
+	for _, tp := range cfg.Topics {
+		tp.RingTimeout = config.Duration(5 * time.Second) // × timeScale in the emulator
+		tp.WrapUp = config.Duration(200 * time.Millisecond)
+		tp.AnnounceEvery = 0
+	}
+	return cfg
+}
+
+func newHarness(t *testing.T, cfg *config.Config) *harness {
+	t.Helper()
+	log := zaptest.NewLogger(t, zaptest.Level(testLogLevel))
+	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "secret", TimeScale: timeScale})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	rdb := redistest.Start(t)
+	h := &harness{t: t, emu: emu, rdb: rdb, cfg: cfg,
+		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0)}
+	for _, op := range cfg.Operators {
+		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
+	}
+	a, err := app.New(app.Options{
+		Config: cfg, Redis: rdb, Log: log,
+		ARI: ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "secret",
+			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
+		OnHandover: func(d time.Duration) {
+			h.mu.Lock()
+			h.handovers = append(h.handovers, d)
+			h.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = a
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- a.Run(ctx) }()
+	t.Cleanup(h.stop)
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := emu.WaitConnected(wctx); err != nil {
+		t.Fatalf("hotline did not connect to the emulator: %v", err)
+	}
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("hotline stopped with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Error("hotline did not stop within 10 s")
+	}
+}
+
+// login logs an operator in from the phone with *11, as a person would.
+func (h *harness) login(endpoint string) {
+	h.t.Helper()
+	fc := h.emu.DialFromPhone(endpoint, "*11", nil)
+	h.waitClosed(fc.Ended(), "feature code call of "+endpoint+" to end")
+	id := strings.TrimPrefix(endpoint, "PJSIP/")
+	// Ready, or already offered a waiting caller.
+	h.eventually("operator "+id+" logged in", func() bool { return h.state(id) != agents.Offline })
+}
+
+func (h *harness) state(id string) agents.State {
+	a, err := h.agents.Get(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("agent %s: %v", id, err)
+	}
+	return a.State
+}
+
+func (h *harness) agent(id string) agents.Agent {
+	a, err := h.agents.Get(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("agent %s: %v", id, err)
+	}
+	return a
+}
+
+// records returns every call record, oldest first.
+func (h *harness) records() []records.Record {
+	rs, err := h.stream.Range(context.Background(), "-", "+", 1000)
+	if err != nil {
+		h.t.Fatalf("records: %v", err)
+	}
+	return rs
+}
+
+func (h *harness) record(callID string) records.Record {
+	h.t.Helper()
+	var found []records.Record
+	h.eventually("record of "+callID, func() bool {
+		found = nil
+		for _, r := range h.records() {
+			if r.CallID == callID {
+				found = append(found, r)
+			}
+		}
+		return len(found) > 0
+	})
+	if len(found) != 1 {
+		h.t.Fatalf("call %s has %d records, want exactly one: %+v", callID, len(found), found)
+	}
+	return found[0]
+}
+
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) waitClosed(ch <-chan struct{}, what string) {
+	h.t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// choose scripts a caller who picks language then topic digits as the
+// menus start playing (barge-in).
+func choose(lang, topic string) []emulator.Step {
+	return []emulator.Step{
+		{OnMedia: "/choose_language", Digits: lang},
+		{OnMedia: "/topic_menu", Digits: topic},
+	}
+}
+
+// peerOf is the channel bridged with the call ("" if none).
+func peerOf(hd *emulator.CallHandle) string {
+	if _, peers := hd.Bridge(); len(peers) == 1 {
+		return peers[0]
+	}
+	return ""
+}
+
+// positionsHeard extracts N from every "you are number N" the caller heard.
+func positionsHeard(hd *emulator.CallHandle) []string {
+	var out []string
+	played := hd.Played()
+	for i, m := range played {
+		if strings.HasSuffix(m, "/queue_position_intro") && i+1 < len(played) {
+			out = append(out, strings.TrimPrefix(played[i+1], "number:"))
+		}
+	}
+	return out
+}
+
+func fmtRecord(r records.Record) string {
+	return fmt.Sprintf("%s topic=%s lang=%s agent=%s outcome=%s path=%s by=%s", r.CallID, r.Topic, r.Language, r.Agent, r.Outcome, r.IVRPath, r.EndedBy)
+}
+
+// testLogLevel is Warn; HOTLINE_TEST_LOG=debug shows every call's story.
+var testLogLevel = func() zapcore.Level {
+	if lvl, err := zapcore.ParseLevel(os.Getenv("HOTLINE_TEST_LOG")); err == nil {
+		return lvl
+	}
+	return zapcore.WarnLevel
+}()
