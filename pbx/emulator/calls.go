@@ -87,11 +87,9 @@ func (s *Server) answerLocked(c *channel) {
 	c.ring = false
 	if c.state != "Up" {
 		c.answered = true
-		if c.handle != nil && !c.handle.answeredAt.IsZero() {
-			// already answered once
-		} else if c.handle != nil {
-			c.handle.answeredAt = s.now()
-			s.scheduleAfterAnswerLocked(c.handle)
+		if h := c.handle; h != nil && h.answeredAt.IsZero() {
+			h.answeredAt = s.now()
+			s.scheduleAfterAnswerLocked(h)
 		}
 		s.setStateLocked(c, "Up")
 	}

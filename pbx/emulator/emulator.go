@@ -12,6 +12,28 @@
 // Everything the emulator knows is guarded by one mutex; events are built
 // and queued to the WebSocket writers under that mutex, so their order is the
 // order in which the state changed.
+//
+// Known divergences from Asterisk 22 (see the fidelity tests in
+// trace_test.go for what is checked against the recordings):
+//   - ChannelVarset: only RTPAUDIOQOS* (×5 at the hangup of an answered
+//     channel), STASISSTATUS and variables the app sets are sent; the
+//     BRIDGEPEER / BRIDGEPVTCALLID updates are not. ChannelConnectedLine is
+//     sent once, for the channel already in a two-party bridge.
+//   - The Dial(RINGING) / ChannelStateChange(Ringing) pair always comes in
+//     that order (Asterisk varies it).
+//   - Bridge technology is simple_bridge / softmix / holding_bridge, never
+//     native_rtp, though a plain "mixing" bridge of two channels does
+//     swallow DTMF as native RTP bridging does.
+//   - Two hangups issued back to back produce their events one channel
+//     after the other; Asterisk may interleave them.
+//   - Bridge play/record, snoop, external media, channels/create, dial,
+//     redirect, recordings, sounds, device states, mailboxes: 501 or 404.
+//   - Originate only reaches phones added with AddPhone; any other endpoint
+//     (Local/, unknown PJSIP) gives 500 "Allocation failed". Originating to
+//     an extension without app answers and hangs up shortly, no dialplan.
+//   - POST /continue ends the call (no dialplan behind Stasis).
+//   - Bridges created over REST are subscribed to Options.App (REST calls
+//     carry no app name).
 package emulator
 
 import (

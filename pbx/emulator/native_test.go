@@ -89,6 +89,54 @@ func TestNativeClient(t *testing.T) {
 	if h.EndedBy() != "app" {
 		t.Fatalf("ended by %q", h.EndedBy())
 	}
+	// Originate (JSON body) to an operator phone, bridge both legs.
+	srv.AddPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: 10 * time.Millisecond})
+	h2 := srv.Call(emulator.Caller{Number: "79001234568"})
+	var callerKey *ari.Key
+	select {
+	case e := <-sub.Events():
+		callerKey = e.(*ari.StasisStart).Key(ari.ChannelKey, h2.ID())
+	case <-ctx.Done():
+		t.Fatal("no StasisStart for the second call")
+	}
+	op, err := cl.Channel().Originate(nil, ari.OriginateRequest{Endpoint: "PJSIP/1001", App: "hotline", AppArgs: "operator-leg", CallerID: "Hotline <122>", Timeout: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-sub.Events():
+		st := e.(*ari.StasisStart)
+		if st.Channel.ID != op.ID() || len(st.Args) != 1 || st.Args[0] != "operator-leg" || st.Channel.State != "Up" {
+			t.Fatalf("operator StasisStart %+v", st)
+		}
+	case <-ctx.Done():
+		t.Fatal("no operator StasisStart")
+	}
+	br, err := cl.Bridge().Create(ari.NewKey(ari.BridgeKey, "acd-1"), "mixing,dtmf_events", "acd-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := br.AddChannel(callerKey.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := br.AddChannel(op.ID()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h2.Bridged():
+	case <-ctx.Done():
+		t.Fatal("not bridged")
+	}
+	if bd, err := br.Data(); err != nil || len(bd.ChannelIDs) != 2 {
+		t.Fatalf("bridge data %+v %v", bd, err)
+	}
+	if err := br.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if bs := srv.Bridges(); len(bs) != 0 {
+		t.Fatalf("bridges %+v", bs)
+	}
+
 	// A missing channel is a 404 through the client too.
 	if err := cl.Channel().Get(ari.NewKey(ari.ChannelKey, "nope")).Answer(); native.CodeFromError(err) != 404 {
 		t.Fatalf("answer missing: %v", err)

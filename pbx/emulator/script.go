@@ -513,6 +513,11 @@ func (h *CallHandle) WaitState(ctx context.Context, st CallState) error {
 	case <-ch:
 		return nil
 	case <-h.endedCh:
+		select {
+		case <-ch: // reached before it ended
+			return nil
+		default:
+		}
 		return fmt.Errorf("emulator: call ended (%s) before reaching state %d", h.EndedBy(), st)
 	case <-ctx.Done():
 		return ctx.Err()
