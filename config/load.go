@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -80,7 +81,7 @@ func parseShape(file string, data []byte) (*yaml.Node, Errors) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: file, Line: 1, Msg: "the file is empty; expected a hotline configuration"}}
 		}
-		return nil, yamlErrors(file, err, "YAML syntax: ")
+		return nil, locate(data, yamlErrors(file, err, "YAML syntax: "))
 	}
 	if len(root.Content) == 0 || root.Content[0] == nil {
 		return nil, Errors{{File: file, Line: 1, Msg: "the file is empty; expected a hotline configuration"}}
@@ -91,7 +92,7 @@ func parseShape(file string, data []byte) (*yaml.Node, Errors) {
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		errs = append(errs, yamlErrors(file, err, "YAML syntax: ")...)
+		errs = append(errs, locate(data, yamlErrors(file, err, "YAML syntax: "))...)
 	default:
 		errs = append(errs, Error{File: file, Line: next.Line, Column: next.Column,
 			Msg: "a second YAML document (after ---) is not allowed; one file holds one centre"})
@@ -133,6 +134,63 @@ func yamlErrors(file string, err error, prefix string) Errors {
 	}
 	return errs
 }
+
+// unknownAnchor matches yaml.v3's "unknown anchor 'x' referenced".
+var unknownAnchor = regexp.MustCompile(`unknown anchor '(.*)' referenced`)
+
+// locate finds the line for the syntax errors yaml.v3 reports without one,
+// by looking for what they complain about; the common case is a tab in the
+// indentation ("found character that cannot start any token").
+func locate(data []byte, errs Errors) Errors {
+	lines := strings.Split(string(data), "\n")
+	find := func(e *Error, match func(string) int) {
+		for n, l := range lines {
+			if col := match(l); col >= 0 {
+				e.Line, e.Column = n+1, col+1
+				return
+			}
+		}
+	}
+	tabIndent := func(l string) int {
+		indent := len(l) - len(strings.TrimLeft(l, " \t-"))
+		return strings.IndexByte(l[:indent], '\t')
+	}
+	for i := range errs {
+		e := &errs[i]
+		switch {
+		case e.Line > 0:
+		case strings.Contains(e.Msg, "control characters") || strings.Contains(e.Msg, "UTF-8"):
+			find(e, func(l string) int {
+				for j, r := range l {
+					if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\r') || r == 0x7f {
+						return j
+					}
+				}
+				return -1
+			})
+		case strings.Contains(e.Msg, "cannot start any token"):
+			if find(e, tabIndent); e.Line == 0 {
+				find(e, func(l string) int {
+					if m := reservedStart.FindStringIndex(l); m != nil {
+						return m[1] - 1
+					}
+					return -1
+				})
+			}
+		default:
+			if m := unknownAnchor.FindStringSubmatch(e.Msg); m != nil {
+				find(e, func(l string) int { return strings.Index(l, "*"+m[1]) })
+			}
+		}
+		if strings.Contains(e.Msg, "cannot start any token") && e.Line > 0 && e.Line <= len(lines) && tabIndent(lines[e.Line-1]) >= 0 {
+			e.Msg += " (indent with spaces, not tabs)"
+		}
+	}
+	return errs
+}
+
+// reservedStart finds a value starting with "`" or "@", which YAML reserves.
+var reservedStart = regexp.MustCompile("(^|[:\\-\\[,{]\\s*)[`@]")
 
 // shape walks a node tree alongside the Go type it will decode into.
 type shape struct {
