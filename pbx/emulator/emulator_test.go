@@ -164,7 +164,11 @@ func TestRESTErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info struct{ System struct{ EntityID string `json:"entity_id"` } }
+	var info struct {
+		System struct {
+			EntityID string `json:"entity_id"`
+		}
+	}
 	_ = json.NewDecoder(resp.Body).Decode(&info)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || info.System.EntityID != emulator.DefaultEntityID {
@@ -254,4 +258,3 @@ func TestPhonesAndScripts(t *testing.T) {
 		t.Fatal(err, h.EndedBy())
 	}
 }
-

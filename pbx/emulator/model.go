@@ -10,7 +10,7 @@ import (
 // TimeFormat is Asterisk's JSON timestamp format ("2026-11-23T07:56:44.562+0000").
 const TimeFormat = "2006-01-02T15:04:05.000-0700"
 
-func ts(t time.Time) string { return t.Format(TimeFormat) }
+func ts(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 // kv / obj: a JSON object that keeps Asterisk's field order.
 type kv struct {
