@@ -143,7 +143,7 @@ func (c *call) run(ctx context.Context) {
 		case <-ctx.Done():
 			// hotline is stopping: the caller stays where Redis holds it and
 			// the next instance re-syncs; nothing is abandoned here.
-			c.log.Info("router stopping; call left to re-sync", zap.String("phase", c.phase.String()))
+			c.log.Debug("router stopping; call left to re-sync", zap.String("phase", c.phase.String()))
 			c.inbox.close()
 			return
 		case <-c.inbox.C():

@@ -28,6 +28,8 @@ type command struct {
 // function in its own file and list it here.
 var commands = map[string]command{
 	"config": {runConfig, "check configuration files: hotline config check FILE..."},
+	"serve":  {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
+	"demo":   {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
 }
 
 // errReported means the command has already told the user what went wrong;

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hotline-acd/hotline/demo"
+)
+
+// runDemo is `hotline demo`: the whole hotline on this machine with an
+// emulated Asterisk, printing one JSON summary line at the end.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hotline demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := demo.Options{}
+	fs.DurationVar(&o.Duration, "duration", time.Minute, "how long virtual callers keep arriving")
+	fs.Float64Var(&o.CallersPerMinute, "callers-per-minute", 60, "mean arrival rate of virtual callers")
+	fs.IntVar(&o.Operators, "operators", 4, "number of virtual operators (PJSIP/1001…)")
+	fs.StringVar(&o.RedisAddr, "redis", "", "Redis host:port; empty starts a redis-server from PATH")
+	fs.StringVar(&o.HTTPAddr, "http", "", "serve the HTTP API here too, e.g. 127.0.0.1:8080")
+	fs.StringVar(&o.APIToken, "api-token", "demo", "bearer token for the HTTP API")
+	fs.DurationVar(&o.WrapUp, "wrap-up", 2*time.Second, "operators' wrap-up after each call")
+	fs.DurationVar(&o.TalkMin, "talk-min", 3*time.Second, "shortest conversation")
+	fs.DurationVar(&o.TalkMax, "talk-max", 10*time.Second, "longest conversation")
+	fs.DurationVar(&o.PatienceMin, "patience-min", 15*time.Second, "shortest wait before a caller gives up")
+	fs.DurationVar(&o.PatienceMax, "patience-max", 90*time.Second, "longest wait before a caller gives up")
+	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (0: random)")
+	level := zap.LevelFlag("log-level", zapcore.InfoLevel, "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %v", fs.Args())
+	}
+	if o.CallersPerMinute <= 0 || o.Operators <= 0 || o.Operators > 9000 || o.Duration <= 0 {
+		return usagef("--duration, --callers-per-minute must be positive and --operators in 1..9000")
+	}
+	log := newLogger(stderr, *level)
+	defer func() { _ = log.Sync() }()
+	// The demo logs each call's end; the router's own story is at debug.
+	o.Log = log
+	s, err := demo.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}
+
+// newLogger writes readable console logs to w.
+func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core)
+}

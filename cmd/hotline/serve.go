@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/config"
+	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+)
+
+// serveFlags are `hotline serve`'s settings; each has an environment
+// variable so secrets need not appear on a command line.
+type serveFlags struct {
+	config, redis, ariURL, ariUser, ariPassword, ariApp, http, apiToken string
+	drain                                                               time.Duration
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// runServe is `hotline serve`: connect to Asterisk and Redis and route
+// calls until stopped. The first SIGINT/SIGTERM drains (no new calls, calls
+// in progress finish, up to --drain); a second one stops at once. SIGHUP
+// reloads the config, keeping the running one if the new one is invalid.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hotline serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	fs.StringVar(&f.config, "config", envOr("HOTLINE_CONFIG", "configs/hotline.yaml"), "config file (HOTLINE_CONFIG)")
+	fs.StringVar(&f.redis, "redis", envOr("HOTLINE_REDIS", "127.0.0.1:6379"), "Redis host:port (HOTLINE_REDIS)")
+	fs.StringVar(&f.ariURL, "ari-url", envOr("HOTLINE_ARI_URL", "http://127.0.0.1:8088/ari"), "Asterisk ARI URL (HOTLINE_ARI_URL)")
+	fs.StringVar(&f.ariUser, "ari-user", envOr("HOTLINE_ARI_USER", "hotline"), "ARI user (HOTLINE_ARI_USER)")
+	fs.StringVar(&f.ariPassword, "ari-password", envOr("HOTLINE_ARI_PASSWORD", ""), "ARI password (HOTLINE_ARI_PASSWORD; prefer the variable)")
+	fs.StringVar(&f.ariApp, "ari-app", envOr("HOTLINE_ARI_APP", "hotline"), "Stasis application name (HOTLINE_ARI_APP)")
+	fs.StringVar(&f.http, "http", envOr("HOTLINE_HTTP", "127.0.0.1:8080"), "HTTP API, metrics and probes; empty disables (HOTLINE_HTTP)")
+	fs.StringVar(&f.apiToken, "api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token for /api/v1 (HOTLINE_API_TOKEN)")
+	fs.DurationVar(&f.drain, "drain", 10*time.Minute, "after the first stop signal, how long calls in progress may finish")
+	level := zap.LevelFlag("log-level", zapcore.InfoLevel, "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %v", fs.Args())
+	}
+	if f.ariPassword == "" {
+		return usagef("no ARI password: set HOTLINE_ARI_PASSWORD (or --ari-password)")
+	}
+	if f.http != "" && f.apiToken == "" {
+		fmt.Fprintln(stderr, "hotline serve: warning: HOTLINE_API_TOKEN is empty, so every /api/v1 call is refused")
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errReported
+	}
+	log := newLogger(stderr, *level)
+	defer func() { _ = log.Sync() }()
+
+	a, err := app.New(app.Options{
+		Config: cfg, RedisAddr: f.redis, HTTPAddr: f.http, APIToken: f.apiToken, Log: log,
+		ARI: ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
+	})
+	if err != nil {
+		return err
+	}
+	// The app runs under its own context: the first signal only drains.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	log.Info("hotline serving", zap.String("config", f.config), zap.String("ari", f.ariURL), zap.String("redis", f.redis))
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-hup:
+			reload(runCtx, a, f.config, log)
+		case <-ctx.Done():
+			return drain(a, stop, done, f.drain, log)
+		}
+	}
+}
+
+func reload(ctx context.Context, a *app.App, path string, log *zap.Logger) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		log.Error("config reload refused; keeping the running config", zap.String("errors", strings.TrimSpace(err.Error())))
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.Reload(rctx, cfg); err != nil {
+		log.Error("config reload failed; keeping the running config", zap.Error(err))
+	}
+}
+
+// drain is the first stage of shutdown: no new calls, and calls in progress
+// finish; a second signal (the default handler, restored by main) or the
+// deadline ends it.
+func drain(a *app.App, stop context.CancelFunc, done <-chan error, limit time.Duration, log *zap.Logger) error {
+	a.Drain()
+	log.Info("draining: no new calls; waiting for calls in progress", zap.Int("calls", a.ActiveCalls()), zap.Duration("limit", limit))
+	deadline := time.After(limit)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for a.ActiveCalls() > 0 {
+		select {
+		case err := <-done:
+			return err
+		case <-deadline:
+			log.Warn("drain limit reached; stopping with calls in progress", zap.Int("calls", a.ActiveCalls()))
+			stop()
+			return <-done
+		case <-tick.C:
+		}
+	}
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

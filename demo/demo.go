@@ -1,0 +1,283 @@
+// Package demo runs a whole hotline on one machine with no Asterisk: a
+// redis-server, the ARI emulator, virtual operator phones that log in with
+// *11, and a stream of virtual citizens who choose a language and a topic,
+// wait, talk or give up. It logs each call and summarises the run.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/configs"
+	"github.com/hotline-acd/hotline/internal/redisproc"
+	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// Options shape one demo run.
+type Options struct {
+	Duration         time.Duration // how long callers keep arriving
+	CallersPerMinute float64
+	Operators        int
+	RedisAddr        string // "" starts a redis-server from PATH
+	HTTPAddr         string // "" disables the HTTP API
+	APIToken         string
+	Seed             uint64 // 0: random
+	// Talk is the range of conversation lengths; Patience the range of how
+	// long a caller waits in the queue before hanging up.
+	TalkMin, TalkMax         time.Duration
+	PatienceMin, PatienceMax time.Duration
+	WrapUp                   time.Duration
+	// TimeScale shrinks the emulated PBX's prompts and ring timeouts.
+	TimeScale float64
+	Log       *zap.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Duration <= 0 {
+		o.Duration = time.Minute
+	}
+	if o.CallersPerMinute <= 0 {
+		o.CallersPerMinute = 60
+	}
+	if o.Operators <= 0 {
+		o.Operators = 4
+	}
+	if o.TalkMin <= 0 {
+		o.TalkMin = 2 * time.Second
+	}
+	if o.TalkMax < o.TalkMin {
+		o.TalkMax = 3 * o.TalkMin
+	}
+	if o.PatienceMin <= 0 {
+		o.PatienceMin = 10 * time.Second
+	}
+	if o.PatienceMax < o.PatienceMin {
+		o.PatienceMax = 6 * o.PatienceMin
+	}
+	if o.WrapUp < 0 {
+		o.WrapUp = 0
+	}
+	if o.TimeScale <= 0 {
+		o.TimeScale = 0.1
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Seed == 0 {
+		o.Seed = rand.Uint64()
+	}
+}
+
+// Config builds the demo's configuration from the embedded example: n
+// operators who each take every topic in every language, and a centre id
+// of its own so a shared Redis keeps runs apart.
+func Config(n int, wrapUp time.Duration) (*config.Config, error) {
+	cfg, err := config.Parse(configs.ExampleName, configs.Example)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Centre.ID = fmt.Sprintf("demo-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	skills := map[string]int{}
+	for _, t := range cfg.Topics {
+		skills[t.Skill] = 5
+	}
+	var langs []string
+	for _, l := range cfg.Languages {
+		langs = append(langs, l.Code)
+	}
+	cfg.Operators = nil
+	for i := 0; i < n; i++ {
+		id := strconv.Itoa(1001 + i)
+		cfg.Operators = append(cfg.Operators, config.Operator{
+			ID: id, Name: "Operator " + id, Endpoint: "PJSIP/" + id, Skills: skills, Languages: langs,
+		})
+	}
+	for _, t := range cfg.Topics {
+		t.WrapUp = config.Duration(wrapUp)
+		t.AnnounceEvery = config.Duration(20 * time.Second)
+		t.MaxQueue = 0
+	}
+	return cfg, nil
+}
+
+// Run runs the demo until the duration has passed (or ctx ends) and returns
+// the summary, taken the moment arrivals stop.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	o.defaults()
+	log := o.Log
+	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
+
+	redisAddr := o.RedisAddr
+	if redisAddr == "" {
+		addr, stop, err := redisproc.StartServer(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("demo: %w (install redis-server, or pass --redis)", err)
+		}
+		defer stop()
+		redisAddr = addr
+		log.Info("started redis-server", zap.String("addr", addr))
+	}
+	cfg, err := Config(o.Operators, o.WrapUp)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: config: %w", err)
+	}
+
+	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "demo", TimeScale: o.TimeScale})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		return Summary{}, fmt.Errorf("demo: emulator: %w", err)
+	}
+	defer emu.Close()
+	log.Info("ARI emulator listening", zap.String("url", emu.URL()))
+
+	t := &tally{}
+	a, err := app.New(app.Options{
+		Config: cfg, RedisAddr: redisAddr, HTTPAddr: o.HTTPAddr, APIToken: o.APIToken,
+		Log: log.Named("hotline"),
+		ARI: ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "demo"},
+		OnHandover: t.handover,
+		OnRecord: func(r records.Record) {
+			t.record(r)
+			logCall(log, r)
+		},
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	runCtx, stopApp := context.WithCancel(context.WithoutCancel(ctx))
+	appDone := make(chan error, 1)
+	go func() { appDone <- a.Run(runCtx) }()
+	defer func() {
+		stopApp()
+		<-appDone
+	}()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = emu.WaitConnected(wctx)
+	wcancel()
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: hotline did not connect to the emulator: %w", err)
+	}
+	if addr := a.HTTPAddr(); addr != "" {
+		log.Info("HTTP API", zap.String("addr", addr))
+	}
+
+	// Operators pick up after 0.3–1.5 s and log in from their phones.
+	for _, op := range cfg.Operators {
+		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: between(rng, 300*time.Millisecond, 1500*time.Millisecond)})
+		emu.DialFromPhone(op.Endpoint, "*11", nil)
+	}
+
+	var calls []placed
+	gap := time.Duration(float64(time.Minute) / o.CallersPerMinute)
+	deadline := time.NewTimer(o.Duration)
+	defer deadline.Stop()
+	next := time.NewTimer(0)
+	defer next.Stop()
+arrivals:
+	for {
+		select {
+		case <-ctx.Done():
+			break arrivals
+		case <-deadline.C:
+			break arrivals
+		case <-next.C:
+			h := emu.Call(virtualCaller(rng, o))
+			if h.Rejected() {
+				log.Warn("virtual caller refused: hotline not connected")
+				continue
+			}
+			t.arrived()
+			calls = append(calls, placed{h, time.Now()})
+			// Poisson arrivals: exponential gaps around the mean rate.
+			next.Reset(time.Duration(rng.ExpFloat64() * float64(gap)))
+		}
+	}
+	// Ctrl-C ends the run early; the summary of what happened still counts.
+	return t.final(calls), nil
+}
+
+// placed is one virtual call and when it was placed.
+type placed struct {
+	h  *emulator.CallHandle
+	at time.Time
+}
+
+// virtualCaller scripts one citizen: a language (mostly Russian and
+// Kazakh), a topic, a talk length, a patience; one in ten gives up in the
+// menu.
+func virtualCaller(rng *rand.Rand, o Options) emulator.Caller {
+	lang := []string{"1", "1", "1", "2", "2", "3", "4"}[rng.IntN(7)]
+	topic := []string{"1", "3", "3", "5", "6", "7"}[rng.IntN(6)]
+	c := emulator.Caller{
+		Number: fmt.Sprintf("770%08d", rng.IntN(1e8)),
+		Script: []emulator.Step{
+			{OnMedia: "/choose_language", Delay: between(rng, 100*time.Millisecond, 800*time.Millisecond), Digits: lang},
+			{OnMedia: "/topic_menu", Delay: between(rng, 100*time.Millisecond, 800*time.Millisecond), Digits: topic},
+		},
+		HangupAfterBridged: between(rng, o.TalkMin, o.TalkMax),
+	}
+	if rng.IntN(10) == 0 {
+		c.Script = c.Script[:1]
+		c.Script[0] = emulator.Step{OnMedia: "/choose_language", Delay: between(rng, 0, 500*time.Millisecond), Hangup: true}
+	} else {
+		c.HangupAt = between(rng, o.PatienceMin, o.PatienceMax)
+	}
+	return c
+}
+
+func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(rng.Int64N(int64(hi-lo)))
+}
+
+// final is the summary the moment arrivals stop: calls with a record count
+// by their outcome; calls still talking count as answered; the rest are
+// waiting (in the menu or the queue).
+func (t *tally) final(calls []placed) Summary {
+	now := time.Now()
+	t.mu.Lock()
+	recorded := make(map[string]bool, len(t.records))
+	for _, r := range t.records {
+		recorded[r.CallID] = true
+	}
+	t.mu.Unlock()
+	var waitingSince []time.Time
+	talking := 0
+	for _, c := range calls {
+		if recorded[c.h.ID()] {
+			continue
+		}
+		select {
+		case <-c.h.Bridged():
+			talking++
+		default:
+			waitingSince = append(waitingSince, c.at)
+		}
+	}
+	s := t.summary(now, waitingSince)
+	s.Answered += talking
+	s.Waiting -= talking
+	return s
+}
+
+func logCall(log *zap.Logger, r records.Record) {
+	fields := []zap.Field{
+		zap.String("call_id", r.CallID), zap.String("caller", r.CallerNumber), zap.String("language", r.Language),
+		zap.String("queue", r.Topic), zap.String("outcome", r.Outcome), zap.Duration("waited", r.Wait.Round(time.Millisecond)),
+	}
+	if r.Agent != "" {
+		fields = append(fields, zap.String("agent", r.Agent), zap.Duration("talked", r.EndedAt.Sub(r.AnsweredAt).Round(time.Millisecond)))
+	}
+	log.Info("call", fields...)
+}
