@@ -142,8 +142,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	t := &tally{}
 	a, err := app.New(app.Options{
 		Config: cfg, RedisAddr: redisAddr, HTTPAddr: o.HTTPAddr, APIToken: o.APIToken,
-		Log: log.Named("hotline"),
-		ARI: ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "demo"},
+		Log:        log.Named("hotline"),
+		ARI:        ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "demo"},
 		OnHandover: t.handover,
 		OnRecord: func(r records.Record) {
 			t.record(r)
