@@ -103,6 +103,11 @@ type Client struct {
 	runDone  chan struct{}      // closed when Run returns
 	inflight sync.WaitGroup     // commands and their library goroutines
 
+	barrierMu   sync.Mutex
+	barrierName string        // user event the current connect waits for
+	barrierCh   chan struct{} // closed when it arrives
+	barriers    atomic.Uint64 // barriers passed (tests)
+
 	subsMu sync.Mutex
 	subs   map[string]struct{} // explicit event sources, re-applied on reconnect
 }

@@ -2,6 +2,7 @@ package ariadapter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -122,6 +123,7 @@ func (c *Client) session(ctx context.Context, first bool) error {
 	defer scancel()
 
 	c.applyFilter(sctx)
+	c.barrier(sctx)
 	c.reapplySubscriptions(sctx)
 	resynced := c.resync(sctx)
 	c.queue.release(resynced)
@@ -193,6 +195,10 @@ func (c *Client) handleFrame(data []byte) {
 		}
 	}()
 	ev, typ, err := translate(data)
+	if typ == "ChannelUserevent" {
+		c.checkBarrier(data)
+		return
+	}
 	switch {
 	case err == nil:
 		c.queue.push(ev)
@@ -221,18 +227,100 @@ func truncate(b []byte) []byte {
 
 // applyFilter sets the application event filter (see filteredEventTypes).
 // It lives with the application object in Asterisk, so it is applied after
-// every connect. A failure is logged, not fatal: our reader survives any
-// event type, the filter only trims traffic.
+// every connect. Asterisk answers the WebSocket upgrade before it registers
+// the application, so right after the dial the application may not exist
+// yet (404): retry briefly. A final failure is logged, not fatal: our
+// reader survives any event type, the filter only trims traffic.
 func (c *Client) applyFilter(ctx context.Context) {
 	allowed := make([]map[string]string, 0, len(filteredEventTypes))
 	for _, t := range filteredEventTypes {
 		allowed = append(allowed, map[string]string{"type": t})
 	}
 	body := map[string]any{"allowed": allowed}
-	err := c.raw(ctx, opOther, "event filter", c.opts.App, http.MethodPut,
-		"/applications/"+url.PathEscape(c.opts.App)+"/eventFilter", nil, body, nil)
-	if err != nil {
-		c.log.Warn("ari event filter not applied", zap.Error(err))
+	delay := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := c.raw(ctx, opOther, "event filter", c.opts.App, http.MethodPut,
+			"/applications/"+url.PathEscape(c.opts.App)+"/eventFilter", nil, body, nil)
+		if err == nil {
+			return
+		}
+		if attempt == 8 || ctx.Err() != nil || !(errors.Is(err, pbx.ErrNotFound) || errors.Is(err, pbx.ErrTimeout)) {
+			c.log.Warn("ari event filter not applied", zap.Int("attempts", attempt), zap.Error(err))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// barrier waits until the new socket demonstrably receives the
+// application's events: Asterisk answers the WebSocket upgrade before it
+// activates the application, and a re-sync snapshot taken before the
+// activation could miss a change that happens in between. It posts a user
+// event to the application (POST /events/user/{name}?application=APP) and
+// waits for it to come back on the socket, retrying while Asterisk says
+// "Application not found". If the PBX does not support user events the
+// barrier is skipped.
+func (c *Client) barrier(ctx context.Context) {
+	name := newID("hotline-barrier-")
+	ch := make(chan struct{})
+	c.barrierMu.Lock()
+	c.barrierName, c.barrierCh = name, ch
+	c.barrierMu.Unlock()
+	defer func() {
+		c.barrierMu.Lock()
+		c.barrierName, c.barrierCh = "", nil
+		c.barrierMu.Unlock()
+	}()
+	deadline := time.Now().Add(c.opts.CommandTimeout)
+	for {
+		err := c.raw(ctx, opOther, "barrier", name, http.MethodPost, "/events/user/"+name,
+			url.Values{"application": {c.opts.App}}, nil, nil)
+		var he *HTTPError
+		if err != nil && !(errors.As(err, &he) && he.Message == "Application not found") {
+			c.log.Debug("ari connect barrier skipped", zap.Error(err))
+			return
+		}
+		if err == nil {
+			select {
+			case <-ch:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+				// posted while the app was inactive: dropped; post again
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		if time.Now().After(deadline) {
+			c.log.Warn("ari connect barrier timed out")
+			return
+		}
+	}
+}
+
+func (c *Client) checkBarrier(data []byte) {
+	var ue struct {
+		EventName string `json:"eventname"`
+	}
+	if json.Unmarshal(data, &ue) != nil {
+		return
+	}
+	c.barrierMu.Lock()
+	defer c.barrierMu.Unlock()
+	if c.barrierCh != nil && ue.EventName == c.barrierName {
+		c.barriers.Add(1)
+		close(c.barrierCh)
+		c.barrierCh = nil
 	}
 }
 

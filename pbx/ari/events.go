@@ -32,6 +32,7 @@ var filteredEventTypes = []string{
 	ari.Events.ChannelEnteredBridge,
 	ari.Events.ChannelLeftBridge,
 	ari.Events.ApplicationReplaced, // logged: another instance took the app
+	ari.Events.ChannelUserevent,    // the adapter's own connect barrier
 }
 
 // wireChannel is the ARI Channel model, reduced to what we use. ari/v5's

@@ -19,7 +19,7 @@ import (
 // tracesDir holds the frames recorded on a real Asterisk 22 (shared/ari).
 func tracesDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{"../../../shared/ari/traces", "/work/shared/ari/traces"} {
+	for _, d := range []string{"../emulator/testdata/traces", "../../../shared/ari/traces", "/work/shared/ari/traces"} {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			return d
 		}
