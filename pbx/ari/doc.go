@@ -72,7 +72,13 @@
 // # Re-sync
 //
 // While the socket is down Asterisk drops the application's events and
-// replays nothing. After every (re)connect the adapter lists the channels
+// replays nothing. Asterisk also answers the WebSocket upgrade before it
+// activates the application, so right after the dial the event filter PUT
+// may get 404 (retried briefly) and events may still be dropped. Before the
+// snapshot the adapter therefore waits for a barrier: a user event it posts
+// to its own application (POST /events/user/{name}?application=APP) coming
+// back on the new socket (skipped if the PBX does not support user events).
+// After every (re)connect the adapter then lists the channels
 // the application holds (GET /applications/{app} channel_ids, plus every
 // channel of GET /channels in Stasis(app[,…])) and emits pbx.Resynced with
 // them, before any event read on the new socket: a call whose channel is
