@@ -6,6 +6,9 @@ SHELL := /bin/bash
 
 .PHONY: run test deps bench prompts vet
 
+CONFIG ?= configs/hotline.yaml
+SOUNDS ?= build/sounds
+
 run: deps
 	$(GO) run ./cmd/hotline demo
 
@@ -13,13 +16,23 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# deps installs what the tests need from Debian's packages when missing.
+# deps installs what the tests need from Debian's packages when missing:
+# redis-server (queues live in Redis) and espeak-ng + sox (spoken prompts).
 deps:
-	@command -v redis-server >/dev/null || { \
-	  echo "installing redis-server from Debian's packages"; \
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian's packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
-	@command -v redis-server >/dev/null || { echo "redis-server is required and could not be installed" >&2; exit 1; }
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@for t in redis-server espeak-ng sox soxi; do command -v $$t >/dev/null || { echo "$$t is required and could not be installed" >&2; exit 1; }; done
+
+# prompts speaks every prompt of $(CONFIG) into $(SOUNDS)/hotline/<lang>/<name>.wav.
+prompts: deps
+	$(GO) run ./cmd/hotline prompts --config $(CONFIG) --out $(SOUNDS)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./dispatch/

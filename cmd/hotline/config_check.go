@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/prompts"
 )
 
 // runConfig is `hotline config SUBCOMMAND`; check is the only one so far.
@@ -33,8 +34,10 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline config check FILE [FILE...]\n\nChecks hotline configuration files and prints every problem with its line.")
+		fmt.Fprintln(stderr, "usage: hotline config check [--sounds DIR] FILE [FILE...]\n\nChecks hotline configuration files and prints every problem with its line.")
+		fs.PrintDefaults()
 	}
+	sounds := fs.String("sounds", "", "also check that every prompt has a sound file in DIR/hotline/<lang>/<name>.wav")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -60,6 +63,17 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 				fmt.Fprintf(stderr, "%s: %v\n", path, err)
 			}
 			continue
+		}
+		if *sounds != "" {
+			// A missing file would silence a live call; report it now.
+			if missing := prompts.Check(promptTexts(cfg), languageCodes(cfg), *sounds); len(missing) > 0 {
+				failed++
+				for _, m := range missing {
+					fmt.Fprintf(stderr, "%s: missing sound %s\n", path, m)
+				}
+				fmt.Fprintf(stderr, "%s: %d sound files missing in %s (run: hotline prompts --config %s --out %s)\n", path, len(missing), *sounds, path, *sounds)
+				continue
+			}
 		}
 		fmt.Fprintf(stdout, "%s: ok\n  %s\n", path, summary(cfg))
 	}

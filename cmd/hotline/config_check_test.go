@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hotline-acd/hotline/config"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -95,5 +101,52 @@ func TestConfigCheck(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), tt.stderr)
 			}
 		})
+	}
+}
+
+// `hotline prompts` renders every prompt of the example config in every
+// language as 8 kHz mono WAV, and `config check --sounds` then finds
+// nothing missing; before rendering it reports the missing files.
+func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
+	for _, tool := range []string{"espeak-ng", "sox", "soxi"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is missing: `make deps` installs it", tool)
+			}
+			t.Skipf("%s is not installed (make deps installs it); skipping prompt rendering", tool)
+		}
+	}
+	dir := t.TempDir()
+	cfgPath := "../../configs/hotline.yaml"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", "--sounds", dir, cfgPath}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "sound files missing") {
+		t.Fatalf("check before rendering: exit %d, stderr %q", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"prompts", "--config", cfgPath, "--out", dir}, &out, &errb); code != 0 {
+		t.Fatalf("prompts: exit %d: %s", code, errb.String())
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range cfg.Prompts {
+		for _, l := range cfg.Languages {
+			f := filepath.Join(dir, "hotline", l.Code, name+".wav")
+			info, err := exec.Command("soxi", f).CombinedOutput()
+			if err != nil {
+				t.Fatalf("soxi %s: %v: %s", f, err, info)
+			}
+			if !regexp.MustCompile(`Channels\s*:\s*1\b`).Match(info) || !regexp.MustCompile(`Sample Rate\s*:\s*8000\b`).Match(info) {
+				t.Fatalf("%s is not 8 kHz mono:\n%s", f, info)
+			}
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"config", "check", "--sounds", dir, cfgPath}, &out, &errb); code != 0 {
+		t.Fatalf("check after rendering: exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -32,7 +32,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.PatienceMin, "patience-min", 15*time.Second, "shortest wait before a caller gives up")
 	fs.DurationVar(&o.PatienceMax, "patience-max", 90*time.Second, "longest wait before a caller gives up")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (0: random)")
-	level := zap.LevelFlag("log-level", zapcore.InfoLevel, "log level: debug, info, warn, error")
+	level := zapcore.InfoLevel
+	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.CallersPerMinute <= 0 || o.Operators <= 0 || o.Operators > 9000 || o.Duration <= 0 {
 		return usagef("--duration, --callers-per-minute must be positive and --operators in 1..9000")
 	}
-	log := newLogger(stderr, *level)
+	log := newLogger(stderr, level)
 	defer func() { _ = log.Sync() }()
 	// The demo logs each call's end; the router's own story is at debug.
 	o.Log = log

@@ -51,7 +51,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.http, "http", envOr("HOTLINE_HTTP", "127.0.0.1:8080"), "HTTP API, metrics and probes; empty disables (HOTLINE_HTTP)")
 	fs.StringVar(&f.apiToken, "api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token for /api/v1 (HOTLINE_API_TOKEN)")
 	fs.DurationVar(&f.drain, "drain", 10*time.Minute, "after the first stop signal, how long calls in progress may finish")
-	level := zap.LevelFlag("log-level", zapcore.InfoLevel, "log level: debug, info, warn, error")
+	level := zapcore.InfoLevel
+	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, err)
 		return errReported
 	}
-	log := newLogger(stderr, *level)
+	log := newLogger(stderr, level)
 	defer func() { _ = log.Sync() }()
 
 	a, err := app.New(app.Options{

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// The issue's own command: 20 s at 300 callers a minute with 10 operators
+// ends with one JSON summary line that accounts for every caller.
+func TestDemoSummaryAccountsForEveryCaller(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for 20 s")
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--duration", "20s", "--callers-per-minute", "300", "--operators", "10", "--log-level", "warn"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errb.String())
+	}
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	if len(lines) != 1 {
+		t.Fatalf("want one summary line on stdout, got %d: %s", len(lines), out.String())
+	}
+	var s struct {
+		Offered, Answered, Abandoned, Waiting, Other int
+		MaxWaitS                                     float64 `json:"max_wait_s"`
+		AvgWaitS                                     float64 `json:"avg_wait_s"`
+		HandoverP50                                  float64 `json:"handover_ms_p50"`
+		HandoverMax                                  float64 `json:"handover_ms_max"`
+		Handovers                                    int
+	}
+	if err := json.Unmarshal(lines[0], &s); err != nil {
+		t.Fatalf("summary is not JSON: %v: %s", err, lines[0])
+	}
+	t.Logf("summary: %s", lines[0])
+	if s.Offered < 50 || s.Answered == 0 {
+		t.Fatalf("offered %d answered %d: want a busy run with calls answered", s.Offered, s.Answered)
+	}
+	if s.Offered != s.Answered+s.Abandoned+s.Waiting+s.Other || s.Other != 0 {
+		t.Fatalf("offered %d != answered %d + abandoned %d + waiting %d (other %d)", s.Offered, s.Answered, s.Abandoned, s.Waiting, s.Other)
+	}
+	if s.MaxWaitS < s.AvgWaitS || s.Handovers == 0 || s.HandoverMax < s.HandoverP50 {
+		t.Fatalf("implausible waits or hand-overs: %+v", s)
+	}
+}
