@@ -302,3 +302,43 @@ func containsMedia(played []string, suffix string) bool {
 	}
 	return false
 }
+
+// hotline restarts while one caller talks to an operator, one waits in
+// the queue and one is in the menu: the new instance adopts all three from
+// the PBX's channels and Redis. The conversation goes on and is recorded
+// once, the waiting caller is served when the operator frees up, and the
+// caller in the menu hears it again and reaches the queue.
+func TestRestartAdoptsCallsAlreadyInTheApplication(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	talking := h.emu.Call(emulator.Caller{Number: "79009990001", Script: choose("2", "3")})
+	h.waitClosed(talking.Bridged(), "first caller bridged")
+	waiting := h.emu.Call(emulator.Caller{Number: "79009990002", Script: choose("2", "3")})
+	h.eventually("second caller queued", func() bool { return waiting.OnMOH() })
+	inMenu := h.emu.Call(emulator.Caller{Number: "79009990003"}) // silent: hears the menu, no digits yet
+	h.eventually("third caller in the menu", func() bool { return containsMedia(inMenu.Played(), "/choose_language") })
+
+	h.restart()
+
+	// The menu starts again for the third caller; this time it chooses.
+	before := len(inMenu.Played())
+	h.eventually("menu replayed to the third caller", func() bool { return len(inMenu.Played()) > before })
+	inMenu.SendDTMF("2")
+	h.eventually("third caller at the topic menu", func() bool { return containsMedia(inMenu.Played()[before:], "/topic_menu") })
+	inMenu.SendDTMF("3")
+
+	if talking.State() != "bridged" {
+		t.Fatalf("conversation state after restart: %s", talking.State())
+	}
+	talking.Hangup()
+	r := h.record(talking.ID())
+	if r.Outcome != "answered" || r.Agent != "1001" || r.EndedBy != "caller" {
+		t.Fatalf("adopted conversation record: %s", fmtRecord(r))
+	}
+	h.waitClosed(waiting.Bridged(), "waiting caller served by 1001 after wrap-up")
+	waiting.Hangup()
+	h.waitClosed(inMenu.Bridged(), "third caller served after the restart")
+	if n := len(h.emu.Originations("PJSIP/1001")); n != 3 {
+		t.Fatalf("1001 rang %d times, want 3 (one per caller, none twice)", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
@@ -39,6 +40,7 @@ type harness struct {
 	stream *records.Stream
 	cancel context.CancelFunc
 	done   chan error
+	log    *zap.Logger
 
 	mu        sync.Mutex
 	handovers []time.Duration
@@ -79,9 +81,19 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 	for _, op := range cfg.Operators {
 		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
 	}
+	h.log = log
+	h.start()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// start runs a hotline instance against the harness's emulator and Redis
+// and waits until it is connected.
+func (h *harness) start() {
+	h.t.Helper()
 	a, err := app.New(app.Options{
-		Config: cfg, Redis: rdb, Log: log,
-		ARI: ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "secret",
+		Config: h.cfg, Redis: h.rdb, Log: h.log,
+		ARI: ariadapter.Options{URL: h.emu.URL(), User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		OnHandover: func(d time.Duration) {
 			h.mu.Lock()
@@ -90,19 +102,26 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 		},
 	})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	h.app = a
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- a.Run(ctx) }()
-	t.Cleanup(h.stop)
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer wcancel()
-	if err := emu.WaitConnected(wctx); err != nil {
-		t.Fatalf("hotline did not connect to the emulator: %v", err)
+	if err := h.emu.WaitConnected(wctx); err != nil {
+		h.t.Fatalf("hotline did not connect to the emulator: %v", err)
 	}
-	return h
+}
+
+// restart stops the running instance (as a crash would: nothing is handed
+// over) and starts a new one on the same PBX and Redis.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.eventually("the emulator to see hotline gone", func() bool { return !h.emu.Connected() })
+	h.start()
 }
 
 func (h *harness) stop() {

@@ -138,6 +138,17 @@ func (s *redisState) Position(ctx context.Context, callID string) (int, time.Dur
 	return p.Pos, p.EstimatedWait, nil
 }
 
+func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerState, error) {
+	p, err := s.queue.Position(ctx, callID)
+	if errors.Is(err, queue.ErrNotFound) {
+		return router.CallerState{}, nil
+	}
+	if err != nil {
+		return router.CallerState{}, err
+	}
+	return router.CallerState{State: string(p.State), Topic: p.Topic, AgentID: p.AgentID}, nil
+}
+
 func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer, error) {
 	rec, err := s.dispatch.RecoverExpired(ctx, now)
 	return offers(rec.Reservations), err

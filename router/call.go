@@ -65,6 +65,8 @@ type call struct {
 	onMOH      bool
 
 	rec records.Record
+
+	adopted *adoption // set when a restarted router took the call over
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -123,19 +125,10 @@ func (c *call) run(ctx context.Context) {
 	defer c.stopTimers()
 	c.log.Info("call arrived", zap.String("caller", c.number), zap.String("exten", c.ch.Exten))
 
-	cctx, cancel := c.r.cmdCtx()
-	err := c.r.opt.PBX.Answer(cctx, c.id)
-	cancel()
-	if err != nil {
-		c.log.Warn("answer failed", zap.Error(err))
-		if errors.Is(err, pbx.ErrNotFound) {
-			c.finish(OutcomeAbandoned, "caller", 0)
-			return
-		}
-	}
-	c.menu = c.r.newMenu(c)
-	if out, done := c.menuStep(c.menu.Start(ctx)); done {
-		c.afterMenu(ctx, out)
+	if c.adopted != nil {
+		c.resume(ctx)
+	} else {
+		c.start(ctx)
 	}
 
 	for c.phase != phaseDone {
@@ -176,6 +169,26 @@ func (c *call) run(ctx context.Context) {
 		}
 	}
 }
+
+// start answers a new call and plays the menu.
+func (c *call) start(ctx context.Context) {
+	cctx, cancel := c.r.cmdCtx()
+	err := c.r.opt.PBX.Answer(cctx, c.id)
+	cancel()
+	if err != nil {
+		c.log.Warn("answer failed", zap.Error(err))
+		if errors.Is(err, pbx.ErrNotFound) {
+			c.finish(OutcomeAbandoned, "caller", 0)
+			return
+		}
+	}
+	c.menu = c.r.newMenu(c)
+	if out, done := c.menuStep(c.menu.Start(ctx)); done {
+		c.afterMenu(ctx, out)
+	}
+}
+
+func newTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
 
 func (c *call) menuTimer() <-chan time.Time {
 	if c.phase != phaseIVR || c.menu == nil {
@@ -330,7 +343,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
 	if every := t.AnnounceEvery.D(); every > 0 {
-		c.announce = time.NewTicker(every)
+		c.announce = newTicker(every)
 	}
 	// Tell the caller where they stand straight away (unless an operator is
 	// already being rung for them); then periodically.
@@ -457,7 +470,7 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	}
 	c.offer = o
 	c.rec.Offers++
-	c.legID = c.r.nextID(c.id + "-op")
+	c.legID = fmt.Sprintf("%s%s%d", c.id, legSep, c.r.seq.Add(1))
 	c.r.addLeg(c.legID, c)
 	ring := c.topic.RingTimeout.D()
 	if ring <= 0 {
@@ -631,7 +644,7 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	c.stopOfferTimers()
 	c.stopAnnouncement()
 	c.stopMOH()
-	c.bridgeID = "br-" + c.id
+	c.bridgeID = bridgePrefix + c.id
 	cctx, cancel = c.r.cmdCtx()
 	defer cancel()
 	// dtmf_events keeps the caller's digits reaching hotline: a plain

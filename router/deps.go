@@ -88,9 +88,19 @@ type ACD interface {
 	// Position is the caller's 1-based place in its queue and the
 	// estimated wait.
 	Position(ctx context.Context, callID string) (pos int, wait time.Duration, err error)
+	// Lookup reports where a call stands in Redis, for adopting calls that
+	// were already in the application when this router started.
+	Lookup(ctx context.Context, callID string) (CallerState, error)
 	// Recover returns expired reservations and ends finished wrap-ups;
 	// it returns the offers made for what it freed.
 	Recover(ctx context.Context, now time.Time) ([]Offer, error)
+}
+
+// CallerState is a call's routing state as Redis holds it.
+type CallerState struct {
+	State   string // "waiting", "offered", "connected", or "" when unknown
+	Topic   string
+	AgentID string // offered or connected: the operator
 }
 
 // Agents is the operator presence the feature codes and API change.

@@ -366,12 +366,18 @@ func (r *Router) recoverLoop(ctx context.Context) {
 // still holds after the event stream came back: events during the gap are
 // lost, so a vanished channel is treated as hung up, and an operator leg
 // that answered in the gap is treated as answered.
-func (r *Router) resync(_ context.Context, present []pbx.Channel) {
+func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	byID := make(map[string]pbx.Channel, len(present))
 	for _, ch := range present {
 		byID[ch.ID] = ch
 	}
 	r.mu.Lock()
+	var unknown []pbx.Channel
+	for _, ch := range present {
+		if r.calls[ch.ID] == nil && r.legs[ch.ID] == nil {
+			unknown = append(unknown, ch)
+		}
+	}
 	var posts []func()
 	for id, c := range r.calls {
 		if _, ok := byID[id]; !ok {
@@ -395,9 +401,12 @@ func (r *Router) resync(_ context.Context, present []pbx.Channel) {
 		}
 	}
 	r.mu.Unlock()
-	r.log.Info("re-synced with the PBX", zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)))
+	r.log.Info("re-synced with the PBX", zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)), zap.Int("unknown", len(unknown)))
 	for _, p := range posts {
 		p()
+	}
+	if len(unknown) > 0 {
+		r.adopt(ctx, unknown)
 	}
 }
 

@@ -1,0 +1,142 @@
+package router
+
+import (
+	"context"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// legSep separates a call id from the operator-leg sequence in the channel
+// ids hotline chooses for operator legs ("<call id>-op-<n>"), and bridgePrefix
+// names a call's bridge ("br-<call id>"). Both are deterministic so that a
+// restarted router can find a conversation's parts again.
+const (
+	legSep       = "-op-"
+	bridgePrefix = "br-"
+)
+
+// owningCall returns the call id an operator leg was originated for.
+func owningCall(legID string) (string, bool) {
+	i := strings.LastIndex(legID, legSep)
+	if i <= 0 {
+		return "", false
+	}
+	return legID[:i], true
+}
+
+// adoption is what a restarted router knows of a call it did not start.
+type adoption struct {
+	state CallerState
+	legID string // the operator leg still in the application, if any
+}
+
+// adopt takes over the channels the PBX holds in the application that no
+// call of this router owns: after a restart (or a failover to this
+// instance) callers must not be lost. Redis says where each one stood:
+// waiting or ringing callers go back to waiting, conversations go on, and
+// callers who were still in the menu hear it again. Operator legs and
+// feature-code calls without an owner are hung up.
+func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
+	legs := map[string]pbx.Channel{}
+	var citizens []pbx.Channel
+	for _, ch := range unknown {
+		if _, ok := owningCall(ch.ID); ok {
+			legs[ch.ID] = ch
+			continue
+		}
+		if _, isOperator := operatorByEndpoint(r.Config(), endpointOf(ch.Name)); isOperator {
+			// A feature-code call: one still ringing is just arriving (its
+			// StasisStart follows the re-sync); an answered one was cut off
+			// by the restart, and the operator can dial again.
+			if ch.State == "Up" {
+				r.spawn(func() { r.hangupQuietly(ctx, ch.ID, "normal") })
+			}
+			continue
+		}
+		citizens = append(citizens, ch)
+	}
+	for _, ch := range citizens {
+		cctx, cancel := r.cmdCtx()
+		st, err := r.opt.ACD.Lookup(cctx, ch.ID)
+		cancel()
+		if err != nil {
+			r.log.Error("cannot adopt a call: Redis lookup failed", zap.String("call_id", ch.ID), zap.Error(err))
+			continue
+		}
+		a := &adoption{state: st}
+		for id := range legs {
+			if owner, _ := owningCall(id); owner == ch.ID && st.State == "connected" {
+				a.legID = id
+				delete(legs, id)
+			}
+		}
+		r.log.Info("adopting a call already in the application", zap.String("call_id", ch.ID),
+			zap.String("state", st.State), zap.String("queue", st.Topic), zap.String("agent", st.AgentID))
+		c := newCall(r, pbx.Event{Type: pbx.StasisStart, ChannelID: ch.ID, Channel: ch, Time: r.now()})
+		c.adopted = a
+		r.mu.Lock()
+		r.calls[c.id] = c
+		if a.legID != "" {
+			r.legs[a.legID] = c
+		}
+		r.mu.Unlock()
+		if r.opt.Metrics != nil {
+			r.opt.Metrics.ActiveCalls.Inc()
+		}
+		r.spawn(func() { c.run(ctx) })
+	}
+	// Legs left over were ringing for a reservation that its lease will
+	// return, or belong to calls that ended: nobody will bridge them.
+	for id := range legs {
+		r.spawn(func() { r.hangupQuietly(ctx, id, "normal") })
+	}
+}
+
+// resume continues an adopted call from where Redis says it stood.
+func (c *call) resume(ctx context.Context) {
+	a := c.adopted
+	if c.cfg.HasLanguage(c.ch.Language) {
+		c.lang = c.ch.Language
+	}
+	c.rec.Language = c.lang
+	t, ok := c.cfg.Topic(a.state.Topic)
+	switch {
+	case a.state.State == "connected" && ok:
+		c.topic = t
+		c.rec.Topic = t.ID
+		c.log = c.log.With(zap.String("queue", t.ID), zap.String("agent", a.state.AgentID))
+		c.offer = &Offer{CallID: c.id, AgentID: a.state.AgentID, Topic: t.ID}
+		c.rec.Agent = a.state.AgentID
+		c.rec.AnsweredAt = c.r.now()
+		c.bridgeID = bridgePrefix + c.id
+		c.phase = phaseBridged
+		if a.legID == "" {
+			c.log.Info("adopted conversation lost its operator during the restart")
+			c.endConversation("operator", 0)
+			return
+		}
+		c.legID = a.legID
+		c.log.Info("adopted a conversation in progress")
+	case (a.state.State == "waiting" || a.state.State == "offered") && ok:
+		// An offer in flight is returned by its lease; its ringing leg was
+		// hung up by adopt, and the next offer reaches this call.
+		c.topic = t
+		c.rec.Topic = t.ID
+		c.rec.EnqueuedAt = c.r.now()
+		c.log = c.log.With(zap.String("queue", t.ID))
+		c.phase = phaseQueued
+		c.startMOH()
+		if every := t.AnnounceEvery.D(); every > 0 {
+			c.announce = newTicker(every)
+		}
+		c.log.Info("adopted a waiting caller")
+	default:
+		// Still in the menu (or its topic is gone from the config): start
+		// the menu again so the caller is not left in silence.
+		c.adopted = nil
+		c.start(ctx)
+	}
+}
