@@ -342,3 +342,19 @@ func TestRestartAdoptsCallsAlreadyInTheApplication(t *testing.T) {
 		t.Fatalf("1001 rang %d times, want 3 (one per caller, none twice)", n)
 	}
 }
+
+// A caller who waits the topic's max_wait moves to its overflow topic and
+// is served there.
+func TestMaxWaitOverflowsToAnotherTopic(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Topics["testing"].MaxWait = config.Duration(300 * time.Millisecond)
+	cfg.Topics["testing"].Overflow = "general"
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1004") // general, but not testing
+	c := h.emu.Call(emulator.Caller{Number: "79001212121", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller served from the overflow topic")
+	c.Hangup()
+	if r := h.record(c.ID()); r.Topic != "general" || r.Agent != "1004" || r.Wait < 300*time.Millisecond {
+		t.Fatalf("record: %s wait %v", fmtRecord(r), r.Wait)
+	}
+}

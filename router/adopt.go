@@ -132,6 +132,7 @@ func (c *call) resume(ctx context.Context) {
 		if every := t.AnnounceEvery.D(); every > 0 {
 			c.announce = newTicker(every)
 		}
+		c.armMaxWait(t)
 		c.log.Info("adopted a waiting caller")
 	default:
 		// Still in the menu (or its topic is gone from the config): start

@@ -57,6 +57,9 @@ type call struct {
 	legID      string
 	ringTimer  *time.Timer
 	leaseTimer *time.Timer
+	// maxWait fires when the caller has waited the topic's max_wait and the
+	// topic has an overflow topic to move to.
+	maxWait *time.Timer
 	bridgeID   string
 
 	// announcements while queued
@@ -152,6 +155,8 @@ func (c *call) run(ctx context.Context) {
 			}
 		case <-c.announceC():
 			c.announcePosition()
+		case <-c.maxWaitC():
+			c.overflow(ctx)
 		case <-c.leaseC():
 			c.extendLease()
 		case <-c.ringC():
@@ -223,6 +228,9 @@ func (c *call) stopOfferTimers() {
 
 func (c *call) stopTimers() {
 	c.stopOfferTimers()
+	if c.maxWait != nil {
+		c.maxWait.Stop()
+	}
 	if c.menu != nil {
 		ctx, cancel := c.r.cmdCtx()
 		_ = c.menu.Stop(ctx)
@@ -342,9 +350,10 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 		return
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
-	if every := t.AnnounceEvery.D(); every > 0 {
+	if every := t.AnnounceEvery.D(); every > 0 && c.announce == nil {
 		c.announce = newTicker(every)
 	}
+	c.armMaxWait(t)
 	// Tell the caller where they stand straight away (unless an operator is
 	// already being rung for them); then periodically.
 	mine := false
@@ -354,6 +363,67 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	if !mine {
 		c.announcePosition()
 	}
+	c.r.deliver(offers, time.Time{})
+}
+
+func (c *call) armMaxWait(t *config.Topic) {
+	if c.maxWait != nil {
+		c.maxWait.Stop()
+		c.maxWait = nil
+	}
+	if d := t.MaxWait.D(); d > 0 && t.Overflow != "" {
+		c.maxWait = time.NewTimer(d)
+	}
+}
+
+func (c *call) maxWaitC() <-chan time.Time {
+	if c.maxWait == nil || (c.phase != phaseQueued && c.phase != phaseOffering) {
+		return nil
+	}
+	return c.maxWait.C
+}
+
+// overflow moves a caller who waited the topic's max_wait to its overflow
+// topic, keeping the original arrival time so the caller keeps its place
+// by time among the overflow topic's callers.
+func (c *call) overflow(ctx context.Context) {
+	if c.phase == phaseOffering {
+		// An operator is ringing; decide again once the offer settles.
+		c.maxWait.Reset(2 * time.Second)
+		return
+	}
+	to, ok := c.cfg.Topic(c.topic.Overflow)
+	if !ok {
+		return
+	}
+	now := c.r.now()
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	st, err := c.r.opt.ACD.Lookup(cctx, c.id)
+	if err != nil || st.State != "waiting" {
+		c.maxWait.Reset(2 * time.Second) // being offered right now: try again shortly
+		return
+	}
+	if _, _, err := c.r.opt.ACD.Abandon(cctx, c.id, now); err != nil {
+		c.log.Error("overflow: leaving the queue", zap.Error(err))
+		return
+	}
+	from := c.topic.ID
+	c.topic = to
+	c.prio = to.Priority
+	c.rec.Topic = to.ID
+	offers, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
+		CallID: c.id, Topic: to.ID, Skill: to.Skill, Priority: c.prio, Arrival: c.rec.EnqueuedAt,
+		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: to.MaxQueue,
+	}, now)
+	if err != nil {
+		c.log.Error("overflow: joining the overflow queue failed; caller hung up", zap.String("overflow", to.ID), zap.Error(err))
+		c.hangup(OutcomeRejected, "system", "")
+		return
+	}
+	c.log.Info("waited too long; moved to the overflow topic", zap.String("from", from), zap.String("overflow", to.ID))
+	c.log = c.r.log.With(zap.String("call_id", c.id), zap.String("queue", to.ID))
+	c.armMaxWait(to)
 	c.r.deliver(offers, time.Time{})
 }
 
