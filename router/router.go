@@ -54,7 +54,7 @@ type Router struct {
 	mu       sync.Mutex
 	calls    map[string]*call // caller channel id → call
 	legs     map[string]*call // operator leg channel id → call
-	wrapups  map[string]*time.Timer
+	wrapups  map[string]wrapUp
 	draining bool
 
 	runCtx context.Context
@@ -88,7 +88,7 @@ func New(opt Options) (*Router, error) {
 		now:     opt.Now,
 		calls:   make(map[string]*call),
 		legs:    make(map[string]*call),
-		wrapups: make(map[string]*time.Timer),
+		wrapups: make(map[string]wrapUp),
 	}
 	r.cfg.Store(opt.Config)
 	return r, nil
@@ -134,8 +134,8 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 	defer func() {
 		cancel()
 		r.mu.Lock()
-		for id, t := range r.wrapups {
-			if t.Stop() {
+		for id, w := range r.wrapups {
+			if w.timer.Stop() {
 				r.wg.Done()
 			}
 			delete(r.wrapups, id)
@@ -303,6 +303,12 @@ func (r *Router) claimForTopic(topic string) {
 	r.deliver(offers, time.Time{})
 }
 
+// wrapUp is an operator's wrap-up timer and when it ends.
+type wrapUp struct {
+	timer *time.Timer
+	until time.Time
+}
+
 // scheduleWrapUp makes the operator ready when wrap-up ends. The timer is
 // the hand-over trigger; Recover is only the net for a crashed instance.
 func (r *Router) scheduleWrapUp(agentID string, d time.Duration) {
@@ -315,17 +321,34 @@ func (r *Router) scheduleWrapUp(agentID string, d time.Duration) {
 	if r.runCtx == nil || r.runCtx.Err() != nil {
 		return
 	}
-	if old, ok := r.wrapups[agentID]; ok && old.Stop() {
+	if old, ok := r.wrapups[agentID]; ok && old.timer.Stop() {
 		r.wg.Done()
 	}
 	r.wg.Add(1)
-	r.wrapups[agentID] = time.AfterFunc(d, func() {
+	r.wrapups[agentID] = wrapUp{until: r.now().Add(d), timer: time.AfterFunc(d, func() {
 		defer r.wg.Done()
 		r.mu.Lock()
 		delete(r.wrapups, agentID)
 		r.mu.Unlock()
 		r.wrapUpDone(agentID)
-	})
+	})}
+}
+
+// wrapUpPreempted is called when the recovery sweep ended an operator's
+// wrap-up before this router's timer fired (the timer ran late): the timer
+// is cancelled and the hand-over counts from the wrap-up's end.
+func (r *Router) wrapUpPreempted(agentID string) (until time.Time, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.wrapups[agentID]
+	if !ok {
+		return time.Time{}, false
+	}
+	delete(r.wrapups, agentID)
+	if w.timer.Stop() {
+		r.wg.Done()
+	}
+	return w.until, true
 }
 
 // wrapUpDone is an event-driven hand-over: the operator is ready and, in
@@ -357,7 +380,10 @@ func (r *Router) recoverLoop(ctx context.Context) {
 				r.log.Warn("lease recovery", zap.Error(err))
 				continue
 			}
-			r.deliver(offers, time.Time{})
+			for _, o := range offers {
+				freed, _ := r.wrapUpPreempted(o.AgentID)
+				r.deliver([]Offer{o}, freed)
+			}
 		}
 	}
 }
