@@ -46,6 +46,8 @@ type harness struct {
 	handovers []time.Duration
 }
 
+const testToken = "test-token"
+
 // testConfig is the example config with timers shortened for tests and a
 // unique centre id so tests can share one Redis.
 func testConfig(t *testing.T) *config.Config {
@@ -92,7 +94,7 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(app.Options{
-		Config: h.cfg, Redis: h.rdb, Log: h.log,
+		Config: h.cfg, Redis: h.rdb, Log: h.log, HTTPAddr: "127.0.0.1:0", APIToken: testToken,
 		ARI: ariadapter.Options{URL: h.emu.URL(), User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		OnHandover: func(d time.Duration) {
@@ -113,6 +115,7 @@ func (h *harness) start() {
 	if err := h.emu.WaitConnected(wctx); err != nil {
 		h.t.Fatalf("hotline did not connect to the emulator: %v", err)
 	}
+	h.eventually("HTTP API listening", func() bool { return a.HTTPAddr() != "" })
 }
 
 // restart stops the running instance (as a crash would: nothing is handed

@@ -1,0 +1,84 @@
+package app_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+func (h *harness) api(method, path, body string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, "http://"+h.app.HTTPAddr()+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Operators log in, pause and log out over the HTTP API; a login with a
+// caller waiting rings the operator at once; supervisors read the queues,
+// operators and records; Prometheus reads the metrics.
+func TestOperatorAndSupervisorAPI(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	c := h.emu.Call(emulator.Caller{Number: "79001313131", Script: choose("2", "3")})
+	h.eventually("caller queued", func() bool { return c.OnMOH() })
+
+	code, body := h.api("GET", "/api/v1/queues", "")
+	var queues []struct {
+		Topic   string
+		Waiting int
+	}
+	if err := json.Unmarshal([]byte(body), &queues); code != 200 || err != nil {
+		t.Fatalf("GET queues: %d %s %v", code, body, err)
+	}
+	waiting := map[string]int{}
+	for _, q := range queues {
+		waiting[q.Topic] = q.Waiting
+	}
+	if waiting["testing"] != 1 {
+		t.Fatalf("queues report %v, want one caller waiting in testing", waiting)
+	}
+
+	if code, body := h.api("POST", "/api/v1/agents/1001/login", ""); code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	h.waitClosed(c.Bridged(), "waiting caller bridged after the API login")
+	if code, body := h.api("POST", "/api/v1/agents/1001/logout", ""); code != 409 {
+		t.Fatalf("logout while on a call: %d %s, want 409", code, body)
+	}
+	c.Hangup()
+	h.eventually("operator out of the call", func() bool { s := h.state("1001"); return s == agents.WrapUp || s == agents.Ready })
+	if code, body := h.api("POST", "/api/v1/agents/1001/pause", `{"reason":"lunch"}`); code != 200 {
+		t.Fatalf("pause: %d %s", code, body)
+	}
+	if a := h.agent("1001"); a.State != agents.Paused || a.Reason != "lunch" {
+		t.Fatalf("after pause: %s (%s)", a.State, a.Reason)
+	}
+	if code, _ := h.api("POST", "/api/v1/agents/9999/login", ""); code != 404 {
+		t.Fatalf("unknown operator: %d, want 404", code)
+	}
+	if code, body := h.api("GET", "/api/v1/records", ""); code != 200 || !strings.Contains(body, c.ID()) {
+		t.Fatalf("records: %d %s", code, body)
+	}
+	if code, body := h.api("GET", "/api/v1/agents", ""); code != 200 || !strings.Contains(body, `"lunch"`) {
+		t.Fatalf("agents: %d %s", code, body)
+	}
+	if code, body := h.api("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `hotline_calls_total{outcome="answered"} 1`) {
+		t.Fatalf("metrics: %d, answered counter missing", code)
+	}
+	if code, body := h.api("GET", "/readyz", ""); code != 200 {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/internal/redistest"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// `hotline serve` with flags and environment routes a call end to end,
+// reloads its config on SIGHUP (refusing a broken one and keeping the
+// running one), and drains on the first stop signal: it returns only when
+// the call in progress has ended.
+func TestServeRoutesReloadsAndDrains(t *testing.T) {
+	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "pw", TimeScale: 0.02})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	emu.AddPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: 20 * time.Millisecond})
+	redisAddr := redistest.Addr(t)
+
+	example, err := os.ReadFile("../../configs/hotline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "hotline.yaml")
+	good := strings.Replace(string(example), "id: kz-1406", "id: "+strings.ToLower(redistest.Prefix(t)), 1)
+	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOTLINE_ARI_PASSWORD", "pw")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgPath, "--redis", redisAddr, "--ari-url", emu.URL(),
+			"--ari-user", "hotline", "--http", "", "--log-level", "info"}, &stdout, &stderr)
+	}()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := emu.WaitConnected(wctx); err != nil {
+		t.Fatalf("serve did not connect: %v\n%s", err, stderr.String())
+	}
+	login := emu.DialFromPhone("PJSIP/1001", "*11", nil)
+	<-login.Ended()
+	c := emu.Call(emulator.Caller{Number: "79001234567", Script: []emulator.Step{
+		{OnMedia: "/choose_language", Digits: "2"}, {OnMedia: "/topic_menu", Digits: "3"},
+	}})
+	select {
+	case <-c.Bridged():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("call not bridged:\n%s", stderr.String())
+	}
+
+	// A broken config is refused on SIGHUP; the running one stays.
+	if err := os.WriteFile(cfgPath, []byte(good+"\nbogus_key: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "config reload refused")
+	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, &stderr, "configuration reloaded")
+
+	// First stop: drain. serve waits for the conversation to end.
+	cancel()
+	waitFor(t, &stderr, "draining")
+	select {
+	case code := <-done:
+		t.Fatalf("serve returned %d while a call was in progress", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	c.Hangup()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exit %d:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after the last call ended")
+	}
+}
+
+func waitFor(t *testing.T, b *syncBuffer, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log never said %q:\n%s", text, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
