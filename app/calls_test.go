@@ -358,3 +358,28 @@ func TestMaxWaitOverflowsToAnotherTopic(t *testing.T) {
 		t.Fatalf("record: %s wait %v", fmtRecord(r), r.Wait)
 	}
 }
+
+// A conversation that ends while hotline is down leaves no operator stuck
+// on a call: the restarted router finds the call gone and frees them, and
+// a waiting caller is served.
+func TestRestartFreesOperatorWhoseCallEndedMeanwhile(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	talking := h.emu.Call(emulator.Caller{Number: "79009990011", Script: choose("2", "3")})
+	h.waitClosed(talking.Bridged(), "caller bridged")
+	h.stop()
+	h.eventually("the emulator to see hotline gone", func() bool { return !h.emu.Connected() })
+	h.emu.HangupPhone("PJSIP/1001") // the operator hangs up while hotline is away
+	talking.Hangup()
+	waiting := h.emu.Call(emulator.Caller{Number: "79009990012", Script: choose("2", "3")})
+	if !waiting.Rejected() {
+		t.Fatal("a call with no hotline connected should be refused (Asterisk's 603)")
+	}
+	h.start()
+	h.eventually("operator freed after the restart", func() bool { return h.state("1001") == agents.Ready })
+	if r := h.record(talking.ID()); r.Outcome != "lost" || r.Agent != "1001" {
+		t.Fatalf("record of the call that ended unseen: %s", fmtRecord(r))
+	}
+	next := h.emu.Call(emulator.Caller{Number: "79009990013", Script: choose("2", "3")})
+	h.waitClosed(next.Bridged(), "next caller served by the freed operator")
+}

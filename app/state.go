@@ -138,6 +138,20 @@ func (s *redisState) Position(ctx context.Context, callID string) (int, time.Dur
 	return p.Pos, p.EstimatedWait, nil
 }
 
+func (s *redisState) OnCall(ctx context.Context) (map[string]string, error) {
+	all, err := s.agents.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	busy := map[string]string{}
+	for _, a := range all {
+		if a.State == agents.OnCall {
+			busy[a.ID] = a.CallID
+		}
+	}
+	return busy, nil
+}
+
 func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerState, error) {
 	p, err := s.queue.Position(ctx, callID)
 	if errors.Is(err, queue.ErrNotFound) {

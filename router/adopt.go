@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // legSep separates a call id from the operator-leg sequence in the channel
@@ -92,6 +93,46 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 	// return, or belong to calls that ended: nobody will bridge them.
 	for id := range legs {
 		r.spawn(func() { r.hangupQuietly(ctx, id, "normal") })
+	}
+}
+
+// freeOrphanedOperators ends, in Redis, conversations that no call of this
+// router owns any more: the call vanished while no router was watching (a
+// crash, or a hang-up during the restart), so its operator would otherwise
+// stay on_call for ever. One active router per application is assumed
+// (Asterisk gives the application to the newest WebSocket).
+func (r *Router) freeOrphanedOperators() {
+	cctx, cancel := r.cmdCtx()
+	busy, err := r.opt.ACD.OnCall(cctx)
+	cancel()
+	if err != nil {
+		r.log.Warn("cannot list operators on a call", zap.Error(err))
+		return
+	}
+	for agent, callID := range busy {
+		r.mu.Lock()
+		owned := r.calls[callID] != nil
+		r.mu.Unlock()
+		if owned {
+			continue
+		}
+		now := r.now()
+		cctx, cancel := r.cmdCtx()
+		offers, err := r.opt.ACD.Ended(cctx, agent, 0, now)
+		cancel()
+		if err != nil {
+			r.log.Warn("freeing an operator whose call is gone", zap.String("agent", agent), zap.String("call_id", callID), zap.Error(err))
+			continue
+		}
+		r.log.Info("operator freed: their call ended while hotline was away", zap.String("agent", agent), zap.String("call_id", callID))
+		// The call's own record was never written: write what is known.
+		rec := records.Record{CallID: callID, Agent: agent, EndedAt: now, Outcome: string(OutcomeLost), EndedBy: "unknown"}
+		cctx, cancel = r.cmdCtx()
+		if _, err := r.opt.Records.Append(cctx, rec); err != nil {
+			r.log.Error("call record lost", zap.String("call_id", callID), zap.Error(err))
+		}
+		cancel()
+		r.deliver(offers, now)
 	}
 }
 

@@ -88,6 +88,9 @@ type ACD interface {
 	// Position is the caller's 1-based place in its queue and the
 	// estimated wait.
 	Position(ctx context.Context, callID string) (pos int, wait time.Duration, err error)
+	// OnCall lists operators Redis holds in a conversation, with its call
+	// id, so a restarted router can free those whose call is gone.
+	OnCall(ctx context.Context) (map[string]string, error)
 	// Lookup reports where a call stands in Redis, for adopting calls that
 	// were already in the application when this router started.
 	Lookup(ctx context.Context, callID string) (CallerState, error)

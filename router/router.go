@@ -434,6 +434,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	if len(unknown) > 0 {
 		r.adopt(ctx, unknown)
 	}
+	r.freeOrphanedOperators()
 }
 
 func (r *Router) nextID(prefix string) string {
