@@ -383,3 +383,34 @@ func TestRestartFreesOperatorWhoseCallEndedMeanwhile(t *testing.T) {
 	next := h.emu.Call(emulator.Caller{Number: "79009990013", Script: choose("2", "3")})
 	h.waitClosed(next.Bridged(), "next caller served by the freed operator")
 }
+
+// A draining hotline hands new callers to the dialplan's fallback queue
+// (Continue to hotline-fallback) instead of hanging up on them, while the
+// call in progress goes on.
+func TestDrainingHandsNewCallersToTheFallback(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	talking := h.emu.Call(emulator.Caller{Number: "79001414141", Script: choose("2", "3")})
+	h.waitClosed(talking.Bridged(), "caller bridged")
+	h.app.Drain()
+	late := h.emu.Call(emulator.Caller{Number: "79001414142"})
+	h.waitClosed(late.Ended(), "late caller handed over")
+	if late.EndedBy() != "continue" {
+		t.Fatalf("late caller ended by %q, want continue to the fallback", late.EndedBy())
+	}
+	found := false
+	for _, c := range h.emu.RESTLog() {
+		if c.Path == "/ari/channels/"+late.ID()+"/continue" {
+			found = strings.Contains(c.Query+c.Body, "hotline-fallback") && strings.Contains(c.Query+c.Body, "released")
+		}
+	}
+	if !found {
+		t.Fatal("no continue to hotline-fallback,released in the REST log")
+	}
+	if talking.State() != "bridged" || h.app.ActiveCalls() != 1 {
+		t.Fatalf("conversation in progress disturbed by draining: %s, %d calls", talking.State(), h.app.ActiveCalls())
+	}
+	if code, _ := h.api("GET", "/readyz", ""); code != 503 {
+		t.Fatalf("readyz while draining: %d, want 503", code)
+	}
+}

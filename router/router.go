@@ -20,6 +20,13 @@ import (
 	"github.com/hotline-acd/hotline/records"
 )
 
+// The dialplan context and extension that take callers hotline releases
+// (deploy/asterisk/extensions.conf, [hotline-fallback]).
+const (
+	fallbackContext  = "hotline-fallback"
+	fallbackReleased = "released"
+)
+
 // Options configure a Router.
 type Options struct {
 	PBX     PBX
@@ -183,8 +190,18 @@ func (r *Router) route(ctx context.Context, ev pbx.Event) {
 	switch kind {
 	case "", "inbound":
 		if draining {
-			r.log.Info("draining: leaving new caller to the PBX fallback", zap.String("call_id", ev.ChannelID))
-			r.spawn(func() { r.hangupQuietly(ctx, ev.ChannelID, "congestion") })
+			// The dialplan's fallback (deploy/asterisk extensions.conf) queues
+			// the caller for the same operators and keeps the number for a
+			// callback: a draining hotline never just hangs up on a citizen.
+			r.log.Info("draining: handing new caller to the PBX fallback", zap.String("call_id", ev.ChannelID))
+			r.spawn(func() {
+				cctx, cancel := r.cmdCtx()
+				defer cancel()
+				if err := r.opt.PBX.Continue(cctx, ev.ChannelID, fallbackContext, fallbackReleased); err != nil {
+					r.log.Error("fallback failed; hanging up", zap.String("call_id", ev.ChannelID), zap.Error(err))
+					r.hangupQuietly(ctx, ev.ChannelID, "congestion")
+				}
+			})
 			return
 		}
 		r.startCall(ctx, ev)
