@@ -81,7 +81,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		r.mu.Lock()
 		r.calls[c.id] = c
 		if a.legID != "" {
-			r.legs[a.legID] = c
+			r.legs[a.legID] = c.inbox
 		}
 		r.mu.Unlock()
 		if r.opt.Metrics != nil {

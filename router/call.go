@@ -541,7 +541,7 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	c.offer = o
 	c.rec.Offers++
 	c.legID = fmt.Sprintf("%s%s%d", c.id, legSep, c.r.seq.Add(1))
-	c.r.addLeg(c.legID, c)
+	c.r.addLeg(c.legID, c.inbox)
 	ring := c.topic.RingTimeout.D()
 	if ring <= 0 {
 		ring = 15 * time.Second

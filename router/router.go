@@ -60,7 +60,7 @@ type Router struct {
 
 	mu       sync.Mutex
 	calls    map[string]*call // caller channel id → call
-	legs     map[string]*call // operator leg channel id → call
+	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
 	draining bool
 
@@ -94,7 +94,7 @@ func New(opt Options) (*Router, error) {
 		log:     opt.Log,
 		now:     opt.Now,
 		calls:   make(map[string]*call),
-		legs:    make(map[string]*call),
+		legs:    make(map[string]*mailbox[msg]),
 		wrapups: make(map[string]wrapUp),
 	}
 	r.cfg.Store(opt.Config)
@@ -170,14 +170,16 @@ func (r *Router) route(ctx context.Context, ev pbx.Event) {
 		return
 	}
 	r.mu.Lock()
-	c := r.calls[ev.ChannelID]
-	if c == nil {
-		c = r.legs[ev.ChannelID]
+	var box *mailbox[msg]
+	if c := r.calls[ev.ChannelID]; c != nil {
+		box = c.inbox
+	} else {
+		box = r.legs[ev.ChannelID]
 	}
 	draining := r.draining
 	r.mu.Unlock()
-	if c != nil {
-		c.inbox.post(msg{ev: ev})
+	if box != nil {
+		box.post(msg{ev: ev})
 		return
 	}
 	if ev.Type != pbx.StasisStart {
@@ -242,7 +244,7 @@ func (r *Router) forget(c *call) {
 	r.mu.Lock()
 	delete(r.calls, c.id)
 	for leg, owner := range r.legs {
-		if owner == c {
+		if owner == c.inbox {
 			delete(r.legs, leg)
 		}
 	}
@@ -252,9 +254,9 @@ func (r *Router) forget(c *call) {
 	}
 }
 
-func (r *Router) addLeg(legID string, c *call) {
+func (r *Router) addLeg(legID string, owner *mailbox[msg]) {
 	r.mu.Lock()
-	r.legs[legID] = c
+	r.legs[legID] = owner
 	r.mu.Unlock()
 }
 
@@ -429,17 +431,16 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 			posts = append(posts, func() { c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisEnd, ChannelID: id, Time: r.now()}}) })
 		}
 	}
-	for leg, c := range r.legs {
+	for leg, box := range r.legs {
 		ch, ok := byID[leg]
-		c, leg := c, leg
 		switch {
 		case !ok:
 			posts = append(posts, func() {
-				c.inbox.post(msg{ev: pbx.Event{Type: pbx.ChannelDestroyed, ChannelID: leg, Time: r.now()}})
+				box.post(msg{ev: pbx.Event{Type: pbx.ChannelDestroyed, ChannelID: leg, Time: r.now()}})
 			})
 		case ch.State == "Up":
 			posts = append(posts, func() {
-				c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisStart, ChannelID: leg, Channel: ch, Args: []string{argOperatorLeg, c.id}, Time: r.now()}, resynced: true})
+				box.post(msg{ev: pbx.Event{Type: pbx.StasisStart, ChannelID: leg, Channel: ch, Time: r.now()}, resynced: true})
 			})
 		}
 	}
