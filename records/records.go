@@ -50,6 +50,8 @@ type Record struct {
 	EndedBy      string // caller, operator, system
 	Offers       int    // operators tried
 	Wait         time.Duration
+	Callback     string // the callback this call scheduled, or that this attempt served
+	Note         string // free text, e.g. a callback action's detail
 }
 
 // Stream is one centre's call-record stream.
@@ -101,6 +103,8 @@ func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
 			"ended_by", r.EndedBy,
 			"offers", r.Offers,
 			"wait_ms", r.Wait.Milliseconds(),
+			"callback", r.Callback,
+			"note", r.Note,
 		},
 	}).Result()
 	if err != nil {
@@ -156,5 +160,6 @@ func decode(m redis.XMessage) Record {
 		AnsweredAt: t("answered_at"), EndedAt: t("ended_at"), Agent: get("operator"),
 		Outcome: get("outcome"), HangupCause: int(n("hangup_cause")), EndedBy: get("ended_by"),
 		Offers: int(n("offers")), Wait: time.Duration(n("wait_ms")) * time.Millisecond,
+		Callback: get("callback"), Note: get("note"),
 	}
 }

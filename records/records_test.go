@@ -20,7 +20,7 @@ func TestAppendAndRead(t *testing.T) {
 		Language: "kk", Topic: "covid", EnqueuedAt: t0.Add(20 * time.Second),
 		OfferedAt: t0.Add(30 * time.Second), AnsweredAt: t0.Add(35 * time.Second),
 		EndedAt: t0.Add(5 * time.Minute), Agent: "1001", Outcome: records.OutcomeAnswered,
-		HangupCause: 16, EndedBy: "caller", Offers: 1, Wait: 15 * time.Second,
+		HangupCause: 16, EndedBy: "caller", Offers: 1, Wait: 15 * time.Second, Callback: "cb1", Note: "a note",
 	}
 	if _, err := s.Append(ctx, want); err != nil {
 		t.Fatal(err)

@@ -59,8 +59,8 @@ type call struct {
 	leaseTimer *time.Timer
 	// maxWait fires when the caller has waited the topic's max_wait and the
 	// topic has an overflow topic to move to.
-	maxWait *time.Timer
-	bridgeID   string
+	maxWait  *time.Timer
+	bridgeID string
 
 	// announcements while queued
 	announce   *time.Ticker
@@ -70,6 +70,10 @@ type call struct {
 	rec records.Record
 
 	adopted *adoption // set when a restarted router took the call over
+
+	// enteredNumber is the number a caller with a withheld caller ID keyed
+	// in for a callback.
+	enteredNumber string
 }
 
 func newCall(r *Router, ev pbx.Event) *call {

@@ -47,6 +47,13 @@ type Options struct {
 	// OnHandover, if set, receives every hand-over latency: from an operator
 	// becoming free to the originate of the next waiting caller.
 	OnHandover func(time.Duration)
+	// Callbacks, if set, makes hotline call back abandoned and dropped
+	// callers; Trunk is the PJSIP endpoint citizens are dialled through
+	// ("PJSIP/<number>@<trunk>", default "carrier") and CallbackRingTimeout
+	// how long their phone rings (default 30 s).
+	Callbacks           Callbacks
+	Trunk               string
+	CallbackRingTimeout time.Duration
 	// OnRecord, if set, sees every call record after it is written.
 	OnRecord func(records.Record)
 }
@@ -59,14 +66,15 @@ type Router struct {
 	now func() time.Time
 
 	mu       sync.Mutex
-	calls    map[string]*call // caller channel id → call
+	calls    map[string]*call         // caller channel id → call
 	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
 	draining bool
 
-	runCtx context.Context
-	wg     sync.WaitGroup
-	seq    atomic.Uint64
+	runCtx     context.Context
+	wg         sync.WaitGroup
+	promoteNow chan struct{}
+	seq        atomic.Uint64
 }
 
 // New returns a router; it does nothing until Run.
@@ -89,6 +97,12 @@ func New(opt Options) (*Router, error) {
 	if opt.CommandTimeout <= 0 {
 		opt.CommandTimeout = 5 * time.Second
 	}
+	if opt.Trunk == "" {
+		opt.Trunk = "carrier"
+	}
+	if opt.CallbackRingTimeout <= 0 {
+		opt.CallbackRingTimeout = 30 * time.Second
+	}
 	r := &Router{
 		opt:     opt,
 		log:     opt.Log,
@@ -96,6 +110,8 @@ func New(opt Options) (*Router, error) {
 		calls:   make(map[string]*call),
 		legs:    make(map[string]*mailbox[msg]),
 		wrapups: make(map[string]wrapUp),
+
+		promoteNow: make(chan struct{}, 1),
 	}
 	r.cfg.Store(opt.Config)
 	return r, nil
@@ -137,6 +153,13 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 		defer r.wg.Done()
 		r.recoverLoop(ctx)
 	}()
+	if r.opt.Callbacks != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.promoteLoop(ctx)
+		}()
+	}
 
 	defer func() {
 		cancel()
@@ -293,8 +316,15 @@ func (r *Router) deliver(offers []Offer, freedAt time.Time) {
 		o.FreedAt = freedAt
 		r.mu.Lock()
 		c := r.calls[o.CallID]
+		runCtx := r.runCtx
 		r.mu.Unlock()
 		if c != nil && c.inbox.post(msg{offer: &o}) {
+			continue
+		}
+		if isCallback(o.CallID) && r.opt.Callbacks != nil && runCtx != nil && runCtx.Err() == nil {
+			// A callback's turn: its entry waited in Redis with no call of
+			// its own; an attempt goroutine takes the offer.
+			r.startCallback(runCtx, o)
 			continue
 		}
 		ctx, cancel := r.cmdCtx()

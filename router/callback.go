@@ -1,0 +1,575 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// Callbacks is the store of callbacks owed to citizens (package callbacks
+// behind app's glue). The router schedules them from calls, promotes due
+// ones into the topic queues and makes the attempts.
+type Callbacks interface {
+	// Schedule records a callback owed (one open per number and topic: a
+	// new request merges into the open one). A number that fails validation
+	// is recorded with the reason and returned as an error.
+	Schedule(ctx context.Context, req CallbackRequest, now time.Time) (CallbackTicket, error)
+	// Promote takes due callbacks (with a short lease) so they can join
+	// their topic queue at their original queue time.
+	Promote(ctx context.Context, now time.Time) ([]DueCallback, error)
+	// MarkQueued confirms a promoted callback is in its topic queue.
+	MarkQueued(ctx context.Context, id string, now time.Time) error
+	// Begin starts an attempt (operator reserved); it refuses a callback
+	// another holder is attempting, so none is dialled twice at once.
+	Begin(ctx context.Context, id, callID, agentID string, now time.Time) (DueCallback, error)
+	// Abort ends an attempt that never reached the citizen (the operator did
+	// not answer): no attempt is counted and the callback is due again.
+	Abort(ctx context.Context, id, reason string, now time.Time) error
+	// Finish records the attempt's result: reached closes the callback;
+	// anything else schedules the next attempt or marks it unreached.
+	Finish(ctx context.Context, id string, a CallbackAttempt, now time.Time) error
+	// CloseInbound closes the number's open callbacks as reached inbound
+	// and returns the ids of those waiting in a topic queue.
+	CloseInbound(ctx context.Context, number string, now time.Time) ([]string, error)
+	// Recover returns attempts whose holder vanished to the schedule.
+	Recover(ctx context.Context, now time.Time) error
+}
+
+// CallbackRequest asks for a callback.
+type CallbackRequest struct {
+	Number       string // raw caller number: the store validates it
+	Topic        string
+	Language     string
+	Reason       string // abandoned, dropped, operator_marked, virtual_hold, no_service, outage
+	QueueTime    time.Time
+	Priority     int
+	SourceCallID string
+	Note         string
+}
+
+// CallbackTicket is what Schedule did.
+type CallbackTicket struct {
+	ID      string
+	Created bool // false: merged into an open callback
+	DueAt   time.Time
+}
+
+// DueCallback is a callback to dispatch.
+type DueCallback struct {
+	ID        string
+	Number    string // E.164, validated
+	Topic     string
+	Language  string
+	QueueTime time.Time
+	Priority  int
+	Attempts  int
+}
+
+// CallbackAttempt is the result of one attempt to reach the citizen.
+type CallbackAttempt struct {
+	CallID  string
+	AgentID string
+	Result  string // reached, no_answer, busy, declined, failed, unallocated
+	Cause   int
+}
+
+// Reasons a callback is owed.
+const (
+	ReasonAbandoned      = "abandoned"
+	ReasonDropped        = "dropped"
+	ReasonOperatorMarked = "operator_marked"
+	ReasonVirtualHold    = "virtual_hold"
+	ReasonNoService      = "no_service"
+)
+
+// cbPrefix marks a callback's entry in a topic queue: "cb-<id>".
+const (
+	cbPrefix       = "cb-"
+	argCallbackLeg = "callback-leg"
+)
+
+func isCallback(callID string) bool { return strings.HasPrefix(callID, cbPrefix) }
+
+// callbackResult names a citizen leg's failure from its cause.
+func callbackResult(cause int) string {
+	switch cause {
+	case causeUserBusy:
+		return "busy"
+	case causeNoAnswer, causeNoUserResponse:
+		return "no_answer"
+	case causeCallRejected:
+		return "declined"
+	case causeUnallocated:
+		return "unallocated"
+	default:
+		return "failed"
+	}
+}
+
+// schedule records a callback owed for this call, logging (never failing
+// the call) when the number is refused.
+func (c *call) scheduleCallback(reason string) {
+	cb := c.r.opt.Callbacks
+	if cb == nil || c.topic == nil {
+		return
+	}
+	queueTime := c.rec.EnqueuedAt
+	if queueTime.IsZero() {
+		queueTime = c.r.now()
+	}
+	req := CallbackRequest{
+		Number: c.ch.CallerNumber, Topic: c.topic.ID, Language: c.lang, Reason: reason,
+		QueueTime: queueTime, Priority: c.prio, SourceCallID: c.id,
+	}
+	if c.enteredNumber != "" {
+		// The caller keyed the number in: it replaces the withheld one.
+		req.Number, req.Note = c.enteredNumber, "number keyed in by the caller"
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	t, err := cb.Schedule(cctx, req, c.r.now())
+	if err != nil {
+		c.log.Warn("callback not scheduled", zap.String("reason", reason), zap.Error(err))
+		return
+	}
+	c.log.Info("callback scheduled", zap.String("reason", reason), zap.String("callback", t.ID),
+		zap.Bool("merged", !t.Created), zap.Time("due", t.DueAt))
+	c.rec.Callback = t.ID
+	c.r.kickPromotion()
+}
+
+// kickPromotion asks the promotion loop to look for due callbacks now (a
+// virtual-hold callback must join the queue at once to keep its place).
+func (r *Router) kickPromotion() {
+	select {
+	case r.promoteNow <- struct{}{}:
+	default:
+	}
+}
+
+// promoteLoop moves due callbacks into their topic queues at their original
+// queue time, where they compete with inbound callers fairly. Scheduling is
+// time-driven, so a one-second sweep is the right tool here; the hand-over
+// to operators stays event-driven.
+func (r *Router) promoteLoop(ctx context.Context) {
+	t := time.NewTicker(r.opt.RecoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.promoteNow:
+		}
+		r.promote()
+	}
+}
+
+func (r *Router) promote() {
+	cb := r.opt.Callbacks
+	now := r.now()
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := cb.Recover(cctx, now); err != nil {
+		r.log.Warn("callback recovery", zap.Error(err))
+	}
+	due, err := cb.Promote(cctx, now)
+	if err != nil {
+		r.log.Warn("callback promotion", zap.Error(err))
+		return
+	}
+	for _, d := range due {
+		t, ok := r.Config().Topic(d.Topic)
+		if !ok {
+			r.log.Error("callback for a topic no longer configured", zap.String("callback", d.ID), zap.String("queue", d.Topic))
+			continue
+		}
+		offers, err := r.opt.ACD.Enqueue(cctx, Waiting{
+			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
+			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback",
+		}, now)
+		if err != nil && !errors.Is(err, ErrAlreadyQueued) {
+			r.log.Error("callback could not join its queue", zap.String("callback", d.ID), zap.Error(err))
+			continue
+		}
+		if err := cb.MarkQueued(cctx, d.ID, now); err != nil {
+			r.log.Warn("callback queued, not marked", zap.String("callback", d.ID), zap.Error(err))
+		}
+		r.log.Info("callback joined its queue", zap.String("callback", d.ID), zap.String("queue", t.ID), zap.Time("queue_time", d.QueueTime))
+		r.deliver(offers, time.Time{})
+	}
+}
+
+// ErrAlreadyQueued is what the ACD returns (wrapped) when a callback is
+// already in its queue; promotion treats it as done.
+var ErrAlreadyQueued = errors.New("router: already queued")
+
+// cbAttempt is one attempt to reach a citizen owed a callback, agent first:
+// ring the reserved operator, whisper "callback, topic X" to them, then
+// dial the citizen with the hotline's number, and bridge the two.
+type cbAttempt struct {
+	r     *Router
+	offer Offer
+	id    string // callback id
+	inbox *mailbox[msg]
+	log   *zap.Logger
+
+	cb       DueCallback
+	opLeg    string
+	citLeg   string
+	bridgeID string
+	phase    cbPhase
+	began    bool
+	rec      records.Record
+	whisper  string // playback id of the whisper to the operator
+}
+
+type cbPhase int
+
+const (
+	cbRingOperator cbPhase = iota
+	cbWhisper
+	cbDialCitizen
+	cbTalking
+	cbDone
+)
+
+// startCallback runs an attempt for an offer of a callback's queue entry.
+func (r *Router) startCallback(ctx context.Context, o Offer) {
+	a := &cbAttempt{r: r, offer: o, id: strings.TrimPrefix(o.CallID, cbPrefix), inbox: newMailbox[msg]()}
+	a.log = r.log.With(zap.String("call_id", o.CallID), zap.String("agent", o.AgentID), zap.String("queue", o.Topic))
+	r.spawn(func() { a.run(ctx) })
+}
+
+func (a *cbAttempt) run(ctx context.Context) {
+	r := a.r
+	defer func() {
+		r.mu.Lock()
+		for leg, owner := range r.legs {
+			if owner == a.inbox {
+				delete(r.legs, leg)
+			}
+		}
+		r.mu.Unlock()
+		a.inbox.close()
+	}()
+	now := r.now()
+	// Each attempt is a call of its own in the records: cb-<id>-a<n>.
+	attempt := fmt.Sprintf("%s-a%d", a.offer.CallID, r.seq.Add(1))
+	a.rec = records.Record{CallID: attempt, Topic: a.offer.Topic, Arrival: now, OfferedAt: now, IVRPath: "callback", Offers: 1, Callback: a.id}
+	cctx, cancel := r.cmdCtx()
+	cb, err := r.opt.Callbacks.Begin(cctx, a.id, attempt, a.offer.AgentID, now)
+	cancel()
+	if err != nil {
+		// Another holder is attempting it (or it was closed meanwhile):
+		// give the operator back and take the entry out of the queue.
+		a.log.Warn("callback attempt refused", zap.Error(err))
+		a.release()
+		return
+	}
+	a.began = true
+	a.cb = cb
+	a.rec.CallerNumber = cb.Number
+	a.rec.Language = cb.Language
+	a.rec.EnqueuedAt = cb.QueueTime
+	a.log = a.log.With(zap.String("callback", a.id))
+
+	ring := 15 * time.Second
+	if t, ok := r.Config().Topic(a.offer.Topic); ok && t.RingTimeout.D() > 0 {
+		ring = t.RingTimeout.D()
+	}
+	a.opLeg = fmt.Sprintf("%s%s%d", a.offer.CallID, legSep, r.seq.Add(1))
+	r.addLeg(a.opLeg, a.inbox)
+	cctx, cancel = r.cmdCtx()
+	_, err = r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+		ChannelID: a.opLeg, Endpoint: a.offer.Endpoint, Timeout: ring,
+		CallerID: fmt.Sprintf("%q <%s>", "Callback: "+topicName(r, a.offer.Topic)+" ["+cb.Language+"]", cb.Number),
+		Args:     []string{argOperatorLeg, a.offer.CallID},
+	})
+	cancel()
+	if err != nil {
+		a.log.Warn("ringing the operator for a callback failed", zap.Error(err))
+		a.operatorMissed(errors.Is(err, pbx.ErrUnavailable))
+		return
+	}
+	ringTimer := time.NewTimer(ring + 5*time.Second)
+	defer ringTimer.Stop()
+	var citTimer <-chan time.Time
+	for a.phase != cbDone {
+		select {
+		case <-ctx.Done():
+			return // the lease and the store's recovery return it
+		case <-ringTimer.C:
+			if a.phase == cbRingOperator {
+				r.hangupQuietly(ctx, a.opLeg, "no_answer")
+			}
+		case <-citTimer:
+			if a.phase == cbDialCitizen {
+				r.hangupQuietly(ctx, a.citLeg, "no_answer")
+			}
+		case <-a.inbox.C():
+			for _, m := range a.inbox.take() {
+				if m.offer != nil {
+					o := *m.offer
+					r.spawn(func() { r.deliver([]Offer{o}, o.FreedAt) })
+					continue
+				}
+				if t := a.handle(ctx, m.ev); t != nil {
+					citTimer = t.C
+				}
+			}
+		}
+	}
+}
+
+func topicName(r *Router, id string) string {
+	if t, ok := r.Config().Topic(id); ok && t.Name != "" {
+		return strings.Map(func(c rune) rune {
+			if c == '"' || c == '<' || c == '>' || c == '\\' || c < ' ' {
+				return -1
+			}
+			return c
+		}, t.Name)
+	}
+	return id
+}
+
+func (a *cbAttempt) handle(ctx context.Context, ev pbx.Event) *time.Timer {
+	r := a.r
+	switch {
+	case ev.ChannelID == a.opLeg:
+		switch ev.Type {
+		case pbx.StasisStart:
+			if a.phase != cbRingOperator {
+				return nil
+			}
+			cctx, cancel := r.cmdCtx()
+			err := r.opt.ACD.Answered(cctx, a.offer, r.now())
+			cancel()
+			if err != nil {
+				a.log.Error("callback reservation lost before the operator answered", zap.Error(err))
+				r.hangupQuietly(ctx, a.opLeg, "normal")
+				a.abort("reservation_lost")
+				return nil
+			}
+			a.rec.Agent = a.offer.AgentID
+			a.phase = cbWhisper
+			a.whisper = r.nextID("whisper-" + a.id)
+			cctx, cancel = r.cmdCtx()
+			err = r.opt.PBX.Play(cctx, a.opLeg, a.whisper, r.opt.SoundPrefix+a.cb.Language+"/"+promptWhisper)
+			cancel()
+			if err != nil {
+				return a.dialCitizen(ctx)
+			}
+		case pbx.PlaybackFinished:
+			if a.phase == cbWhisper && ev.PlaybackID == a.whisper {
+				return a.dialCitizen(ctx)
+			}
+		case pbx.ChannelDestroyed, pbx.StasisEnd:
+			switch a.phase {
+			case cbRingOperator:
+				a.log.Info("operator did not take the callback", zap.String("reason", offerFailure(ev.Cause)))
+				a.operatorMissed(false)
+			case cbWhisper, cbDialCitizen:
+				// The operator gave up before the citizen answered: not the
+				// citizen's miss, so no attempt is counted. The queue entry is
+				// ended with the operator before the callback is due again.
+				if a.citLeg != "" {
+					r.hangupQuietly(ctx, a.citLeg, "normal")
+				}
+				a.endOperator(0)
+				a.abort("operator_left")
+			case cbTalking:
+				a.hangUpTalk(ctx, "operator", ev.Cause)
+			}
+		}
+	case ev.ChannelID == a.citLeg && a.citLeg != "":
+		switch ev.Type {
+		case pbx.StasisStart:
+			if a.phase != cbDialCitizen {
+				return nil
+			}
+			a.bridge(ctx)
+		case pbx.ChannelDestroyed, pbx.StasisEnd:
+			switch a.phase {
+			case cbDialCitizen:
+				result := callbackResult(ev.Cause)
+				a.log.Info("citizen not reached", zap.String("result", result), zap.Int("cause", ev.Cause))
+				a.finish(result, ev.Cause)
+				r.hangupQuietly(ctx, a.opLeg, "normal")
+				a.rec.Outcome = "callback_" + result
+				a.endOperator(0) // released at once, no wrap-up
+			case cbTalking:
+				a.hangUpTalk(ctx, "caller", ev.Cause)
+			}
+		}
+	}
+	return nil
+}
+
+// dialCitizen calls the citizen through the trunk with the hotline's own
+// number as caller ID; the number was validated by the callbacks store.
+func (a *cbAttempt) dialCitizen(ctx context.Context) *time.Timer {
+	r := a.r
+	a.phase = cbDialCitizen
+	a.citLeg = fmt.Sprintf("%s-c%d", a.offer.CallID, r.seq.Add(1))
+	r.addLeg(a.citLeg, a.inbox)
+	cfg := r.Config()
+	trunk := r.opt.Trunk
+	cctx, cancel := r.cmdCtx()
+	_, err := r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+		ChannelID: a.citLeg, Endpoint: "PJSIP/" + a.cb.Number + "@" + trunk,
+		CallerID: fmt.Sprintf("%q <%s>", cfg.Centre.Name, cfg.Centre.CallerID),
+		Args:     []string{argCallbackLeg, a.offer.CallID}, Timeout: r.opt.CallbackRingTimeout,
+	})
+	cancel()
+	if err != nil {
+		a.log.Warn("dialling the citizen failed", zap.Error(err))
+		a.finish("failed", 0)
+		r.hangupQuietly(ctx, a.opLeg, "normal")
+		a.rec.Outcome = "callback_failed"
+		a.endOperator(0)
+		return nil
+	}
+	a.log.Info("calling the citizen back", zap.String("number", a.cb.Number))
+	return time.NewTimer(r.opt.CallbackRingTimeout + 5*time.Second)
+}
+
+func (a *cbAttempt) bridge(ctx context.Context) {
+	r := a.r
+	a.bridgeID = bridgePrefix + a.offer.CallID
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := r.opt.PBX.CreateBridge(cctx, a.bridgeID, "mixing,dtmf_events"); err != nil {
+		a.log.Error("create bridge", zap.Error(err))
+	} else if err := r.opt.PBX.AddToBridge(cctx, a.bridgeID, a.opLeg, a.citLeg); err != nil {
+		a.log.Error("add to bridge", zap.Error(err))
+	}
+	a.phase = cbTalking
+	a.rec.AnsweredAt = r.now()
+	a.rec.Wait = a.rec.AnsweredAt.Sub(a.cb.QueueTime)
+	a.finish("reached", 0)
+	a.log.Info("citizen reached; bridged with the operator")
+}
+
+func (a *cbAttempt) hangUpTalk(ctx context.Context, by string, cause int) {
+	r := a.r
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	if by == "operator" {
+		r.hangupQuietly(ctx, a.citLeg, "normal")
+	} else {
+		r.hangupQuietly(ctx, a.opLeg, "normal")
+	}
+	if err := r.opt.PBX.DestroyBridge(cctx, a.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		a.log.Warn("destroy bridge", zap.Error(err))
+	}
+	a.rec.EndedBy = by
+	a.rec.HangupCause = cause
+	a.rec.Outcome = "callback_answered"
+	wrap := time.Duration(0)
+	if t, ok := r.Config().Topic(a.offer.Topic); ok {
+		wrap = t.WrapUp.D()
+	}
+	a.endOperator(wrap)
+}
+
+// finish records the attempt's result in the store.
+func (a *cbAttempt) finish(result string, cause int) {
+	cctx, cancel := a.r.cmdCtx()
+	defer cancel()
+	if err := a.r.opt.Callbacks.Finish(cctx, a.id, CallbackAttempt{CallID: a.offer.CallID, AgentID: a.offer.AgentID, Result: result, Cause: cause}, a.r.now()); err != nil {
+		a.log.Error("callback attempt not recorded", zap.String("result", result), zap.Error(err))
+	}
+}
+
+func (a *cbAttempt) abort(reason string) {
+	if !a.began {
+		return
+	}
+	cctx, cancel := a.r.cmdCtx()
+	defer cancel()
+	if err := a.r.opt.Callbacks.Abort(cctx, a.id, reason, a.r.now()); err != nil {
+		a.log.Error("callback attempt not returned", zap.Error(err))
+	}
+	a.r.kickPromotion()
+}
+
+// operatorMissed returns the queue entry to its place for the next
+// operator (no attempt counted: the citizen was never dialled).
+func (a *cbAttempt) operatorMissed(unreachable bool) {
+	r := a.r
+	cctx, cancel := r.cmdCtx()
+	var next []Offer
+	var err error
+	if unreachable {
+		next, err = r.opt.ACD.Unreachable(cctx, a.offer, r.now())
+	} else {
+		_, next, err = r.opt.ACD.NoAnswer(cctx, a.offer, r.now())
+	}
+	cancel()
+	if err != nil {
+		a.log.Error("releasing a callback offer", zap.Error(err))
+	}
+	// The entry is back in its queue at its place; the store takes the
+	// attempt back without counting it.
+	a.abort("operator_no_answer")
+	a.phase = cbDone
+	r.deliver(next, time.Time{})
+}
+
+// release gives back an offer that cannot be attempted: the entry leaves
+// the queue (the store decides when it is due again) and the operator is
+// offered the next caller.
+func (a *cbAttempt) release() {
+	r := a.r
+	cctx, cancel := r.cmdCtx()
+	_, next, err := r.opt.ACD.Abandon(cctx, a.offer.CallID, r.now())
+	cancel()
+	if err != nil {
+		a.log.Error("releasing a callback offer", zap.Error(err))
+	}
+	a.phase = cbDone
+	r.deliver(next, time.Time{})
+}
+
+// endOperator ends the operator's part: wrap-up after a conversation, none
+// after a failed attempt. The queue entry is deleted with the conversation.
+func (a *cbAttempt) endOperator(wrap time.Duration) {
+	r := a.r
+	now := r.now()
+	cctx, cancel := r.cmdCtx()
+	next, err := r.opt.ACD.Ended(cctx, a.offer.AgentID, wrap, now)
+	cancel()
+	if err != nil {
+		a.log.Error("operator after a callback", zap.Error(err))
+	}
+	a.phase = cbDone
+	a.rec.EndedAt = now
+	if a.rec.Outcome == "" {
+		a.rec.Outcome = "callback_interrupted"
+	}
+	cctx, cancel = r.cmdCtx()
+	if _, err := r.opt.Records.Append(cctx, a.rec); err != nil {
+		a.log.Error("call record lost", zap.Error(err))
+	}
+	cancel()
+	if r.opt.OnRecord != nil {
+		r.opt.OnRecord(a.rec)
+	}
+	if wrap > 0 {
+		r.scheduleWrapUp(a.offer.AgentID, wrap)
+	} else {
+		r.deliver(next, now)
+	}
+}
+
+// promptWhisper is what the operator hears before the citizen is dialled.
+const promptWhisper = "whisper_callback"
