@@ -76,13 +76,7 @@ type Agent struct {
 //go:embed lua/*.lua
 var luaFS embed.FS
 
-func script(name string) *redis.Script {
-	b, err := luaFS.ReadFile("lua/" + name)
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(rkeys.Lua(string(b)))
-}
+func script(name string) *redis.Script { return rkeys.Script(luaFS, name) }
 
 var (
 	syncScript       = script("sync.lua")

@@ -42,8 +42,8 @@ func TestAgentActions(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, method, path, token, body string
-		status                           int
-		contains                         string
+		status                          int
+		contains                        string
 	}{
 		{"no token", "POST", "/api/v1/agents/1001/login", "", "", 401, "bearer token"},
 		{"wrong token", "POST", "/api/v1/agents/1001/login", "nope", "", 401, "bearer token"},

@@ -148,30 +148,19 @@ func (c *call) scheduleCallback(reason string) {
 // kickPromotion asks the promotion loop to look for due callbacks now (a
 // virtual-hold callback must join the queue at once to keep its place).
 func (r *Router) kickPromotion() {
+	if r.opt.Callbacks == nil {
+		return
+	}
 	select {
 	case r.promoteNow <- struct{}{}:
 	default:
 	}
 }
 
-// promoteLoop moves due callbacks into their topic queues at their original
+// promote moves due callbacks into their topic queues at their original
 // queue time, where they compete with inbound callers fairly. Scheduling is
-// time-driven, so a one-second sweep is the right tool here; the hand-over
-// to operators stays event-driven.
-func (r *Router) promoteLoop(ctx context.Context) {
-	t := time.NewTicker(r.opt.RecoverEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-r.promoteNow:
-		}
-		r.promote()
-	}
-}
-
+// time-driven, so the router's one-second sweep (or a kick after a
+// schedule) runs it; the hand-over to operators stays event-driven.
 func (r *Router) promote() {
 	cb := r.opt.Callbacks
 	now := r.now()

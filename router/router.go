@@ -153,13 +153,6 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 		defer r.wg.Done()
 		r.recoverLoop(ctx)
 	}()
-	if r.opt.Callbacks != nil {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.promoteLoop(ctx)
-		}()
-	}
 
 	defer func() {
 		cancel()
@@ -414,6 +407,9 @@ func (r *Router) wrapUpDone(agentID string) {
 	r.deliver(offers, at)
 }
 
+// recoverLoop is the router's once-a-second sweep: it returns expired
+// leases and finished wrap-ups (the net for a crashed instance) and
+// promotes due callbacks.
 func (r *Router) recoverLoop(ctx context.Context) {
 	t := time.NewTicker(r.opt.RecoverEvery)
 	defer t.Stop()
@@ -421,7 +417,12 @@ func (r *Router) recoverLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.promoteNow:
+			r.promote()
 		case <-t.C:
+			if r.opt.Callbacks != nil {
+				r.promote()
+			}
 			cctx, cancel := r.cmdCtx()
 			offers, err := r.opt.ACD.Recover(cctx, r.now())
 			cancel()

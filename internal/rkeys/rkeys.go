@@ -12,9 +12,12 @@ package rkeys
 import (
 	_ "embed"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Key suffixes, one per kind of key. The Lua helpers are generated from
@@ -191,3 +194,14 @@ var luaKeys = strings.Join([]string{
 // Lua returns body with the shared library (key helpers and lib.lua)
 // prepended; pass the result to redis.NewScript and KEYS[1] = Prefix(centre).
 func Lua(body string) string { return luaKeys + libLua + "\n" + body }
+
+// Script loads lua/<name> from a package's embedded scripts with the shared
+// library prepended. A missing script is a build mistake, so it panics at
+// package initialisation rather than on a live call.
+func Script(fsys fs.FS, name string) *redis.Script {
+	b, err := fs.ReadFile(fsys, "lua/"+name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(Lua(string(b)))
+}
