@@ -414,3 +414,26 @@ func TestDrainingHandsNewCallersToTheFallback(t *testing.T) {
 		t.Fatalf("readyz while draining: %d, want 503", code)
 	}
 }
+
+// After hours (with no callbacks configured) the caller is told the centre
+// is closed and hung up on politely; no operator rings.
+func TestAfterHoursCallerHearsClosed(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Hours = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{{Days: []string{"mon"}, Open: "00:00", Close: "00:01"}}}
+	if cfg.Hours.IsOpen(time.Now()) {
+		t.Skip("the one open minute of the week is now")
+	}
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79001515151", Script: choose("2", "3")})
+	h.waitClosed(c.Ended(), "caller hung up after the closed message")
+	if !containsMedia(c.Played(), "sound:hotline/kk/closed") || c.EndedBy() != "app" {
+		t.Fatalf("caller heard %v, ended by %s", c.Played(), c.EndedBy())
+	}
+	if n := h.emu.PhoneRang("PJSIP/1001"); n != 0 {
+		t.Fatalf("an operator rang %d times after hours", n)
+	}
+	if r := h.record(c.ID()); r.Outcome != "rejected" || r.Topic != "testing" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+}

@@ -48,6 +48,10 @@ type harness struct {
 
 const testToken = "test-token"
 
+var allDay = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{
+	{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Open: "00:00", Close: "24:00"},
+}}
+
 // testConfig is the example config with timers shortened for tests and a
 // unique centre id so tests can share one Redis.
 func testConfig(t *testing.T) *config.Config {
@@ -57,6 +61,7 @@ func testConfig(t *testing.T) *config.Config {
 		t.Fatalf("example config: %v", err)
 	}
 	cfg.Centre.ID = redistest.Prefix(t)
+	cfg.Hours = allDay // tests must not depend on the hour they run at
 	for _, n := range cfg.IVR.Nodes {
 		n.FirstDigitTimeout = config.Duration(300 * time.Millisecond)
 		n.InterDigitTimeout = config.Duration(150 * time.Millisecond)

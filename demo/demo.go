@@ -87,6 +87,11 @@ func Config(n int, wrapUp time.Duration) (*config.Config, error) {
 		return nil, err
 	}
 	cfg.Centre.ID = fmt.Sprintf("demo-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	// The demo answers at any hour it is run; the example's office hours
+	// would send night-time runs straight to "we are closed".
+	cfg.Hours = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{
+		{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Open: "00:00", Close: "24:00"},
+	}}
 	skills := map[string]int{}
 	for _, t := range cfg.Topics {
 		skills[t.Skill] = 5

@@ -29,11 +29,13 @@ const (
 	phaseQueued                // waiting in a topic queue, music on hold
 	phaseOffering              // an operator's phone is ringing
 	phaseBridged               // talking
+	phaseNumber                // keying in a number for a callback
+	phaseGoodbye               // hearing a closing message, then hung up
 	phaseDone
 )
 
 func (p phase) String() string {
-	return [...]string{"ivr", "queued", "offering", "bridged", "done"}[p]
+	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done"}[p]
 }
 
 // call is one citizen's call. Only its own goroutine touches its fields.
@@ -72,8 +74,14 @@ type call struct {
 	adopted *adoption // set when a restarted router took the call over
 
 	// enteredNumber is the number a caller with a withheld caller ID keyed
-	// in for a callback.
+	// in for a callback; entry is that dialogue while it runs.
 	enteredNumber string
+	entry         *numberEntry
+	entryPlayback string
+	vhOffered     bool // the last announcement offered a callback
+
+	goodbyeID      string
+	goodbyeOutcome Outcome
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -159,6 +167,8 @@ func (c *call) run(ctx context.Context) {
 			}
 		case <-c.announceC():
 			c.announcePosition()
+		case <-c.entryC():
+			c.entryTimeout(ctx)
 		case <-c.maxWaitC():
 			c.overflow(ctx)
 		case <-c.leaseC():
@@ -278,13 +288,19 @@ func (c *call) callerEvent(ctx context.Context, ev pbx.Event) {
 		// window in which an operator could be offered a caller who left.
 		c.callerGone(ctx, ev.Cause)
 	case pbx.DTMF:
-		if c.phase == phaseIVR {
+		switch {
+		case c.phase == phaseIVR:
 			if out, done := c.menuStep(c.menu.OnDigit(ctx, ev.Digit)); done {
 				c.afterMenu(ctx, out)
 			}
+		case c.phase == phaseNumber:
+			c.entryDigit(ctx, ev.Digit)
+		case c.phase == phaseQueued && c.vhOffered && ev.Digit == "1":
+			c.takeVirtualHold(ctx)
 		}
 	case pbx.PlaybackFinished:
 		switch {
+		case c.goodbyeFinished(ev):
 		case c.phase == phaseIVR:
 			if out, done := c.menuStep(c.menu.OnPlaybackFinished(ctx, ev.PlaybackID, ev.PlaybackState)); done {
 				c.afterMenu(ctx, out)
@@ -340,6 +356,11 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.log = c.log.With(zap.String("queue", t.ID))
 	now := c.r.now()
 	c.rec.EnqueuedAt = now
+	if h := c.cfg.Hours; len(h.Weekly) > 0 && !h.IsOpen(now) {
+		// After hours or a holiday: say when we open and call back then.
+		c.noService(ctx, "closed", promptClosed)
+		return
+	}
 	c.phase = phaseQueued
 	c.startMOH()
 	cctx, cancel := c.r.cmdCtx()
@@ -348,6 +369,10 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
 	}, now)
 	cancel()
+	if errors.Is(err, ErrQueueFull) {
+		c.noService(ctx, "queue_full", promptCallbackConfirmed)
+		return
+	}
 	if err != nil {
 		c.log.Error("enqueue failed", zap.Error(err))
 		c.hangup(OutcomeRejected, "system", "")
@@ -375,7 +400,7 @@ func (c *call) armMaxWait(t *config.Topic) {
 		c.maxWait.Stop()
 		c.maxWait = nil
 	}
-	if d := t.MaxWait.D(); d > 0 && t.Overflow != "" {
+	if d := t.MaxWait.D(); d > 0 && (t.Overflow != "" || c.policy().Enabled) {
 		c.maxWait = time.NewTimer(d)
 	}
 }
@@ -396,16 +421,28 @@ func (c *call) overflow(ctx context.Context) {
 		c.maxWait.Reset(2 * time.Second)
 		return
 	}
-	to, ok := c.cfg.Topic(c.topic.Overflow)
-	if !ok {
-		return
-	}
+	to, hasOverflow := c.cfg.Topic(c.topic.Overflow)
 	now := c.r.now()
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
 	st, err := c.r.opt.ACD.Lookup(cctx, c.id)
 	if err != nil || st.State != "waiting" {
 		c.maxWait.Reset(2 * time.Second) // being offered right now: try again shortly
+		return
+	}
+	if !hasOverflow {
+		// Nowhere to overflow to: a callback keeps the caller's place
+		// instead of an endless wait. Scheduled before leaving the queue.
+		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+		if !c.scheduleCallback(ReasonNoService) {
+			c.maxWait = nil // keep waiting: nothing better to offer
+			return
+		}
+		if _, next, err := c.r.opt.ACD.Abandon(cctx, c.id, now); err == nil {
+			c.r.deliver(next, time.Time{})
+		}
+		c.stopAnnouncement()
+		c.say(ctx, OutcomeCallbackLater, c.sound(promptCallbackConfirmed))
 		return
 	}
 	if _, _, err := c.r.opt.ACD.Abandon(cctx, c.id, now); err != nil {
@@ -476,6 +513,10 @@ func (c *call) announcePosition() {
 	media := []string{
 		c.sound(promptPosition), "number:" + strconv.Itoa(pos),
 		c.sound(promptWait), "number:" + strconv.Itoa(minutes), c.sound(promptMinutes),
+	}
+	if c.offerVirtualHold(pos, wait) {
+		media = append(media, c.sound(promptCallbackOffer))
+		c.vhOffered = true
 	}
 	c.stopMOH()
 	id := c.r.nextID("ann-" + c.id)
@@ -743,6 +784,11 @@ func (c *call) callerGone(ctx context.Context, cause int) {
 	case phaseIVR:
 		c.log.Info("caller hung up in the menu")
 		c.finish(OutcomeAbandoned, "caller", cause)
+	case phaseGoodbye:
+		c.finish(c.goodbyeOutcome, "caller", cause)
+	case phaseNumber:
+		c.log.Info("caller hung up while keying in a number")
+		c.finish(OutcomeAbandoned, "caller", cause)
 	case phaseQueued, phaseOffering:
 		if c.legID != "" {
 			c.r.hangupQuietly(ctx, c.legID, "normal")
@@ -757,6 +803,7 @@ func (c *call) callerGone(ctx context.Context, cause int) {
 		c.stopOfferTimers()
 		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 		c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
+		c.owedAfterAbandon(c.rec.Wait)
 		c.finish(OutcomeAbandoned, "caller", cause)
 		c.r.deliver(next, time.Time{})
 	case phaseBridged:
@@ -787,7 +834,7 @@ func (c *call) endConversation(by string, cause int) {
 		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
 	}
 	outcome := OutcomeAnswered
-	if droppedCause(cause) {
+	if c.owedAfterConversation(by, cause, now.Sub(c.rec.AnsweredAt)) || droppedCause(cause) {
 		outcome = OutcomeDropped
 	}
 	c.finish(outcome, by, cause)

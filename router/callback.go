@@ -113,12 +113,13 @@ func callbackResult(cause int) string {
 	}
 }
 
-// schedule records a callback owed for this call, logging (never failing
-// the call) when the number is refused.
-func (c *call) scheduleCallback(reason string) {
+// scheduleCallback records a callback owed for this call, logging (never
+// failing the call) when the number is refused; it reports whether one is
+// now owed.
+func (c *call) scheduleCallback(reason string) bool {
 	cb := c.r.opt.Callbacks
 	if cb == nil || c.topic == nil {
-		return
+		return false
 	}
 	queueTime := c.rec.EnqueuedAt
 	if queueTime.IsZero() {
@@ -137,12 +138,13 @@ func (c *call) scheduleCallback(reason string) {
 	t, err := cb.Schedule(cctx, req, c.r.now())
 	if err != nil {
 		c.log.Warn("callback not scheduled", zap.String("reason", reason), zap.Error(err))
-		return
+		return false
 	}
 	c.log.Info("callback scheduled", zap.String("reason", reason), zap.String("callback", t.ID),
 		zap.Bool("merged", !t.Created), zap.Time("due", t.DueAt))
 	c.rec.Callback = t.ID
 	c.r.kickPromotion()
+	return true
 }
 
 // kickPromotion asks the promotion loop to look for due callbacks now (a

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hotline-acd/hotline/pbx"
@@ -98,6 +99,10 @@ type ACD interface {
 	// it returns the offers made for what it freed.
 	Recover(ctx context.Context, now time.Time) ([]Offer, error)
 }
+
+// ErrQueueFull is what the ACD returns (wrapped) when a topic queue holds
+// its max_queue callers already.
+var ErrQueueFull = errors.New("router: queue full")
 
 // CallerState is a call's routing state as Redis holds it.
 type CallerState struct {

@@ -11,6 +11,9 @@ const (
 	OutcomeIVRHangup   Outcome = "ivr_hangup"  // the menu ended the call (e.g. emergency notice)
 	OutcomeRejected    Outcome = "rejected"    // could not be served (queue full, closed, bad config)
 	OutcomeLost        Outcome = "lost"        // the channel vanished while hotline was disconnected
+	// OutcomeCallbackLater: the caller took (or was given) a callback and
+	// hung up; the callback keeps their original queue time.
+	OutcomeCallbackLater Outcome = "callback_later"
 )
 
 // Q.850 causes hotline acts on. Asterisk reports them in ChannelDestroyed.

@@ -52,6 +52,7 @@ type Options struct {
 	// ("PJSIP/<number>@<trunk>", default "carrier") and CallbackRingTimeout
 	// how long their phone rings (default 30 s).
 	Callbacks           Callbacks
+	Policy              func(topic string) CallbackPolicy
 	Trunk               string
 	CallbackRingTimeout time.Duration
 	// OnRecord, if set, sees every call record after it is written.
