@@ -29,6 +29,15 @@ type AgentControl interface {
 	Ready(ctx context.Context, agentID string) error
 }
 
+// Callbacks is the control of callbacks owed: operators mark their last
+// call "call back"; supervisors list, cancel or bring one forward.
+type Callbacks interface {
+	MarkCallback(ctx context.Context, agentID, reason string) (string, error)
+	ListCallbacks(ctx context.Context) (any, error)
+	CancelCallback(ctx context.Context, id, who string) error
+	CallbackNow(ctx context.Context, id, who string) error
+}
+
 // Snapshot reads what supervisors watch.
 type Snapshot interface {
 	Agents(ctx context.Context) (any, error)
@@ -38,17 +47,18 @@ type Snapshot interface {
 
 // Options configure the handler.
 type Options struct {
-	Token    string // bearer token for /api/v1; empty refuses every API call
-	Control  AgentControl
-	Snapshot Snapshot
-	Gatherer prometheus.Gatherer
-	Ready    func() error // nil error: ready to take calls
-	Log      *zap.Logger
+	Token     string // bearer token for /api/v1; empty refuses every API call
+	Control   AgentControl
+	Snapshot  Snapshot
+	Callbacks Callbacks // nil: callbacks are not configured
+	Gatherer  prometheus.Gatherer
+	Ready     func() error // nil error: ready to take calls
+	Log       *zap.Logger
 	// NotFound tells an unknown-operator error apart so it maps to 404.
 	NotFound func(error) bool
 }
 
-var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Handler returns the HTTP handler.
 func Handler(o Options) http.Handler {
@@ -83,8 +93,7 @@ func Handler(o Options) http.Handler {
 	}
 	mux.HandleFunc("POST /api/v1/agents/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
 		id, action := r.PathValue("id"), r.PathValue("action")
-		if !agentIDPattern.MatchString(id) {
-			writeJSON(w, http.StatusBadRequest, errBody("operator id must be 1-64 letters, digits, '_', '.', '-'"))
+		if !validID(w, id) {
 			return
 		}
 		if o.Control == nil {
@@ -102,21 +111,8 @@ func Handler(o Options) http.Handler {
 		case "ready":
 			err = o.Control.Ready(ctx, id)
 		case "pause":
-			var body struct {
-				Reason string `json:"reason"`
-			}
-			dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
-			dec.DisallowUnknownFields()
-			if derr := dec.Decode(&body); derr != nil && !errors.Is(derr, io.EOF) {
-				writeJSON(w, http.StatusBadRequest, errBody("body must be JSON like {\"reason\":\"break\"}: "+derr.Error()))
-				return
-			}
-			reason := strings.TrimSpace(body.Reason)
-			if reason == "" {
-				reason = "break"
-			}
-			if len(reason) > 64 || strings.ContainsAny(reason, "\r\n") {
-				writeJSON(w, http.StatusBadRequest, errBody("reason must be one line of at most 64 characters"))
+			reason, ok := readReason(w, r, "break")
+			if !ok {
 				return
 			}
 			err = o.Control.Pause(ctx, id, reason)
@@ -152,12 +148,87 @@ func Handler(o Options) http.Handler {
 			writeJSON(w, http.StatusOK, v)
 		})
 	}
+	if o.Callbacks != nil {
+		mux.HandleFunc("POST /api/v1/agents/{id}/callback", auth(func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue("id")
+			reason, ok := readReason(w, r, "")
+			if !ok || !validID(w, id) {
+				return
+			}
+			if reason == "" {
+				writeJSON(w, http.StatusBadRequest, errBody(`say why the citizen must be called back: {"reason":"..."}`))
+				return
+			}
+			cb, err := o.Callbacks.MarkCallback(r.Context(), id, reason)
+			if err != nil {
+				writeJSON(w, http.StatusConflict, errBody(err.Error()))
+				return
+			}
+			o.Log.Info("operator marked a call back", zap.String("agent", id), zap.String("callback", cb))
+			writeJSON(w, http.StatusOK, map[string]string{"agent": id, "callback": cb})
+		}))
+		mux.HandleFunc("GET /api/v1/callbacks", read(o.Callbacks.ListCallbacks))
+		mux.HandleFunc("POST /api/v1/callbacks/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
+			id, action := r.PathValue("id"), r.PathValue("action")
+			if !validID(w, id) {
+				return
+			}
+			var err error
+			switch action {
+			case "cancel":
+				err = o.Callbacks.CancelCallback(r.Context(), id, "api")
+			case "now":
+				err = o.Callbacks.CallbackNow(r.Context(), id, "api")
+			default:
+				writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("unknown action %q: use cancel or now", action)))
+				return
+			}
+			if err != nil {
+				writeJSON(w, http.StatusConflict, errBody(err.Error()))
+				return
+			}
+			o.Log.Info("callback action", zap.String("callback", id), zap.String("action", action))
+			writeJSON(w, http.StatusOK, map[string]string{"callback": id, "action": action, "result": "ok"})
+		}))
+	}
 	if o.Snapshot != nil {
 		mux.HandleFunc("GET /api/v1/agents", read(o.Snapshot.Agents))
 		mux.HandleFunc("GET /api/v1/queues", read(o.Snapshot.Queues))
 		mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
 	}
 	return mux
+}
+
+// validID answers 400 unless id is a plain operator or callback id.
+func validID(w http.ResponseWriter, id string) bool {
+	if !idPattern.MatchString(id) {
+		writeJSON(w, http.StatusBadRequest, errBody("an id is 1-64 letters, digits, '_', '.', '-'"))
+		return false
+	}
+	return true
+}
+
+// readReason reads an optional {"reason":"..."} body: one line of at most
+// 64 characters; def when absent.
+func readReason(w http.ResponseWriter, r *http.Request, def string) (string, bool) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		writeJSON(w, http.StatusBadRequest, errBody("body must be JSON like {\"reason\":\"break\"}: "+err.Error()))
+		return "", false
+	}
+	reason := strings.TrimSpace(body.Reason)
+	if reason == "" {
+		reason = def
+	}
+	if len(reason) > 64 || strings.ContainsAny(reason, "\r\n") {
+		writeJSON(w, http.StatusBadRequest, errBody("reason must be one line of at most 64 characters"))
+		return "", false
+	}
+	return reason, true
 }
 
 func errBody(msg string) map[string]string { return map[string]string{"error": msg} }

@@ -52,7 +52,7 @@ func TestAgentActions(t *testing.T) {
 		{"pause default reason", "POST", "/api/v1/agents/1002/pause", "s3cret", "", 200, "ok"},
 		{"pause bad json", "POST", "/api/v1/agents/1001/pause", "s3cret", `{"why":1}`, 400, "reason"},
 		{"pause reason too long", "POST", "/api/v1/agents/1001/pause", "s3cret", `{"reason":"` + strings.Repeat("x", 65) + `"}`, 400, "64"},
-		{"bad id", "POST", "/api/v1/agents/10%3B01/login", "s3cret", "", 400, "operator id"},
+		{"bad id", "POST", "/api/v1/agents/10%3B01/login", "s3cret", "", 400, "an id is"},
 		{"unknown action", "POST", "/api/v1/agents/1001/dance", "s3cret", "", 404, "unknown action"},
 		{"unknown operator", "POST", "/api/v1/agents/9999/login", "s3cret", "", 404, "unknown operator"},
 		{"ready", "POST", "/api/v1/agents/1001/ready", "s3cret", "", 200, "ok"},

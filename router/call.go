@@ -833,6 +833,10 @@ func (c *call) endConversation(by string, cause int) {
 	if err != nil {
 		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
 	}
+	c.r.rememberLastCall(agent, CallbackRequest{
+		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
+		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
+	})
 	outcome := OutcomeAnswered
 	if c.owedAfterConversation(by, cause, now.Sub(c.rec.AnsweredAt)) || droppedCause(cause) {
 		outcome = OutcomeDropped

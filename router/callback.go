@@ -126,12 +126,11 @@ func (c *call) scheduleCallback(reason string) bool {
 		queueTime = c.r.now()
 	}
 	req := CallbackRequest{
-		Number: c.ch.CallerNumber, Topic: c.topic.ID, Language: c.lang, Reason: reason,
+		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang, Reason: reason,
 		QueueTime: queueTime, Priority: c.prio, SourceCallID: c.id,
 	}
 	if c.enteredNumber != "" {
-		// The caller keyed the number in: it replaces the withheld one.
-		req.Number, req.Note = c.enteredNumber, "number keyed in by the caller"
+		req.Note = "number keyed in by the caller"
 	}
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
@@ -145,6 +144,51 @@ func (c *call) scheduleCallback(reason string) bool {
 	c.rec.Callback = t.ID
 	c.r.kickPromotion()
 	return true
+}
+
+// callbackNumber is the number to call back: the one the caller keyed in
+// (caller ID withheld) or the raw caller ID, which the store validates.
+func (c *call) callbackNumber() string {
+	if c.enteredNumber != "" {
+		return c.enteredNumber
+	}
+	return c.ch.CallerNumber
+}
+
+func (r *Router) rememberLastCall(agentID string, req CallbackRequest) {
+	r.mu.Lock()
+	r.lastCall[agentID] = req
+	r.mu.Unlock()
+}
+
+// ErrNoRecentCall: the operator has no finished call to mark.
+var ErrNoRecentCall = errors.New("router: no recent call to mark")
+
+// MarkCallback is the operator marking their last finished call "call
+// back" with a reason (e.g. "needs test results", "line was bad").
+func (r *Router) MarkCallback(_ context.Context, agentID, reason string) (string, error) {
+	if err := r.knownAgent(agentID); err != nil {
+		return "", err
+	}
+	if r.opt.Callbacks == nil {
+		return "", errors.New("router: callbacks are not configured")
+	}
+	r.mu.Lock()
+	req, ok := r.lastCall[agentID]
+	r.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("%w: operator %s", ErrNoRecentCall, agentID)
+	}
+	req.Reason, req.Note = ReasonOperatorMarked, reason
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	t, err := r.opt.Callbacks.Schedule(cctx, req, r.now())
+	if err != nil {
+		return "", fmt.Errorf("mark callback for %s's call %s: %w", agentID, req.SourceCallID, err)
+	}
+	r.log.Info("operator marked a call for a callback", zap.String("agent", agentID), zap.String("call_id", req.SourceCallID), zap.String("callback", t.ID))
+	r.kickPromotion()
+	return t.ID, nil
 }
 
 // kickPromotion asks the promotion loop to look for due callbacks now (a

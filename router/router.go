@@ -70,6 +70,7 @@ type Router struct {
 	calls    map[string]*call         // caller channel id → call
 	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
+	lastCall map[string]CallbackRequest // operator → their last conversation, for "call back"
 	draining bool
 
 	runCtx     context.Context
@@ -105,12 +106,13 @@ func New(opt Options) (*Router, error) {
 		opt.CallbackRingTimeout = 30 * time.Second
 	}
 	r := &Router{
-		opt:     opt,
-		log:     opt.Log,
-		now:     opt.Now,
-		calls:   make(map[string]*call),
-		legs:    make(map[string]*mailbox[msg]),
-		wrapups: make(map[string]wrapUp),
+		opt:      opt,
+		log:      opt.Log,
+		now:      opt.Now,
+		calls:    make(map[string]*call),
+		legs:     make(map[string]*mailbox[msg]),
+		wrapups:  make(map[string]wrapUp),
+		lastCall: make(map[string]CallbackRequest),
 
 		promoteNow: make(chan struct{}, 1),
 	}
