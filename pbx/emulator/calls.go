@@ -142,6 +142,9 @@ func (s *Server) appHangupLocked(c *channel, cause int) {
 		// Cancel a leg that is still dialling: hangup request (32, soft),
 		// Dial NOANSWER, destroyed with the reason's cause (16 normally).
 		c.hangingUp = true
+		if c.handle != nil && c.handle.endedBy == "" {
+			c.handle.endedBy = endApp
+		}
 		s.hangupRequestLocked(c, 32, true)
 		s.dialEventLocked(c, "NOANSWER")
 		s.destroyLocked(c, cause, 0)

@@ -7,7 +7,8 @@
 // Besides the ARI server it scripts the outside world: virtual callers
 // (Server.Call) that enter Stasis from the dialplan, and virtual operator
 // phones (Server.AddPhone) that ring, answer, refuse or hang up when the
-// application originates to them.
+// application originates to them, and carrier trunks (Server.AddTrunk)
+// through which the application calls citizens back.
 //
 // Everything the emulator knows is guarded by one mutex; events are built
 // and queued to the WebSocket writers under that mutex, so their order is the
@@ -28,9 +29,12 @@
 //     after the other; Asterisk may interleave them.
 //   - Bridge play/record, snoop, external media, channels/create, dial,
 //     redirect, recordings, sounds, device states, mailboxes: 501 or 404.
-//   - Originate only reaches phones added with AddPhone; any other endpoint
-//     (Local/, unknown PJSIP) gives 500 "Allocation failed". Originating to
-//     an extension without app answers and hangs up shortly, no dialplan.
+//   - Originate only reaches phones added with AddPhone and numbers behind
+//     trunks added with AddTrunk (PJSIP/<number>@<trunk>); any other
+//     endpoint (Local/, unknown PJSIP or trunk) gives 500 "Allocation
+//     failed". A 404 from behind a trunk (cause 1) is modelled on the
+//     recorded 603, not recorded itself. Originating to an extension
+//     without app answers and hangs up shortly, no dialplan.
 //   - POST /continue ends the call (no dialplan behind Stasis).
 //   - Bridges created over REST are subscribed to Options.App (REST calls
 //     carry no app name).

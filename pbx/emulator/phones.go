@@ -7,33 +7,53 @@ import (
 	"time"
 )
 
-// Phone scripts a virtual operator softphone (a PJSIP endpoint).
+// Phone scripts a virtual operator softphone (a PJSIP endpoint), or a
+// citizen's phone reached through a trunk (see Trunk).
 type Phone struct {
 	// Registered: the endpoint has a contact. An originate to an
 	// unregistered (or unknown) endpoint fails with 500 "Allocation failed".
+	// Ignored behind a trunk (the carrier is what is registered): use
+	// Unallocated there.
 	Registered bool
 	// AnswerAfter: time from 180 Ringing to answer (0 = at once).
 	AnswerAfter time.Duration
 	// Decline answers 603 (cause 21), Busy answers 486 (cause 17).
 	Decline, Busy bool
+	// Unallocated answers 404 Not Found: ChannelHangupRequest cause 1, Dial
+	// NOANSWER, ChannelDestroyed cause 1 (a number nobody has, or a citizen
+	// phone the carrier cannot reach).
+	Unallocated bool
 	// NeverAnswer rings until the originate timeout (cause 19).
 	NeverAnswer bool
 	// HangupAfter: the phone hangs up this long after answering (0 = never).
 	HangupAfter time.Duration
+	// HangupAfterBridged: the phone hangs up this long after its answered
+	// leg is first bridged with another channel (0 = never).
+	HangupAfterBridged time.Duration
 	// Name is the caller name of channels from this phone; default "Operator <resource>".
 	Name string
 	// Context is the endpoint's dialplan context; default "from-operators".
 	Context string
 }
 
-// Origination records one originate aimed at a phone.
+// Origination records one originate aimed at a phone or a trunk.
 type Origination struct {
 	Time      time.Time
 	ChannelID string
 	AppArgs   string
+	// CallerID is the originate's callerId parameter as sent (e.g.
+	// "Hotline <122>"); "" when the app gave none.
+	CallerID string
+	// Number is the number dialled behind a trunk ("+77011234567" for
+	// PJSIP/+77011234567@carrier); "" for a phone.
+	Number string
 	// Outcome: "allocation-failed" (unregistered, 500), "ringing" (still
-	// dialling), "answered", "busy", "declined", "no-answer", "cancelled".
+	// dialling), "answered", "busy", "declined", "unallocated",
+	// "no-answer", "cancelled".
 	Outcome string
+	// Leg follows the dialled channel (what the far end heard, its DTMF,
+	// its hangup); nil when refused with 500.
+	Leg *CallHandle
 }
 
 type phone struct {
@@ -42,6 +62,7 @@ type phone struct {
 	rang                     int
 	log                      []*Origination
 	chans                    []*channel
+	trunk                    *trunk // non-nil: a carrier trunk (AddTrunk)
 }
 
 func (p *phone) dropChannel(c *channel) {
@@ -170,6 +191,59 @@ func parseCallerID(v string) (name, num string) {
 	return "", v
 }
 
+// dialTarget is what an originate's endpoint resolved to: an operator
+// phone, or a number behind a trunk.
+type dialTarget struct {
+	p          *phone // endpoint the channel belongs to (a phone or a trunk)
+	number     string // number dialled behind a trunk; "" for a phone
+	dialstring string // the Dial events' dialstring: "1001", "+77011234567@carrier"
+	cfg        Phone  // how the far end behaves
+	// callee is the Caller whose AnswerCallbacks script answers (nil if none).
+	callee *Caller
+}
+
+// lookupPhoneLocked finds an endpoint ("PJSIP/1001"), the technology
+// matched case-insensitively as Asterisk does.
+func (s *Server) lookupPhoneLocked(endpoint string) *phone {
+	if p := s.phones[endpoint]; p != nil {
+		return p
+	}
+	for k, x := range s.phones {
+		if strings.EqualFold(k, endpoint) {
+			return x
+		}
+	}
+	return nil
+}
+
+// resolveEndpointLocked maps an originate endpoint to its target. ok is
+// false when Asterisk would answer 500 "Allocation failed"; the target's p
+// is then the unregistered phone, if any, to record the attempt on.
+func (s *Server) resolveEndpointLocked(endpoint string) (t dialTarget, ok bool) {
+	tech, res, _ := strings.Cut(endpoint, "/")
+	if num, trunkName, isTrunk := strings.Cut(res, "@"); isTrunk {
+		// PJSIP/<number>@<endpoint>: the number dialled through a trunk.
+		p := s.lookupPhoneLocked(tech + "/" + trunkName)
+		if p == nil {
+			return dialTarget{}, false
+		}
+		if p.trunk == nil {
+			// A user part towards a plain phone still reaches that phone.
+			return dialTarget{p: p, dialstring: res, cfg: p.cfg}, p.cfg.Registered
+		}
+		return s.trunkTargetLocked(p, num, res), true
+	}
+	p := s.lookupPhoneLocked(endpoint)
+	if p == nil {
+		return dialTarget{}, false
+	}
+	if p.trunk != nil {
+		// The trunk itself without a number: the carrier answers 404.
+		return s.trunkTargetLocked(p, "", res), true
+	}
+	return dialTarget{p: p, dialstring: p.resource, cfg: p.cfg}, p.cfg.Registered
+}
+
 // originateLocked: POST /channels and POST /channels/{id}.
 func (s *Server) originateLocked(rq *request, id string) (int, any) {
 	endpoint := rq.get("endpoint")
@@ -197,26 +271,22 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 			timeout = time.Duration(v) * time.Second
 		}
 	}
-	p := s.phones[endpoint]
-	if p == nil {
-		// Case-insensitive technology ("pjsip/1001").
-		for k, x := range s.phones {
-			if strings.EqualFold(k, endpoint) {
-				p = x
-			}
-		}
-	}
-	if p == nil || !p.cfg.Registered {
-		if p != nil {
-			p.log = append(p.log, &Origination{Time: s.now(), AppArgs: rq.get("appArgs"), Outcome: "allocation-failed"})
+	tgt, ok := s.resolveEndpointLocked(endpoint)
+	if !ok {
+		if tgt.p != nil {
+			tgt.p.log = append(tgt.p.log, &Origination{Time: s.now(), AppArgs: rq.get("appArgs"),
+				CallerID: rq.get("callerId"), Number: tgt.number, Outcome: "allocation-failed"})
 		}
 		return http.StatusInternalServerError, obj{{"error", "Allocation failed"}}
 	}
+	p := tgt.p
 	c := s.newChannelLocked(id, s.nextName(p.endpoint), "Down")
 	c.protocolID = uuid()
 	if cid := rq.get("callerId"); cid != "" {
 		c.callerName, c.callerNum = parseCallerID(cid)
 		c.connName, c.connNum = c.callerName, c.callerNum
+	} else if p.trunk != nil {
+		c.callerName, c.callerNum = parseCallerID(p.trunk.cfg.CallerID)
 	} else {
 		c.callerName, c.callerNum = p.name(), p.resource
 	}
@@ -225,7 +295,7 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 	c.originated = true
 	c.originApp = appName
 	c.appArgs = rq.get("appArgs")
-	c.dialstring = p.resource
+	c.dialstring = tgt.dialstring
 	c.endpoint = p.endpoint
 	c.ph = p
 	if vars, ok := rq.body["variables"].(map[string]any); ok {
@@ -238,33 +308,55 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 	if appName != "" {
 		s.subscribeLocked(appName, "channel:"+c.id)
 	}
+	// The far end's handle: what it hears, its digits, its hangup.
+	h := newHandle(s)
+	h.caller = Caller{Number: p.resource, Name: p.name(), HangupAfterBridged: tgt.cfg.HangupAfterBridged}
+	if p.trunk != nil {
+		h.caller.Number, h.caller.Name = tgt.number, ""
+		if tgt.callee != nil {
+			h.caller.Name = tgt.callee.Name
+		}
+	}
+	h.ch, h.id, h.name = c, c.id, c.name
+	c.handle = h
+	s.handles = append(s.handles, h)
+
 	p.rang++
-	rec := &Origination{Time: s.now(), ChannelID: c.id, AppArgs: c.appArgs, Outcome: "ringing"}
+	rec := &Origination{Time: s.now(), ChannelID: c.id, AppArgs: c.appArgs, CallerID: rq.get("callerId"),
+		Number: tgt.number, Outcome: "ringing", Leg: h}
 	p.log = append(p.log, rec)
 	p.chans = append(p.chans, c)
-	cfg := p.cfg
 	resp := c.json()
+	s.dialLocked(c, tgt.cfg, timeout, rec)
+	return 200, resp
+}
 
+// dialLocked runs the far end of an originated channel c (an operator
+// phone or a number behind a trunk) as Asterisk reports it: Dial(""), then
+// a rejection (busy 486, declined 603, unallocated 404), or Dial(RINGING)
+// with Ringing, then the answer or, at the timeout, ChannelDestroyed 19.
+func (s *Server) dialLocked(c *channel, cfg Phone, timeout time.Duration, rec *Origination) {
 	half := s.opts.RingDelay / 2
+	reject := func(outcome string, cause int, dialstatus string, sipCode int) {
+		s.addTimer(c, s.afterLocked(half, func() {
+			rec.Outcome = outcome
+			c.hangingUp = true
+			s.hangupRequestLocked(c, cause, false)
+			s.dialEventLocked(c, dialstatus)
+			s.destroyLocked(c, cause, sipCode)
+		}))
+	}
 	s.addTimer(c, s.afterLocked(half, func() {
 		s.dialEventLocked(c, "")
 		switch {
 		case cfg.Busy:
-			s.addTimer(c, s.afterLocked(half, func() {
-				rec.Outcome = "busy"
-				c.hangingUp = true
-				s.hangupRequestLocked(c, 17, false)
-				s.dialEventLocked(c, "BUSY")
-				s.destroyLocked(c, 17, 486)
-			}))
+			reject("busy", 17, "BUSY", 486)
 		case cfg.Decline:
-			s.addTimer(c, s.afterLocked(half, func() {
-				rec.Outcome = "declined"
-				c.hangingUp = true
-				s.hangupRequestLocked(c, 21, false)
-				s.dialEventLocked(c, "NOANSWER")
-				s.destroyLocked(c, 21, 603)
-			}))
+			reject("declined", 21, "NOANSWER", 603)
+		case cfg.Unallocated:
+			// Not recorded: a 404 ends as a 603 does (no BUSY/CONGESTION
+			// control frame), with cause 1 (hangup_sip2cause(404)).
+			reject("unallocated", 1, "NOANSWER", 404)
 		default:
 			s.addTimer(c, s.afterLocked(half, func() {
 				s.dialEventLocked(c, "RINGING")
@@ -293,7 +385,6 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 			rec.Outcome = "cancelled"
 		}
 	}
-	return 200, resp
 }
 
 // dialEventLocked emits a Dial event for the originated channel c.
@@ -309,6 +400,10 @@ func (s *Server) phoneAnsweredLocked(c *channel, cfg Phone) {
 	}
 	s.cancelTimerLocked(c.timeoutT)
 	c.answered = true
+	if h := c.handle; h != nil && h.answeredAt.IsZero() {
+		h.answeredAt = s.now()
+		s.scheduleAfterAnswerLocked(h)
+	}
 	s.setStateLocked(c, "Up")
 	s.dialEventLocked(c, "ANSWER")
 	if c.originApp == "" {

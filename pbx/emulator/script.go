@@ -32,6 +32,12 @@ type Caller struct {
 	// HangupAfterBridged: the caller hangs up this long after first being
 	// bridged with another channel (e.g. an operator).
 	HangupAfterBridged time.Duration
+	// AnswerCallbacks (optional) scripts the caller's phone when the app
+	// calls Number back through any trunk (AddTrunk) once this call is
+	// over: a citizen who abandoned answers the callback. While this call
+	// (or an answered callback) is still up the number is busy (486).
+	// Trunk.Numbers entries win over it; Trunk.Citizen does not.
+	AnswerCallbacks *Phone
 }
 
 // Step is one scripted caller action. Its triggers (all that are set) are
