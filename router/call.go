@@ -556,6 +556,17 @@ func (c *call) stopAnnouncement() {
 
 // takeOffer rings the reserved operator's phone.
 func (c *call) takeOffer(ctx context.Context, o *Offer) {
+	if c.phase == phaseNumber && c.entry != nil {
+		// The caller's turn came while they keyed in a number for a
+		// callback: an operator is better than a callback.
+		if c.entry.timer != nil {
+			c.entry.timer.Stop()
+		}
+		c.entry = nil
+		c.stopEntryPrompt()
+		c.phase = phaseQueued
+		c.startMOH()
+	}
 	if c.phase != phaseQueued {
 		// Already offered or finished: this reservation is not ours to use.
 		c.log.Warn("unexpected offer", zap.String("agent", o.AgentID), zap.String("phase", c.phase.String()))

@@ -178,12 +178,20 @@ func (c *call) entryC() <-chan time.Time {
 	return c.entry.timer.C
 }
 
-func (c *call) playEntry(media ...string) {
+func (c *call) stopEntryPrompt() {
+	if c.entryPlayback == "" {
+		return
+	}
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
-	if c.entryPlayback != "" {
-		_ = c.r.opt.PBX.StopPlayback(cctx, c.entryPlayback)
-	}
+	_ = c.r.opt.PBX.StopPlayback(cctx, c.entryPlayback)
+	c.entryPlayback = ""
+}
+
+func (c *call) playEntry(media ...string) {
+	c.stopEntryPrompt()
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
 	c.entryPlayback = c.r.nextID("num-" + c.id)
 	if err := c.r.opt.PBX.Play(cctx, c.id, c.entryPlayback, media...); err != nil {
 		c.log.Warn("number entry prompt", zap.Error(err))
