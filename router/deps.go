@@ -19,6 +19,7 @@ type PBX interface {
 	StartMOH(ctx context.Context, channelID, class string) error
 	StopMOH(ctx context.Context, channelID string) error
 	SetVariable(ctx context.Context, channelID, name, value string) error
+	GetVariable(ctx context.Context, channelID, name string) (string, error)
 	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Channel, error)
 	EndpointState(ctx context.Context, endpoint string) (string, error)
 	CreateBridge(ctx context.Context, bridgeID, bridgeType string) error

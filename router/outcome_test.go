@@ -1,6 +1,9 @@
 package router
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestOfferFailure(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,5 +48,24 @@ func TestMailboxNeverBlocksAndDrainsInOrder(t *testing.T) {
 	}
 	if m.post(2) {
 		t.Fatal("post accepted after close")
+	}
+}
+
+func TestParseMissed(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		val, number string
+		at          time.Time
+	}{
+		{"79001234567|1799999000", "79001234567", time.Unix(1799999000, 0)},
+		{"79001234567", "79001234567", now},
+		{"79001234567|garbage", "79001234567", now},
+		{"79001234567|1900000000", "79001234567", now}, // in the future: not trusted
+		{"", "", now},
+	} {
+		number, at := parseMissed(tc.val, now)
+		if number != tc.number || !at.Equal(tc.at) {
+			t.Errorf("parseMissed(%q) = %q, %v; want %q, %v", tc.val, number, at, tc.number, tc.at)
+		}
 	}
 }

@@ -51,8 +51,11 @@ type Options struct {
 	// callers; Trunk is the PJSIP endpoint citizens are dialled through
 	// ("PJSIP/<number>@<trunk>", default "carrier") and CallbackRingTimeout
 	// how long their phone rings (default 30 s).
-	Callbacks           Callbacks
-	Policy              func(topic string) CallbackPolicy
+	Callbacks Callbacks
+	Policy    func(topic string) CallbackPolicy
+	// OutageTopic is the topic callbacks for callers missed during an
+	// outage (AstDB hotline_missed) join; "" disables the read-back.
+	OutageTopic         string
 	Trunk               string
 	CallbackRingTimeout time.Duration
 	// OnRecord, if set, sees every call record after it is written.
@@ -76,6 +79,7 @@ type Router struct {
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	promoteNow chan struct{}
+	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
 }
 
@@ -487,6 +491,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 		r.adopt(ctx, unknown)
 	}
 	r.freeOrphanedOperators()
+	r.syncOutage(ctx)
 }
 
 func (r *Router) nextID(prefix string) string {
