@@ -27,10 +27,11 @@ type command struct {
 // commands is every subcommand. To add one (serve, demo), write its
 // function in its own file and list it here.
 var commands = map[string]command{
-	"config":  {runConfig, "check configuration files: hotline config check FILE..."},
-	"serve":   {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
-	"demo":    {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
-	"prompts": {runPrompts, "speak the config's prompts into WAV files: hotline prompts --config FILE --out DIR"},
+	"config":    {runConfig, "check configuration files: hotline config check FILE..."},
+	"serve":     {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
+	"demo":      {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
+	"callbacks": {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"prompts":   {runPrompts, "speak the config's prompts into WAV files: hotline prompts --config FILE --out DIR"},
 }
 
 // errReported means the command has already told the user what went wrong;
