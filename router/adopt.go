@@ -44,6 +44,13 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 	legs := map[string]pbx.Channel{}
 	var citizens []pbx.Channel
 	for _, ch := range unknown {
+		if isCallback(ch.ID) || strings.HasPrefix(ch.ID, "dbsync") {
+			// A callback attempt or an AstDB read cut off by the restart:
+			// its lease returns the callback to the schedule; a leg left
+			// ringing would let the citizen be dialled twice at once.
+			r.spawn(func() { r.hangupQuietly(ctx, ch.ID, "normal") })
+			continue
+		}
 		if _, ok := owningCall(ch.ID); ok {
 			legs[ch.ID] = ch
 			continue
