@@ -25,6 +25,13 @@ type Summary struct {
 	HandoverMsP50 float64 `json:"handover_ms_p50"`
 	HandoverMsMax float64 `json:"handover_ms_max"`
 	Handovers     int     `json:"handovers"`
+
+	// Callbacks owed to callers who abandoned or dropped, at the end.
+	CallbacksScheduled int `json:"callbacks_scheduled"` // ever scheduled (merges count once)
+	CallbacksReached   int `json:"callbacks_reached"`   // the citizen was called back and talked
+	CallbacksPending   int `json:"callbacks_pending"`   // still owed
+	CallbacksUnreached int `json:"callbacks_unreached"` // attempts or time ran out
+	CallbackAttempts   int `json:"callback_attempts"`
 }
 
 // tally collects what the router reports during a run. Safe for
@@ -33,6 +40,7 @@ type tally struct {
 	mu        sync.Mutex
 	offered   int
 	records   []records.Record
+	attempts  int
 	handovers []time.Duration
 }
 
@@ -44,8 +52,12 @@ func (t *tally) arrived() {
 
 func (t *tally) record(r records.Record) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if router.IsCallbackAttempt(r.CallID) {
+		t.attempts++ // an outbound attempt, not one of the callers offered
+		return
+	}
 	t.records = append(t.records, r)
-	t.mu.Unlock()
 }
 
 func (t *tally) handover(d time.Duration) {
@@ -90,6 +102,7 @@ func (t *tally) summary(now time.Time, stillWaitingSince []time.Time) Summary {
 		s.AvgWaitS = round(answeredWait.Seconds()/float64(s.Answered), 3)
 	}
 	s.Handovers = len(t.handovers)
+	s.CallbackAttempts = t.attempts
 	if len(t.handovers) > 0 {
 		hs := append([]time.Duration(nil), t.handovers...)
 		sort.Slice(hs, func(i, j int) bool { return hs[i] < hs[j] })

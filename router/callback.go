@@ -97,6 +97,10 @@ const (
 
 func isCallback(callID string) bool { return strings.HasPrefix(callID, cbPrefix) }
 
+// IsCallbackAttempt tells a callback attempt's record from an inbound
+// call's.
+func IsCallbackAttempt(callID string) bool { return isCallback(callID) }
+
 // callbackResult names a citizen leg's failure from its cause.
 func callbackResult(cause int) string {
 	switch cause {
