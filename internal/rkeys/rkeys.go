@@ -193,7 +193,7 @@ var luaKeys = strings.Join([]string{
 
 // Lua returns body with the shared library (key helpers and lib.lua)
 // prepended; pass the result to redis.NewScript and KEYS[1] = Prefix(centre).
-func Lua(body string) string { return luaKeys + libLua + "\n" + body }
+func Lua(body string) string { return luaKeys + luaCallbackKeys + libLua + "\n" + body }
 
 // Script loads lua/<name> from a package's embedded scripts with the shared
 // library prepended. A missing script is a build mistake, so it panics at
@@ -205,3 +205,67 @@ func Script(fsys fs.FS, name string) *redis.Script {
 	}
 	return redis.NewScript(Lua(string(b)))
 }
+
+// ---------------------------------------------------------------------------
+// Callbacks owed to citizens (package callbacks). Kept in one block so the
+// queue/dispatch layout above reads on its own; the same hash tag puts them
+// in the centre's slot, so one script may touch a callback and its indexes.
+
+const (
+	sfxCallback    = "cb:"        // HASH  one callback (see CallbackFields)
+	sfxCallbackLog = "cblog:"     // LIST  one callback's history, JSON events, capped
+	sfxCbDue       = "cb-due"     // ZSET  id -> due ms; scheduled callbacks only
+	sfxCbOpen      = "cb-open"    // ZSET  id -> due ms; every open callback (scheduled..in_flight)
+	sfxCbLeases    = "cb-leases"  // ZSET  id -> lease expiry ms; promoting and in_flight
+	sfxCbNumber    = "cb-num:"    // HASH  topic -> id; a number's open callbacks (one per topic)
+	sfxCbClosed    = "cb-closed"  // ZSET  id -> closed ms; recently closed, capped
+	sfxCbCounts    = "cb-counts"  // HASH  status/event -> count (see callbacks.Counts)
+	sfxCbRefused   = "cb-refused" // STREAM numbers refused with the reason, capped
+)
+
+// CallbackFields documents the callback HASH: number topic lang
+// reasons(a,b) qtime(ms) bias(ms) prio status due(ms) created(ms)
+// updated(ms) expires(ms) tries note src holder agent lease(ms) closed(ms).
+const CallbackFields = "number topic lang reasons qtime bias prio status due created updated expires tries note src holder agent lease closed"
+
+// Callback is one callback owed. HASH, fields CallbackFields.
+func Callback(centre, id string) string { return Prefix(centre) + sfxCallback + id }
+
+// CallbackLog is one callback's history. LIST of JSON events, oldest first.
+func CallbackLog(centre, id string) string { return Prefix(centre) + sfxCallbackLog + id }
+
+// CallbacksDue indexes scheduled callbacks by due time. ZSET id -> due ms.
+func CallbacksDue(centre string) string { return Prefix(centre) + sfxCbDue }
+
+// CallbacksOpen indexes every open callback by due time. ZSET id -> due ms.
+func CallbacksOpen(centre string) string { return Prefix(centre) + sfxCbOpen }
+
+// CallbackLeases holds promoting and in-flight callbacks. ZSET id -> expiry ms.
+func CallbackLeases(centre string) string { return Prefix(centre) + sfxCbLeases }
+
+// CallbacksByNumber maps an E.164 number's open callbacks. HASH topic -> id.
+func CallbacksByNumber(centre, number string) string {
+	return Prefix(centre) + sfxCbNumber + number
+}
+
+// CallbacksClosed lists recently closed callbacks. ZSET id -> closed ms.
+func CallbacksClosed(centre string) string { return Prefix(centre) + sfxCbClosed }
+
+// CallbackCounts holds callback counters. HASH name -> count.
+func CallbackCounts(centre string) string { return Prefix(centre) + sfxCbCounts }
+
+// CallbacksRefused records numbers refused for a callback. STREAM.
+func CallbacksRefused(centre string) string { return Prefix(centre) + sfxCbRefused }
+
+// luaCallbackKeys is the Lua twin of the callback builders.
+var luaCallbackKeys = strings.Join([]string{
+	fmt.Sprintf("local function k_cb(id) return P .. %q .. id end", sfxCallback),
+	fmt.Sprintf("local function k_cb_log(id) return P .. %q .. id end", sfxCallbackLog),
+	fmt.Sprintf("local function k_cb_due() return P .. %q end", sfxCbDue),
+	fmt.Sprintf("local function k_cb_open() return P .. %q end", sfxCbOpen),
+	fmt.Sprintf("local function k_cb_leases() return P .. %q end", sfxCbLeases),
+	fmt.Sprintf("local function k_cb_num(n) return P .. %q .. n end", sfxCbNumber),
+	fmt.Sprintf("local function k_cb_closed() return P .. %q end", sfxCbClosed),
+	fmt.Sprintf("local function k_cb_counts() return P .. %q end", sfxCbCounts),
+	"",
+}, "\n")
