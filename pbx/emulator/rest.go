@@ -88,6 +88,8 @@ func (s *Server) authorized(r *http.Request) bool {
 	return false
 }
 
+// logREST records a call. Callers record before they write the response,
+// so that a test reading RESTLog right after the reply finds the call.
 func (s *Server) logREST(r *http.Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,9 +102,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.authorized(r) {
+		s.logREST(r, http.StatusUnauthorized)
 		w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 		writeJSON(w, http.StatusUnauthorized, msg("Authentication required"))
-		s.logREST(r, http.StatusUnauthorized)
 		return
 	}
 	if r.URL.Path == "/ari/events" {
@@ -155,11 +157,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.finish(w, r, rq, status, body)
 }
 
+// finish records the call in the REST log, then writes the response: a
+// client that got its reply always finds the call in RESTLog.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, rq *request, status int, body any) {
-	writeJSON(w, status, body)
 	s.mu.Lock()
 	s.restLog = append(s.restLog, RESTCall{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(rq.raw), Status: status})
 	s.mu.Unlock()
+	writeJSON(w, status, body)
 	s.log.Debug("rest", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("query", r.URL.RawQuery), zap.Int("status", status))
 }
 
@@ -455,11 +459,23 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 			return 409, msg("Channel not in Stasis application")
 		}
 		if m == "GET" {
+			if v, handled, ok := s.readFuncLocked(name); handled {
+				if !ok {
+					return 500, msg("Unable to read provided function")
+				}
+				return 200, obj{{"value", v}}
+			}
 			v, ok := c.vars[name]
 			if !ok {
 				return 404, msg("Provided variable was not found")
 			}
 			return 200, obj{{"value", v}}
+		}
+		if handled, ok := s.writeFuncLocked(name, rq.get("value")); handled {
+			if !ok {
+				return 400, msg("Failed to execute function")
+			}
+			return 204, nil
 		}
 		s.setVarLocked(c, name, rq.get("value"))
 		return 204, nil

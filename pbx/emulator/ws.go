@@ -206,8 +206,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	appParam := r.URL.Query().Get("app")
 	apps := splitList(appParam)
 	if len(apps) == 0 {
-		writeJSON(w, http.StatusBadRequest, obj{{"message", "Missing param 'app'"}})
 		s.logREST(r, http.StatusBadRequest)
+		writeJSON(w, http.StatusBadRequest, obj{{"message", "Missing param 'app'"}})
 		return
 	}
 	ws := websocket.Server{
