@@ -36,6 +36,8 @@
 //     recorded 603, not recorded itself. Originating to an extension
 //     without app answers and hangs up shortly, no dialplan.
 //   - POST /continue ends the call (no dialplan behind Stasis).
+//   - POST /events/user/{name} answers 204 for every application it has
+//     seen; Asterisk answers 404 for a deactivated one holding nothing.
 //   - Bridges created over REST are subscribed to Options.App (REST calls
 //     carry no app name).
 package emulator
@@ -107,6 +109,13 @@ type Options struct {
 	RingDelay time.Duration
 	// DigitGap separates the digits of a scripted multi-digit step. Default 50ms.
 	DigitGap time.Duration
+	// Fallback: a Caller whose app has no WebSocket is not refused (603)
+	// but goes through the dialplan's [hotline-fallback]: unless its
+	// number is empty or "anonymous" the AstDB gets
+	// hotline_missed/<channel id> = "<number>|<epoch seconds>", then it
+	// waits in the fallback queue (CallHandle.InFallback) until it hangs
+	// up. No fallback operator answers, so the record stays.
+	Fallback bool
 }
 
 // Server is the virtual Asterisk. Create it with New, then Start it.
@@ -132,6 +141,7 @@ type Server struct {
 	phones    map[string]*phone
 	handles   []*CallHandle
 	restLog   []RESTCall
+	db        map[string]string // AstDB: "family/key" → value
 
 	chanSeq  int // unique id suffix
 	nameSeq  int // channel name suffix
@@ -186,6 +196,7 @@ func New(opts Options) *Server {
 		playbacks: map[string]*playback{},
 		phones:    map[string]*phone{},
 		timers:    map[*timer]struct{}{},
+		db:        map[string]string{},
 		startTime: opts.Clock.Now(),
 	}
 }

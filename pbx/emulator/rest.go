@@ -226,6 +226,13 @@ func (s *Server) route(rq *request) (int, any) {
 		return s.routeBridges(rq)
 	case "endpoints":
 		return s.routeEndpoints(rq)
+	case "events":
+		if n == 3 && seg[1] == "user" {
+			if m != "POST" {
+				return 405, invalidMethod
+			}
+			return s.userEventLocked(rq, seg[2])
+		}
 	}
 	return 404, notFound
 }
