@@ -104,6 +104,9 @@ func (s *Server) setVarLocked(c *channel, name, value string) {
 // qosVarsLocked emits the five RTPAUDIOQOS* ChannelVarset events Asterisk
 // sends when an answered SIP channel hangs up.
 func (s *Server) qosVarsLocked(c *channel) {
+	if c.local {
+		return
+	}
 	rx, tx := 50+rand.IntN(400), 50+rand.IntN(400)
 	vals := [][2]string{
 		{"RTPAUDIOQOS", fmt.Sprintf("ssrc=%d;themssrc=%d;lp=0;rxjitter=0.000000;rxcount=%d;txjitter=0.000125;txcount=%d;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000", rand.Uint32(), rand.Uint32(), rx, tx)},

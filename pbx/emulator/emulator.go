@@ -29,12 +29,29 @@
 //     after the other; Asterisk may interleave them.
 //   - Bridge play/record, snoop, external media, channels/create, dial,
 //     redirect, recordings, sounds, device states, mailboxes: 501 or 404.
-//   - Originate only reaches phones added with AddPhone and numbers behind
-//     trunks added with AddTrunk (PJSIP/<number>@<trunk>); any other
-//     endpoint (Local/, unknown PJSIP or trunk) gives 500 "Allocation
-//     failed". A 404 from behind a trunk (cause 1) is modelled on the
-//     recorded 603, not recorded itself. Originating to an extension
+//   - Originate only reaches phones added with AddPhone, numbers behind
+//     trunks added with AddTrunk (PJSIP/<number>@<trunk>) and the Local
+//     destinations of the hotline dialplan (only Local/s@hotline-dbsync);
+//     any other endpoint (other Local/, unknown PJSIP or trunk) gives 500
+//     "Allocation failed". A 404 from behind a trunk (cause 1) is modelled
+//     on the recorded 603, not recorded itself. Originating to an extension
 //     without app answers and hangs up shortly, no dialplan.
+//   - A Local channel is only its ;1 half (name "Local/s@hotline-dbsync-
+//     0000000N;1"), dialled like a phone that answers at once (its Dial
+//     events include a RINGING); the ;2 half is not modelled, except that
+//     the dialplan's Wait(60) hangs the channel up 60 s (scaled) after the
+//     answer. It has no RTP: no RTPAUDIOQOS* at its hangup.
+//   - Dialplan functions: channel variable GET/POST evaluate only func_db's
+//     DB(family/key), DB_KEYS(family), DB_DELETE(family/key) and
+//     DB_EXISTS(family/key), on the emulator's AstDB (Server.DB, SetDB,
+//     DBKeys); other NAME(...) are plain variables. DB_RESULT is not set.
+//   - Without Options.Fallback a caller whose app is not connected is
+//     refused (603). With it the caller goes through [hotline-fallback]:
+//     the hotline_missed AstDB record (not for an empty or "anonymous"
+//     number; the presentation is not modelled), then the queue, where no
+//     fallback operator ever answers (the record is never dropped by the
+//     dialplan) and the caller stays until it hangs up. The channel is
+//     listed by GET /channels (Up, app Queue) but sends no events.
 //   - POST /continue ends the call (no dialplan behind Stasis).
 //   - POST /events/user/{name} answers 204 for every application it has
 //     seen; Asterisk answers 404 for a deactivated one holding nothing.

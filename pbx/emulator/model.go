@@ -68,6 +68,7 @@ type channel struct {
 	appArgs    string
 	dialstring string
 	endpoint   string // "PJSIP/1001" for phone channels; "" for citizens
+	local      bool   // a Local channel (the ;1 half): no RTP
 	vars       map[string]string
 	bridge     *bridge
 	moh, ring  bool

@@ -63,6 +63,7 @@ type phone struct {
 	log                      []*Origination
 	chans                    []*channel
 	trunk                    *trunk // non-nil: a carrier trunk (AddTrunk)
+	local                    bool   // a Local/ destination (not in s.phones)
 }
 
 func (p *phone) dropChannel(c *channel) {
@@ -75,7 +76,7 @@ func (p *phone) dropChannel(c *channel) {
 }
 
 func (p *phone) name() string {
-	if p.cfg.Name != "" {
+	if p.cfg.Name != "" || p.local {
 		return p.cfg.Name
 	}
 	return "Operator " + p.resource
@@ -221,6 +222,9 @@ func (s *Server) lookupPhoneLocked(endpoint string) *phone {
 // is then the unregistered phone, if any, to record the attempt on.
 func (s *Server) resolveEndpointLocked(endpoint string) (t dialTarget, ok bool) {
 	tech, res, _ := strings.Cut(endpoint, "/")
+	if strings.EqualFold(tech, "Local") {
+		return s.localTargetLocked(res)
+	}
 	if num, trunkName, isTrunk := strings.Cut(res, "@"); isTrunk {
 		// PJSIP/<number>@<endpoint>: the number dialled through a trunk.
 		p := s.lookupPhoneLocked(tech + "/" + trunkName)
@@ -280,14 +284,23 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 		return http.StatusInternalServerError, obj{{"error", "Allocation failed"}}
 	}
 	p := tgt.p
-	c := s.newChannelLocked(id, s.nextName(p.endpoint), "Down")
-	c.protocolID = uuid()
-	if cid := rq.get("callerId"); cid != "" {
+	name := s.nextName(p.endpoint)
+	if p.local {
+		name += ";1"
+	}
+	c := s.newChannelLocked(id, name, "Down")
+	c.local = p.local
+	if !c.local {
+		c.protocolID = uuid()
+	}
+	switch cid := rq.get("callerId"); {
+	case cid != "":
 		c.callerName, c.callerNum = parseCallerID(cid)
 		c.connName, c.connNum = c.callerName, c.callerNum
-	} else if p.trunk != nil {
+	case p.local: // a Local channel has no caller id of its own
+	case p.trunk != nil:
 		c.callerName, c.callerNum = parseCallerID(p.trunk.cfg.CallerID)
-	} else {
+	default:
 		c.callerName, c.callerNum = p.name(), p.resource
 	}
 	c.context, c.exten, c.priority = p.context(), "s", 1

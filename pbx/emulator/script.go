@@ -84,6 +84,7 @@ type CallHandle struct {
 	caller   Caller
 	start    time.Time
 	rejected bool
+	fallback bool // Stasis() failed: in [hotline-fallback] (Options.Fallback)
 
 	played     []string
 	finished   int
@@ -150,7 +151,9 @@ func (h *CallHandle) noteBridgedLocked(s *Server) {
 
 // Call places a virtual inbound call. If no WebSocket is connected for the
 // app the call is refused at once (Asterisk answers 603): it never enters
-// Stasis and the handle reports Rejected.
+// Stasis and the handle reports Rejected. With Options.Fallback it goes to
+// the fallback queue instead (InFallback): an AstDB record, no events, up
+// until the caller hangs up (HangupAt, a Script step or Hangup).
 func (s *Server) Call(cl Caller) *CallHandle {
 	if cl.Name == "" {
 		cl.Name = "Citizen"
@@ -175,7 +178,8 @@ func (s *Server) Call(cl Caller) *CallHandle {
 	h := newHandle(s)
 	h.caller = cl
 	s.handles = append(s.handles, h)
-	if s.closed || !s.activeLocked(cl.App) {
+	inStasis := !s.closed && s.activeLocked(cl.App)
+	if !inStasis && (s.closed || !s.opts.Fallback) {
 		h.rejected = true
 		h.endedBy = endRejected
 		h.cause = 16
@@ -189,7 +193,12 @@ func (s *Server) Call(cl Caller) *CallHandle {
 	c.language = cl.Language
 	c.handle = h
 	h.ch, h.id, h.name = c, c.id, c.name
-	s.enterStasisLocked(c, cl.App, cl.Args)
+	if inStasis {
+		s.enterStasisLocked(c, cl.App, cl.Args)
+	} else {
+		h.fallback = true
+		s.fallbackLocked(c)
+	}
 	if cl.HangupAt > 0 {
 		s.addTimer(c, s.afterLocked(cl.HangupAt, func() { s.remoteHangupLocked(c) }))
 	}
@@ -388,6 +397,10 @@ func (h *CallHandle) Ended() <-chan struct{} { return h.endedCh }
 // Rejected reports that the call was refused because no app was connected.
 func (h *CallHandle) Rejected() bool { return h.rejected }
 
+// InFallback reports that the call went to the fallback queue because no
+// app was connected (Options.Fallback); it stays true once the call ended.
+func (h *CallHandle) InFallback() bool { return h.fallback }
+
 func (h *CallHandle) locked(f func()) {
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -454,7 +467,7 @@ func (h *CallHandle) Bridge() (bridgeID string, peers []string) {
 	return bridgeID, peers
 }
 
-// State is "rejected", "ring", "up", "bridged" or "ended".
+// State is "rejected", "fallback", "ring", "up", "bridged" or "ended".
 func (h *CallHandle) State() string {
 	var st string
 	h.locked(func() {
@@ -463,6 +476,8 @@ func (h *CallHandle) State() string {
 			st = "rejected"
 		case h.done:
 			st = "ended"
+		case h.fallback:
+			st = "fallback"
 		case h.ch.bridge != nil && len(h.ch.bridge.channels) > 1:
 			st = "bridged"
 		case h.ch.state == "Up":
@@ -501,6 +516,9 @@ func (h *CallHandle) WaitState(ctx context.Context, st CallState) error {
 	case StateInStasis:
 		if h.rejected {
 			return errors.New("emulator: call rejected")
+		}
+		if h.fallback {
+			return errors.New("emulator: call went to the fallback queue")
 		}
 		return nil
 	case StateAnswered:
