@@ -284,6 +284,10 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, path string) {
 		if err := n.Decode(&x); err != nil || reflect.Zero(t).OverflowInt(x) {
 			s.errorf(n, "%s: %s is too large", where, describe(n))
 		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			s.errorf(n, "%s: %s is not true or false", where, describe(n))
+		}
 	case reflect.Float32, reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
 			s.errorf(n, "%s: %s is not a number", where, describe(n))

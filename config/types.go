@@ -15,6 +15,7 @@ type Config struct {
 	Operators []Operator           `yaml:"operators"`
 	Agents    AgentRules           `yaml:"agents"`
 	Records   Records              `yaml:"records"`
+	Callbacks CallbackRules        `yaml:"callbacks"`
 
 	// File is the path the config was loaded from (for messages).
 	File string `yaml:"-"`
@@ -120,6 +121,9 @@ type Topic struct {
 	RingTimeout   Duration     `yaml:"ring_timeout"`
 	WrapUp        Duration     `yaml:"wrap_up"`
 	AnnounceEvery Duration     `yaml:"announce_every"`
+	// Callbacks overrides the centre's callbacks: keys for this topic; Load
+	// replaces it with the merged result (see Config.CallbackRules).
+	Callbacks *CallbackRules `yaml:"callbacks"`
 
 	// ID is the topic's key in Topics, filled by Load.
 	ID string `yaml:"-"`
@@ -156,3 +160,69 @@ type Duration time.Duration
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// CallbackRules are the promise "if the call drops, we call you back": when
+// a callback is owed, and how it is attempted. The top-level callbacks:
+// section sets them for the centre; topics.<id>.callbacks: overrides any of
+// the same keys for one topic.
+type CallbackRules struct {
+	Enabled bool `yaml:"enabled"`
+	// MinAbandonWait: a caller who hangs up after waiting at least this
+	// long is owed a callback (a 3 s abandon is a misdial). Default 10s.
+	MinAbandonWait Duration `yaml:"min_abandon_wait"`
+	// DropWindow: a conversation that ends within this long of the bridge
+	// starting counts as dropped. Default 5s.
+	DropWindow Duration `yaml:"drop_window"`
+	// Delays: the first is the wait before the first attempt (0s: at once);
+	// after attempt k fails the next waits Delays[min(k, len-1)], moved into
+	// business hours. Default [2m, 10m, 30m, 2h].
+	Delays []Duration `yaml:"delays"`
+	// MaxAttempts before the callback is unreached. Default 4.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Expiry: how long after it first falls due a callback is retried;
+	// "0s" means no time limit (MaxAttempts still ends it). Default 24h.
+	Expiry Duration `yaml:"expiry"`
+	// Mode: agent-first (ring the operator, then dial the citizen) or
+	// customer-first (dial the citizen, then queue for an operator).
+	// Default agent-first.
+	Mode string `yaml:"mode"`
+	// Allow and Deny are number patterns on the E.164 form: "+" then
+	// digits, "?" for any one digit, an optional final "*" for any rest
+	// ("+7800*"). Deny always wins; Allow admits numbers the built-in rules
+	// refuse (foreign, premium-rate).
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+	// VirtualHold offers "press 1 to be called back and keep your place".
+	VirtualHold VirtualHold `yaml:"virtual_hold"`
+	// AfterHours: schedule (tell callers we will call back when we open)
+	// or offer (ask them first). Default schedule.
+	AfterHours string `yaml:"after_hours"`
+	// Bias is added to a callback's queue time when it joins its queue:
+	// positive serves inbound callers who arrived as early first. Default 0.
+	Bias Duration `yaml:"bias"`
+}
+
+// VirtualHold is when waiting callers are offered a callback instead.
+type VirtualHold struct {
+	Enabled bool `yaml:"enabled"`
+	// MinWait: offer when the estimated wait is at least this. Default 2m.
+	MinWait Duration `yaml:"min_wait"`
+	// MinPosition: offer when the caller is further back than this; 0
+	// disables this test.
+	MinPosition int `yaml:"min_position"`
+}
+
+// Callback modes and after-hours handling.
+const (
+	CallbackAgentFirst    = "agent-first"
+	CallbackCustomerFirst = "customer-first"
+	AfterHoursSchedule    = "schedule"
+	AfterHoursOffer       = "offer"
+)
+
+// CallbackPrompts are the prompts the callback flows play; every one must
+// exist when callbacks are enabled (callback_offer only with virtual hold).
+var CallbackPrompts = []string{
+	"callback_confirmed", "enter_number", "number_readback", "confirm_number",
+	"closed_callback", "whisper_callback", "callback_greeting",
+}

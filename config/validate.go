@@ -24,7 +24,16 @@ const (
 	DefaultFirstDigitTimeout = 5 * time.Second
 	DefaultInterDigitTimeout = 2 * time.Second
 	DefaultRetries           = 2
+
+	DefaultCallbackMinAbandonWait = 10 * time.Second
+	DefaultCallbackDropWindow     = 5 * time.Second
+	DefaultCallbackMaxAttempts    = 4
+	DefaultCallbackExpiry         = 24 * time.Hour
+	DefaultVirtualHoldMinWait     = 2 * time.Minute
 )
+
+// DefaultCallbackDelays are the callback retry delays when none are given.
+var DefaultCallbackDelays = []time.Duration{2 * time.Minute, 10 * time.Minute, 30 * time.Minute, 2 * time.Hour}
 
 var (
 	// Centre, topic and skill ids become parts of Redis keys and metric
@@ -45,6 +54,9 @@ var (
 	countryCode = regexp.MustCompile(`^[0-9]{1,3}$`)
 	shortNumber = regexp.MustCompile(`^[0-9]{1,15}$`)
 	mohClass    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// Callback number patterns on the E.164 form (callbacks.ValidPattern
+	// is the same rule): "+" then digits or "?", an optional final "*".
+	numberPattern = regexp.MustCompile(`^\+[0-9?]{1,15}\*?$`)
 )
 
 // validator fills defaults and cross-checks a decoded Config, using the node
@@ -183,6 +195,92 @@ func (v *validator) defaults() {
 	if !v.has("records", "stream_max_len") {
 		c.Records.StreamMaxLen = DefaultStreamMaxLen
 	}
+	v.callbackDefaults()
+}
+
+// callbackDefaults fills the centre's callbacks: defaults, then gives every
+// topic its merged rules: the centre's, with the keys the topic's own
+// callbacks: section writes on top.
+func (v *validator) callbackDefaults() {
+	c := v.cfg
+	r := &c.Callbacks
+	has := func(key ...any) bool { return v.has(append(at("callbacks"), key...)...) }
+	if !has("min_abandon_wait") {
+		r.MinAbandonWait = Duration(DefaultCallbackMinAbandonWait)
+	}
+	if !has("drop_window") {
+		r.DropWindow = Duration(DefaultCallbackDropWindow)
+	}
+	if !has("delays") {
+		r.Delays = nil
+		for _, d := range DefaultCallbackDelays {
+			r.Delays = append(r.Delays, Duration(d))
+		}
+	}
+	if !has("max_attempts") {
+		r.MaxAttempts = DefaultCallbackMaxAttempts
+	}
+	if !has("expiry") {
+		r.Expiry = Duration(DefaultCallbackExpiry)
+	}
+	if !has("mode") {
+		r.Mode = CallbackAgentFirst
+	}
+	if !has("after_hours") {
+		r.AfterHours = AfterHoursSchedule
+	}
+	if !has("virtual_hold", "min_wait") {
+		r.VirtualHold.MinWait = Duration(DefaultVirtualHoldMinWait)
+	}
+	for id, t := range c.Topics {
+		merged := r.clone()
+		if o := t.Callbacks; o != nil {
+			has := func(key ...any) bool { return v.has(append(at("topics", id, "callbacks"), key...)...) }
+			if has("enabled") {
+				merged.Enabled = o.Enabled
+			}
+			if has("min_abandon_wait") {
+				merged.MinAbandonWait = o.MinAbandonWait
+			}
+			if has("drop_window") {
+				merged.DropWindow = o.DropWindow
+			}
+			if has("delays") {
+				merged.Delays = o.Delays
+			}
+			if has("max_attempts") {
+				merged.MaxAttempts = o.MaxAttempts
+			}
+			if has("expiry") {
+				merged.Expiry = o.Expiry
+			}
+			if has("mode") {
+				merged.Mode = o.Mode
+			}
+			if has("allow") {
+				merged.Allow = o.Allow
+			}
+			if has("deny") {
+				merged.Deny = o.Deny
+			}
+			if has("after_hours") {
+				merged.AfterHours = o.AfterHours
+			}
+			if has("bias") {
+				merged.Bias = o.Bias
+			}
+			if has("virtual_hold", "enabled") {
+				merged.VirtualHold.Enabled = o.VirtualHold.Enabled
+			}
+			if has("virtual_hold", "min_wait") {
+				merged.VirtualHold.MinWait = o.VirtualHold.MinWait
+			}
+			if has("virtual_hold", "min_position") {
+				merged.VirtualHold.MinPosition = o.VirtualHold.MinPosition
+			}
+		}
+		t.Callbacks = &merged
+	}
 }
 
 func (v *validator) validate() {
@@ -194,6 +292,7 @@ func (v *validator) validate() {
 	v.topics()
 	v.operators()
 	v.agents()
+	v.callbacks()
 }
 
 func (v *validator) centre() {
@@ -683,5 +782,93 @@ func (v *validator) agents() {
 	}
 	if v.cfg.Records.StreamMaxLen < 1 {
 		v.errorf(at("records", "stream_max_len"), "records: stream_max_len is %d; it must be more than zero", v.cfg.Records.StreamMaxLen)
+	}
+}
+
+// callbacks checks the centre's callbacks: section, each topic's override
+// (only the keys it writes: the rest were checked at the centre), and what
+// enabled callbacks need from the rest of the file.
+func (v *validator) callbacks() {
+	c := v.cfg
+	v.callbackRules(at("callbacks"), "callbacks", c.Callbacks, func(...any) bool { return true })
+	type place struct {
+		path  []any
+		where string
+	}
+	var enabled []place
+	if c.Callbacks.Enabled {
+		enabled = append(enabled, place{at("callbacks", "enabled"), "callbacks"})
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Topics)) {
+		t := c.Topics[id]
+		base := at("topics", id, "callbacks")
+		where := fmt.Sprintf("topic %q: callbacks", id)
+		if t.Callbacks == nil {
+			continue
+		}
+		v.callbackRules(base, where, *t.Callbacks, func(key ...any) bool { return v.has(append(slices.Clone(base), key...)...) })
+		if t.Callbacks.Enabled && v.has("topics", id, "callbacks", "enabled") {
+			enabled = append(enabled, place{at("topics", id, "callbacks", "enabled"), where})
+		}
+	}
+	if len(enabled) == 0 {
+		return
+	}
+	// Say what is missing once, where callbacks are first switched on.
+	slices.SortStableFunc(enabled, func(a, b place) int { return v.lineOf(a.path...) - v.lineOf(b.path...) })
+	first := enabled[0]
+	if c.Centre.CountryCode == "" {
+		v.errorf(first.path, "%s: enabled needs centre country_code to read national numbers (e.g. \"7\")", first.where)
+	}
+	if c.Centre.CallerID == "" {
+		v.errorf(first.path, "%s: enabled needs centre caller_id, the number citizens see when the hotline calls back", first.where)
+	}
+	need := slices.Clone(CallbackPrompts)
+	if c.CallbacksVirtualHold() {
+		need = append(need, "callback_offer")
+	}
+	for _, p := range need {
+		if !v.promptExists(p) {
+			v.errorf(first.path, "%s: enabled needs prompt %q, which does not exist in prompts", first.where, p)
+		}
+	}
+}
+
+// callbackRules checks one set of callback rules; present says which keys
+// are written at base (only those are checked).
+func (v *validator) callbackRules(base []any, where string, r CallbackRules, present func(key ...any) bool) {
+	p := func(key ...any) []any { return append(slices.Clone(base), key...) }
+	if present("mode") && r.Mode != CallbackAgentFirst && r.Mode != CallbackCustomerFirst {
+		v.errorf(p("mode"), "%s: mode %q is not %s or %s", where, r.Mode, CallbackAgentFirst, CallbackCustomerFirst)
+	}
+	if present("after_hours") && r.AfterHours != AfterHoursSchedule && r.AfterHours != AfterHoursOffer {
+		v.errorf(p("after_hours"), "%s: after_hours %q is not %s or %s", where, r.AfterHours, AfterHoursSchedule, AfterHoursOffer)
+	}
+	if present("max_attempts") && r.MaxAttempts < 1 {
+		v.errorf(p("max_attempts"), "%s: max_attempts is %d; it must be at least 1", where, r.MaxAttempts)
+	}
+	if present("delays") && len(r.Delays) == 0 {
+		v.errorf(p("delays"), "%s: delays is empty; list the waits before each attempt (e.g. [2m, 10m, 30m, 2h])", where)
+	}
+	if present("virtual_hold", "min_position") && r.VirtualHold.MinPosition < 0 {
+		v.errorf(p("virtual_hold", "min_position"), "%s: virtual_hold min_position is %d; it must be zero (off) or more", where, r.VirtualHold.MinPosition)
+	}
+	for _, list := range []struct {
+		key      string
+		patterns []string
+	}{{"allow", r.Allow}, {"deny", r.Deny}} {
+		if !present(list.key) {
+			continue
+		}
+		seen := map[string]int{}
+		for i, pat := range list.patterns {
+			if !numberPattern.MatchString(pat) {
+				v.errorf(p(list.key, i), "%s: %s pattern %q must be \"+\" then digits, with \"?\" for any one digit and an optional final \"*\" (e.g. \"+7809*\")", where, list.key, pat)
+			}
+			if j, ok := seen[pat]; ok {
+				v.errorf(p(list.key, i), "%s: %s pattern %q is listed twice (first at line %d)", where, list.key, pat, v.lineOf(p(list.key, j)...))
+			}
+			seen[pat] = i
+		}
 	}
 }
