@@ -232,6 +232,11 @@ type Options struct {
 	// PromoteLease is how long a promoted callback may wait for MarkQueued
 	// before RecoverExpired returns it; default 30s.
 	PromoteLease time.Duration
+	// QueuedRecheck is how long a queued callback waits in its topic queue
+	// before RecoverExpired makes it due again, to be promoted (and found
+	// still queued, or queued again) — so one whose queue entry vanished
+	// without an attempt is not forgotten; default 15m.
+	QueuedRecheck time.Duration
 	// AttemptLease is how long an attempt holds a callback without Extend;
 	// default 3m (ring the operator, whisper, ring the citizen).
 	AttemptLease time.Duration
@@ -286,6 +291,9 @@ var (
 func New(rdb redis.UniversalClient, centre string, opt Options) *Store {
 	if opt.PromoteLease <= 0 {
 		opt.PromoteLease = 30 * time.Second
+	}
+	if opt.QueuedRecheck <= 0 {
+		opt.QueuedRecheck = 15 * time.Minute
 	}
 	if opt.AttemptLease <= 0 {
 		opt.AttemptLease = 3 * time.Minute
@@ -447,7 +455,7 @@ func (s *Store) Promote(ctx context.Context, now time.Time, limit int) ([]Callba
 // Idempotent; ErrClosed when it was closed meanwhile (take "cb-<id>" out of
 // the queue), ErrBusy when an attempt already holds it.
 func (s *Store) MarkQueued(ctx context.Context, id string, now time.Time) error {
-	v, err := s.run(ctx, markQueuedScript, rkeys.Ms(now), id)
+	v, err := s.run(ctx, markQueuedScript, rkeys.Ms(now), id, s.opt.QueuedRecheck.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("callbacks: mark %s queued: %w", id, err)
 	}
@@ -585,8 +593,9 @@ func (s *Store) Abort(ctx context.Context, id, callID, reason string, now time.T
 
 // RecoverExpired returns promoting and in-flight callbacks whose lease
 // ended (their router died or forgot them) to scheduled, due now, with an
-// "interrupted" attempt in their history; those past expiry become
-// unreached. It returns the ids made due again. Run it every few seconds
+// "interrupted" attempt in their history, and queued ones past their
+// recheck (see Options.QueuedRecheck); those past expiry become unreached.
+// It returns the ids made due again. Run it every few seconds
 // on any instance; the work per call is bounded.
 func (s *Store) RecoverExpired(ctx context.Context, now time.Time) ([]string, error) {
 	var recovered []string
@@ -597,7 +606,7 @@ func (s *Store) RecoverExpired(ctx context.Context, now time.Time) ([]string, er
 		}
 		ids := strs(v[0])
 		recovered = append(recovered, ids...)
-		s.auditIDs(ctx, ids, now, "interrupted", "lease expired")
+		s.auditIDs(ctx, ids, now, "", "lease expired")
 		s.auditIDs(ctx, strs(v[1]), now, "unreached", "expired")
 		if num(v[2]) == 0 {
 			break
@@ -874,7 +883,11 @@ func (s *Store) auditIDs(ctx context.Context, ids []string, now time.Time, kind,
 	}
 	cbs, _ := s.getMany(ctx, ids)
 	for _, cb := range cbs {
-		a := actionOf(cb, now, kind)
+		k := kind
+		if k == "" && len(cb.History) > 0 {
+			k = cb.History[len(cb.History)-1].Kind // what the script logged
+		}
+		a := actionOf(cb, now, k)
 		if reason != "" {
 			a.Reason = reason
 		}

@@ -520,12 +520,21 @@ func TestRecoverExpired(t *testing.T) {
 	if st := f.get(c.ID).Status; st != callbacks.StatusQueued {
 		t.Errorf("queued callback became %s", st)
 	}
+	// A queued callback is rechecked after a while: due again, to be found
+	// still in its queue (ErrExists) or put back if its entry vanished.
+	if got, err := f.s.RecoverExpired(f.ctx, t0.Add(15*time.Minute)); err != nil || !slices.Equal(got, []string{c.ID}) {
+		t.Fatalf("recheck recovered %v, %v; want %s", got, err, c.ID)
+	}
+	if cb := f.get(c.ID); cb.Status != callbacks.StatusScheduled || cb.History[len(cb.History)-1].Kind != "recheck" || len(cb.Attempts) != 0 {
+		t.Errorf("after recheck: %s %+v", cb.Status, cb.History)
+	}
+	f.at(t0.Add(15 * time.Minute))
 	// Both are due again and promoted once more; a second enqueue of an
 	// entry still in the queue is the router's ErrExists, then MarkQueued.
-	if got := f.promote(); len(got) != 2 {
+	if got := f.promote(); len(got) != 3 {
 		t.Errorf("re-promoted %v", ids(got))
 	}
-	if k := f.kinds(); !slices.Contains(k, "interrupted") {
+	if k := f.kinds(); !slices.Contains(k, "interrupted") || !slices.Contains(k, "recheck") {
 		t.Errorf("audit %v has no interrupted", k)
 	}
 }
@@ -712,5 +721,60 @@ func TestCallbackKeepsItsPlaceInQueue(t *testing.T) {
 	}
 	if p, err := q.Position(f.ctx, "cb-"+cb.ID); err != nil || p.Pos != 1 {
 		t.Errorf("callback position %+v, %v; want 1 (ahead of a later inbound caller)", p, err)
+	}
+}
+
+// The example configuration's rules, through FromConfig, schedule as the
+// configuration says.
+func TestFromConfig(t *testing.T) {
+	cfg, err := config.Load("../configs/hotline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := callbacks.FromConfig(cfg.CallbackRules("testing"), cfg.Centre.CountryCode, cfg.Hours)
+	if r.MaxAttempts != 4 || r.Expiry != 24*time.Hour || !slices.Equal(r.Delays, callbacks.DefaultDelays) ||
+		r.Numbers.CountryCode != "7" || !slices.Equal(r.Numbers.Deny, []string{"+7800*"}) {
+		t.Fatalf("rules = %+v", r)
+	}
+	// Saturday 14:59 in Almaty: due at 15:01 falls after closing, so Monday 08:00.
+	if got, want := r.NextDue(0, local("2026-03-14 14:59")), local("2026-03-16 08:00"); !got.Equal(want) {
+		t.Errorf("NextDue = %s; want %s", got, want)
+	}
+	if _, err := callbacks.Normalize("8 800 080 77 77", r.Numbers); !errors.Is(err, callbacks.ErrDenied) {
+		t.Errorf("free-phone: %v", err)
+	}
+}
+
+// The router may finish with the queue entry's call id rather than the
+// attempt's: the same operator's result is still the holder's.
+func TestFinishBySameOperator(t *testing.T) {
+	f := newFixture(t)
+	cb := f.schedule("+77011234567", "testing", callbacks.ReasonVirtualHold, t0)
+	f.promote()
+	if _, err := f.s.Begin(f.ctx, cb.ID, cb.CallID()+"-a7", "1002", f.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Finish(f.ctx, cb.ID, callbacks.Attempt{CallID: cb.CallID(), AgentID: "1004", Result: "busy"}, f.rules, f.now); !errors.Is(err, callbacks.ErrNotHeld) {
+		t.Errorf("another operator's result: %v", err)
+	}
+	got, err := f.s.Finish(f.ctx, cb.ID, callbacks.Attempt{CallID: cb.CallID(), AgentID: "1002", Result: "busy", Cause: 17}, f.rules, f.now)
+	if err != nil || got.Status != callbacks.StatusScheduled || got.Tries != 1 || !got.DueAt.Equal(f.now.Add(10*time.Minute)) {
+		t.Fatalf("Finish = %+v, %v", got, err)
+	}
+}
+
+// What comes back from Redis goes into a dial string: a number that is not
+// E.164 (a tampered or corrupted record) is refused, never returned.
+func TestTamperedNumberNotReturned(t *testing.T) {
+	f := newFixture(t)
+	cb := f.schedule("+77011234567", "testing", callbacks.ReasonVirtualHold, t0)
+	if err := f.rdb.HSet(f.ctx, "hotline:{"+f.centre+"}:cb:"+cb.ID, "number", "1001&PJSIP/1002").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.s.Get(f.ctx, cb.ID); err == nil {
+		t.Fatalf("Get returned %q", got.Number)
+	}
+	if got, err := f.s.Promote(f.ctx, f.now, 10); err == nil || len(got) != 0 {
+		t.Fatalf("Promote returned %v, %v", ids(got), err)
 	}
 }

@@ -5,8 +5,8 @@
 --   * an open callback (scheduled, promoting, queued, in_flight) is in
 --     cb-open at its due time and named in cb-num:<number>[topic]; a closed
 --     one is in neither, and is in cb-closed;
---   * a callback is in cb-due iff scheduled; in cb-leases iff promoting or
---     in_flight, at its lease expiry;
+--   * a callback is in cb-due iff scheduled; in cb-leases iff promoting,
+--     queued (a recheck lease) or in_flight, at its lease expiry;
 --   * cb-counts holds, for each open status, how many are in it now, and
 --     for each closed status and event (created, merged, attempts, refused)
 --     how many ever were.
