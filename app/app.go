@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/api"
+	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
 	"github.com/hotline-acd/hotline/records"
@@ -40,6 +41,9 @@ type Options struct {
 	OnRecord   func(records.Record)
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
+	// Trunk is the PJSIP endpoint callbacks dial citizens through
+	// (PJSIP/<number>@<trunk>); default "carrier" as in deploy/asterisk.
+	Trunk string
 }
 
 // App is one running hotline.
@@ -51,6 +55,7 @@ type App struct {
 	pbx    *ariadapter.Client
 	router *router.Router
 	state  *redisState
+	cbs    *callbackState // nil when no topic has callbacks
 	reg    *prometheus.Registry
 	http   *http.Server
 	ln     net.Listener
@@ -85,7 +90,7 @@ func New(opt Options) (*App, error) {
 	}
 	a.state = newRedisState(a.rdb, opt.Config)
 	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
-	r, err := router.New(router.Options{
+	ropt := router.Options{
 		PBX:        a.pbx,
 		ACD:        a.state,
 		Agents:     a.state,
@@ -96,12 +101,54 @@ func New(opt Options) (*App, error) {
 		Now:        opt.Now,
 		OnHandover: opt.OnHandover,
 		OnRecord:   opt.OnRecord,
-	})
+		Trunk:      opt.Trunk,
+	}
+	if opt.Config.CallbacksEnabled() {
+		a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records)
+		ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
+		ropt.OutageTopic = outageTopic(opt.Config)
+	}
+	r, err := router.New(ropt)
 	if err != nil {
 		return nil, err
 	}
 	a.router = r
+	if a.cbs != nil {
+		a.cbs.router = r
+	}
 	return a, nil
+}
+
+func (a *App) callbackAPI() api.Callbacks {
+	if a.cbs == nil {
+		return nil
+	}
+	return callbackAPI{a.cbs}
+}
+
+// CallbackCounts are the centre's callback numbers; zero when callbacks
+// are off.
+func (a *App) CallbackCounts(ctx context.Context) (callbacks.Counts, error) {
+	if a.cbs == nil {
+		return callbacks.Counts{}, nil
+	}
+	return a.cbs.Counts(ctx)
+}
+
+// outageTopic is where callbacks for callers missed during an outage
+// queue: the topic the menu's silent callers default to ("general" in the
+// example), else the first topic by name.
+func outageTopic(cfg *config.Config) string {
+	if _, ok := cfg.Topic("general"); ok {
+		return "general"
+	}
+	first := ""
+	for id := range cfg.Topics {
+		if first == "" || id < first {
+			first = id
+		}
+	}
+	return first
 }
 
 // Router exposes the router (operator actions, draining, config reload).
@@ -192,13 +239,14 @@ func (a *App) Run(ctx context.Context) error {
 		a.ln = ln
 		a.http = &http.Server{
 			Handler: api.Handler(api.Options{
-				Token:    a.opt.APIToken,
-				Control:  a.router,
-				Snapshot: a.state,
-				Gatherer: a.reg,
-				Ready:    a.ready,
-				Log:      a.log.Named("api"),
-				NotFound: func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
+				Token:     a.opt.APIToken,
+				Control:   a.router,
+				Snapshot:  a.state,
+				Callbacks: a.callbackAPI(),
+				Gatherer:  a.reg,
+				Ready:     a.ready,
+				Log:       a.log.Named("api"),
+				NotFound:  func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
 			}),
 			ReadHeaderTimeout: 5 * time.Second,
 		}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,9 +416,10 @@ func TestDrainingHandsNewCallersToTheFallback(t *testing.T) {
 	}
 }
 
-// After hours (with no callbacks configured) the caller is told the centre
-// is closed and hung up on politely; no operator rings.
-func TestAfterHoursCallerHearsClosed(t *testing.T) {
+// After hours the caller hears that the centre is closed and will call
+// back; the callback is scheduled for the next opening and no operator
+// rings now.
+func TestAfterHoursCallerIsPromisedACallback(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Hours = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{{Days: []string{"mon"}, Open: "00:00", Close: "00:01"}}}
 	if cfg.Hours.IsOpen(time.Now()) {
@@ -427,13 +429,22 @@ func TestAfterHoursCallerHearsClosed(t *testing.T) {
 	h.login("PJSIP/1001")
 	c := h.emu.Call(emulator.Caller{Number: "79001515151", Script: choose("2", "3")})
 	h.waitClosed(c.Ended(), "caller hung up after the closed message")
-	if !containsMedia(c.Played(), "sound:hotline/kk/closed") || c.EndedBy() != "app" {
+	if !containsMedia(c.Played(), "sound:hotline/kk/closed_callback") || c.EndedBy() != "app" {
 		t.Fatalf("caller heard %v, ended by %s", c.Played(), c.EndedBy())
 	}
 	if n := h.emu.PhoneRang("PJSIP/1001"); n != 0 {
 		t.Fatalf("an operator rang %d times after hours", n)
 	}
-	if r := h.record(c.ID()); r.Outcome != "rejected" || r.Topic != "testing" {
-		t.Fatalf("record: %s", fmtRecord(r))
+	r := h.record(c.ID())
+	if r.Outcome != "callback_later" || r.Topic != "testing" || r.Callback == "" {
+		t.Fatalf("record: %s callback %q", fmtRecord(r), r.Callback)
+	}
+	cb := h.callback(r.Callback)
+	if cb.Number != "+79001515151" || cb.Topic != "testing" || cb.Language != "kk" ||
+		!slices.Contains(cb.Reasons, "no_service") || cb.DueAt.Before(time.Now()) {
+		t.Fatalf("callback: %+v", cb)
+	}
+	if next := cfg.Hours.NextOpen(time.Now()); !cb.DueAt.Equal(next) && cb.DueAt.Before(next) {
+		t.Fatalf("callback due %v, before the next opening %v", cb.DueAt, next)
 	}
 }

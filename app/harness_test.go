@@ -16,6 +16,7 @@ import (
 
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redistest"
 	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
@@ -38,6 +39,7 @@ type harness struct {
 	cfg    *config.Config
 	agents *agents.Registry
 	stream *records.Stream
+	cbs    *callbacks.Store
 	cancel context.CancelFunc
 	done   chan error
 	log    *zap.Logger
@@ -66,12 +68,26 @@ func testConfig(t *testing.T) *config.Config {
 		n.FirstDigitTimeout = config.Duration(300 * time.Millisecond)
 		n.InterDigitTimeout = config.Duration(150 * time.Millisecond)
 	}
+	// Test conversations last a fraction of a second: only tests about
+	// drops keep a drop window.
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.DropWindow = 0 })
 	for _, tp := range cfg.Topics {
 		tp.RingTimeout = config.Duration(5 * time.Second) // × timeScale in the emulator
 		tp.WrapUp = config.Duration(200 * time.Millisecond)
 		tp.AnnounceEvery = 0
 	}
 	return cfg
+}
+
+// setCallbacks changes the callback rules of the centre and of every topic
+// (Load merges the centre's rules into each topic that overrides them).
+func setCallbacks(cfg *config.Config, f func(*config.CallbackRules)) {
+	f(&cfg.Callbacks)
+	for _, tp := range cfg.Topics {
+		if tp.Callbacks != nil {
+			f(tp.Callbacks)
+		}
+	}
 }
 
 func newHarness(t *testing.T, cfg *config.Config) *harness {
@@ -84,7 +100,8 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 	t.Cleanup(emu.Close)
 	rdb := redistest.Start(t)
 	h := &harness{t: t, emu: emu, rdb: rdb, cfg: cfg,
-		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0)}
+		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0),
+		cbs: callbacks.New(rdb, cfg.Centre.ID, callbacks.Options{CountryCode: cfg.Centre.CountryCode})}
 	for _, op := range cfg.Operators {
 		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
 	}
@@ -172,6 +189,16 @@ func (h *harness) agent(id string) agents.Agent {
 		h.t.Fatalf("agent %s: %v", id, err)
 	}
 	return a
+}
+
+// callback reads one callback from Redis.
+func (h *harness) callback(id string) callbacks.Callback {
+	h.t.Helper()
+	cb, err := h.cbs.Get(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("callback %s: %v", id, err)
+	}
+	return cb
 }
 
 // records returns every call record, oldest first.

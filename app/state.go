@@ -85,7 +85,7 @@ func (s *redisState) Enqueue(ctx context.Context, w router.Waiting, now time.Tim
 		CallID: w.CallID, Topic: w.Topic, Skill: w.Skill, Priority: w.Priority, Arrival: w.Arrival,
 		Language: w.Language, CallerNumber: w.CallerNumber, IVRPath: w.IVRPath, MaxQueue: w.MaxQueue,
 	}, now)
-	return offers(res.Reservations), err
+	return offers(res.Reservations), translateEnqueueErr(err, dispatch.ErrExists, dispatch.ErrFull)
 }
 
 func (s *redisState) ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]router.Offer, error) {

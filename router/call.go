@@ -358,7 +358,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.rec.EnqueuedAt = now
 	if h := c.cfg.Hours; len(h.Weekly) > 0 && !h.IsOpen(now) {
 		// After hours or a holiday: say when we open and call back then.
-		c.noService(ctx, "closed", promptClosed)
+		c.noService(ctx, "closed", []string{promptClosedCallback}, []string{promptClosed})
 		return
 	}
 	c.phase = phaseQueued
@@ -370,7 +370,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	}, now)
 	cancel()
 	if errors.Is(err, ErrQueueFull) {
-		c.noService(ctx, "queue_full", promptCallbackConfirmed)
+		c.noService(ctx, "queue_full", []string{promptCallbackConfirmed}, []string{promptGoodbye})
 		return
 	}
 	if err != nil {
@@ -783,6 +783,7 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	c.phase = phaseBridged
 	c.rec.AnsweredAt = now
 	c.rec.Agent = o.AgentID
+	c.closeOwedCallbacks()
 	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 	log.Info("operator answered; bridged", zap.Duration("waited", c.rec.Wait))
 }

@@ -31,13 +31,15 @@ type Callbacks interface {
 	Begin(ctx context.Context, id, callID, agentID string, now time.Time) (DueCallback, error)
 	// Abort ends an attempt that never reached the citizen (the operator did
 	// not answer): no attempt is counted and the callback is due again.
-	Abort(ctx context.Context, id, reason string, now time.Time) error
+	Abort(ctx context.Context, id, callID, reason string, now time.Time) error
+	// Extend renews the attempt's lease during a long conversation.
+	Extend(ctx context.Context, id, callID string, now time.Time) error
 	// Finish records the attempt's result: reached closes the callback;
 	// anything else schedules the next attempt or marks it unreached.
-	Finish(ctx context.Context, id string, a CallbackAttempt, now time.Time) error
+	Finish(ctx context.Context, id, topic string, a CallbackAttempt, now time.Time) error
 	// CloseInbound closes the number's open callbacks as reached inbound
-	// and returns the ids of those waiting in a topic queue.
-	CloseInbound(ctx context.Context, number string, now time.Time) ([]string, error)
+	// and returns the ids of those that may be waiting in a topic queue.
+	CloseInbound(ctx context.Context, number, callID string, now time.Time) ([]string, error)
 	// Recover returns attempts whose holder vanished to the schedule.
 	Recover(ctx context.Context, now time.Time) error
 }
@@ -195,6 +197,20 @@ func (r *Router) MarkCallback(_ context.Context, agentID, reason string) (string
 	return t.ID, nil
 }
 
+// KickCallbacks looks for due callbacks now (a supervisor's "call back now").
+func (r *Router) KickCallbacks() { r.kickPromotion() }
+
+// Abandon takes a caller (or a callback's queue entry) out of the queue;
+// an operator it held is offered the next caller.
+func (r *Router) Abandon(ctx context.Context, callID string) error {
+	_, next, err := r.opt.ACD.Abandon(ctx, callID, r.now())
+	if err != nil {
+		return fmt.Errorf("abandon %s: %w", callID, err)
+	}
+	r.deliver(next, time.Time{})
+	return nil
+}
+
 // kickPromotion asks the promotion loop to look for due callbacks now (a
 // virtual-hold callback must join the queue at once to keep its place).
 func (r *Router) kickPromotion() {
@@ -261,6 +277,7 @@ type cbAttempt struct {
 	log   *zap.Logger
 
 	cb       DueCallback
+	attempt  string // this attempt's call id, cb-<id>-a<n>
 	opLeg    string
 	citLeg   string
 	bridgeID string
@@ -304,6 +321,7 @@ func (a *cbAttempt) run(ctx context.Context) {
 	attempt := fmt.Sprintf("%s-a%d", a.offer.CallID, r.seq.Add(1))
 	a.rec = records.Record{CallID: attempt, Topic: a.offer.Topic, Arrival: now, OfferedAt: now, IVRPath: "callback", Offers: 1, Callback: a.id}
 	cctx, cancel := r.cmdCtx()
+	a.attempt = attempt
 	cb, err := r.opt.Callbacks.Begin(cctx, a.id, attempt, a.offer.AgentID, now)
 	cancel()
 	if err != nil {
@@ -340,11 +358,20 @@ func (a *cbAttempt) run(ctx context.Context) {
 	}
 	ringTimer := time.NewTimer(ring + 5*time.Second)
 	defer ringTimer.Stop()
+	// The attempt's lease outlives a ring; a 30-minute conversation renews it.
+	renew := time.NewTicker(time.Minute)
+	defer renew.Stop()
 	var citTimer <-chan time.Time
 	for a.phase != cbDone {
 		select {
 		case <-ctx.Done():
 			return // the lease and the store's recovery return it
+		case <-renew.C:
+			cctx, cancel := r.cmdCtx()
+			if err := r.opt.Callbacks.Extend(cctx, a.id, a.attempt, r.now()); err != nil {
+				a.log.Warn("callback lease renewal", zap.Error(err))
+			}
+			cancel()
 		case <-ringTimer.C:
 			if a.phase == cbRingOperator {
 				r.hangupQuietly(ctx, a.opLeg, "no_answer")
@@ -524,7 +551,7 @@ func (a *cbAttempt) hangUpTalk(ctx context.Context, by string, cause int) {
 func (a *cbAttempt) finish(result string, cause int) {
 	cctx, cancel := a.r.cmdCtx()
 	defer cancel()
-	if err := a.r.opt.Callbacks.Finish(cctx, a.id, CallbackAttempt{CallID: a.offer.CallID, AgentID: a.offer.AgentID, Result: result, Cause: cause}, a.r.now()); err != nil {
+	if err := a.r.opt.Callbacks.Finish(cctx, a.id, a.offer.Topic, CallbackAttempt{CallID: a.attempt, AgentID: a.offer.AgentID, Result: result, Cause: cause}, a.r.now()); err != nil {
 		a.log.Error("callback attempt not recorded", zap.String("result", result), zap.Error(err))
 	}
 }
@@ -535,7 +562,7 @@ func (a *cbAttempt) abort(reason string) {
 	}
 	cctx, cancel := a.r.cmdCtx()
 	defer cancel()
-	if err := a.r.opt.Callbacks.Abort(cctx, a.id, reason, a.r.now()); err != nil {
+	if err := a.r.opt.Callbacks.Abort(cctx, a.id, a.attempt, reason, a.r.now()); err != nil {
 		a.log.Error("callback attempt not returned", zap.Error(err))
 	}
 	a.r.kickPromotion()

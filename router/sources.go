@@ -30,7 +30,8 @@ const (
 	promptEnterNumber       = "enter_number"       // "key in your number, then #"
 	promptNumberReadback    = "number_readback"    // "you entered"
 	promptConfirmNumber     = "confirm_number"     // "1 to confirm, 2 to enter it again"
-	promptClosed            = "closed"             // "we are closed; we will call you back when we open"
+	promptClosed            = "closed"             // "we are closed" (no callback)
+	promptClosedCallback    = "closed_callback"    // "we are closed; we will call you back when we open"
 )
 
 func (c *call) policy() CallbackPolicy {
@@ -100,19 +101,28 @@ func (c *call) takeVirtualHold(ctx context.Context) {
 	c.say(ctx, OutcomeCallbackLater, c.sound(promptCallbackConfirmed))
 }
 
-// noService tells the caller the centre cannot take the call now and
-// schedules a callback (after hours, queue full, waited too long).
-func (c *call) noService(ctx context.Context, why string, prompt string) {
-	c.log.Info("no service now; scheduling a callback", zap.String("why", why))
+// noService tells the caller the centre cannot take the call now and, when
+// callbacks are on, schedules one (after hours, queue full, waited too
+// long): withCallback is said then, withoutCallback otherwise.
+func (c *call) noService(ctx context.Context, why string, withCallback, withoutCallback []string) {
+	c.log.Info("no service now", zap.String("why", why))
 	if c.number == "" && c.enteredNumber == "" && c.policy().Enabled {
-		c.askNumber(ctx, func(ctx context.Context) { c.noService(ctx, why, prompt) })
+		c.askNumber(ctx, func(ctx context.Context) { c.noService(ctx, why, withCallback, withoutCallback) })
 		return
 	}
 	if c.policy().Enabled && c.scheduleCallback(ReasonNoService) {
-		c.say(ctx, OutcomeCallbackLater, c.sound(prompt), c.sound(promptCallbackConfirmed))
+		c.say(ctx, OutcomeCallbackLater, c.sounds(withCallback...)...)
 		return
 	}
-	c.say(ctx, OutcomeRejected, c.sound(prompt))
+	c.say(ctx, OutcomeRejected, c.sounds(withoutCallback...)...)
+}
+
+func (c *call) sounds(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = c.sound(n)
+	}
+	return out
 }
 
 // say plays media and hangs up when it has finished (phaseGoodbye).
@@ -248,4 +258,31 @@ func (c *call) goodbyeFinished(ev pbx.Event) bool {
 	}
 	c.hangup(c.goodbyeOutcome, "system", "")
 	return true
+}
+
+// closeOwedCallbacks: a citizen who called in and reached an operator is no
+// longer owed a callback; ones already waiting in a queue leave it.
+func (c *call) closeOwedCallbacks() {
+	cb := c.r.opt.Callbacks
+	if cb == nil || c.callbackNumber() == "" {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	ids, err := cb.CloseInbound(cctx, c.callbackNumber(), c.id, c.r.now())
+	if err != nil {
+		c.log.Warn("closing callbacks of a caller who got through", zap.Error(err))
+		return
+	}
+	for _, id := range ids {
+		_, next, err := c.r.opt.ACD.Abandon(cctx, cbPrefix+id, c.r.now())
+		if err != nil {
+			c.log.Warn("taking a closed callback out of its queue", zap.String("callback", id), zap.Error(err))
+			continue
+		}
+		c.r.deliver(next, time.Time{})
+	}
+	if len(ids) > 0 {
+		c.log.Info("caller got through: their callbacks are closed", zap.Strings("callbacks", ids))
+	}
 }

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-acd/hotline/api"
+	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/router"
+)
+
+// callbackState adapts the callbacks store to the router and the API; the
+// rules of each topic come from the config in force.
+type callbackState struct {
+	cfg    *atomic.Pointer[config.Config]
+	store  *callbacks.Store
+	router *router.Router
+}
+
+var _ router.Callbacks = (*callbackState)(nil)
+
+// promoteBatch bounds one promotion sweep.
+const promoteBatch = 100
+
+func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Config], rec *records.Stream) *callbackState {
+	c := cfg.Load()
+	return &callbackState{cfg: cfg, store: callbacks.New(rdb, c.Centre.ID, callbacks.Options{
+		CountryCode: c.Centre.CountryCode,
+		// Every action on a callback lands in the call-records stream, so
+		// supervisors audit callbacks where they audit calls.
+		Audit: func(a callbacks.Action) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			note := a.Reason
+			if a.Detail != "" {
+				note = strings.TrimSpace(note + " " + a.Detail)
+			}
+			_, _ = rec.Append(ctx, records.Record{
+				CallID: "cb-" + a.CallbackID, Outcome: "callback_" + a.Kind, Callback: a.CallbackID, Topic: a.Topic,
+				CallerNumber: a.Number, Agent: a.AgentID, HangupCause: a.Cause, EndedAt: a.At, Note: note,
+			})
+		},
+	})}
+}
+
+// rules are a topic's callback rules for the store.
+func (s *callbackState) rules(topic string) callbacks.Rules {
+	cfg := s.cfg.Load()
+	r := cfg.CallbackRules(topic)
+	delays := make([]time.Duration, len(r.Delays))
+	for i, d := range r.Delays {
+		delays[i] = d.D()
+	}
+	return callbacks.Rules{
+		Numbers:     callbacks.NumberRules{CountryCode: cfg.Centre.CountryCode, Allow: r.Allow, Deny: r.Deny},
+		Delays:      delays,
+		MaxAttempts: r.MaxAttempts,
+		Expiry:      r.Expiry.D(),
+		Bias:        r.Bias.D(),
+		Calendar:    cfg.Hours,
+	}
+}
+
+// policy is a topic's callback rules for the router.
+func (s *callbackState) policy(topic string) router.CallbackPolicy {
+	r := s.cfg.Load().CallbackRules(topic)
+	return router.CallbackPolicy{
+		Enabled: r.Enabled, MinAbandonWait: r.MinAbandonWait.D(), DropWindow: r.DropWindow.D(),
+		VirtualHold: r.VirtualHold.Enabled, VirtualHoldMinWait: r.VirtualHold.MinWait.D(),
+		VirtualHoldMinPosition: r.VirtualHold.MinPosition,
+	}
+}
+
+func due(c callbacks.Callback) router.DueCallback {
+	return router.DueCallback{ID: c.ID, Number: c.Number, Topic: c.Topic, Language: c.Language,
+		QueueTime: c.Arrival(), Priority: c.Priority, Attempts: c.Tries}
+}
+
+func (s *callbackState) Schedule(ctx context.Context, req router.CallbackRequest, now time.Time) (router.CallbackTicket, error) {
+	cb, created, err := s.store.Schedule(ctx, callbacks.Request{
+		RawNumber: req.Number, Topic: req.Topic, Language: req.Language, Reason: req.Reason,
+		QueueTime: req.QueueTime, Priority: req.Priority, SourceCallID: req.SourceCallID, Note: req.Note,
+	}, s.rules(req.Topic), now)
+	if err != nil {
+		return router.CallbackTicket{}, err
+	}
+	return router.CallbackTicket{ID: cb.ID, Created: created, DueAt: cb.DueAt}, nil
+}
+
+func (s *callbackState) Promote(ctx context.Context, now time.Time) ([]router.DueCallback, error) {
+	cbs, err := s.store.Promote(ctx, now, promoteBatch)
+	out := make([]router.DueCallback, len(cbs))
+	for i, c := range cbs {
+		out[i] = due(c)
+	}
+	return out, err
+}
+
+func (s *callbackState) MarkQueued(ctx context.Context, id string, now time.Time) error {
+	return s.store.MarkQueued(ctx, id, now)
+}
+
+func (s *callbackState) Begin(ctx context.Context, id, callID, agentID string, now time.Time) (router.DueCallback, error) {
+	c, err := s.store.Begin(ctx, id, callID, agentID, now)
+	return due(c), err
+}
+
+func (s *callbackState) Abort(ctx context.Context, id, callID, reason string, now time.Time) error {
+	return s.store.Abort(ctx, id, callID, reason, now)
+}
+
+func (s *callbackState) Extend(ctx context.Context, id, callID string, now time.Time) error {
+	return s.store.Extend(ctx, id, callID, now)
+}
+
+func (s *callbackState) Finish(ctx context.Context, id, topic string, a router.CallbackAttempt, now time.Time) error {
+	_, err := s.store.Finish(ctx, id, callbacks.Attempt{At: now, CallID: a.CallID, AgentID: a.AgentID, Result: a.Result, Cause: a.Cause}, s.rules(topic), now)
+	return err
+}
+
+func (s *callbackState) CloseInbound(ctx context.Context, number, callID string, now time.Time) ([]string, error) {
+	return s.store.CloseInbound(ctx, number, "", callID, now)
+}
+
+func (s *callbackState) Recover(ctx context.Context, now time.Time) error {
+	_, err := s.store.RecoverExpired(ctx, now)
+	return err
+}
+
+var _ api.Callbacks = (*callbackAPI)(nil)
+
+// callbackAPI serves the operators' and supervisors' callback actions.
+type callbackAPI struct{ *callbackState }
+
+func (s callbackAPI) MarkCallback(ctx context.Context, agentID, reason string) (string, error) {
+	return s.router.MarkCallback(ctx, agentID, reason)
+}
+
+func (s callbackAPI) ListCallbacks(ctx context.Context) (any, error) {
+	return s.store.List(ctx, callbacks.Filter{}, 500)
+}
+
+func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {
+	if _, err := s.store.Cancel(ctx, id, who, time.Now()); err != nil {
+		return err
+	}
+	// A cancelled callback waiting in its queue must not ring anyone.
+	return s.router.Abandon(ctx, "cb-"+id)
+}
+
+func (s callbackAPI) CallbackNow(ctx context.Context, id, who string) error {
+	if err := s.store.MoveNow(ctx, id, who, time.Now()); err != nil {
+		return err
+	}
+	s.router.KickCallbacks()
+	return nil
+}
+
+// Counts are the centre's callback numbers (the demo's summary).
+func (s *callbackState) Counts(ctx context.Context) (callbacks.Counts, error) {
+	return s.store.Counts(ctx)
+}
+
+// translateEnqueueErr names the Redis packages' enqueue refusals in the
+// router's terms.
+func translateEnqueueErr(err error, exists, full error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, exists):
+		return fmt.Errorf("%w: %w", router.ErrAlreadyQueued, err)
+	case errors.Is(err, full):
+		return fmt.Errorf("%w: %w", router.ErrQueueFull, err)
+	}
+	return err
+}
