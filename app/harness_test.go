@@ -92,8 +92,15 @@ func setCallbacks(cfg *config.Config, f func(*config.CallbackRules)) {
 
 func newHarness(t *testing.T, cfg *config.Config) *harness {
 	t.Helper()
+	return newHarnessWith(t, cfg, emulator.Options{})
+}
+
+// newHarnessWith starts the emulator with extra options (e.g. Fallback).
+func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harness {
+	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(testLogLevel))
-	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "secret", TimeScale: timeScale})
+	eo.App, eo.User, eo.Password, eo.TimeScale = "hotline", "hotline", "secret", timeScale
+	emu := emulator.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

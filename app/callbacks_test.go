@@ -1,0 +1,215 @@
+package app_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+// callbackConfig is the test config with callbacks whose timings fit a
+// test: abandon and drop thresholds in milliseconds, the first attempt
+// after delay (0: at once).
+func callbackConfig(t *testing.T, delay time.Duration) *config.Config {
+	cfg := testConfig(t)
+	setCallbacks(cfg, func(r *config.CallbackRules) {
+		r.Enabled = true
+		r.MinAbandonWait = config.Duration(300 * time.Millisecond)
+		r.Delays = []config.Duration{config.Duration(delay), config.Duration(time.Hour)}
+		r.VirtualHold.Enabled = false
+	})
+	return cfg
+}
+
+// withTrunk lets hotline dial citizens back through "carrier"; every number
+// answers after 30 ms unless a virtual caller scripts its own answer.
+func (h *harness) withTrunk() {
+	h.emu.AddTrunk("carrier", emulator.Trunk{Citizen: func(string) emulator.Phone {
+		return emulator.Phone{AnswerAfter: 30 * time.Millisecond}
+	}})
+}
+
+func (h *harness) openCallbacks() []callbacks.Callback {
+	h.t.Helper()
+	cbs, err := h.cbs.List(context.Background(), callbacks.Filter{}, 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return cbs
+}
+
+// A caller who hangs up after the minimum wait is owed exactly one
+// callback with the right reason, topic, language and number; one who
+// hangs up sooner is not.
+func TestAbandonAfterMinimumWaitOwesOneCallback(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, time.Hour))
+	quick := h.emu.Call(emulator.Caller{Number: "79002000001", Script: choose("2", "3")})
+	h.eventually("first caller queued", func() bool { return quick.OnMOH() })
+	quick.Hangup() // well under 300 ms
+	patient := h.emu.Call(emulator.Caller{Number: "79002000002", Script: choose("2", "3")})
+	h.eventually("second caller queued", func() bool { return patient.OnMOH() })
+	time.Sleep(400 * time.Millisecond)
+	patient.Hangup()
+
+	if r := h.record(quick.ID()); r.Outcome != "abandoned" || r.Callback != "" {
+		t.Fatalf("quick abandon: %s callback %q, want none", fmtRecord(r), r.Callback)
+	}
+	r := h.record(patient.ID())
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || cbs[0].ID != r.Callback {
+		t.Fatalf("open callbacks %+v, want exactly the patient caller's (%s)", cbs, r.Callback)
+	}
+	cb := cbs[0]
+	if cb.Number != "+79002000002" || cb.Topic != "testing" || cb.Language != "kk" ||
+		!slices.Equal(cb.Reasons, []string{"abandoned"}) || !cb.QueueTime.Equal(r.EnqueuedAt) {
+		t.Fatalf("callback %+v (queue time %v, record's %v)", cb, cb.QueueTime, r.EnqueuedAt)
+	}
+}
+
+// A conversation that ends within the drop window is owed a callback; the
+// operator marking the same call merges into it (one open callback per
+// number and topic), keeping both reasons.
+func TestDroppedCallAndOperatorMarkMergeIntoOneCallback(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.DropWindow = config.Duration(2 * time.Second) })
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79002000003", Script: choose("2", "3"), HangupAfterBridged: 100 * time.Millisecond})
+	h.waitClosed(c.Ended(), "short conversation")
+	r := h.record(c.ID())
+	if r.Outcome != "dropped" || r.Callback == "" {
+		t.Fatalf("record %s callback %q: want dropped with a callback", fmtRecord(r), r.Callback)
+	}
+	if code, body := h.api("POST", "/api/v1/agents/1001/callback", `{"reason":"line was bad"}`); code != 200 || !strings.Contains(body, r.Callback) {
+		t.Fatalf("operator mark: %d %s, want the same callback %s", code, body, r.Callback)
+	}
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || !slices.Equal(cbs[0].Reasons, []string{"dropped", "operator_marked"}) {
+		t.Fatalf("open callbacks %+v: want one with both reasons", cbs)
+	}
+	if code, _ := h.api("POST", "/api/v1/agents/1002/callback", `{"reason":"x"}`); code != 409 {
+		t.Fatalf("an operator with no finished call marked one: %d", code)
+	}
+}
+
+// Virtual hold keeps the caller's place: A, B, C wait; B takes the
+// callback offer and hangs up; when B's turn comes, before C's, an
+// operator is reserved, hears the whisper, and B's number is dialled with
+// the hotline's own number.
+func TestVirtualHoldKeepsThePlaceInLine(t *testing.T) {
+	cfg := callbackConfig(t, 0)
+	setCallbacks(cfg, func(r *config.CallbackRules) {
+		r.VirtualHold = config.VirtualHold{Enabled: true, MinWait: config.Duration(time.Millisecond)}
+	})
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second) // the first plays on entry
+	}
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	a := h.emu.Call(emulator.Caller{Number: "79003000001", Script: choose("2", "3"), HangupAfterBridged: 100 * time.Millisecond})
+	h.eventually("A queued", func() bool { return a.OnMOH() || containsMedia(a.Played(), "/callback_offer") })
+	answerLater := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
+	b := h.emu.Call(emulator.Caller{Number: "79003000002", AnswerCallbacks: &answerLater,
+		Script: append(choose("2", "3"), emulator.Step{OnMedia: "/callback_offer", Digits: "1"})})
+	h.waitClosed(b.Ended(), "B hung up after taking the callback")
+	c := h.emu.Call(emulator.Caller{Number: "79003000003", Script: choose("2", "3")})
+	h.eventually("C told its position", func() bool { return len(positionsHeard(c)) > 0 })
+	if got := positionsHeard(c); got[0] != "3" {
+		t.Fatalf("C heard position %v: B's callback must still hold its place ahead of C", got)
+	}
+
+	h.login("PJSIP/1001")
+	h.waitClosed(a.Ended(), "A served and done")
+	h.eventually("B called back", func() bool { return len(h.emu.Dialled("+79003000002")) > 0 })
+	if c.State() == "bridged" || len(h.emu.Originations("PJSIP/1001")) != 2 {
+		t.Fatal("C was served before B's callback")
+	}
+	dial := h.emu.Dialled("+79003000002")[0]
+	if !strings.Contains(dial.CallerID, h.cfg.Centre.CallerID) {
+		t.Fatalf("B was called back showing %q, want the hotline's number %s", dial.CallerID, h.cfg.Centre.CallerID)
+	}
+	if op := h.emu.Originations("PJSIP/1001")[1]; !strings.Contains(op.CallerID, "Callback") {
+		t.Fatalf("operator's phone showed %q for the callback", op.CallerID)
+	}
+	h.eventually("B answered the callback", func() bool { return h.emu.CitizenLeg("+79003000002") != nil })
+	leg := h.emu.CitizenLeg("+79003000002")
+	h.waitClosed(leg.Bridged(), "B talking with the operator")
+	h.waitClosed(leg.Ended(), "B's callback conversation over")
+	h.eventually("B's callback reached", func() bool {
+		cbs, _ := h.cbs.List(context.Background(), callbacks.Filter{Status: []callbacks.Status{callbacks.StatusReached}}, 10)
+		return len(cbs) == 1 && cbs[0].Number == "+79003000002"
+	})
+	h.waitClosed(c.Bridged(), "C served after B's callback")
+}
+
+// A caller whose number is withheld keys it in after taking the callback:
+// it is read back, confirmed with 1, and becomes the callback's number.
+func TestWithheldCallerKeysInTheirNumber(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	setCallbacks(cfg, func(r *config.CallbackRules) {
+		r.VirtualHold = config.VirtualHold{Enabled: true, MinWait: config.Duration(time.Millisecond)}
+	})
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second)
+	}
+	h := newHarness(t, cfg)
+	c := h.emu.Call(emulator.Caller{Number: "", Name: "Anonymous", Script: append(choose("2", "3"),
+		emulator.Step{OnMedia: "/callback_offer", Digits: "1"},
+		emulator.Step{OnMedia: "/enter_number", Digits: "87014445566#"},
+		emulator.Step{OnMedia: "/confirm_number", Digits: "1"},
+	)})
+	h.waitClosed(c.Ended(), "caller done after confirming the number")
+	if !containsMedia(c.Played(), "digits:87014445566") {
+		t.Fatalf("number not read back: %v", c.Played())
+	}
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || cbs[0].Number != "+77014445566" || !slices.Equal(cbs[0].Reasons, []string{"virtual_hold"}) {
+		t.Fatalf("callbacks %+v: want one to +77014445566 for virtual hold", cbs)
+	}
+}
+
+// A citizen owed a callback who calls in and is served has it closed as
+// reached inbound.
+func TestCallingInAndBeingServedClosesTheCallback(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, time.Hour))
+	first := h.emu.Call(emulator.Caller{Number: "79004000001", Script: choose("2", "3")})
+	h.eventually("queued", func() bool { return first.OnMOH() })
+	time.Sleep(400 * time.Millisecond)
+	first.Hangup()
+	id := h.record(first.ID()).Callback
+	if id == "" {
+		t.Fatal("no callback for the abandon")
+	}
+	h.login("PJSIP/1001")
+	again := h.emu.Call(emulator.Caller{Number: "+7 900 400-00-01", Script: choose("2", "3")})
+	h.waitClosed(again.Bridged(), "the citizen got through")
+	h.eventually("callback closed", func() bool { return h.callback(id).Status == callbacks.StatusReachedInbound })
+}
+
+// Callers who reached Asterisk's fallback while hotline was down (their
+// numbers kept in AstDB by the dialplan) are owed callbacks once hotline
+// is back, and the AstDB entries are cleared.
+func TestOutageCallersAreCalledBack(t *testing.T) {
+	h := newHarnessWith(t, callbackConfig(t, time.Hour), emulator.Options{Fallback: true})
+	h.stop()
+	h.eventually("hotline gone", func() bool { return !h.emu.Connected() })
+	missed := h.emu.Call(emulator.Caller{Number: "79005000001", HangupAt: 50 * time.Millisecond})
+	anon := h.emu.Call(emulator.Caller{Number: "", HangupAt: 50 * time.Millisecond})
+	h.waitClosed(missed.Ended(), "fallback caller gone")
+	h.waitClosed(anon.Ended(), "anonymous fallback caller gone")
+	if !missed.InFallback() || len(h.emu.DBKeys(emulator.MissedFamily)) != 1 {
+		t.Fatalf("fallback did not keep the number: %v", h.emu.DBKeys(emulator.MissedFamily))
+	}
+	h.start()
+	h.eventually("outage callback scheduled", func() bool { return len(h.openCallbacks()) == 1 })
+	cb := h.openCallbacks()[0]
+	if cb.Number != "+79005000001" || !slices.Equal(cb.Reasons, []string{"outage"}) || cb.Topic != "general" {
+		t.Fatalf("outage callback %+v", cb)
+	}
+	h.eventually("AstDB cleared", func() bool { return len(h.emu.DBKeys(emulator.MissedFamily)) == 0 })
+}
