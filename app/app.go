@@ -44,6 +44,10 @@ type Options struct {
 	// Trunk is the PJSIP endpoint callbacks dial citizens through
 	// (PJSIP/<number>@<trunk>); default "carrier" as in deploy/asterisk.
 	Trunk string
+	// CallbackAttemptLease is how long a callback attempt holds its
+	// callback without renewal before another instance may retry it
+	// (callbacks.Options.AttemptLease); default 3m. Tests shorten it.
+	CallbackAttemptLease time.Duration
 }
 
 // App is one running hotline.
@@ -104,7 +108,7 @@ func New(opt Options) (*App, error) {
 		Trunk:      opt.Trunk,
 	}
 	if opt.Config.CallbacksEnabled() {
-		a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records)
+		a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
 		ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
 		ropt.OutageTopic = outageTopic(opt.Config)
 	}

@@ -30,10 +30,11 @@ var _ router.Callbacks = (*callbackState)(nil)
 // promoteBatch bounds one promotion sweep.
 const promoteBatch = 100
 
-func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Config], rec *records.Stream) *callbackState {
+func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Config], rec *records.Stream, attemptLease time.Duration) *callbackState {
 	c := cfg.Load()
 	return &callbackState{cfg: cfg, store: callbacks.New(rdb, c.Centre.ID, callbacks.Options{
-		CountryCode: c.Centre.CountryCode,
+		CountryCode:  c.Centre.CountryCode,
+		AttemptLease: attemptLease,
 		// Every action on a callback lands in the call-records stream, so
 		// supervisors audit callbacks where they audit calls.
 		Audit: func(a callbacks.Action) {
