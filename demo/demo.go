@@ -39,7 +39,14 @@ type Options struct {
 	WrapUp                   time.Duration
 	// TimeScale shrinks the emulated PBX's prompts and ring timeouts.
 	TimeScale float64
-	Log       *zap.Logger
+	// Callbacks: abandons after MinAbandonWait owe a callback, first tried
+	// CallbackDelay later (retries follow the example config). Settle keeps
+	// the demo running after arrivals stop, up to this long, until every
+	// caller is done and no callback is pending.
+	MinAbandonWait time.Duration
+	CallbackDelay  time.Duration
+	Settle         time.Duration
+	Log            *zap.Logger
 }
 
 func (o *Options) defaults() {
@@ -70,6 +77,12 @@ func (o *Options) defaults() {
 	if o.TimeScale <= 0 {
 		o.TimeScale = 0.1
 	}
+	if o.MinAbandonWait <= 0 {
+		o.MinAbandonWait = 10 * time.Second
+	}
+	if o.CallbackDelay <= 0 {
+		o.CallbackDelay = 5 * time.Second
+	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
@@ -81,7 +94,7 @@ func (o *Options) defaults() {
 // Config builds the demo's configuration from the embedded example: n
 // operators who each take every topic in every language, and a centre id
 // of its own so a shared Redis keeps runs apart.
-func Config(n int, wrapUp time.Duration) (*config.Config, error) {
+func Config(n int, wrapUp, minAbandon, cbDelay time.Duration) (*config.Config, error) {
 	cfg, err := config.Parse(configs.ExampleName, configs.Example)
 	if err != nil {
 		return nil, err
@@ -112,7 +125,24 @@ func Config(n int, wrapUp time.Duration) (*config.Config, error) {
 		t.AnnounceEvery = config.Duration(20 * time.Second)
 		t.MaxQueue = 0
 	}
+	// Callbacks on a demo's time scale: seconds, not minutes.
+	for _, r := range append([]*config.CallbackRules{&cfg.Callbacks}, topicRules(cfg)...) {
+		r.Enabled = true
+		r.MinAbandonWait = config.Duration(minAbandon)
+		r.DropWindow = config.Duration(time.Second) // demo conversations last seconds
+		r.Delays = []config.Duration{config.Duration(cbDelay), config.Duration(2 * cbDelay), config.Duration(4 * cbDelay)}
+	}
 	return cfg, nil
+}
+
+func topicRules(cfg *config.Config) []*config.CallbackRules {
+	var out []*config.CallbackRules
+	for _, t := range cfg.Topics {
+		if t.Callbacks != nil {
+			out = append(out, t.Callbacks)
+		}
+	}
+	return out
 }
 
 // Run runs the demo until the duration has passed (or ctx ends) and returns
@@ -132,7 +162,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		redisAddr = addr
 		log.Info("started redis-server", zap.String("addr", addr))
 	}
-	cfg, err := Config(o.Operators, o.WrapUp)
+	cfg, err := Config(o.Operators, o.WrapUp, o.MinAbandonWait, o.CallbackDelay)
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: config: %w", err)
 	}
@@ -143,6 +173,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	defer emu.Close()
 	log.Info("ARI emulator listening", zap.String("url", emu.URL()))
+	// Citizens are called back through the carrier trunk; virtual callers
+	// answer their callbacks (AnswerCallbacks), anyone else does not exist.
+	emu.AddTrunk("carrier", emulator.Trunk{})
 
 	t := &tally{}
 	a, err := app.New(app.Options{
@@ -206,8 +239,53 @@ arrivals:
 			next.Reset(time.Duration(rng.ExpFloat64() * float64(gap)))
 		}
 	}
+	if o.Settle > 0 {
+		settle(ctx, a, calls, o.Settle, log)
+	}
 	// Ctrl-C ends the run early; the summary of what happened still counts.
-	return t.final(calls), nil
+	s := t.final(calls)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if c, err := a.CallbackCounts(cctx); err == nil {
+		s.CallbacksScheduled, s.CallbacksReached = int(c.Scheduled), int(c.Reached+c.ReachedInbound)
+		s.CallbacksPending, s.CallbacksUnreached = int(c.Pending), int(c.Unreached)
+	} else {
+		log.Warn("callback counts", zap.Error(err))
+	}
+	return s, nil
+}
+
+// settle waits, up to limit, until every virtual caller's call is over
+// and no callback is pending: the promise is that every caller is reached.
+func settle(ctx context.Context, a *app.App, calls []placed, limit time.Duration, log *zap.Logger) {
+	log.Info("arrivals stopped; waiting for calls and callbacks to finish", zap.Duration("limit", limit))
+	deadline := time.After(limit)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		live := 0
+		for _, c := range calls {
+			select {
+			case <-c.h.Ended():
+			default:
+				live++
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		counts, err := a.CallbackCounts(cctx)
+		cancel()
+		if live == 0 && err == nil && counts.Pending == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			log.Warn("settle limit reached", zap.Int("calls_live", live), zap.Int64("callbacks_pending", counts.Pending))
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // placed is one virtual call and when it was placed.
@@ -229,6 +307,9 @@ func virtualCaller(rng *rand.Rand, o Options) emulator.Caller {
 			{OnMedia: "/topic_menu", Delay: between(rng, 100*time.Millisecond, 800*time.Millisecond), Digits: topic},
 		},
 		HangupAfterBridged: between(rng, o.TalkMin, o.TalkMax),
+		// Called back, the citizen picks up after a ring or two and talks.
+		AnswerCallbacks: &emulator.Phone{AnswerAfter: between(rng, 500*time.Millisecond, 2*time.Second),
+			HangupAfterBridged: between(rng, o.TalkMin, o.TalkMax)},
 	}
 	if rng.IntN(10) == 0 {
 		c.Script = c.Script[:1]

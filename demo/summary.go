@@ -31,7 +31,7 @@ type Summary struct {
 	CallbacksReached   int `json:"callbacks_reached"`   // the citizen was called back and talked
 	CallbacksPending   int `json:"callbacks_pending"`   // still owed
 	CallbacksUnreached int `json:"callbacks_unreached"` // attempts or time ran out
-	CallbackAttempts   int `json:"callback_attempts"`
+	CallbackAttempts   int `json:"callback_attempts"`   // attempts whose call had ended at the summary
 }
 
 // tally collects what the router reports during a run. Safe for

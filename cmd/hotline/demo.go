@@ -32,6 +32,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.PatienceMin, "patience-min", 15*time.Second, "shortest wait before a caller gives up")
 	fs.DurationVar(&o.PatienceMax, "patience-max", 90*time.Second, "longest wait before a caller gives up")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (0: random)")
+	fs.DurationVar(&o.MinAbandonWait, "callback-min-wait", 10*time.Second, "an abandon after this wait owes a callback")
+	fs.DurationVar(&o.CallbackDelay, "callback-delay", 5*time.Second, "first callback attempt this long after it is owed")
+	fs.DurationVar(&o.Settle, "settle", 0, "after arrivals stop, wait up to this long for calls and callbacks to finish")
 	level := zapcore.InfoLevel
 	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {

@@ -44,3 +44,42 @@ func TestDemoSummaryAccountsForEveryCaller(t *testing.T) {
 		t.Fatalf("implausible waits or hand-overs: %+v", s)
 	}
 }
+
+// Every caller is reached: with callers who give up after a few seconds
+// and callbacks due a second later, once the demo settles every abandoned
+// caller has been called back — nothing pending, nobody unreached.
+func TestDemoCallsBackEveryAbandonedCaller(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for about 30 s")
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--duration", "10s", "--callers-per-minute", "120",
+		"--operators", "3", "--talk-min", "1500ms", "--talk-max", "3s", "--wrap-up", "300ms",
+		"--patience-min", "3s", "--patience-max", "6s", "--callback-min-wait", "1s", "--callback-delay", "1s",
+		"--settle", "90s", "--log-level", "warn"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errb.String())
+	}
+	var s struct {
+		Offered, Answered, Abandoned, Waiting, Other int
+		Scheduled                                    int `json:"callbacks_scheduled"`
+		Reached                                      int `json:"callbacks_reached"`
+		Pending                                      int `json:"callbacks_pending"`
+		Unreached                                    int `json:"callbacks_unreached"`
+		Attempts                                     int `json:"callback_attempts"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &s); err != nil {
+		t.Fatalf("summary: %v: %s", err, out.String())
+	}
+	t.Logf("summary: %s", bytes.TrimSpace(out.Bytes()))
+	if s.Offered != s.Answered+s.Abandoned+s.Waiting+s.Other || s.Waiting != 0 {
+		t.Fatalf("callers not accounted for after settling: %+v", s)
+	}
+	// Menu hang-ups and waits under a second owe nothing; the rest do.
+	if s.Abandoned == 0 || s.Scheduled == 0 || s.Attempts == 0 {
+		t.Fatalf("want abandons owed callbacks, and attempts made: %+v", s)
+	}
+	if s.Pending != 0 || s.Unreached != 0 || s.Reached != s.Scheduled {
+		t.Fatalf("not every abandoned caller was reached: %+v", s)
+	}
+}
