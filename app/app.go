@@ -111,6 +111,11 @@ func New(opt Options) (*App, error) {
 		a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
 		ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
 		ropt.OutageTopic = outageTopic(opt.Config)
+		if opt.CallbackAttemptLease > 0 {
+			// Renew well before the lease ends, or a live attempt would be
+			// taken for a crashed one and dialled again.
+			ropt.CallbackRenewEvery = opt.CallbackAttemptLease / 3
+		}
 	}
 	r, err := router.New(ropt)
 	if err != nil {

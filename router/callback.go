@@ -359,7 +359,7 @@ func (a *cbAttempt) run(ctx context.Context) {
 	ringTimer := time.NewTimer(ring + 5*time.Second)
 	defer ringTimer.Stop()
 	// The attempt's lease outlives a ring; a 30-minute conversation renews it.
-	renew := time.NewTicker(time.Minute)
+	renew := time.NewTicker(r.opt.CallbackRenewEvery)
 	defer renew.Stop()
 	var citTimer <-chan time.Time
 	for a.phase != cbDone {

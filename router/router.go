@@ -58,6 +58,9 @@ type Options struct {
 	OutageTopic         string
 	Trunk               string
 	CallbackRingTimeout time.Duration
+	// CallbackRenewEvery renews an attempt's lease in the callbacks store;
+	// it must be well under the lease (default 1 m for the store's 3 m).
+	CallbackRenewEvery time.Duration
 	// OnRecord, if set, sees every call record after it is written.
 	OnRecord func(records.Record)
 }
@@ -108,6 +111,9 @@ func New(opt Options) (*Router, error) {
 	}
 	if opt.CallbackRingTimeout <= 0 {
 		opt.CallbackRingTimeout = 30 * time.Second
+	}
+	if opt.CallbackRenewEvery <= 0 {
+		opt.CallbackRenewEvery = time.Minute
 	}
 	r := &Router{
 		opt:      opt,
