@@ -74,7 +74,8 @@ func (s *callbackState) rules(topic string) callbacks.Rules {
 func (s *callbackState) policy(topic string) router.CallbackPolicy {
 	r := s.cfg.Load().CallbackRules(topic)
 	return router.CallbackPolicy{
-		Enabled: r.Enabled, MinAbandonWait: r.MinAbandonWait.D(), DropWindow: r.DropWindow.D(),
+		Enabled: r.Enabled, CustomerFirst: r.Mode == config.CallbackCustomerFirst,
+		MinAbandonWait: r.MinAbandonWait.D(), DropWindow: r.DropWindow.D(),
 		VirtualHold: r.VirtualHold.Enabled, VirtualHoldMinWait: r.VirtualHold.MinWait.D(),
 		VirtualHoldMinPosition: r.VirtualHold.MinPosition,
 	}

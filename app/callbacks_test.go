@@ -213,3 +213,36 @@ func TestOutageCallersAreCalledBack(t *testing.T) {
 	}
 	h.eventually("AstDB cleared", func() bool { return len(h.emu.DBKeys(emulator.MissedFamily)) == 0 })
 }
+
+// Customer-first: the citizen is dialled first and, once they answer,
+// waits for an operator at their original place in line.
+func TestCustomerFirstCallbackQueuesTheCitizen(t *testing.T) {
+	cfg := callbackConfig(t, 0)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
+	c := h.emu.Call(emulator.Caller{Number: "79006000001", AnswerCallbacks: &answer, Script: choose("2", "3")})
+	h.eventually("queued", func() bool { return c.OnMOH() })
+	time.Sleep(400 * time.Millisecond)
+	c.Hangup()
+	h.eventually("citizen called back and waiting", func() bool {
+		leg := h.emu.CitizenLeg("+79006000001")
+		return leg != nil && leg.OnMOH()
+	})
+	if n := len(h.emu.Originations("PJSIP/1001")); n != 0 {
+		t.Fatalf("an operator rang before the citizen answered (%d)", n)
+	}
+	h.login("PJSIP/1001")
+	leg := h.emu.CitizenLeg("+79006000001")
+	h.waitClosed(leg.Bridged(), "called-back citizen put through to the operator")
+	h.waitClosed(leg.Ended(), "conversation over")
+	r := h.record(leg.ID())
+	first := h.record(c.ID())
+	if r.Outcome != "answered" || r.IVRPath != "callback" || r.Agent != "1001" || !r.EnqueuedAt.Equal(first.EnqueuedAt) {
+		t.Fatalf("called-back call record %s, enqueued %v (first call %v)", fmtRecord(r), r.EnqueuedAt, first.EnqueuedAt)
+	}
+	if cb := h.callback(first.Callback); cb.Status != callbacks.StatusReached {
+		t.Fatalf("callback status %s, want reached", cb.Status)
+	}
+}

@@ -72,6 +72,9 @@ type call struct {
 	rec records.Record
 
 	adopted *adoption // set when a restarted router took the call over
+	// calledBack is set for a customer-first callback the citizen answered:
+	// no menu, straight into the queue at the original queue time.
+	calledBack *DueCallback
 
 	// enteredNumber is the number a caller with a withheld caller ID keyed
 	// in for a callback; entry is that dialogue while it runs.
@@ -140,9 +143,13 @@ func (c *call) run(ctx context.Context) {
 	defer c.stopTimers()
 	c.log.Info("call arrived", zap.String("caller", c.number), zap.String("exten", c.ch.Exten))
 
-	if c.adopted != nil {
+	switch {
+	case c.adopted != nil:
 		c.resume(ctx)
-	} else {
+	case c.calledBack != nil:
+		c.rec.Language = c.lang
+		c.enqueue(ctx, c.calledBack.Topic, c.calledBack.Priority)
+	default:
 		c.start(ctx)
 	}
 
@@ -355,7 +362,13 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.rec.Topic = t.ID
 	c.log = c.log.With(zap.String("queue", t.ID))
 	now := c.r.now()
-	c.rec.EnqueuedAt = now
+	arrival := now
+	if c.calledBack != nil {
+		// A citizen called back keeps the place they first queued at.
+		c.prio = prio
+		arrival = c.calledBack.QueueTime
+	}
+	c.rec.EnqueuedAt = arrival
 	if h := c.cfg.Hours; len(h.Weekly) > 0 && !h.IsOpen(now) {
 		// After hours or a holiday: say when we open and call back then.
 		c.noService(ctx, "closed", []string{promptClosedCallback}, []string{promptClosed})
@@ -365,7 +378,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.startMOH()
 	cctx, cancel := c.r.cmdCtx()
 	offers, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
-		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: now,
+		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: arrival,
 		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
 	}, now)
 	cancel()

@@ -246,6 +246,10 @@ func (r *Router) promote() {
 			r.log.Error("callback for a topic no longer configured", zap.String("callback", d.ID), zap.String("queue", d.Topic))
 			continue
 		}
+		if r.opt.Policy != nil && r.opt.Policy(t.ID).CustomerFirst {
+			r.startCustomerFirst(d)
+			continue
+		}
 		offers, err := r.opt.ACD.Enqueue(cctx, Waiting{
 			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
 			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback",
@@ -639,3 +643,94 @@ func (a *cbAttempt) endOperator(wrap time.Duration) {
 
 // promptWhisper is what the operator hears before the citizen is dialled.
 const promptWhisper = "whisper_callback"
+
+// startCustomerFirst makes a customer-first attempt: dial the citizen
+// first; once they answer they greet a recording and wait in their topic's
+// queue at their ORIGINAL queue time, like an inbound caller who never left.
+func (r *Router) startCustomerFirst(d DueCallback) {
+	r.mu.Lock()
+	ctx := r.runCtx
+	r.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return // the promotion lease returns it
+	}
+	attempt := fmt.Sprintf("%s%s-a%d", cbPrefix, d.ID, r.seq.Add(1))
+	legID := fmt.Sprintf("%s%s-c%d", cbPrefix, d.ID, r.seq.Add(1))
+	log := r.log.With(zap.String("call_id", legID), zap.String("callback", d.ID), zap.String("queue", d.Topic))
+	inbox := newMailbox[msg]()
+	r.addLeg(legID, inbox)
+	r.spawn(func() {
+		cb := r.opt.Callbacks
+		cctx, cancel := r.cmdCtx()
+		_, err := cb.Begin(cctx, d.ID, attempt, "", r.now())
+		cancel()
+		if err != nil {
+			r.dropLeg(legID)
+			log.Warn("customer-first attempt refused", zap.Error(err))
+			return
+		}
+		finish := func(result string, cause int) {
+			cctx, cancel := r.cmdCtx()
+			defer cancel()
+			if err := cb.Finish(cctx, d.ID, d.Topic, CallbackAttempt{CallID: attempt, Result: result, Cause: cause}, r.now()); err != nil {
+				log.Error("callback attempt not recorded", zap.Error(err))
+			}
+		}
+		cfg := r.Config()
+		cctx, cancel = r.cmdCtx()
+		_, err = r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+			ChannelID: legID, Endpoint: "PJSIP/" + d.Number + "@" + r.opt.Trunk,
+			CallerID: fmt.Sprintf("%q <%s>", cfg.Centre.Name, cfg.Centre.CallerID),
+			Args:     []string{argCallbackLeg, cbPrefix + d.ID}, Timeout: r.opt.CallbackRingTimeout,
+		})
+		cancel()
+		if err != nil {
+			r.dropLeg(legID)
+			log.Warn("dialling the citizen failed", zap.Error(err))
+			finish("failed", 0)
+			return
+		}
+		timeout := time.NewTimer(r.opt.CallbackRingTimeout + 5*time.Second)
+		defer timeout.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timeout.C:
+				r.hangupQuietly(ctx, legID, "no_answer")
+			case <-inbox.C():
+				for _, m := range inbox.take() {
+					switch m.ev.Type {
+					case pbx.StasisStart:
+						finish("reached", 0)
+						r.dropLeg(legID)
+						r.queueCalledBack(ctx, m.ev, d)
+						return
+					case pbx.ChannelDestroyed:
+						r.dropLeg(legID)
+						log.Info("citizen not reached", zap.String("result", callbackResult(m.ev.Cause)))
+						finish(callbackResult(m.ev.Cause), m.ev.Cause)
+						return
+					}
+				}
+			}
+		}
+	})
+}
+
+// queueCalledBack turns an answered customer-first callback into a waiting
+// caller at its original place in line.
+func (r *Router) queueCalledBack(ctx context.Context, ev pbx.Event, d DueCallback) {
+	ev.Channel.CallerNumber = d.Number
+	c := newCall(r, ev)
+	c.lang = d.Language
+	c.calledBack = &d
+	c.rec.IVRPath = "callback"
+	r.mu.Lock()
+	r.calls[c.id] = c
+	r.mu.Unlock()
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.ActiveCalls.Inc()
+	}
+	r.spawn(func() { c.run(ctx) })
+}

@@ -12,7 +12,11 @@ import (
 
 // CallbackPolicy is one topic's callback rules, as the router applies them.
 type CallbackPolicy struct {
-	Enabled        bool
+	Enabled bool
+	// CustomerFirst dials the citizen first and queues them, once they
+	// answer, at their original queue time; otherwise (agent first) an
+	// operator is reserved and whispered to before the citizen is dialled.
+	CustomerFirst  bool
 	MinAbandonWait time.Duration // an abandon after at least this wait owes a callback
 	DropWindow     time.Duration // a conversation ending this soon after the bridge counts as dropped
 	// Virtual hold: offer "press 1 to be called back and keep your place"
