@@ -85,16 +85,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 			zap.String("state", st.State), zap.String("queue", st.Topic), zap.String("agent", st.AgentID))
 		c := newCall(r, pbx.Event{Type: pbx.StasisStart, ChannelID: ch.ID, Channel: ch, Time: r.now()})
 		c.adopted = a
-		r.mu.Lock()
-		r.calls[c.id] = c
-		if a.legID != "" {
-			r.legs[a.legID] = c.inbox
-		}
-		r.mu.Unlock()
-		if r.opt.Metrics != nil {
-			r.opt.Metrics.ActiveCalls.Inc()
-		}
-		r.spawn(func() { c.run(ctx) })
+		r.launch(ctx, c, a.legID)
 	}
 	// Legs left over were ringing for a reservation that its lease will
 	// return, or belong to calls that ended: nobody will bridge them.

@@ -557,14 +557,17 @@ func (c *call) sound(name string) string {
 	return c.r.opt.SoundPrefix + c.lang + "/" + name
 }
 
-func (c *call) stopAnnouncement() {
-	if c.announceID == "" {
+func (c *call) stopAnnouncement() { c.stopPlayback(&c.announceID) }
+
+// stopPlayback stops the playback *id names, if any, and forgets it.
+func (c *call) stopPlayback(id *string) {
+	if *id == "" {
 		return
 	}
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
-	_ = c.r.opt.PBX.StopPlayback(cctx, c.announceID)
-	c.announceID = ""
+	_ = c.r.opt.PBX.StopPlayback(cctx, *id)
+	*id = ""
 }
 
 // takeOffer rings the reserved operator's phone.

@@ -726,11 +726,5 @@ func (r *Router) queueCalledBack(ctx context.Context, ev pbx.Event, d DueCallbac
 	c.lang = d.Language
 	c.calledBack = &d
 	c.rec.IVRPath = "callback"
-	r.mu.Lock()
-	r.calls[c.id] = c
-	r.mu.Unlock()
-	if r.opt.Metrics != nil {
-		r.opt.Metrics.ActiveCalls.Inc()
-	}
-	r.spawn(func() { c.run(ctx) })
+	r.launch(ctx, c, "")
 }

@@ -258,9 +258,17 @@ func (r *Router) spawn(f func()) {
 }
 
 func (r *Router) startCall(ctx context.Context, ev pbx.Event) {
-	c := newCall(r, ev)
+	r.launch(ctx, newCall(r, ev), "")
+}
+
+// launch registers a call (and an operator leg it already has) for event
+// routing and runs its loop.
+func (r *Router) launch(ctx context.Context, c *call, legID string) {
 	r.mu.Lock()
 	r.calls[c.id] = c
+	if legID != "" {
+		r.legs[legID] = c.inbox
+	}
 	r.mu.Unlock()
 	if r.opt.Metrics != nil {
 		r.opt.Metrics.ActiveCalls.Inc()

@@ -192,15 +192,7 @@ func (c *call) entryC() <-chan time.Time {
 	return c.entry.timer.C
 }
 
-func (c *call) stopEntryPrompt() {
-	if c.entryPlayback == "" {
-		return
-	}
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	_ = c.r.opt.PBX.StopPlayback(cctx, c.entryPlayback)
-	c.entryPlayback = ""
-}
+func (c *call) stopEntryPrompt() { c.stopPlayback(&c.entryPlayback) }
 
 func (c *call) playEntry(media ...string) {
 	c.stopEntryPrompt()
