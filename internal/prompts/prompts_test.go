@@ -17,7 +17,7 @@ var sample = map[string]map[string]string{
 		"uk": "Доброго дня! Ви зателефонували на гарячу лінію.",
 		"en": "Hello! You have reached hotline one two two.",
 	},
-	"fallback-sorry": {
+	"fallback_sorry": {
 		"ru": "Извините, сейчас все операторы заняты.",
 		"en": "-- Sorry, all operators are busy.", // leading dashes must not become an option
 	},
@@ -84,11 +84,11 @@ func TestRenderAndCheck(t *testing.T) {
 		return nil
 	})
 	langs := []string{"ru", "kk", "uk", "en"}
-	// fallback-sorry has no kk/uk text: Check reports those two files.
+	// fallback_sorry has no kk/uk text: Check reports those two files.
 	missing := Check(sample, langs, dir)
 	want := []string{
-		filepath.Join(dir, "hotline", "kk", "fallback-sorry.wav"),
-		filepath.Join(dir, "hotline", "uk", "fallback-sorry.wav"),
+		filepath.Join(dir, "hotline", "kk", "fallback_sorry.wav"),
+		filepath.Join(dir, "hotline", "uk", "fallback_sorry.wav"),
 	}
 	if strings.Join(missing, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Check: %q, want %q", missing, want)
