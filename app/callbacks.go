@@ -78,6 +78,7 @@ func (s *callbackState) policy(topic string) router.CallbackPolicy {
 		MinAbandonWait: r.MinAbandonWait.D(), DropWindow: r.DropWindow.D(),
 		VirtualHold: r.VirtualHold.Enabled, VirtualHoldMinWait: r.VirtualHold.MinWait.D(),
 		VirtualHoldMinPosition: r.VirtualHold.MinPosition,
+		AfterHoursOffer:        r.AfterHours == config.AfterHoursOffer,
 	}
 }
 

@@ -246,3 +246,29 @@ func TestCustomerFirstCallbackQueuesTheCitizen(t *testing.T) {
 		t.Fatalf("callback status %s, want reached", cb.Status)
 	}
 }
+
+// after_hours: offer asks first: a caller who presses 1 after the closed
+// message gets a callback; one who does not is told goodbye with none.
+func TestAfterHoursOfferAsksFirst(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.AfterHours = config.AfterHoursOffer })
+	cfg.Hours = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{{Days: []string{"mon"}, Open: "00:00", Close: "00:01"}}}
+	if cfg.Hours.IsOpen(time.Now()) {
+		t.Skip("the one open minute of the week is now")
+	}
+	h := newHarness(t, cfg)
+	yes := h.emu.Call(emulator.Caller{Number: "79007000001", Script: append(choose("2", "3"),
+		emulator.Step{OnMedia: "/callback_offer", Digits: "1"})})
+	no := h.emu.Call(emulator.Caller{Number: "79007000002", Script: choose("2", "3")})
+	h.waitClosed(yes.Ended(), "caller who accepted")
+	h.waitClosed(no.Ended(), "caller who did not")
+	if r := h.record(yes.ID()); r.Outcome != "callback_later" || r.Callback == "" || !containsMedia(yes.Played(), "/closed_callback") {
+		t.Fatalf("accepting caller: %s, heard %v", fmtRecord(r), yes.Played())
+	}
+	if r := h.record(no.ID()); r.Outcome != "rejected" || r.Callback != "" {
+		t.Fatalf("declining caller: %s callback %q", fmtRecord(r), r.Callback)
+	}
+	if cbs := h.openCallbacks(); len(cbs) != 1 || cbs[0].Number != "+79007000001" {
+		t.Fatalf("callbacks %+v: want only the accepting caller's", cbs)
+	}
+}

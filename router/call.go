@@ -85,6 +85,9 @@ type call struct {
 
 	goodbyeID      string
 	goodbyeOutcome Outcome
+	// after hours with after_hours: offer
+	afterHoursWith     []string
+	afterHoursAccepted bool
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -304,6 +307,8 @@ func (c *call) callerEvent(ctx context.Context, ev pbx.Event) {
 			c.entryDigit(ctx, ev.Digit)
 		case c.phase == phaseQueued && c.vhOffered && ev.Digit == "1":
 			c.takeVirtualHold(ctx)
+		case c.phase == phaseGoodbye && c.vhOffered && ev.Digit == "1":
+			c.acceptAfterHours(ctx)
 		}
 	case pbx.PlaybackFinished:
 		switch {

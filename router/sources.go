@@ -25,6 +25,9 @@ type CallbackPolicy struct {
 	VirtualHold            bool
 	VirtualHoldMinWait     time.Duration
 	VirtualHoldMinPosition int
+	// AfterHoursOffer asks callers after hours whether they want a
+	// callback (press 1) instead of scheduling one for them.
+	AfterHoursOffer bool
 }
 
 // Prompts of the callback flows (configs/hotline.yaml defines their text).
@@ -114,6 +117,13 @@ func (c *call) noService(ctx context.Context, why string, withCallback, withoutC
 		c.askNumber(ctx, func(ctx context.Context) { c.noService(ctx, why, withCallback, withoutCallback) })
 		return
 	}
+	if why == "closed" && c.policy().Enabled && c.policy().AfterHoursOffer && !c.afterHoursAccepted {
+		// Ask first: the closed message, then "press 1 to be called back".
+		c.vhOffered = true
+		c.afterHoursWith = withCallback
+		c.say(ctx, OutcomeRejected, c.sounds(append(withoutCallback, promptCallbackOffer)...)...)
+		return
+	}
 	if c.policy().Enabled && c.scheduleCallback(ReasonNoService) {
 		c.say(ctx, OutcomeCallbackLater, c.sounds(withCallback...)...)
 		return
@@ -127,6 +137,14 @@ func (c *call) sounds(names ...string) []string {
 		out[i] = c.sound(n)
 	}
 	return out
+}
+
+// acceptAfterHours is the caller pressing 1 after the after-hours offer.
+func (c *call) acceptAfterHours(ctx context.Context) {
+	c.vhOffered = false
+	c.afterHoursAccepted = true
+	c.stopPlayback(&c.goodbyeID)
+	c.noService(ctx, "closed", c.afterHoursWith, []string{promptClosed})
 }
 
 // say plays media and hangs up when it has finished (phaseGoodbye).
