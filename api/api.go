@@ -33,7 +33,9 @@ type AgentControl interface {
 // call "call back"; supervisors list, cancel or bring one forward.
 type Callbacks interface {
 	MarkCallback(ctx context.Context, agentID, reason string) (string, error)
-	ListCallbacks(ctx context.Context) (any, error)
+	// ListCallbacks lists callbacks in the given statuses (none: the open
+	// ones); "refused" lists the numbers refused, with their reasons.
+	ListCallbacks(ctx context.Context, statuses []string) (any, error)
 	CancelCallback(ctx context.Context, id, who string) error
 	CallbackNow(ctx context.Context, id, who string) error
 }
@@ -167,7 +169,24 @@ func Handler(o Options) http.Handler {
 			o.Log.Info("operator marked a call back", zap.String("agent", id), zap.String("callback", cb))
 			writeJSON(w, http.StatusOK, map[string]string{"agent": id, "callback": cb})
 		}))
-		mux.HandleFunc("GET /api/v1/callbacks", read(o.Callbacks.ListCallbacks))
+		mux.HandleFunc("GET /api/v1/callbacks", auth(func(w http.ResponseWriter, r *http.Request) {
+			var statuses []string
+			for _, st := range strings.Split(r.URL.Query().Get("status"), ",") {
+				if st = strings.TrimSpace(st); st != "" {
+					if !idPattern.MatchString(st) {
+						writeJSON(w, http.StatusBadRequest, errBody("status must be a list like scheduled,unreached"))
+						return
+					}
+					statuses = append(statuses, st)
+				}
+			}
+			v, err := o.Callbacks.ListCallbacks(r.Context(), statuses)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, errBody(err.Error()))
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		}))
 		mux.HandleFunc("POST /api/v1/callbacks/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
 			id, action := r.PathValue("id"), r.PathValue("action")
 			if !validID(w, id) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -147,8 +148,21 @@ func (s callbackAPI) MarkCallback(ctx context.Context, agentID, reason string) (
 	return s.router.MarkCallback(ctx, agentID, reason)
 }
 
-func (s callbackAPI) ListCallbacks(ctx context.Context) (any, error) {
-	return s.store.List(ctx, callbacks.Filter{}, 500)
+func (s callbackAPI) ListCallbacks(ctx context.Context, statuses []string) (any, error) {
+	if slices.Equal(statuses, []string{"refused"}) {
+		return s.store.Refused(ctx, 500)
+	}
+	f := callbacks.Filter{}
+	for _, st := range statuses {
+		switch status := callbacks.Status(st); status {
+		case callbacks.StatusScheduled, callbacks.StatusPromoting, callbacks.StatusQueued, callbacks.StatusInFlight,
+			callbacks.StatusReached, callbacks.StatusReachedInbound, callbacks.StatusUnreached, callbacks.StatusCancelled:
+			f.Status = append(f.Status, status)
+		default:
+			return nil, fmt.Errorf("unknown callback status %q", st)
+		}
+	}
+	return s.store.List(ctx, f, 500)
 }
 
 func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {

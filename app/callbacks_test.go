@@ -272,3 +272,49 @@ func TestAfterHoursOfferAsksFirst(t *testing.T) {
 		t.Fatalf("callbacks %+v: want only the accepting caller's", cbs)
 	}
 }
+
+// Hostile caller ids are refused with a recorded reason and never
+// dialled; supervisors see open, closed and refused callbacks over the API,
+// and can bring one forward or cancel it.
+func TestCallbackControlAndRefusedNumbers(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, time.Hour))
+	for _, number := range []string{"79008000001", "*12"} {
+		c := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3")})
+		h.eventually("queued", func() bool { return c.OnMOH() })
+		time.Sleep(350 * time.Millisecond)
+		c.Hangup()
+		h.waitClosed(c.Ended(), "abandon")
+		h.record(c.ID())
+	}
+	code, body := h.api("GET", "/api/v1/callbacks?status=refused", "")
+	if code != 200 || !strings.Contains(body, "*12") {
+		t.Fatalf("refused list: %d %s", code, body)
+	}
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || cbs[0].Number != "+79008000001" {
+		t.Fatalf("open callbacks %+v: want only the valid number's", cbs)
+	}
+	id := cbs[0].ID
+	if code, body := h.api("GET", "/api/v1/callbacks", ""); code != 200 || !strings.Contains(body, id) {
+		t.Fatalf("open list: %d %s", code, body)
+	}
+	if code, body := h.api("POST", "/api/v1/callbacks/"+id+"/cancel", ""); code != 200 {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	if code, body := h.api("GET", "/api/v1/callbacks?status=cancelled", ""); code != 200 || !strings.Contains(body, id) {
+		t.Fatalf("cancelled list: %d %s", code, body)
+	}
+	if code, _ := h.api("GET", "/api/v1/callbacks?status=bogus", ""); code != 400 {
+		t.Fatalf("unknown status: %d, want 400", code)
+	}
+	if n := len(h.emu.Dialled("*12")); n != 0 {
+		t.Fatalf("a refused number was dialled %d times", n)
+	}
+	var cancelled bool
+	for _, r := range h.records() {
+		cancelled = cancelled || (r.Callback == id && r.Outcome == "callback_cancelled")
+	}
+	if !cancelled {
+		t.Fatal("the cancel is not in the call-records stream")
+	}
+}

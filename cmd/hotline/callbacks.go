@@ -21,7 +21,7 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	api := fs.String("api", envOr("HOTLINE_API", "http://127.0.0.1:8080"), "a running hotline's HTTP API (HOTLINE_API)")
 	token := fs.String("api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token (HOTLINE_API_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline callbacks [--api URL] list | cancel ID | now ID")
+		fmt.Fprintln(stderr, "usage: hotline callbacks [--api URL] list [STATUS[,STATUS]|refused] | cancel ID | now ID")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -34,8 +34,11 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var method, path string
 	switch {
-	case rest[0] == "list" && len(rest) == 1:
+	case rest[0] == "list" && len(rest) <= 2:
 		method, path = http.MethodGet, "/api/v1/callbacks"
+		if len(rest) == 2 { // e.g. list unreached, list refused
+			path += "?status=" + url.QueryEscape(rest[1])
+		}
 	case (rest[0] == "cancel" || rest[0] == "now") && len(rest) == 2:
 		method, path = http.MethodPost, "/api/v1/callbacks/"+url.PathEscape(rest[1])+"/"+rest[0]
 	default:
