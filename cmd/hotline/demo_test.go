@@ -56,7 +56,7 @@ func TestDemoCallsBackEveryAbandonedCaller(t *testing.T) {
 	code := run(context.Background(), []string{"demo", "--duration", "10s", "--callers-per-minute", "120",
 		"--operators", "3", "--talk-min", "1500ms", "--talk-max", "3s", "--wrap-up", "300ms",
 		"--patience-min", "3s", "--patience-max", "6s", "--callback-min-wait", "1s", "--callback-delay", "1s",
-		"--settle", "90s", "--log-level", "warn"}, &out, &errb)
+		"--settle", "90s", "--seed", "7", "--log-level", "warn"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errb.String())
 	}
