@@ -75,8 +75,9 @@ func TestOperatorAndSupervisorAPI(t *testing.T) {
 	if code, body := h.api("GET", "/api/v1/agents", ""); code != 200 || !strings.Contains(body, `"lunch"`) {
 		t.Fatalf("agents: %d %s", code, body)
 	}
-	if code, body := h.api("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `hotline_calls_total{outcome="answered"} 1`) {
-		t.Fatalf("metrics: %d, answered counter missing", code)
+	if code, body := h.api("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `hotline_calls_total{outcome="answered"} 1`) ||
+		!strings.Contains(body, `hotline_queue_wait_seconds_bucket{queue="testing",le="20"} 1`) {
+		t.Fatalf("metrics: %d, answered counter or the testing queue's wait missing", code)
 	}
 	if code, body := h.api("GET", "/readyz", ""); code != 200 {
 		t.Fatalf("readyz: %d %s", code, body)

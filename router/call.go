@@ -806,6 +806,9 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	c.rec.Agent = o.AgentID
 	c.closeOwedCallbacks()
 	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Wait.WithLabelValues(c.topic.ID).Observe(c.rec.Wait.Seconds())
+	}
 	log.Info("operator answered; bridged", zap.Duration("waited", c.rec.Wait))
 }
 

@@ -10,6 +10,10 @@ type Metrics struct {
 	Handover      prometheus.Histogram
 	OffersFailed  prometheus.Counter
 	Announcements prometheus.Counter
+	// Wait is the time from joining a queue to an operator answering, per
+	// topic: service level ("80 % within 20 s") is the share of the 20 s
+	// bucket, e.g. rate(..._bucket{le="20"}) / rate(..._count).
+	Wait *prometheus.HistogramVec
 }
 
 // NewMetrics creates the router's metrics and registers them on reg.
@@ -32,9 +36,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Announcements: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_announcements_total", Help: "Queue position announcements played.",
 		}),
+		Wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hotline_queue_wait_seconds",
+			Help:    "From joining a topic queue to an operator answering, by topic.",
+			Buckets: []float64{5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600},
+		}, []string{"queue"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Calls, m.ActiveCalls, m.Handover, m.OffersFailed, m.Announcements)
+		reg.MustRegister(m.Calls, m.ActiveCalls, m.Handover, m.OffersFailed, m.Announcements, m.Wait)
 	}
 	return m
 }
