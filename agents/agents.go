@@ -53,24 +53,24 @@ var (
 
 // Operator is one operator as configured.
 type Operator struct {
-	ID        string
-	Name      string
-	Endpoint  string         // e.g. PJSIP/1001
-	Skills    map[string]int // skill -> level 1..10 (stored; selection uses presence only)
-	Languages []string
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Endpoint  string         `json:"endpoint"` // e.g. PJSIP/1001
+	Skills    map[string]int `json:"skills"`   // skill -> level 1..10 (stored; selection uses presence only)
+	Languages []string       `json:"languages"`
 }
 
 // Agent is a snapshot of one operator.
 type Agent struct {
 	Operator
-	State       State
-	Reason      string    // pause or logout reason
-	Since       time.Time // when State was entered
-	IdleSince   time.Time // ready: the key for longest-idle selection
-	CallID      string    // reserved/on_call: the call
-	LeaseUntil  time.Time // reserved: the reservation's expiry
-	Misses      int       // consecutive unanswered offers
-	WrapUpUntil time.Time // wrap_up: when it ends by itself
+	State       State     `json:"state"`
+	Reason      string    `json:"reason"`        // pause or logout reason
+	Since       time.Time `json:"since"`         // when State was entered
+	IdleSince   time.Time `json:"idle_since"`    // ready: the key for longest-idle selection
+	CallID      string    `json:"call_id"`       // reserved/on_call: the call
+	LeaseUntil  time.Time `json:"lease_until"`   // reserved: the reservation's expiry
+	Misses      int       `json:"misses"`        // consecutive unanswered offers
+	WrapUpUntil time.Time `json:"wrap_up_until"` // wrap_up: when it ends by itself
 }
 
 //go:embed lua/*.lua

@@ -72,7 +72,7 @@ func TestOperatorAndSupervisorAPI(t *testing.T) {
 	if code, body := h.api("GET", "/api/v1/records", ""); code != 200 || !strings.Contains(body, c.ID()) {
 		t.Fatalf("records: %d %s", code, body)
 	}
-	if code, body := h.api("GET", "/api/v1/agents", ""); code != 200 || !strings.Contains(body, `"lunch"`) {
+	if code, body := h.api("GET", "/api/v1/agents", ""); code != 200 || !strings.Contains(body, `"state":"paused","reason":"lunch"`) {
 		t.Fatalf("agents: %d %s", code, body)
 	}
 	if code, body := h.api("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `hotline_calls_total{outcome="answered"} 1`) ||

@@ -182,8 +182,8 @@ func (q *Queue) Topics(ctx context.Context) ([]string, error) {
 // Waiting is one caller in a supervisor's list.
 type Waiting struct {
 	Caller
-	Pos        int
-	EnqueuedAt time.Time
+	Pos        int       `json:"position"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
 // List returns up to limit callers waiting in topic, in serving order (one

@@ -126,17 +126,17 @@ func FromMs(ms int64) time.Time {
 // CallerRecord is one caller as queue and dispatch store it (both packages alias
 // this type, so the router builds one value for either).
 type CallerRecord struct {
-	CallID       string
-	Topic        string
-	Skill        string // operators need this skill; empty means Topic
-	Priority     int    // higher is served first (topic + menu priority)
-	Arrival      time.Time
-	Language     string // IVR language; operators speaking it are preferred
-	CallerNumber string
-	IVRPath      string
+	CallID       string    `json:"call_id"`
+	Topic        string    `json:"topic"`
+	Skill        string    `json:"skill"`    // operators need this skill; empty means Topic
+	Priority     int       `json:"priority"` // higher is served first (topic + menu priority)
+	Arrival      time.Time `json:"arrival"`
+	Language     string    `json:"language"` // IVR language; operators speaking it are preferred
+	CallerNumber string    `json:"caller_number"`
+	IVRPath      string    `json:"ivr_path"`
 	// MaxQueue rejects the caller with ErrFull when the topic already holds
 	// this many waiting callers; 0 means no cap.
-	MaxQueue int
+	MaxQueue int `json:"-"`
 }
 
 // Check reports what is wrong with c, if anything.
