@@ -150,11 +150,11 @@ type Request struct {
 
 // Attempt is one try to reach the citizen.
 type Attempt struct {
-	At      time.Time
-	CallID  string
-	AgentID string
-	Result  string // Result* constant, or "interrupted"
-	Cause   int    // hang-up cause, 0 none
+	At      time.Time `json:"at"`
+	CallID  string    `json:"call_id"`
+	AgentID string    `json:"agent_id"`
+	Result  string    `json:"result"` // Result* constant, or "interrupted"
+	Cause   int       `json:"cause"`  // hang-up cause, 0 none
 }
 
 // Event is one entry of a callback's history.
@@ -173,28 +173,28 @@ type Event struct {
 
 // Callback is one callback owed.
 type Callback struct {
-	ID           string
-	Number       string // E.164, the output of Normalize
-	Topic        string
-	Language     string
-	Reasons      []string
-	QueueTime    time.Time     // the caller's original queue time: it keeps its place
-	Bias         time.Duration // added to QueueTime in the queue (see Arrival)
-	Priority     int
-	Status       Status
-	Tries        int       // counted attempts (the citizen was dialled)
-	Attempts     []Attempt // every attempt, interrupted ones included
-	History      []Event   // everything that happened to it, oldest first (capped)
-	DueAt        time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ExpiresAt    time.Time // zero: never
-	ClosedAt     time.Time
-	Note         string
-	SourceCallID string
-	Holder       string // the attempt call id holding it (in_flight)
-	AgentID      string // the operator of the current or last attempt
-	LeaseUntil   time.Time
+	ID           string        `json:"id"`
+	Number       string        `json:"number"` // E.164, the output of Normalize
+	Topic        string        `json:"topic"`
+	Language     string        `json:"language"`
+	Reasons      []string      `json:"reasons"`
+	QueueTime    time.Time     `json:"queue_time"` // the caller's original queue time: it keeps its place
+	Bias         time.Duration `json:"bias"`       // added to QueueTime in the queue (see Arrival)
+	Priority     int           `json:"priority"`
+	Status       Status        `json:"status"`
+	Tries        int           `json:"tries"`    // counted attempts (the citizen was dialled)
+	Attempts     []Attempt     `json:"attempts"` // every attempt, interrupted ones included
+	History      []Event       `json:"history"`  // everything that happened to it, oldest first (capped)
+	DueAt        time.Time     `json:"due_at"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	ExpiresAt    time.Time     `json:"expires_at"` // zero: never
+	ClosedAt     time.Time     `json:"closed_at"`
+	Note         string        `json:"note"`
+	SourceCallID string        `json:"source_call_id"`
+	Holder       string        `json:"holder"`   // the attempt call id holding it (in_flight)
+	AgentID      string        `json:"agent_id"` // the operator of the current or last attempt
+	LeaseUntil   time.Time     `json:"lease_until"`
 }
 
 // Arrival is the time to queue the callback at: its original queue time
@@ -404,13 +404,13 @@ func (s *Store) refuse(ctx context.Context, req Request, why error, now time.Tim
 
 // Refusal is one refused number as recorded.
 type Refusal struct {
-	At      time.Time
-	Raw     string // the raw input, Go-quoted and clipped (it is hostile text)
-	Reason  string // Reason code
-	Detail  string
-	Topic   string
-	Request string // the reason the callback was asked for
-	CallID  string
+	At      time.Time `json:"at"`
+	Raw     string    `json:"raw"`    // the raw input, Go-quoted and clipped (it is hostile text)
+	Reason  string    `json:"reason"` // Reason code
+	Detail  string    `json:"detail"`
+	Topic   string    `json:"topic"`
+	Request string    `json:"request"` // the reason the callback was asked for
+	CallID  string    `json:"call_id"`
 }
 
 // Refused returns the most recent refusals, newest first.
