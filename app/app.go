@@ -59,7 +59,7 @@ type App struct {
 	pbx    *ariadapter.Client
 	router *router.Router
 	state  *redisState
-	cbs    *callbackState // nil when no topic has callbacks
+	cbs    *callbackState
 	reg    *prometheus.Registry
 	http   *http.Server
 	ln     net.Listener
@@ -107,40 +107,29 @@ func New(opt Options) (*App, error) {
 		OnRecord:   opt.OnRecord,
 		Trunk:      opt.Trunk,
 	}
-	if opt.Config.CallbacksEnabled() {
-		a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
-		ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
-		ropt.OutageTopic = outageTopic(opt.Config)
-		if opt.CallbackAttemptLease > 0 {
-			// Renew well before the lease ends, or a live attempt would be
-			// taken for a crashed one and dialled again.
-			ropt.CallbackRenewEvery = opt.CallbackAttemptLease / 3
-		}
+	// The store is always wired: whether a topic owes callbacks is read from
+	// the config in force, so a reload can turn them on or off.
+	a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
+	ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
+	ropt.OutageTopic = outageTopic(opt.Config)
+	if opt.CallbackAttemptLease > 0 {
+		// Renew well before the lease ends, or a live attempt would be
+		// taken for a crashed one and dialled again.
+		ropt.CallbackRenewEvery = opt.CallbackAttemptLease / 3
 	}
 	r, err := router.New(ropt)
 	if err != nil {
 		return nil, err
 	}
 	a.router = r
-	if a.cbs != nil {
-		a.cbs.router = r
-	}
+	a.cbs.router = r
 	return a, nil
 }
 
-func (a *App) callbackAPI() api.Callbacks {
-	if a.cbs == nil {
-		return nil
-	}
-	return callbackAPI{a.cbs}
-}
+func (a *App) callbackAPI() api.Callbacks { return callbackAPI{a.cbs} }
 
-// CallbackCounts are the centre's callback numbers; zero when callbacks
-// are off.
+// CallbackCounts are the centre's callback numbers.
 func (a *App) CallbackCounts(ctx context.Context) (callbacks.Counts, error) {
-	if a.cbs == nil {
-		return callbacks.Counts{}, nil
-	}
 	return a.cbs.Counts(ctx)
 }
 

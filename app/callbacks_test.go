@@ -318,3 +318,28 @@ func TestCallbackControlAndRefusedNumbers(t *testing.T) {
 		t.Fatal("the cancel is not in the call-records stream")
 	}
 }
+
+// Callbacks are switched on by a config reload, without a restart.
+func TestReloadTurnsCallbacksOn(t *testing.T) {
+	off := callbackConfig(t, time.Hour)
+	setCallbacks(off, func(r *config.CallbackRules) { r.Enabled = false })
+	h := newHarness(t, off)
+	abandon := func(number string) string {
+		c := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3")})
+		h.eventually("queued", func() bool { return c.OnMOH() })
+		time.Sleep(400 * time.Millisecond)
+		c.Hangup()
+		return h.record(c.ID()).Callback
+	}
+	if id := abandon("79009000001"); id != "" {
+		t.Fatalf("callback %s scheduled with callbacks off", id)
+	}
+	on := callbackConfig(t, time.Hour)
+	on.Centre.ID = off.Centre.ID
+	if err := h.app.Reload(context.Background(), on); err != nil {
+		t.Fatal(err)
+	}
+	if id := abandon("79009000002"); id == "" {
+		t.Fatal("no callback after the reload turned callbacks on")
+	}
+}

@@ -176,8 +176,8 @@ func (r *Router) MarkCallback(_ context.Context, agentID, reason string) (string
 	if err := r.knownAgent(agentID); err != nil {
 		return "", err
 	}
-	if r.opt.Callbacks == nil {
-		return "", errors.New("router: callbacks are not configured")
+	if r.opt.Callbacks == nil || !r.Config().CallbacksEnabled() {
+		return "", errors.New("router: callbacks are off in the configuration")
 	}
 	r.mu.Lock()
 	req, ok := r.lastCall[agentID]

@@ -35,7 +35,8 @@ type outageSync struct {
 
 // syncOutage starts a read-back unless one is running.
 func (r *Router) syncOutage(ctx context.Context) {
-	if r.opt.Callbacks == nil || r.opt.OutageTopic == "" || !r.syncing.CompareAndSwap(false, true) {
+	if r.opt.Callbacks == nil || r.opt.OutageTopic == "" || !r.Config().CallbacksEnabled() ||
+		!r.syncing.CompareAndSwap(false, true) {
 		return
 	}
 	s := &outageSync{r: r, id: r.nextID("dbsync"), inbox: newMailbox[msg]()}
