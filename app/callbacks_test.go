@@ -343,3 +343,28 @@ func TestReloadTurnsCallbacksOn(t *testing.T) {
 		t.Fatal("no callback after the reload turned callbacks on")
 	}
 }
+
+// A citizen who answered a customer-first callback and waits in the queue
+// is adopted by a restarted hotline and served, not hung up.
+func TestRestartKeepsACalledBackCitizenWaiting(t *testing.T) {
+	cfg := callbackConfig(t, 0)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
+	c := h.emu.Call(emulator.Caller{Number: "79006000002", AnswerCallbacks: &answer, Script: choose("2", "3")})
+	h.eventually("queued", func() bool { return c.OnMOH() })
+	time.Sleep(400 * time.Millisecond)
+	c.Hangup()
+	h.eventually("citizen called back and waiting", func() bool {
+		leg := h.emu.CitizenLeg("+79006000002")
+		return leg != nil && leg.OnMOH()
+	})
+	h.restart()
+	h.login("PJSIP/1001")
+	leg := h.emu.CitizenLeg("+79006000002")
+	h.waitClosed(leg.Bridged(), "called-back citizen served after the restart")
+	if len(h.emu.Dialled("+79006000002")) != 1 {
+		t.Fatal("the citizen was dialled again")
+	}
+}

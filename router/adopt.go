@@ -44,7 +44,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 	legs := map[string]pbx.Channel{}
 	var citizens []pbx.Channel
 	for _, ch := range unknown {
-		if isCallback(ch.ID) || strings.HasPrefix(ch.ID, "dbsync") {
+		if isCallback(ch.ID) && !r.queuedCalledBack(ch) || strings.HasPrefix(ch.ID, "dbsync") {
 			// A callback attempt or an AstDB read cut off by the restart:
 			// its lease returns the callback to the schedule; a leg left
 			// ringing would let the citizen be dialled twice at once.
@@ -132,6 +132,20 @@ func (r *Router) freeOrphanedOperators() {
 		cancel()
 		r.deliver(offers, now)
 	}
+}
+
+// queuedCalledBack reports whether a callback channel is a citizen who
+// answered a customer-first callback and waits (or talks) as a caller of
+// its own: Redis holds it under the channel's id. Such a caller is adopted
+// like any other; its callback is already closed as reached.
+func (r *Router) queuedCalledBack(ch pbx.Channel) bool {
+	if ch.State != "Up" {
+		return false
+	}
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	st, err := r.opt.ACD.Lookup(cctx, ch.ID)
+	return err == nil && (st.State == "waiting" || st.State == "offered" || st.State == "connected")
 }
 
 // resume continues an adopted call from where Redis says it stood.
