@@ -149,9 +149,6 @@ func outageTopic(cfg *config.Config) string {
 	return first
 }
 
-// Router exposes the router (operator actions, draining, config reload).
-func (a *App) Router() *router.Router { return a.router }
-
 // HTTPAddr is the address the API listens on, once Run has started it.
 func (a *App) HTTPAddr() string {
 	a.mu.Lock()

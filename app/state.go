@@ -88,11 +88,6 @@ func (s *redisState) Enqueue(ctx context.Context, w router.Waiting, now time.Tim
 	return offers(res.Reservations), translateEnqueueErr(err, dispatch.ErrExists, dispatch.ErrFull)
 }
 
-func (s *redisState) ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]router.Offer, error) {
-	rs, err := s.dispatch.ClaimForTopic(ctx, topic, now)
-	return offers(rs), err
-}
-
 func (s *redisState) Answered(ctx context.Context, o router.Offer, now time.Time) error {
 	return s.dispatch.Answered(ctx, reservation(o), now)
 }

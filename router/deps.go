@@ -66,8 +66,6 @@ type ACD interface {
 	// Enqueue puts the caller in its topic queue and claims a free operator
 	// for the head of the queue in the same step.
 	Enqueue(ctx context.Context, w Waiting, now time.Time) ([]Offer, error)
-	// ClaimForTopic claims the head caller of topic and a free operator.
-	ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]Offer, error)
 	// Answered settles an offer as a conversation; it fails when the
 	// reservation is no longer this caller's (lease expired and re-claimed).
 	Answered(ctx context.Context, o Offer, now time.Time) error

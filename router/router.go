@@ -354,18 +354,6 @@ func (r *Router) deliver(offers []Offer, freedAt time.Time) {
 	}
 }
 
-// claimForTopic offers the head of a topic queue to a free operator.
-func (r *Router) claimForTopic(topic string) {
-	ctx, cancel := r.cmdCtx()
-	offers, err := r.opt.ACD.ClaimForTopic(ctx, topic, r.now())
-	cancel()
-	if err != nil {
-		r.log.Error("claim for topic failed", zap.String("queue", topic), zap.Error(err))
-		return
-	}
-	r.deliver(offers, time.Time{})
-}
-
 // wrapUp is an operator's wrap-up timer and when it ends.
 type wrapUp struct {
 	timer *time.Timer

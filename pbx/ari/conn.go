@@ -88,12 +88,6 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil // stopped by Close
 }
 
-func (c *Client) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // session runs one WebSocket connection to its end. It returns an error if
 // the connection could not be set up, nil if it was up and later dropped.
 func (c *Client) session(ctx context.Context, first bool) error {

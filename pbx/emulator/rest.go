@@ -43,8 +43,6 @@ type request struct {
 
 func (rq *request) get(k string) string { return rq.q.Get(k) }
 
-func (rq *request) has(k string) bool { _, ok := rq.q[k]; return ok }
-
 // list returns a repeatable / comma-separated parameter.
 func (rq *request) list(k string) []string {
 	var out []string
