@@ -10,6 +10,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // callbackConfig is the test config with callbacks whose timings fit a
@@ -34,6 +35,35 @@ func (h *harness) withTrunk() {
 	}})
 }
 
+// abandonAfterMinimum places a caller who picks Kazakh and testing, waits
+// in the queue past callbackConfig's 300 ms minimum and hangs up; it
+// returns the call and its record.
+func (h *harness) abandonAfterMinimum(cl emulator.Caller) (*emulator.CallHandle, records.Record) {
+	h.t.Helper()
+	cl.Script = choose("2", "3")
+	c := h.emu.Call(cl)
+	h.eventually("caller queued", func() bool { return c.OnMOH() })
+	time.Sleep(400 * time.Millisecond)
+	c.Hangup()
+	return c, h.record(c.ID())
+}
+
+// customerFirst starts a hotline whose callbacks dial the citizen first,
+// and leaves number's caller called back and waiting in the queue.
+func customerFirst(t *testing.T, number string) (*harness, *emulator.CallHandle) {
+	cfg := callbackConfig(t, 0)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
+	c, _ := h.abandonAfterMinimum(emulator.Caller{Number: number, AnswerCallbacks: &answer})
+	h.eventually("citizen called back and waiting", func() bool {
+		leg := h.emu.CitizenLeg("+" + number)
+		return leg != nil && leg.OnMOH()
+	})
+	return h, c
+}
+
 func (h *harness) openCallbacks() []callbacks.Callback {
 	h.t.Helper()
 	cbs, err := h.cbs.List(context.Background(), callbacks.Filter{}, 100)
@@ -51,15 +81,11 @@ func TestAbandonAfterMinimumWaitOwesOneCallback(t *testing.T) {
 	quick := h.emu.Call(emulator.Caller{Number: "79002000001", Script: choose("2", "3")})
 	h.eventually("first caller queued", func() bool { return quick.OnMOH() })
 	quick.Hangup() // well under 300 ms
-	patient := h.emu.Call(emulator.Caller{Number: "79002000002", Script: choose("2", "3")})
-	h.eventually("second caller queued", func() bool { return patient.OnMOH() })
-	time.Sleep(400 * time.Millisecond)
-	patient.Hangup()
+	_, r := h.abandonAfterMinimum(emulator.Caller{Number: "79002000002"})
 
 	if r := h.record(quick.ID()); r.Outcome != "abandoned" || r.Callback != "" {
 		t.Fatalf("quick abandon: %s callback %q, want none", fmtRecord(r), r.Callback)
 	}
-	r := h.record(patient.ID())
 	cbs := h.openCallbacks()
 	if len(cbs) != 1 || cbs[0].ID != r.Callback {
 		t.Fatalf("open callbacks %+v, want exactly the patient caller's (%s)", cbs, r.Callback)
@@ -177,11 +203,8 @@ func TestWithheldCallerKeysInTheirNumber(t *testing.T) {
 // reached inbound.
 func TestCallingInAndBeingServedClosesTheCallback(t *testing.T) {
 	h := newHarness(t, callbackConfig(t, time.Hour))
-	first := h.emu.Call(emulator.Caller{Number: "79004000001", Script: choose("2", "3")})
-	h.eventually("queued", func() bool { return first.OnMOH() })
-	time.Sleep(400 * time.Millisecond)
-	first.Hangup()
-	id := h.record(first.ID()).Callback
+	_, first := h.abandonAfterMinimum(emulator.Caller{Number: "79004000001"})
+	id := first.Callback
 	if id == "" {
 		t.Fatal("no callback for the abandon")
 	}
@@ -217,19 +240,7 @@ func TestOutageCallersAreCalledBack(t *testing.T) {
 // Customer-first: the citizen is dialled first and, once they answer,
 // waits for an operator at their original place in line.
 func TestCustomerFirstCallbackQueuesTheCitizen(t *testing.T) {
-	cfg := callbackConfig(t, 0)
-	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
-	h := newHarness(t, cfg)
-	h.withTrunk()
-	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
-	c := h.emu.Call(emulator.Caller{Number: "79006000001", AnswerCallbacks: &answer, Script: choose("2", "3")})
-	h.eventually("queued", func() bool { return c.OnMOH() })
-	time.Sleep(400 * time.Millisecond)
-	c.Hangup()
-	h.eventually("citizen called back and waiting", func() bool {
-		leg := h.emu.CitizenLeg("+79006000001")
-		return leg != nil && leg.OnMOH()
-	})
+	h, c := customerFirst(t, "79006000001")
 	if n := len(h.emu.Originations("PJSIP/1001")); n != 0 {
 		t.Fatalf("an operator rang before the citizen answered (%d)", n)
 	}
@@ -279,12 +290,7 @@ func TestAfterHoursOfferAsksFirst(t *testing.T) {
 func TestCallbackControlAndRefusedNumbers(t *testing.T) {
 	h := newHarness(t, callbackConfig(t, time.Hour))
 	for _, number := range []string{"79008000001", "*12"} {
-		c := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3")})
-		h.eventually("queued", func() bool { return c.OnMOH() })
-		time.Sleep(350 * time.Millisecond)
-		c.Hangup()
-		h.waitClosed(c.Ended(), "abandon")
-		h.record(c.ID())
+		h.abandonAfterMinimum(emulator.Caller{Number: number})
 	}
 	code, body := h.api("GET", "/api/v1/callbacks?status=refused", "")
 	if code != 200 || !strings.Contains(body, "*12") {
@@ -325,11 +331,8 @@ func TestReloadTurnsCallbacksOn(t *testing.T) {
 	setCallbacks(off, func(r *config.CallbackRules) { r.Enabled = false })
 	h := newHarness(t, off)
 	abandon := func(number string) string {
-		c := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3")})
-		h.eventually("queued", func() bool { return c.OnMOH() })
-		time.Sleep(400 * time.Millisecond)
-		c.Hangup()
-		return h.record(c.ID()).Callback
+		_, r := h.abandonAfterMinimum(emulator.Caller{Number: number})
+		return r.Callback
 	}
 	if id := abandon("79009000001"); id != "" {
 		t.Fatalf("callback %s scheduled with callbacks off", id)
@@ -347,19 +350,7 @@ func TestReloadTurnsCallbacksOn(t *testing.T) {
 // A citizen who answered a customer-first callback and waits in the queue
 // is adopted by a restarted hotline and served, not hung up.
 func TestRestartKeepsACalledBackCitizenWaiting(t *testing.T) {
-	cfg := callbackConfig(t, 0)
-	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
-	h := newHarness(t, cfg)
-	h.withTrunk()
-	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
-	c := h.emu.Call(emulator.Caller{Number: "79006000002", AnswerCallbacks: &answer, Script: choose("2", "3")})
-	h.eventually("queued", func() bool { return c.OnMOH() })
-	time.Sleep(400 * time.Millisecond)
-	c.Hangup()
-	h.eventually("citizen called back and waiting", func() bool {
-		leg := h.emu.CitizenLeg("+79006000002")
-		return leg != nil && leg.OnMOH()
-	})
+	h, _ := customerFirst(t, "79006000002")
 	h.restart()
 	h.login("PJSIP/1001")
 	leg := h.emu.CitizenLeg("+79006000002")
