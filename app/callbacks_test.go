@@ -359,3 +359,26 @@ func TestRestartKeepsACalledBackCitizenWaiting(t *testing.T) {
 		t.Fatal("the citizen was dialled again")
 	}
 }
+
+// A caller whose number the store refuses (premium rate) keeps waiting in line when they
+// take the callback offer: they are never told "we will call you back"
+// and dropped.
+func TestRefusedNumberKeepsItsPlaceOnVirtualHold(t *testing.T) {
+	cfg := callbackConfig(t, 0)
+	setCallbacks(cfg, func(r *config.CallbackRules) {
+		r.VirtualHold = config.VirtualHold{Enabled: true, MinWait: config.Duration(time.Millisecond)}
+	})
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second)
+	}
+	h := newHarness(t, cfg)
+	c := h.emu.Call(emulator.Caller{Number: "78091234567", Script: append(choose("2", "3"),
+		emulator.Step{OnMedia: "/callback_offer", Digits: "1"})})
+	h.eventually("offer taken", func() bool { return slices.Contains(c.DigitsSent(), "1") })
+	h.eventually("back on hold", func() bool { return c.OnMOH() })
+	if c.State() == "ended" || len(h.openCallbacks()) != 0 {
+		t.Fatalf("caller state %s, callbacks %v: want still waiting, none owed to a premium number", c.State(), h.openCallbacks())
+	}
+	h.login("PJSIP/1001")
+	h.waitClosed(c.Bridged(), "caller served in turn")
+}

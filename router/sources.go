@@ -93,10 +93,13 @@ func (c *call) takeVirtualHold(ctx context.Context) {
 	}
 	c.stopAnnouncement()
 	now := c.r.now()
-	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 	// Schedule before leaving the queue: a crash in between leaves a caller
-	// waiting, never a caller forgotten.
-	c.scheduleCallback(ReasonVirtualHold)
+	// waiting, never a caller forgotten; a refused number keeps its place.
+	if !c.scheduleCallback(ReasonVirtualHold) {
+		c.startMOH()
+		return
+	}
+	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 	cctx, cancel := c.r.cmdCtx()
 	_, next, err := c.r.opt.ACD.Abandon(cctx, c.id, now)
 	cancel()
@@ -113,18 +116,19 @@ func (c *call) takeVirtualHold(ctx context.Context) {
 // long): withCallback is said then, withoutCallback otherwise.
 func (c *call) noService(ctx context.Context, why string, withCallback, withoutCallback []string) {
 	c.log.Info("no service now", zap.String("why", why))
-	if c.number == "" && c.enteredNumber == "" && c.policy().Enabled {
-		c.askNumber(ctx, func(ctx context.Context) { c.noService(ctx, why, withCallback, withoutCallback) })
-		return
-	}
-	if why == "closed" && c.policy().Enabled && c.policy().AfterHoursOffer && !c.afterHoursAccepted {
+	p := c.policy()
+	if why == "closed" && p.Enabled && p.AfterHoursOffer && !c.afterHoursAccepted {
 		// Ask first: the closed message, then "press 1 to be called back".
 		c.vhOffered = true
 		c.afterHoursWith = withCallback
 		c.say(ctx, OutcomeRejected, c.sounds(append(withoutCallback, promptCallbackOffer)...)...)
 		return
 	}
-	if c.policy().Enabled && c.scheduleCallback(ReasonNoService) {
+	if c.number == "" && c.enteredNumber == "" && p.Enabled {
+		c.askNumber(ctx, func(ctx context.Context) { c.noService(ctx, why, withCallback, withoutCallback) })
+		return
+	}
+	if p.Enabled && c.scheduleCallback(ReasonNoService) {
 		c.say(ctx, OutcomeCallbackLater, c.sounds(withCallback...)...)
 		return
 	}
