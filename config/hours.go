@@ -174,3 +174,34 @@ func (h Hours) NextOpen(t time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// Describe says, for a person starting hotline or checking its config, whether
+// the line is open at t and, if not, when it opens: a newcomer trying the
+// example config in the evening in another time zone should learn at once why
+// every test call hears "closed".
+func (h Hours) Describe(t time.Time) string {
+	loc := h.location()
+	lt := t.In(loc)
+	if h.IsOpen(t) {
+		return fmt.Sprintf("open now (%s %s)", lt.Format("Mon 15:04"), loc)
+	}
+	next := h.NextOpen(t)
+	if next.IsZero() {
+		return fmt.Sprintf("closed now (%s %s) and never opens: hours has no open range on a working day", lt.Format("Mon 15:04"), loc)
+	}
+	in := next.Sub(t).Round(time.Minute)
+	return fmt.Sprintf("closed now (%s %s); opens %s (in %s)", lt.Format("Mon 15:04"), loc, next.In(loc).Format("Mon 2006-01-02 15:04"), fmtHM(in))
+}
+
+// fmtHM writes a duration as "2d 3h 5m", the way a person reads an opening time.
+func fmtHM(d time.Duration) string {
+	m := int(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh %dm", days, hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
+}

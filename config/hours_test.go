@@ -76,3 +76,34 @@ func TestHoursBuiltByHand(t *testing.T) {
 		t.Errorf("NextOpen with no weekly ranges = %s, want the zero Time", got)
 	}
 }
+
+// Describe tells a person whether the line is open and when it opens.
+func TestHoursDescribe(t *testing.T) {
+	cfg, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	almaty, err := time.LoadLocation("Asia/Almaty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(m time.Month, d, hh, mm int) time.Time { return time.Date(2026, m, d, hh, mm, 0, 0, almaty) }
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{at(3, 20, 10, 0), "open now (Fri 10:00 Asia/Almaty)"},
+		{at(3, 20, 21, 30), "closed now (Fri 21:30 Asia/Almaty); opens Sat 2026-03-21 09:00 (in 11h 30m)"},
+		{at(3, 21, 15, 30), "closed now (Sat 15:30 Asia/Almaty); opens Tue 2026-03-24 08:00 (in 2d 16h 30m)"},
+		{at(3, 20, 7, 45), "closed now (Fri 07:45 Asia/Almaty); opens Fri 2026-03-20 08:00 (in 15m)"},
+	}
+	for _, tt := range tests {
+		if got := cfg.Hours.Describe(tt.t); got != tt.want {
+			t.Errorf("Describe(%s) = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+	never := Hours{TimeZone: "UTC"}
+	if got := never.Describe(at(3, 20, 10, 0)); got != "closed now (Fri 05:00 UTC) and never opens: hours has no open range on a working day" {
+		t.Errorf("no weekly ranges: %q", got)
+	}
+}

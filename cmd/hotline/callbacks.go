@@ -15,7 +15,7 @@ import (
 // runCallbacks is `hotline callbacks list | cancel ID | now ID`: the
 // supervisor's view of callbacks owed, through a running hotline's HTTP API
 // (every action is logged there and in the call-records stream).
-func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCallbacks(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline callbacks", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	api := fs.String("api", envOr("HOTLINE_API", "http://127.0.0.1:8080"), "a running hotline's HTTP API (HOTLINE_API)")

@@ -13,7 +13,7 @@ import (
 )
 
 // runConfig is `hotline config SUBCOMMAND`; check is the only one so far.
-func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runConfig(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintln(stderr, "usage: hotline config check FILE [FILE...]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
@@ -24,13 +24,13 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return usagef("unknown subcommand %q (want check)", args[0])
 	}
-	return runConfigCheck(ctx, args[1:], stdout, stderr)
+	return runConfigCheck(ctx, clk, args[1:], stdout, stderr)
 }
 
 // runConfigCheck loads every file and reports on each: "FILE: ok" and a
 // summary on stdout, or every problem on stderr. It checks all files before
 // failing so one run shows everything that needs fixing.
-func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runConfigCheck(_ context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -75,7 +75,7 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 				continue
 			}
 		}
-		fmt.Fprintf(stdout, "%s: ok\n  %s\n", path, summary(cfg))
+		fmt.Fprintf(stdout, "%s: ok\n  %s\n  business hours: %s\n", path, summary(cfg), cfg.Hours.Describe(clk()))
 	}
 	if failed > 0 {
 		return errReported

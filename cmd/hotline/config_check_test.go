@@ -9,11 +9,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-acd/hotline/config"
 )
 
 func TestConfigCheck(t *testing.T) {
+	almaty, err := time.LoadLocation("Asia/Almaty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The check says whether the line is open at the clock's time.
+	sundayNight := time.Date(2026, 12, 6, 22, 0, 0, 0, almaty)
 	tests := []struct {
 		name      string
 		args      []string
@@ -28,8 +35,10 @@ func TestConfigCheck(t *testing.T) {
 			code: 0,
 			stdout: "../../configs/hotline.yaml: ok\n" +
 				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 28 prompts\n" +
+				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n" +
 				"../../config/testdata/good.yaml: ok\n" +
-				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n",
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
+				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n",
 		},
 		{
 			// Every file is checked, and every problem printed, before failing.
@@ -37,7 +46,8 @@ func TestConfigCheck(t *testing.T) {
 			args: []string{"config", "check", "../../config/testdata/bad_hours.yaml", "../../config/testdata/good.yaml"},
 			code: 1,
 			stdout: "../../config/testdata/good.yaml: ok\n" +
-				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n",
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
+				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n",
 			stderr: `../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: unknown day "monday" (use mon, tue, wed, thu, fri, sat, sun)
 ../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: open "8:00" is not a time in HH:MM form (00:00 to 23:59)
 ../../config/testdata/bad_hours.yaml:16: hours: weekly[1]: open 15:00 is not before close 09:00 (split a range that runs past midnight in two)
@@ -85,7 +95,7 @@ func TestConfigCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tt.args, &stdout, &stderr)
+			code := runAt(context.Background(), func() time.Time { return sundayNight }, tt.args, &stdout, &stderr)
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d (stderr: %s)", code, tt.code, stderr.String())
 			}

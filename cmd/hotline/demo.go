@@ -16,7 +16,7 @@ import (
 
 // runDemo is `hotline demo`: the whole hotline on this machine with an
 // emulated Asterisk, printing one JSON summary line at the end.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := demo.Options{}

@@ -12,7 +12,7 @@ import (
 
 // runPrompts is `hotline prompts`: speak every prompt of the config in
 // every language into Asterisk's sound layout (<out>/hotline/<lang>/<name>.wav).
-func runPrompts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runPrompts(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline prompts", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "configs/hotline.yaml", "config whose prompts to render")

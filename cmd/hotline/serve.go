@@ -38,7 +38,7 @@ func envOr(name, def string) string {
 // calls until stopped. The first SIGINT/SIGTERM drains (no new calls, calls
 // in progress finish, up to --drain); a second one stops at once. SIGHUP
 // reloads the config, keeping the running one if the new one is invalid.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f serveFlags
@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { _ = log.Sync() }()
 
 	a, err := app.New(app.Options{
-		Config: cfg, RedisAddr: f.redis, HTTPAddr: f.http, APIToken: f.apiToken, Log: log,
+		Config: cfg, RedisAddr: f.redis, HTTPAddr: f.http, APIToken: f.apiToken, Log: log, Now: clk,
 		ARI: ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
 	})
 	if err != nil {
@@ -90,19 +90,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("hotline serving", zap.String("config", f.config), zap.String("ari", f.ariURL), zap.String("redis", f.redis))
+	logHours(log, cfg, clk())
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-hup:
-			reload(runCtx, a, f.config, log)
+			reload(runCtx, clk, a, f.config, log)
 		case <-ctx.Done():
 			return drain(a, stop, done, f.drain, log)
 		}
 	}
 }
 
-func reload(ctx context.Context, a *app.App, path string, log *zap.Logger) {
+// logHours tells whoever starts or reloads hotline whether the line is open
+// now: outside business hours every caller hears "closed", which a newcomer
+// would otherwise take for a fault.
+func logHours(log *zap.Logger, cfg *config.Config, now time.Time) {
+	msg := "business hours: " + cfg.Hours.Describe(now)
+	if cfg.Hours.IsOpen(now) {
+		log.Info(msg)
+		return
+	}
+	log.Warn(msg + "; callers hear the closed prompt until then")
+}
+
+func reload(ctx context.Context, clk clock, a *app.App, path string, log *zap.Logger) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		log.Error("config reload refused; keeping the running config", zap.String("errors", strings.TrimSpace(err.Error())))
@@ -112,7 +125,9 @@ func reload(ctx context.Context, a *app.App, path string, log *zap.Logger) {
 	defer cancel()
 	if err := a.Reload(rctx, cfg); err != nil {
 		log.Error("config reload failed; keeping the running config", zap.Error(err))
+		return
 	}
+	logHours(log, cfg, clk())
 }
 
 // drain is the first stage of shutdown: no new calls, and calls in progress

@@ -62,7 +62,7 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfgPath, "--redis", redisAddr, "--ari-url", emu.URL(),
+		done <- runAt(ctx, clockAt(openWednesday(t)), []string{"serve", "--config", cfgPath, "--redis", redisAddr, "--ari-url", emu.URL(),
 			"--ari-user", "hotline", "--http", "", "--log-level", "info"}, &stdout, &stderr)
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
@@ -70,6 +70,7 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	if err := emu.WaitConnected(wctx); err != nil {
 		t.Fatalf("serve did not connect: %v\n%s", err, stderr.String())
 	}
+	waitFor(t, &stderr, "business hours: open now (Wed 11:00 Asia/Almaty)")
 	login := emu.DialFromPhone("PJSIP/1001", "*11", nil)
 	<-login.Ended()
 	c := emu.Call(emulator.Caller{Number: "79001234567", Script: []emulator.Step{
@@ -112,6 +113,24 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not return after the last call ended")
 	}
+}
+
+// openWednesday is 11:00 on a Wednesday in Almaty, inside the example
+// config's business hours, whatever the wall clock says.
+func openWednesday(t *testing.T) time.Time {
+	t.Helper()
+	almaty, err := time.LoadLocation("Asia/Almaty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Date(2026, 12, 2, 11, 0, 0, 0, almaty)
+}
+
+// clockAt is a clock that reads start now and runs on from there at the
+// speed of the real one, so leases and timers still expire.
+func clockAt(start time.Time) clock {
+	t0 := time.Now()
+	return func() time.Time { return start.Add(time.Since(t0)) }
 }
 
 func waitFor(t *testing.T, b *syncBuffer, text string) {
