@@ -197,6 +197,14 @@ func (d *Deploy) Check() []string {
 		} else if d.Dialplan.Contexts[ctx] == nil {
 			add("%s pjsip.conf endpoint [%s] context=%s does not exist in extensions.conf", s.Pos, s.Name, ctx)
 		}
+		// Citizens must not be shown whom they are bridged to (the operator
+		// leg's caller ID carries the topic and language).
+		if ctx == "from-citizens" {
+			if v, _ := p.Value(s, "send_connected_line"); v != "no" {
+				add("%s pjsip.conf endpoint [%s] (context from-citizens) must set send_connected_line=no: "+
+					"bridging would re-INVITE the citizen with the operator leg's caller ID", s.Pos, s.Name)
+			}
+		}
 		if a, ok := p.Value(s, "aors"); !ok || strings.TrimSpace(a) == "" {
 			add("%s pjsip.conf endpoint [%s] has no aors= (it cannot be called)", s.Pos, s.Name)
 		}
@@ -272,6 +280,9 @@ func (d *Deploy) Check() []string {
 		"res_stasis_answer": "ARI answer", "res_http_websocket": "ARI WebSocket", "res_musiconhold": "musiconhold.conf",
 		"res_sorcery_config": "res_pjsip", "res_sorcery_memory": "res_pjsip", "res_sorcery_astdb": "res_pjsip",
 		"res_pjproject": "res_pjsip", "bridge_simple": "ARI mixing bridges", "res_timing_timerfd": "MOH/bridge timing",
+		// Local channels (dbsync, transfers, tests) run at slin192: 8 kHz
+		// prompts need a resampler or their playback fails at once.
+		"codec_resample": "8 kHz prompts on Local channels (slin192)",
 	}
 	if len(p.OfType("identify")) > 0 {
 		need["res_pjsip_endpoint_identifier_ip"] = "pjsip.conf type=identify"
@@ -281,6 +292,14 @@ func (d *Deploy) Check() []string {
 		need["res_pjsip_endpoint_identifier_user"] = "endpoints identified by user"
 	}
 	for _, s := range p.OfType("aor") {
+		// An aor with a fixed contact is a trunk: a qualify the far end
+		// ignores would make it Unreachable and fail every callback.
+		if c, _ := p.Value(s, "contact"); c != "" {
+			if v, _ := p.Value(s, "qualify_frequency"); v != "" && v != "0" {
+				add("%s pjsip.conf aor [%s] (a trunk: contact=%s) has qualify_frequency=%s: a carrier that ignores OPTIONS "+
+					"would become Unreachable and every callback would fail; use 0 unless the carrier answers OPTIONS", s.Pos, s.Name, c, v)
+			}
+		}
 		if v, _ := p.Value(s, "max_contacts"); v != "" && v != "0" {
 			need["res_pjsip_registrar"] = "pjsip.conf aor max_contacts (registrations)"
 		}
