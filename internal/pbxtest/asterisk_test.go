@@ -24,9 +24,9 @@ func TestDeployedConfigBootsClean(t *testing.T) {
 		t.Fatalf("GET /asterisk/info: %d", resp.StatusCode)
 	}
 	for cmd, want := range map[string]string{
-		"pjsip show endpoints":       "carrier",
+		"pjsip show endpoints":        "carrier",
 		"dialplan show from-citizens": "Stasis(hotline,inbound)",
-		"module show like resample":  "codec_resample.so",
+		"module show like resample":   "codec_resample.so",
 	} {
 		if out := a.MustCLI(cmd); !strings.Contains(out, want) {
 			t.Errorf("%s: no %q in\n%s", cmd, want, out)
