@@ -116,6 +116,17 @@ func Start(tb testing.TB, opt Options) *Asterisk {
 	return a
 }
 
+// Boot starts an Asterisk outside a test (TestMain of a suite that shares
+// one); the caller stops it with Stop. ok is false when none is installed.
+func Boot(opt Options) (a *Asterisk, ok bool, err error) {
+	prefix, ok := Installed()
+	if !ok {
+		return nil, false, nil
+	}
+	a, err = start(nil, prefix, opt)
+	return a, true, err
+}
+
 func start(tb testing.TB, prefix string, opt Options) (*Asterisk, error) {
 	dir, err := os.MkdirTemp("", "hotline-asterisk-")
 	if err != nil {
@@ -340,12 +351,12 @@ func (a *Asterisk) CLI(command string) (string, error) {
 	return string(out), nil
 }
 
-// MustCLI is CLI that fails the test on error.
-func (a *Asterisk) MustCLI(command string) string {
-	a.tb.Helper()
+// MustCLI is CLI that fails tb on error.
+func (a *Asterisk) MustCLI(tb testing.TB, command string) string {
+	tb.Helper()
 	out, err := a.CLI(command)
 	if err != nil {
-		a.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out
 }
@@ -390,7 +401,7 @@ func (a *Asterisk) Stop() {
 			<-a.done
 		}
 	}
-	if a.tb.Failed() {
+	if a.tb != nil && a.tb.Failed() {
 		a.tb.Logf("pbxtest: Asterisk state and logs kept in %s", a.Dir)
 		return
 	}

@@ -28,7 +28,7 @@ func TestDeployedConfigBootsClean(t *testing.T) {
 		"dialplan show from-citizens": "Stasis(hotline,inbound)",
 		"module show like resample":   "codec_resample.so",
 	} {
-		if out := a.MustCLI(cmd); !strings.Contains(out, want) {
+		if out := a.MustCLI(t, cmd); !strings.Contains(out, want) {
 			t.Errorf("%s: no %q in\n%s", cmd, want, out)
 		}
 	}
