@@ -17,7 +17,9 @@ test: deps
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # deps installs what the tests need from Debian's packages when missing:
-# redis-server (queues live in Redis) and espeak-ng + sox (spoken prompts).
+# redis-server (queues live in Redis) and espeak-ng + sox (spoken prompts);
+# and the real Asterisk, SIPp and baresip of the real-PBX suite when the
+# bundle ../shared/pbx is beside the repository (.ci/install-pbx).
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -29,6 +31,7 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@for t in redis-server espeak-ng sox soxi; do command -v $$t >/dev/null || { echo "$$t is required and could not be installed" >&2; exit 1; }; done
+	@bash .ci/install-pbx
 
 # prompts speaks every prompt of $(CONFIG) into $(SOUNDS)/hotline/<lang>/<name>.wav.
 prompts: deps

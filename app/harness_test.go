@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,11 @@ func (h *harness) login(endpoint string) {
 	h.t.Helper()
 	fc := h.emu.DialFromPhone(endpoint, "*11", nil)
 	h.waitClosed(fc.Ended(), "feature code call of "+endpoint+" to end")
+	// The confirmation plays to its end before the hang-up (Asterisk
+	// aborts a playback whose channel is hung up under it).
+	if done := fc.Completed(); !slices.Contains(done, "sound:agent-loginok") {
+		h.t.Errorf("*11 from %s: the confirmation did not play to its end (completed: %v, started: %v)", endpoint, done, fc.Played())
+	}
 	id := strings.TrimPrefix(endpoint, "PJSIP/")
 	// Ready, or already offered a waiting caller.
 	h.eventually("operator "+id+" logged in", func() bool { return h.state(id) != agents.Offline })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -44,7 +45,7 @@ func operatorByEndpoint(cfg *config.Config, endpoint string) (config.Operator, b
 
 // featureCode handles an operator dialling *11/*12/*13/*14: the operator is
 // identified by the phone the call comes from, never by anything they key.
-func (r *Router) featureCode(ctx context.Context, kind string, ev pbx.Event) {
+func (r *Router) featureCode(ctx context.Context, kind string, ev pbx.Event, inbox *mailbox[msg]) {
 	log := r.log.With(zap.String("channel", ev.ChannelID), zap.String("feature", kind))
 	op, ok := operatorByEndpoint(r.Config(), endpointOf(ev.Channel.Name))
 	cctx, cancel := r.cmdCtx()
@@ -77,9 +78,45 @@ func (r *Router) featureCode(ctx context.Context, kind string, ev pbx.Event) {
 			log.Info("feature code", zap.String("agent", op.ID))
 		}
 	}
-	// Play the confirmation, then hang up; the phone hears a short tone.
-	_ = r.opt.PBX.Play(cctx, ev.ChannelID, r.nextID("fc-"+ev.ChannelID), confirm)
+	// Play the confirmation to its end, then hang up: a hang-up right
+	// after the play request aborts the playback on Asterisk, and the
+	// operator would hear nothing.
+	id := r.nextID("fc-" + ev.ChannelID)
+	if err := r.opt.PBX.Play(cctx, ev.ChannelID, id, confirm); err != nil {
+		log.Warn("feature code confirmation", zap.Error(err))
+	} else {
+		r.awaitPlayback(ctx, inbox, id)
+	}
 	r.hangupQuietly(ctx, ev.ChannelID, "normal")
+}
+
+// confirmationLimit bounds the wait for a confirmation tone that never
+// reports its end (a lost event): the channel is hung up regardless.
+const confirmationLimit = 10 * time.Second
+
+// awaitPlayback waits until playback id finishes or its channel goes away.
+func (r *Router) awaitPlayback(ctx context.Context, inbox *mailbox[msg], id string) {
+	limit := time.NewTimer(confirmationLimit)
+	defer limit.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-limit.C:
+			return
+		case <-inbox.C():
+			for _, m := range inbox.take() {
+				switch m.ev.Type {
+				case pbx.PlaybackFinished:
+					if m.ev.PlaybackID == id {
+						return
+					}
+				case pbx.StasisEnd, pbx.ChannelDestroyed, pbx.ChannelHangupRequest:
+					return
+				}
+			}
+		}
+	}
 }
 
 func (r *Router) knownAgent(agentID string) error {

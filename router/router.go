@@ -237,7 +237,14 @@ func (r *Router) route(ctx context.Context, ev pbx.Event) {
 		}
 		r.startCall(ctx, ev)
 	case featureLogin, featureLogout, featurePause, featureReady:
-		r.spawn(func() { r.featureCode(ctx, kind, ev) })
+		// The channel's events (the confirmation's PlaybackFinished) must
+		// reach the feature code from the first one on.
+		box := newMailbox[msg]()
+		r.addLeg(ev.ChannelID, box)
+		r.spawn(func() {
+			defer r.dropLeg(ev.ChannelID)
+			r.featureCode(ctx, kind, ev, box)
+		})
 	case argOperatorLeg:
 		// An operator answered after the call it was for ended: nobody to talk to.
 		r.log.Info("operator leg for a finished call; hanging up", zap.String("channel", ev.ChannelID))

@@ -32,6 +32,11 @@ import (
 // other than /opt/asterisk (its sbin/asterisk and lib/asterisk/modules).
 const EnvPrefix = "HOTLINE_ASTERISK_PREFIX"
 
+// EnvRequire, set to 1, turns a missing Asterisk from a skip into a
+// failure: CI sets it when the bundle is beside the repository, so a real-PBX
+// suite can never pass by not running.
+const EnvRequire = "HOTLINE_REQUIRE_PBX"
+
 // CarrierIP is the carrier's signalling address: a loopback address of its
 // own, so that the carrier (identified by IP in pjsip.conf) is told apart
 // from operators' softphones on 127.0.0.1.
@@ -103,6 +108,9 @@ func Start(tb testing.TB, opt Options) *Asterisk {
 	tb.Helper()
 	prefix, ok := Installed()
 	if !ok {
+		if os.Getenv(EnvRequire) == "1" {
+			tb.Fatalf("%s=1 but %s", EnvRequire, SkipMessage)
+		}
 		tb.Skip(SkipMessage)
 	}
 	if runtime.GOOS != "linux" {
@@ -121,6 +129,9 @@ func Start(tb testing.TB, opt Options) *Asterisk {
 func Boot(opt Options) (a *Asterisk, ok bool, err error) {
 	prefix, ok := Installed()
 	if !ok {
+		if os.Getenv(EnvRequire) == "1" {
+			return nil, true, fmt.Errorf("%s=1 but %s", EnvRequire, SkipMessage)
+		}
 		return nil, false, nil
 	}
 	a, err = start(nil, prefix, opt)

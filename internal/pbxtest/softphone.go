@@ -98,6 +98,7 @@ module g711.so
 module ausine.so
 module aubridge.so
 module account.so
+module menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
 `, sipPort, rtp+2000, rtp+2100, ctrlPort)

@@ -300,6 +300,9 @@ func (s *Server) playMediaLocked(pb *playback) {
 		return
 	}
 	pb.t = s.afterLocked(s.mediaDuration(m), func() {
+		if c.handle != nil {
+			c.handle.completed = append(c.handle.completed, m)
+		}
 		if pb.idx+1 < len(pb.media) {
 			pb.idx++
 			s.emitLocked(s.event("PlaybackContinuing", kv{"playback", pb.json()}), []*channel{c}, nil)

@@ -87,6 +87,7 @@ type CallHandle struct {
 	fallback bool // Stasis() failed: in [hotline-fallback] (Options.Fallback)
 
 	played     []string
+	completed  []string // media that played to its natural end
 	finished   int
 	sent       []string
 	heard      []string
@@ -411,6 +412,15 @@ func (h *CallHandle) locked(f func()) {
 func (h *CallHandle) Played() []string {
 	var out []string
 	h.locked(func() { out = append(out, h.played...) })
+	return out
+}
+
+// Completed lists the media URIs that played to their end: not stopped,
+// and not cut off by a hang-up (on Asterisk, hanging a channel up right
+// after POST /play aborts the playback: "Playback failed for sound:…").
+func (h *CallHandle) Completed() []string {
+	var out []string
+	h.locked(func() { out = append(out, h.completed...) })
 	return out
 }
 
