@@ -344,6 +344,46 @@ func TestRestartAdoptsCallsAlreadyInTheApplication(t *testing.T) {
 	}
 }
 
+// A restarted router resumes calls with what Redis knows of them, not with
+// the restart's time: a conversation that had lasted ten minutes is not
+// "dropped" when it ends just after the restart (no callback is owed), and
+// a caller who had waited two minutes keeps that wait, their menu path and
+// the language they chose.
+func TestRestartKeepsCallersTimesLanguageAndPath(t *testing.T) {
+	cfg := testConfig(t)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.DropWindow = config.Duration(5 * time.Second) })
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+	talking := h.emu.Call(emulator.Caller{Number: "79009990021", Script: choose("2", "3")})
+	h.waitClosed(talking.Bridged(), "first caller bridged")
+	waiting := h.emu.Call(emulator.Caller{Number: "79009990022", Script: choose("2", "3")})
+	h.eventually("second caller queued", func() bool { return waiting.OnMOH() })
+
+	h.advance(10 * time.Minute) // both calls have lasted ten minutes
+	h.restart()
+
+	talking.Hangup() // well within drop_window of the restart
+	r := h.record(talking.ID())
+	if r.Outcome != "answered" || r.Agent != "1001" {
+		t.Fatalf("adopted conversation ending after the restart: %s, want answered", fmtRecord(r))
+	}
+	if d := r.EndedAt.Sub(r.AnsweredAt); d < 10*time.Minute {
+		t.Errorf("adopted conversation lasted %v by its record, want the real 10 min", d)
+	}
+	if cbs := h.openCallbacks(); len(cbs) != 0 {
+		t.Errorf("a callback is owed for an ordinary conversation: %+v", cbs)
+	}
+	h.waitClosed(waiting.Bridged(), "waiting caller served by 1001 after wrap-up")
+	waiting.Hangup()
+	w := h.record(waiting.ID())
+	if w.Wait < 10*time.Minute || w.Language != "kk" || w.IVRPath == "" {
+		t.Errorf("adopted waiting caller: wait %v language %q path %q, want ≥ 10m, kk and the menu path", w.Wait, w.Language, w.IVRPath)
+	}
+	if w.Arrival.After(w.EnqueuedAt) || h.now().Sub(w.Arrival) < 10*time.Minute {
+		t.Errorf("adopted waiting caller arrived %v, queued %v: want the channel's creation, before the restart", w.Arrival, w.EnqueuedAt)
+	}
+}
+
 // A caller who waits the topic's max_wait moves to its overflow topic and
 // is served there.
 func TestMaxWaitOverflowsToAnotherTopic(t *testing.T) {

@@ -47,6 +47,23 @@ type harness struct {
 
 	mu        sync.Mutex
 	handovers []time.Duration
+	// offset moves the app's clock ahead of the wall clock (advance):
+	// what a long wait or conversation would look like, without waiting.
+	offset time.Duration
+}
+
+// now is the clock every app of the harness runs on.
+func (h *harness) now() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return time.Now().Add(h.offset)
+}
+
+// advance moves the harness's clock forward by d.
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	h.offset += d
+	h.mu.Unlock()
 }
 
 const testToken = "test-token"
@@ -124,7 +141,7 @@ func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harn
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(app.Options{
-		Config: h.cfg, Redis: h.rdb, Log: h.log, HTTPAddr: "127.0.0.1:0", APIToken: testToken,
+		Config: h.cfg, Redis: h.rdb, Log: h.log, HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
 		ARI: ariadapter.Options{URL: h.emu.URL(), User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		OnHandover: func(d time.Duration) {

@@ -155,7 +155,8 @@ func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerSt
 	if err != nil {
 		return router.CallerState{}, err
 	}
-	return router.CallerState{State: string(p.State), Topic: p.Topic, AgentID: p.AgentID}, nil
+	return router.CallerState{State: string(p.State), Topic: p.Topic, AgentID: p.AgentID,
+		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath}, nil
 }
 
 func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer, error) {

@@ -69,6 +69,9 @@ type Channel struct {
 	Language     string
 	Context      string // dialplan context it came from
 	Exten        string // dialplan extension it came from
+	// Created is when the PBX created the channel (the citizen's arrival);
+	// zero when unknown.
+	Created time.Time
 }
 
 // Event is one thing that happened on the PBX. Only the fields that belong to

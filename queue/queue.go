@@ -135,6 +135,13 @@ type Position struct {
 	// ignores callers of other topics competing for the same operators.
 	EstimatedWait time.Duration
 	AgentID       string // when offered or connected
+
+	// What a router that did not start the call needs to resume it.
+	Language   string
+	QueueTime  time.Time // the caller's place: arrival in the queue (a callback's original time)
+	EnqueuedAt time.Time // when this call joined the queue
+	AnsweredAt time.Time // connected: when the operator answered; zero before
+	IVRPath    string
 }
 
 // Position reports where callID stands and its estimated wait; ErrNotFound
@@ -153,6 +160,11 @@ func (q *Queue) Position(ctx context.Context, callID string) (Position, error) {
 		aht = q.defaultAHT
 	}
 	p.EstimatedWait = EstimateWait(p.Pos, aht, int(num(v[5])))
+	if len(v) >= 11 {
+		p.Language, p.IVRPath = str(v[6]), str(v[8])
+		p.QueueTime, p.EnqueuedAt = msTime(num(v[7])), msTime(num(v[10]))
+		p.AnsweredAt = msTime(num(v[9]))
+	}
 	return p, nil
 }
 
@@ -212,6 +224,14 @@ func (q *Queue) List(ctx context.Context, topic string, limit int) ([]Waiting, e
 		})
 	}
 	return out, nil
+}
+
+// msTime is a stored millisecond time; 0 (not set) is the zero Time.
+func msTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return rkeys.FromMs(ms)
 }
 
 func str(v any) string {

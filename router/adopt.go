@@ -83,7 +83,13 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		}
 		r.log.Info("adopting a call already in the application", zap.String("call_id", ch.ID),
 			zap.String("state", st.State), zap.String("queue", st.Topic), zap.String("agent", st.AgentID))
-		c := newCall(r, pbx.Event{Type: pbx.StasisStart, ChannelID: ch.ID, Channel: ch, Time: r.now()})
+		// The channel's creation time is the citizen's real arrival: a
+		// record must not start at the restart.
+		arrived := r.now()
+		if !ch.Created.IsZero() && ch.Created.Before(arrived) {
+			arrived = ch.Created
+		}
+		c := newCall(r, pbx.Event{Type: pbx.StasisStart, ChannelID: ch.ID, Channel: ch, Time: arrived})
 		c.adopted = a
 		r.launch(ctx, c, a.legID)
 	}
@@ -151,10 +157,20 @@ func (r *Router) queuedCalledBack(ch pbx.Channel) bool {
 // resume continues an adopted call from where Redis says it stood.
 func (c *call) resume(ctx context.Context) {
 	a := c.adopted
-	if c.cfg.HasLanguage(c.ch.Language) {
+	// Redis knows the language the caller chose in the menu; the
+	// channel's is only the endpoint's default.
+	switch {
+	case c.cfg.HasLanguage(a.state.Language):
+		c.lang = a.state.Language
+	case c.cfg.HasLanguage(c.ch.Language):
 		c.lang = c.ch.Language
 	}
 	c.rec.Language = c.lang
+	c.rec.IVRPath = a.state.IVRPath
+	queuedAt := a.state.QueueTime
+	if queuedAt.IsZero() {
+		queuedAt = c.r.now()
+	}
 	t, ok := c.cfg.Topic(a.state.Topic)
 	switch {
 	case a.state.State == "connected" && ok:
@@ -163,7 +179,14 @@ func (c *call) resume(ctx context.Context) {
 		c.log = c.log.With(zap.String("queue", t.ID), zap.String("agent", a.state.AgentID))
 		c.offer = &Offer{CallID: c.id, AgentID: a.state.AgentID, Topic: t.ID}
 		c.rec.Agent = a.state.AgentID
-		c.rec.AnsweredAt = c.r.now()
+		c.rec.EnqueuedAt = queuedAt
+		// The drop window and the handle time count from the real answer,
+		// or every conversation ending soon after a restart would count
+		// as dropped and be called back.
+		c.rec.AnsweredAt = a.state.AnsweredAt
+		if c.rec.AnsweredAt.IsZero() {
+			c.rec.AnsweredAt = c.r.now()
+		}
 		c.bridgeID = bridgePrefix + c.id
 		c.phase = phaseBridged
 		if a.legID == "" {
@@ -178,7 +201,7 @@ func (c *call) resume(ctx context.Context) {
 		// hung up by adopt, and the next offer reaches this call.
 		c.topic = t
 		c.rec.Topic = t.ID
-		c.rec.EnqueuedAt = c.r.now()
+		c.rec.EnqueuedAt = queuedAt
 		c.log = c.log.With(zap.String("queue", t.ID))
 		c.phase = phaseQueued
 		c.startMOH()

@@ -108,6 +108,13 @@ type CallerState struct {
 	State   string // "waiting", "offered", "connected", or "" when unknown
 	Topic   string
 	AgentID string // offered or connected: the operator
+
+	// Where the call stood, for a router resuming a call it did not start:
+	// the record then carries the caller's real times, not the restart's.
+	Language   string
+	QueueTime  time.Time // the caller's place in the queue
+	AnsweredAt time.Time // connected: when the operator answered
+	IVRPath    string
 }
 
 // Agents is the operator presence the feature codes and API change.

@@ -42,6 +42,7 @@ type wireChannel struct {
 	Name     string `json:"name"`
 	State    string `json:"state"`
 	Language string `json:"language"`
+	Created  string `json:"creationtime"`
 	Caller   struct {
 		Name   string `json:"name"`
 		Number string `json:"number"`
@@ -67,6 +68,7 @@ func (w *wireChannel) toPBX() pbx.Channel {
 		Language:     w.Language,
 		Context:      w.Dialplan.Context,
 		Exten:        w.Dialplan.Exten,
+		Created:      parseTimeOr(w.Created, time.Time{}),
 	}
 }
 
@@ -113,16 +115,20 @@ type wireEvent struct {
 var errIgnored = errors.New("event type not forwarded")
 
 // parseTime accepts Asterisk's format and RFC 3339; it falls back to now.
-func parseTime(s string) time.Time {
+func parseTime(s string) time.Time { return parseTimeOr(s, time.Now()) }
+
+// parseTimeOr is parseTime with the fallback given (zero for a channel's
+// creation time: unknown is better than invented).
+func parseTimeOr(s string, def time.Time) time.Time {
 	if s == "" {
-		return time.Now()
+		return def
 	}
 	for _, layout := range []string{ari.DateFormat, "2006-01-02T15:04:05.000Z0700", time.RFC3339Nano} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t
 		}
 	}
-	return time.Now()
+	return def
 }
 
 // translate decodes one WebSocket text frame into a pbx.Event. It returns
