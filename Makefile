@@ -33,7 +33,8 @@ deps:
 	@for t in redis-server espeak-ng sox soxi; do command -v $$t >/dev/null || { echo "$$t is required and could not be installed" >&2; exit 1; }; done
 	@bash .ci/install-pbx
 
-# prompts speaks every prompt of $(CONFIG) into $(SOUNDS)/hotline/<lang>/<name>.wav.
+# prompts speaks every prompt of $(CONFIG), and the numbers hotline says
+# (internal/spoken), into $(SOUNDS)/hotline/<lang>/<name>.wav.
 prompts: deps
 	$(GO) run ./cmd/hotline prompts --config $(CONFIG) --out $(SOUNDS)
 

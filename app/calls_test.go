@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 
@@ -97,6 +98,71 @@ func TestCallersServedByPriorityThenArrival(t *testing.T) {
 	if calls[4].State() == "bridged" {
 		t.Fatal("caller 4 bridged with no operator free")
 	}
+}
+
+// Two Kazakh callers wait with no operator logged in. Each hears its place
+// and its wait in Kazakh from hotline's own sounds — "number_2", then
+// "minutes_6", the file that says "алты минут" — and never Asterisk's
+// number: or digits: media, which would be English. The emulated Asterisk
+// has only the sounds hotline renders, as a real one has no Kazakh core
+// sounds.
+func TestKazakhCallerHearsPositionAndWaitInKazakh(t *testing.T) {
+	cfg := testConfig(t)
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second) // the first one plays at once
+	}
+	rendered := renderedSound(t, cfg)
+	h := newHarnessWith(t, cfg, emulator.Options{SoundExists: rendered})
+	a := h.emu.Call(emulator.Caller{Number: "79001230001", Script: choose("2", "3")})
+	h.eventually("caller A told its position", func() bool { return len(positionsHeard(a)) > 0 })
+	b := h.emu.Call(emulator.Caller{Number: "79001230002", Script: choose("2", "3")})
+
+	// No operator is staffed: the wait is position × the default 3-minute
+	// handle time.
+	for _, tc := range []struct {
+		c             *emulator.CallHandle
+		pos, minutes  int
+		minutesPhrase string
+	}{{a, 1, 3, "үш минут"}, {b, 2, 6, "алты минут"}} {
+		want := []string{
+			"sound:hotline/kk/queue_position_intro", "sound:hotline/kk/" + spoken.PositionSound(tc.pos),
+			"sound:hotline/kk/estimated_wait_intro", "sound:hotline/kk/" + spoken.MinutesSound(tc.minutes),
+		}
+		h.eventually("caller "+tc.c.ID()+" told its wait", func() bool { return containsRun(tc.c.Played(), want) })
+		if got, _ := spoken.Minutes("kk", tc.minutes); got != tc.minutesPhrase {
+			t.Errorf("%s says %q, want %q", want[3], got, tc.minutesPhrase)
+		}
+		// The language menu is in Russian; from the caller's choice on,
+		// everything is Kazakh, and all of it is hotline's own sounds.
+		played := tc.c.Played()
+		chose := slices.Index(played, "sound:hotline/kk/topic_menu")
+		for i, m := range played {
+			if !rendered(m) || (i >= chose && !strings.HasPrefix(m, "sound:hotline/kk/")) {
+				t.Errorf("caller %s heard %q: not a Kazakh sound hotline renders (all: %v)", tc.c.ID(), m, played)
+			}
+		}
+	}
+}
+
+// renderedSound is an emulated Asterisk's SoundExists when its sounds
+// directory holds only what `hotline prompts` renders for cfg: its prompts
+// and the number sounds, in its languages.
+func renderedSound(t *testing.T, cfg *config.Config) func(media string) bool {
+	t.Helper()
+	have := map[string]bool{}
+	for _, l := range cfg.Languages {
+		sounds, err := spoken.Sounds(l.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range sounds {
+			have["sound:hotline/"+l.Code+"/"+name] = true
+		}
+		for name := range cfg.Prompts {
+			have["sound:hotline/"+l.Code+"/"+name] = true
+		}
+	}
+	return func(media string) bool { return have[media] }
 }
 
 // An operator does not answer within the ring timeout: the caller is
@@ -298,6 +364,16 @@ func TestHandoverIsEventDriven(t *testing.T) {
 func containsMedia(played []string, suffix string) bool {
 	for _, m := range played {
 		if strings.HasSuffix(m, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsRun says whether played holds run, in order and back to back.
+func containsRun(played, run []string) bool {
+	for i := 0; i+len(run) <= len(played); i++ {
+		if slices.Equal(played[i:i+len(run)], run) {
 			return true
 		}
 	}

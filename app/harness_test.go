@@ -295,13 +295,15 @@ func peerOf(hd *emulator.CallHandle) string {
 	return ""
 }
 
-// positionsHeard extracts N from every "you are number N" the caller heard.
+// positionsHeard extracts N from every "you are number N" the caller heard
+// (the sound after the intro is sound:hotline/<lang>/number_N).
 func positionsHeard(hd *emulator.CallHandle) []string {
 	var out []string
 	played := hd.Played()
 	for i, m := range played {
 		if strings.HasSuffix(m, "/queue_position_intro") && i+1 < len(played) {
-			out = append(out, strings.TrimPrefix(played[i+1], "number:"))
+			_, n, _ := strings.Cut(played[i+1], "/number_")
+			out = append(out, n)
 		}
 	}
 	return out

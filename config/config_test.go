@@ -148,6 +148,10 @@ func TestBadFixtures(t *testing.T) {
 			`45: ivr node "hold": goto/set_language actions loop hold → again → hold through nodes without prompts; callers would wait in silence forever`,
 			`51: ivr node "stuck": goto/set_language actions loop stuck → stuck through nodes without prompts; callers would wait in silence forever`,
 		}},
+		{"spoken_numbers.yaml", []string{
+			`12: languages[2]: hotline cannot say numbers in "tt" (queue positions and waits are spoken in en, kk, ru, uk)`,
+			`27: prompt "minutes_5": the name is taken by the sounds hotline renders for numbers (number_N, number_over_N, minutes_N, minutes_over_N, digit_D); choose another`,
+		}},
 		{"syntax_error.yaml", []string{
 			`4: YAML syntax: could not find expected ':'`,
 		}},

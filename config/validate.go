@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hotline-acd/hotline/internal/spoken"
 )
 
 // Defaults filled in when a key is absent. A key that is present keeps its
@@ -336,6 +338,10 @@ func (v *validator) languages() {
 			continue
 		case !langCode.MatchString(l.Code):
 			v.errorf(at("languages", i, "code"), "languages[%d]: code %q is not a sound language code such as \"ru\" or \"en_GB\"", i, l.Code)
+		case !spoken.Supports(l.Code):
+			// Asterisk's number: media would say them in English or not
+			// at all, so hotline renders its own and needs the words.
+			v.errorf(at("languages", i, "code"), "languages[%d]: hotline cannot say numbers in %q (queue positions and waits are spoken in %s)", i, l.Code, strings.Join(spoken.Languages(), ", "))
 		}
 		if j, ok := first[l.Code]; ok {
 			v.errorf(at("languages", i, "code"), "language %q is listed twice (first at line %d)", l.Code, v.lineOf("languages", j))
@@ -378,6 +384,10 @@ func (v *validator) prompts() {
 		set := v.cfg.Prompts[name]
 		if !promptName.MatchString(name) {
 			v.errorf(at("prompts", name), "prompt %q: name may only contain lowercase letters, digits and \"_\" (it becomes a file name)", name)
+		}
+		if spoken.IsSoundName(name) {
+			// hotline prompts renders these files itself.
+			v.errorf(at("prompts", name), "prompt %q: the name is taken by the sounds hotline renders for numbers (number_N, number_over_N, minutes_N, minutes_over_N, digit_D); choose another", name)
 		}
 		for _, l := range v.cfg.Languages {
 			if strings.TrimSpace(set[l.Code]) == "" {

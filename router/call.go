@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -512,8 +512,9 @@ func (c *call) stopMOH() {
 }
 
 // announcePosition plays "you are number N, about M minutes" over a pause in
-// the music; Asterisk's core sounds speak the numbers in the channel's
-// language (number: media).
+// the music. The numbers are hotline's own sounds in the caller's language
+// (package spoken), not Asterisk's number: media, which has no Kazakh or
+// Ukrainian and cannot make "минута" agree with the number.
 func (c *call) announcePosition() {
 	if c.announceID != "" || c.phase != phaseQueued {
 		return
@@ -529,8 +530,8 @@ func (c *call) announcePosition() {
 		minutes = 1
 	}
 	media := []string{
-		c.sound(promptPosition), "number:" + strconv.Itoa(pos),
-		c.sound(promptWait), "number:" + strconv.Itoa(minutes), c.sound(promptMinutes),
+		c.sound(promptPosition), c.sound(spoken.PositionSound(pos)),
+		c.sound(promptWait), c.sound(spoken.MinutesSound(minutes)),
 	}
 	if c.offerVirtualHold(pos, wait) {
 		media = append(media, c.sound(promptCallbackOffer))
@@ -550,11 +551,12 @@ func (c *call) announcePosition() {
 	}
 }
 
-// Prompt names the router itself plays; the config must define them.
+// Prompt names the router itself plays; the config must define them. The
+// number sounds played with them come from package spoken, and hotline
+// prompts renders those for every language of the config.
 const (
 	promptPosition = "queue_position_intro" // "You are number"
 	promptWait     = "estimated_wait_intro" // "Estimated waiting time"
-	promptMinutes  = "minutes"              // "minutes"
 	promptGoodbye  = "goodbye"
 )
 

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx"
 )
 
@@ -256,7 +257,13 @@ func (c *call) entryDigit(ctx context.Context, d string) {
 func (c *call) readBack() {
 	e := c.entry
 	e.confirming = true
-	c.playEntry(c.sound(promptNumberReadback), "digits:"+e.digits.String(), c.sound(promptConfirmNumber))
+	// One sound per digit in the caller's language, as Asterisk's digits:
+	// media would say them in English to a Kazakh or Ukrainian caller.
+	media := []string{c.sound(promptNumberReadback)}
+	for _, d := range spoken.DigitSounds(e.digits.String()) {
+		media = append(media, c.sound(d))
+	}
+	c.playEntry(append(media, c.sound(promptConfirmNumber))...)
 	e.restart(15 * time.Second)
 }
 

@@ -37,7 +37,7 @@ func runConfigCheck(_ context.Context, clk clock, args []string, stdout, stderr 
 		fmt.Fprintln(stderr, "usage: hotline config check [--sounds DIR] FILE [FILE...]\n\nChecks hotline configuration files and prints every problem with its line.")
 		fs.PrintDefaults()
 	}
-	sounds := fs.String("sounds", "", "also check that every prompt has a sound file in DIR/hotline/<lang>/<name>.wav")
+	sounds := fs.String("sounds", "", "also check that every prompt and number sound has a file in DIR/hotline/<lang>/<name>.wav")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -66,7 +66,13 @@ func runConfigCheck(_ context.Context, clk clock, args []string, stdout, stderr 
 		}
 		if *sounds != "" {
 			// A missing file would silence a live call; report it now.
-			if missing := prompts.Check(promptTexts(cfg), languageCodes(cfg), *sounds); len(missing) > 0 {
+			texts, err := promptTexts(cfg)
+			if err != nil {
+				failed++
+				fmt.Fprintf(stderr, "%s: %v\n", path, err)
+				continue
+			}
+			if missing := prompts.Check(texts, languageCodes(cfg), *sounds); len(missing) > 0 {
 				failed++
 				for _, m := range missing {
 					fmt.Fprintf(stderr, "%s: missing sound %s\n", path, m)

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +34,7 @@ func TestConfigCheck(t *testing.T) {
 			args: []string{"config", "check", "../../configs/hotline.yaml", "../../config/testdata/good.yaml"},
 			code: 0,
 			stdout: "../../configs/hotline.yaml: ok\n" +
-				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 28 prompts\n" +
+				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 27 prompts\n" +
 				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n" +
 				"../../config/testdata/good.yaml: ok\n" +
 				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
@@ -114,9 +114,10 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
-// `hotline prompts` renders every prompt of the example config in every
-// language as 8 kHz mono WAV, and `config check --sounds` then finds
-// nothing missing; before rendering it reports the missing files.
+// `hotline prompts` renders every prompt of the example config, and every
+// number sound the router plays, in every language as 8 kHz mono 16-bit
+// WAV, and `config check --sounds` then finds nothing missing; before
+// rendering it reports the missing files.
 func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 	for _, tool := range []string{"espeak-ng", "sox", "soxi"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -130,28 +131,49 @@ func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 	cfgPath := "../../configs/hotline.yaml"
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"config", "check", "--sounds", dir, cfgPath}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), "sound files missing") {
+		!strings.Contains(errb.String(), "sound files missing") ||
+		!strings.Contains(errb.String(), filepath.Join(dir, "hotline", "kk", "minutes_21.wav")) {
 		t.Fatalf("check before rendering: exit %d, stderr %q", code, errb.String())
 	}
 	out.Reset()
 	errb.Reset()
+	start := time.Now()
 	if code := run(context.Background(), []string{"prompts", "--config", cfgPath, "--out", dir}, &out, &errb); code != 0 {
 		t.Fatalf("prompts: exit %d: %s", code, errb.String())
 	}
+	t.Logf("rendered in %s: %s", time.Since(start).Round(100*time.Millisecond), out.String())
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name := range cfg.Prompts {
+	texts, err := promptTexts(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for name := range texts {
 		for _, l := range cfg.Languages {
-			f := filepath.Join(dir, "hotline", l.Code, name+".wav")
-			info, err := exec.Command("soxi", f).CombinedOutput()
-			if err != nil {
-				t.Fatalf("soxi %s: %v: %s", f, err, info)
+			files = append(files, filepath.Join(dir, "hotline", l.Code, name+".wav"))
+		}
+	}
+	for _, name := range []string{"queue_position_intro", "number_1", "number_100", "number_over_100", "minutes_1", "minutes_60", "minutes_over_60", "digit_0", "digit_9"} {
+		if _, ok := texts[name]; !ok {
+			t.Errorf("%s is not among the rendered sounds", name)
+		}
+	}
+	// One soxi per property over all files: hundreds of files, one
+	// process each would take longer than the rendering.
+	for _, want := range []struct{ flag, value string }{{"-t", "wav"}, {"-r", "8000"}, {"-c", "1"}, {"-b", "16"}} {
+		got := soxiAll(t, want.flag, files)
+		for i, f := range files {
+			if got[i] != want.value {
+				t.Errorf("%s: soxi %s = %q, want %q", f, want.flag, got[i], want.value)
 			}
-			if !regexp.MustCompile(`Channels\s*:\s*1\b`).Match(info) || !regexp.MustCompile(`Sample Rate\s*:\s*8000\b`).Match(info) {
-				t.Fatalf("%s is not 8 kHz mono:\n%s", f, info)
-			}
+		}
+	}
+	for i, d := range soxiAll(t, "-D", files) {
+		if secs, err := strconv.ParseFloat(d, 64); err != nil || secs < 0.1 {
+			t.Errorf("%s lasts %q seconds: nothing spoken", files[i], d)
 		}
 	}
 	out.Reset()
@@ -159,4 +181,18 @@ func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "check", "--sounds", dir, cfgPath}, &out, &errb); code != 0 {
 		t.Fatalf("check after rendering: exit %d, stderr %q", code, errb.String())
 	}
+}
+
+// soxiAll runs soxi flag over files and returns its answer for each, in order.
+func soxiAll(t *testing.T, flag string, files []string) []string {
+	t.Helper()
+	out, err := exec.Command("soxi", append([]string{flag}, files...)...).Output()
+	if err != nil {
+		t.Fatalf("soxi %s: %v", flag, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("soxi %s: %d answers for %d files", flag, len(lines), len(files))
+	}
+	return lines
 }

@@ -32,7 +32,7 @@ var commands = map[string]command{
 	"serve":     {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
 	"demo":      {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
 	"callbacks": {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
-	"prompts":   {runPrompts, "speak the config's prompts into WAV files: hotline prompts --config FILE --out DIR"},
+	"prompts":   {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
 }
 
 // clock is the one wall clock of a process: main passes time.Now, tests a
