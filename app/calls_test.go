@@ -144,6 +144,34 @@ func TestKazakhCallerHearsPositionAndWaitInKazakh(t *testing.T) {
 	}
 }
 
+// An operator who answers while the caller hears the position
+// announcement gets the caller at once: the announcement is stopped whole,
+// and no item of it starts after the stop (on Asterisk a stopped
+// several-media playback still starts its next item, and the bridge waits
+// for it: 835 ms seen).
+func TestAnswerDuringAnnouncementStopsItWhole(t *testing.T) {
+	cfg := testConfig(t)
+	for _, tp := range cfg.Topics {
+		tp.AnnounceEvery = config.Duration(10 * time.Second) // the first one plays at once
+	}
+	// The intro lasts long enough (×timeScale) for the operator to answer
+	// during it.
+	h := newHarnessWith(t, cfg, emulator.Options{SoundDurations: map[string]time.Duration{
+		"sound:hotline/ru/queue_position_intro": 50 * time.Second}})
+	c := h.emu.Call(emulator.Caller{Number: "79001230003", Script: choose("1", "3")})
+	h.eventually("caller hears the announcement", func() bool {
+		return slices.Contains(c.Played(), "sound:hotline/ru/queue_position_intro")
+	})
+	h.login("PJSIP/1001")
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	if n := c.Orphans(); n != 0 {
+		t.Fatalf("%d announcement item(s) started after the stop: played %v", n, c.Played())
+	}
+	if slices.Contains(c.Played(), "sound:hotline/ru/estimated_wait_intro") {
+		t.Fatalf("the announcement went on after the operator answered: %v", c.Played())
+	}
+}
+
 // renderedSound is an emulated Asterisk's SoundExists when its sounds
 // directory holds only what `hotline prompts` renders for cfg: its prompts
 // and the number sounds, in its languages.

@@ -338,8 +338,10 @@ func (c *call) afterMenu(ctx context.Context, out *menuOutcome) {
 	}
 	c.rec.Language = c.lang
 	_ = c.menu.Stop(ctx)
-	// number: media (position announcements) is spoken by Asterisk's core
-	// sounds in the channel's language.
+	// Whatever Asterisk itself plays on this channel from now on (the
+	// dialplan after a transfer or a release to the fallback queue) is in
+	// the caller's language where Asterisk has sounds for it; and a
+	// restarted hotline that adopts the call reads it back.
 	cctx, cancel := c.r.cmdCtx()
 	if err := c.r.opt.PBX.SetVariable(cctx, c.id, "CHANNEL(language)", c.lang); err != nil {
 		c.log.Warn("set channel language", zap.Error(err))

@@ -110,6 +110,8 @@ type Client struct {
 
 	subsMu sync.Mutex
 	subs   map[string]struct{} // explicit event sources, re-applied on reconnect
+
+	lists *playlists // several-media plays, item by item (playlist.go)
 }
 
 // New builds a Client. It does not connect: call Run.
@@ -137,6 +139,7 @@ func New(opts Options, log *zap.Logger) *Client {
 		stateCh: make(chan struct{}),
 		runDone: make(chan struct{}),
 		subs:    map[string]struct{}{},
+		lists:   newPlaylists(),
 	}
 	c.httpInstalled = installHTTPClient(nc, hc)
 	if !c.httpInstalled {
@@ -283,7 +286,8 @@ func (c *Client) Ring(ctx context.Context, channelID string) error {
 }
 
 // Play starts media on a channel as playback playbackID (generated when
-// empty). Several media URIs play in sequence under the one playback.
+// empty). Several media URIs play in sequence under the one playback, item
+// by item (playlist.go), so that stopping it stops them all.
 func (c *Client) Play(ctx context.Context, channelID, playbackID string, media ...string) error {
 	if err := validID("channel", channelID); err != nil {
 		return err
@@ -298,15 +302,9 @@ func (c *Client) Play(ctx context.Context, channelID, playbackID string, media .
 		return errors.New("ari: play without media")
 	}
 	if len(media) == 1 {
-		return c.call(ctx, opChannel, "play", channelID, func() error {
-			_, err := c.nc.Channel().Play(c.key(ari.ChannelKey, channelID), playbackID, media[0])
-			return err
-		})
+		return c.playOne(ctx, channelID, playbackID, media[0])
 	}
-	// ari/v5 sends one media string only; ARI takes a JSON array.
-	body := map[string]any{"media": media}
-	return c.raw(ctx, opChannel, "play", channelID, http.MethodPost,
-		"/channels/"+channelID+"/play/"+playbackID, nil, body, nil)
+	return c.playList(ctx, channelID, playbackID, media)
 }
 
 // StopPlayback stops a playback; a second stop gives ErrNotFound.
@@ -314,9 +312,10 @@ func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
 	if err := validID("playback", playbackID); err != nil {
 		return err
 	}
-	return c.call(ctx, opOther, "stop playback", playbackID, func() error {
-		return c.nc.Playback().Stop(c.key(ari.PlaybackKey, playbackID))
-	})
+	if ok, err := c.stopList(ctx, playbackID); ok {
+		return err
+	}
+	return c.stopOne(ctx, playbackID)
 }
 
 // StartMOH starts music on hold (class empty: default) on a channel.

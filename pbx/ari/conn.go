@@ -195,7 +195,9 @@ func (c *Client) handleFrame(data []byte) {
 	}
 	switch {
 	case err == nil:
-		c.queue.push(ev)
+		if ev, ok := c.filterPlayback(ev); ok {
+			c.queue.push(ev)
+		}
 	case errors.Is(err, errIgnored):
 		if typ == "ApplicationReplaced" {
 			// Another WebSocket took the app; Asterisk sends us nothing

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -757,5 +758,44 @@ func TestConnectBarrier(t *testing.T) {
 	r.wait(is(pbx.Resynced, ""))
 	if r.c.barriers.Load() != 2 {
 		t.Fatal("barrier not passed after reconnect")
+	}
+}
+
+// Several media play as one playback, item by item: the router sees one
+// PlaybackStarted and one PlaybackFinished under its id, and a stop during
+// the first item stops the list, so no item starts after it (Asterisk's
+// own several-media playback can start its next item after a stop).
+func TestSeveralMediaPlayAsOneAndStopCompletely(t *testing.T) {
+	r := newRig(t, emulator.Options{PlaybackDuration: 30 * time.Millisecond}, Options{})
+	h, ss := r.inbound(emulator.Caller{Number: "79001234567"})
+	id := ss.ChannelID
+	ctx := r.ctx()
+	if err := r.c.Answer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	media := []string{"sound:a", "sound:b", "sound:c"}
+	if err := r.c.Play(ctx, id, "pb-all", media...); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(func(e pbx.Event) bool { return e.Type == pbx.PlaybackFinished && e.PlaybackID == "pb-all" })
+	if got := h.Completed(); strings.Join(got, " ") != strings.Join(media, " ") {
+		t.Fatalf("completed %v, want %v", got, media)
+	}
+	for _, e := range r.seen {
+		if (e.Type == pbx.PlaybackStarted || e.Type == pbx.PlaybackFinished) && e.PlaybackID != "pb-all" {
+			t.Errorf("the router saw an item's playback %q", e.PlaybackID)
+		}
+	}
+
+	if err := r.c.Play(ctx, id, "pb-stop", "sound:long-prompt", "sound:next", "sound:last"); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(func(e pbx.Event) bool { return e.Type == pbx.PlaybackStarted && e.PlaybackID == "pb-stop" })
+	if err := r.c.StopPlayback(ctx, "pb-stop"); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(func(e pbx.Event) bool { return e.Type == pbx.PlaybackFinished && e.PlaybackID == "pb-stop" })
+	if n := h.Orphans(); n != 0 || slices.Contains(h.Played(), "sound:next") {
+		t.Fatalf("after the stop %d item(s) still started: played %v", n, h.Played())
 	}
 }

@@ -347,12 +347,31 @@ func (s *Server) removeQueued(c *channel, pb *playback) {
 // dropped silently.
 func (s *Server) stopPlaybackLocked(pb *playback) {
 	if pb.state == "playing" {
+		next := pb.idx + 1
 		s.finishPlaybackLocked(pb, "done")
+		if next < len(pb.media) {
+			s.orphanLocked(pb.target, pb.media[next])
+		}
 		return
 	}
 	pb.state = "canceled"
 	delete(s.playbacks, pb.id)
 	s.removeQueued(pb.target, pb)
+}
+
+// orphanLocked plays the item Asterisk starts after a several-media
+// playback was stopped: no event tells the app, but the channel is busy with
+// it, and a bridge join waits until it ends (seen on Asterisk 22.10.1).
+func (s *Server) orphanLocked(c *channel, media string) {
+	if c.dead || c.hangingUp {
+		return
+	}
+	if c.handle != nil {
+		c.handle.played = append(c.handle.played, media)
+		c.handle.orphans++
+		c.handle.changedLocked()
+	}
+	c.busyUntil = s.now().Add(s.mediaDuration(media))
 }
 
 // abortPlaybacksLocked ends the current playback (done) and drops queued ones.
@@ -391,6 +410,14 @@ func (s *Server) dtmfLocked(c *channel, digit string) bool {
 
 func (s *Server) bridgeAddLocked(b *bridge, c *channel) {
 	if c.bridge == b {
+		return
+	}
+	if wait := c.busyUntil.Sub(s.now()); wait > 0 {
+		s.addTimer(c, s.afterLocked(wait, func() {
+			if !c.dead && !b.destroyed {
+				s.bridgeAddLocked(b, c)
+			}
+		}))
 		return
 	}
 	if c.bridge != nil {

@@ -73,7 +73,10 @@ type channel struct {
 	bridge     *bridge
 	moh, ring  bool
 	pbQueue    []*playback
-	dead       bool
+	// busyUntil: an item of a stopped multi-media playback still plays
+	// (Asterisk starts the next item anyway); a bridge join waits for it.
+	busyUntil time.Time
+	dead      bool
 	hangingUp  bool
 	timers     []*timer
 	handle     *CallHandle // scripted caller / phone-dialled channel

@@ -88,6 +88,7 @@ type CallHandle struct {
 
 	played     []string
 	completed  []string // media that played to its natural end
+	orphans    int      // items started after their playback was stopped
 	finished   int
 	sent       []string
 	heard      []string
@@ -422,6 +423,16 @@ func (h *CallHandle) Completed() []string {
 	var out []string
 	h.locked(func() { out = append(out, h.completed...) })
 	return out
+}
+
+// Orphans counts media items that started after the app had stopped their
+// several-media playback: Asterisk plays the next item anyway, and the
+// caller's bridge join waits for it. An app that stops prompts cleanly
+// leaves none.
+func (h *CallHandle) Orphans() int {
+	var n int
+	h.locked(func() { n = h.orphans })
+	return n
 }
 
 // DigitsSent lists the digits the caller sent.

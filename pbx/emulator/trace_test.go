@@ -387,3 +387,28 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// As on Asterisk 22.10.1: DELETE of a several-media playback ends it (a
+// PlaybackFinished "done"), yet the next item starts anyway, and the
+// channel joins a bridge only once that item has played.
+func TestStoppedSeveralMediaPlaybackStartsItsNextItem(t *testing.T) {
+	// 2 s at the rig's time scale of 0.2: the orphan item plays 400 ms.
+	r := newRig(t, emulator.Options{SoundDurations: map[string]time.Duration{"sound:next": 2 * time.Second}})
+	h := r.srv.Call(emulator.Caller{Number: "79001234567", Args: noArgs()})
+	id := chanID(r.waitFor("StasisStart"))
+	r.mustDo("POST", "/channels/"+id+"/answer", nil, 204)
+	r.mustDo("POST", "/channels/"+id+"/play", v("media", "sound:first", "media", "sound:next", "playbackId", "pb-"+id), 201)
+	r.waitFor("PlaybackStarted")
+	r.mustDo("DELETE", "/playbacks/pb-"+id, nil, 204)
+	r.waitFor("PlaybackFinished")
+	if h.Orphans() != 1 || h.Played()[len(h.Played())-1] != "sound:next" {
+		t.Fatalf("after the stop: orphans %d, played %v; want the next item started", h.Orphans(), h.Played())
+	}
+	r.mustDo("POST", "/bridges/br-1", v("type", "mixing"), 200)
+	stopped := time.Now()
+	r.mustDo("POST", "/bridges/br-1/addChannel", v("channel", id), 204)
+	r.waitFor("ChannelEnteredBridge")
+	if waited := time.Since(stopped); waited < 350*time.Millisecond {
+		t.Fatalf("joined the bridge after %v, while the orphan item (400 ms) still played", waited)
+	}
+}
