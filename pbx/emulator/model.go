@@ -77,14 +77,14 @@ type channel struct {
 	// (Asterisk starts the next item anyway); a bridge join waits for it.
 	busyUntil time.Time
 	dead      bool
-	hangingUp  bool
-	timers     []*timer
-	handle     *CallHandle // scripted caller / phone-dialled channel
-	ph         *phone      // phone this channel rings/belongs to
-	answered   bool
-	timeoutT   *timer
-	seq        int
-	onDestroy  func(cause int)
+	hangingUp bool
+	timers    []*timer
+	handle    *CallHandle // scripted caller / phone-dialled channel
+	ph        *phone      // phone this channel rings/belongs to
+	answered  bool
+	timeoutT  *timer
+	seq       int
+	onDestroy func(cause int)
 }
 
 func (c *channel) json() obj {
