@@ -21,13 +21,13 @@ func runCallbacks(ctx context.Context, clk clock, args []string, stdout, stderr 
 	api := fs.String("api", envOr("HOTLINE_API", "http://127.0.0.1:8080"), "a running hotline's HTTP API (HOTLINE_API)")
 	token := fs.String("api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token (HOTLINE_API_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline callbacks [--api URL] list [STATUS[,STATUS]|refused] | cancel ID | now ID")
+		fmt.Fprintln(stderr, "usage: hotline callbacks list [STATUS[,STATUS]|refused] | cancel ID | now ID [--api URL] [--api-token TOKEN]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()
 		return usagef("missing action (list, cancel ID, now ID)")

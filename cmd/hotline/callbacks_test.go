@@ -39,11 +39,21 @@ func TestCallbacksCLI(t *testing.T) {
 			t.Errorf("%v: exit %d, out %q, err %q; want %d containing %q", tc.args, code, out.String(), errb.String(), tc.code, tc.out)
 		}
 	}
+	// Flags may follow the action, as a person types them.
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"callbacks", "list", "refused", "--api", srv.URL, "--api-token", "tok"}, &out, &errb); code != 0 {
+		t.Errorf("list refused --api URL: exit %d: %s", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"callbacks", "--api-token", "tok", "now", "--api", srv.URL, "abc"}, &out, &errb); code != 0 {
+		t.Errorf("flags on both sides: exit %d: %s", code, errb.String())
+	}
 	want := []string{
 		"GET /api/v1/callbacks Bearer tok",
 		"GET /api/v1/callbacks?status=unreached Bearer tok",
 		"POST /api/v1/callbacks/abc/now Bearer tok",
 		"POST /api/v1/callbacks/gone/cancel Bearer tok",
+		"GET /api/v1/callbacks?status=refused Bearer tok",
+		"POST /api/v1/callbacks/abc/now Bearer tok",
 	}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))

@@ -21,6 +21,10 @@ import (
 // ErrAlreadyRunning is returned by a second concurrent Run.
 var ErrAlreadyRunning = errors.New("ari: Run already running")
 
+// ErrUnauthorized: Asterisk refused the ARI user or password (HTTP 401 or
+// 403). Retrying does not help until someone fixes the secret.
+var ErrUnauthorized = errors.New("ari: Asterisk refused the ARI user or password")
+
 // Run owns the event connection: it dials the ARI WebSocket, applies the
 // event filter, re-syncs, reads events into the queue behind Events(), and
 // reconnects with jittered exponential backoff whenever the socket drops.
@@ -73,7 +77,16 @@ func (c *Client) Run(ctx context.Context) error {
 			backoff = c.opts.ReconnectMin
 		}
 		d := backoff/2 + rand.N(backoff/2+1) // jitter: [backoff/2, backoff]
-		c.log.Info("ari reconnecting", zap.Duration("in", d), zap.NamedError("cause", err))
+		switch {
+		case errors.Is(err, ErrUnauthorized):
+			c.log.Error("ari refused hotline's credentials: the ARI user and password (HOTLINE_ARI_USER, "+
+				"HOTLINE_ARI_PASSWORD) must match ari.conf and ari_secret.conf", zap.String("user", c.opts.User),
+				zap.Duration("retry_in", d), zap.Error(err))
+		case err != nil:
+			c.log.Warn("ari cannot connect; retrying", zap.Duration("in", d), zap.Error(err))
+		default:
+			c.log.Info("ari reconnecting", zap.Duration("in", d))
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -93,6 +106,11 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) session(ctx context.Context, first bool) error {
 	ws, err := c.dial(ctx)
 	if err != nil {
+		if badStatus(err) {
+			// The WebSocket library keeps no status code: ask the REST
+			// interface, which answers the same credentials the same way.
+			err = c.explainRefusal(ctx, err)
+		}
 		return fmt.Errorf("dial %s: %w", c.opts.WSURL, err)
 	}
 	sctx, scancel := context.WithCancel(ctx)
@@ -167,6 +185,35 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
 	return cfg.DialContext(dctx)
+}
+
+// badStatus: the upgrade got an HTTP answer other than 101 (x/net's
+// DialError does not unwrap to ErrBadStatus).
+func badStatus(err error) bool {
+	var de *websocket.DialError
+	return errors.Is(err, websocket.ErrBadStatus) || errors.As(err, &de) && de.Err == websocket.ErrBadStatus
+}
+
+// explainRefusal turns the WebSocket library's "bad status" into the HTTP
+// status Asterisk gave, read from GET /asterisk/info with the same user.
+func (c *Client) explainRefusal(ctx context.Context, dialErr error) error {
+	rctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, c.opts.URL+"/asterisk/info", nil)
+	if err != nil {
+		return dialErr
+	}
+	req.SetBasicAuth(c.opts.User, c.opts.Password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return dialErr
+	}
+	_ = resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("%w (HTTP %d)", ErrUnauthorized, resp.StatusCode)
+	}
+	return fmt.Errorf("%w (REST answers HTTP %d)", dialErr, resp.StatusCode)
 }
 
 // readLoop reads frames until the socket fails. It never blocks on the

@@ -6,12 +6,18 @@ package contract
 // shared/ari/api-docs.
 
 import (
+	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/hotline-acd/hotline/pbx"
+	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
 )
 
 // Asterisk: a dialplan-entered channel reaches the app with StasisStart in
@@ -448,5 +454,37 @@ func TestResyncAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.wait("StasisEnd", is(pbx.StasisEnd, ch))
+	})
+}
+
+// Asterisk answers a WebSocket upgrade and REST with a wrong ARI password
+// with HTTP 401. The adapter does not connect, and says so at ERROR level
+// with the status (the WebSocket library alone only says "bad status"), so
+// that the operator of the service finds the wrong secret in the log.
+func TestWrongPasswordIsReportedAs401(t *testing.T) {
+	forTargets(t, func(t *testing.T, tg Target) {
+		o := tg.Options()
+		o.Password = "not-the-password"
+		core, logs := observer.New(zap.WarnLevel)
+		c := ariadapter.New(o, zap.New(core))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		deadline := time.Now().Add(tg.EventTimeout())
+		for logs.FilterLevelExact(zap.ErrorLevel).FilterMessageSnippet("refused hotline's credentials").Len() == 0 {
+			if time.Now().After(deadline) {
+				all := logs.All()
+				t.Fatalf("no ERROR about the credentials; logged %d entries, the last: %v", len(all), all[max(0, len(all)-1):])
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		entry := logs.FilterMessageSnippet("refused hotline's credentials").All()[0]
+		if err, _ := entry.ContextMap()["error"].(string); !strings.Contains(err, "HTTP 401") {
+			t.Fatalf("error field %q: want HTTP 401", err)
+		}
+		if c.Connected() {
+			t.Fatal("connected with a wrong password")
+		}
 	})
 }
