@@ -82,6 +82,10 @@ type channel struct {
 	timeoutT   *timer
 	seq        int
 	onDestroy  func(cause int)
+
+	// escalationsInhibited: the channel's thread refuses dangerous
+	// functions (set by ARI's POST variable, for good; see setVariableLocked).
+	escalationsInhibited bool
 }
 
 func (c *channel) json() obj {
