@@ -12,7 +12,7 @@ import (
 // (refused over ARI where Asterisk refuses them), the [hotline-fallback]
 // context a caller reaches when Stasis() fails (Options.Fallback), and the
 // Local channels hotline originates to read the AstDB back
-// ([hotline-dbsync]).
+// ([hotline-dbsync], dbsync.go).
 
 // MissedFamily is the AstDB family in which the fallback dialplan records
 // callers: MissedFamily/<uniqueid> = "<number>|<epoch seconds>".
@@ -31,7 +31,7 @@ const (
 // with how long its dialplan keeps the channel up after Answer(); the ;2
 // half is not modelled.
 var localExtens = map[string]time.Duration{
-	"s@hotline-dbsync": 60 * time.Second, // Answer(), Wait(60), Hangup()
+	"s@hotline-dbsync": 600 * time.Second, // Answer(), Wait(600), Hangup()
 }
 
 // DB returns the AstDB value of family/key.

@@ -34,12 +34,16 @@
 //     destinations of the hotline dialplan (only Local/s@hotline-dbsync);
 //     any other endpoint (other Local/, unknown PJSIP or trunk) gives 500
 //     "Allocation failed". A 404 from behind a trunk (cause 1) is modelled
-//     on the recorded 603, not recorded itself. Originating to an extension
-//     without app answers and hangs up shortly, no dialplan.
+//     on the recorded 603, not recorded itself.
+//   - Dialplan: only [hotline-dbsync] is modelled (dbsync.go), for an
+//     originate with context/extension and no app (extension read) and for
+//     POST /continue (read, delete<n>); each extension runs as one step.
+//     An originate to any other extension without app answers and hangs
+//     up shortly; a continue anywhere else ends the call.
 //   - A Local channel is only its ;1 half (name "Local/s@hotline-dbsync-
 //     0000000N;1"), dialled like a phone that answers at once (its Dial
 //     events include a RINGING); the ;2 half is not modelled, except that
-//     the dialplan's Wait(60) hangs the channel up 60 s (scaled) after the
+//     the dialplan's Wait(600) hangs the channel up 600 s (scaled) after the
 //     answer. It has no RTP: no RTPAUDIOQOS* at its hangup.
 //   - Dialplan functions: a variable name ending in ')' is a function, as on
 //     Asterisk. GET evaluates it as an ARI thread does, with escalations
@@ -64,7 +68,7 @@
 //     fallback operator ever answers (the record is never dropped by the
 //     dialplan) and the caller stays until it hangs up. The channel is
 //     listed by GET /channels (Up, app Queue) but sends no events.
-//   - POST /continue ends the call (no dialplan behind Stasis).
+//   - POST /continue ends the call, except into [hotline-dbsync] (above).
 //   - POST /events/user/{name} answers 204 for every application it has
 //     seen; Asterisk answers 404 for a deactivated one holding nothing.
 //   - Bridges created over REST are subscribed to Options.App (REST calls

@@ -83,6 +83,9 @@ type channel struct {
 	seq        int
 	onDestroy  func(cause int)
 
+	// originContext and originExten: the dialplan an originate without
+	// app sends the answered channel to.
+	originContext, originExten string
 	// escalationsInhibited: the channel's thread refuses dangerous
 	// functions (set by ARI's POST variable, for good; see setVariableLocked).
 	escalationsInhibited bool

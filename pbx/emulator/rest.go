@@ -514,7 +514,7 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 		if !inStasis {
 			return 409, msg("Channel not in Stasis application")
 		}
-		s.continueLocked(c)
+		s.continueLocked(c, rq.get("context"), rq.get("extension"))
 		return 204, nil
 	case "play":
 		if m != "POST" {
