@@ -567,10 +567,10 @@ func (s *Server) getVariableLocked(c *channel, name string) (int, any) {
 }
 
 // setVariableLocked: POST /channels/{id}/variable. Asterisk 22.10 runs the
-// set on the channel's own thread after switching escalations off there
-// and never switches them back on (res/stasis/control.c
-// app_control_set_channel_var), so from now on the channel's dialplan
-// cannot run DB() or DB_DELETE() either.
+// set on the channel's own thread, blocking dangerous functions there
+// first, and never unblocks them when it was not blocked before
+// (res/stasis/control.c app_control_set_channel_var): from then on the
+// channel's dialplan cannot run DB() or DB_DELETE() either.
 func (s *Server) setVariableLocked(c *channel, name, value string) {
 	c.escalationsInhibited = true
 	if f, isFunc := parseFunc(name); isFunc && s.writeFuncLocked(f, value) {
