@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +243,127 @@ func TestOutageCallersAreCalledBack(t *testing.T) {
 		t.Fatalf("outage callback %+v", cb)
 	}
 	h.eventually("AstDB cleared", func() bool { return len(h.emu.DBKeys(emulator.MissedFamily)) == 0 })
+}
+
+// A backlog larger than one batch of the dialplan's read-back: 120 callers
+// the fallback kept, a number the store refuses, a key that is no uniqueid,
+// and a key with a comma the dialplan cannot take apart (nor delete). All
+// 120 are owed callbacks; each entry leaves AstDB only once its callback is
+// in Redis; the malformed ones go without a callback, the refused number
+// recorded as refused; the read-back ends although one entry cannot be
+// deleted; and no dangerous function is ever asked of ARI.
+func TestOutageBacklogReadBackInBatches(t *testing.T) {
+	const backlog = 120
+	var h *harness
+	owed := map[string]string{} // AstDB path of each backlog entry -> the number owed a callback
+	for i := 0; i < backlog; i++ {
+		owed[fmt.Sprintf("%s/1795419909.%03d", emulator.MissedFamily, i)] = fmt.Sprintf("+7900500%04d", i)
+	}
+	var early []string // entries deleted while their callback was not in Redis
+	deletes := 0
+	onDelete := func(path, _ string) {
+		deletes++
+		if number, ok := owed[path]; ok && !h.owesCallback(number) {
+			early = append(early, path)
+		}
+	}
+	h = newHarnessWith(t, callbackConfig(t, time.Hour), emulator.Options{Fallback: true, OnDBDelete: onDelete})
+	h.stop()
+	h.eventually("hotline gone", func() bool { return !h.emu.Connected() })
+	at := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+	for i := 0; i < backlog; i++ {
+		h.emu.SetDB(emulator.MissedFamily, fmt.Sprintf("1795419909.%03d", i), fmt.Sprintf("7900500%04d|%s", i, at))
+	}
+	h.emu.SetDB(emulator.MissedFamily, "1795419909.900", "garbage|"+at)
+	h.emu.SetDB(emulator.MissedFamily, "bad key(1)", "79005009999|"+at)
+	h.emu.SetDB(emulator.MissedFamily, "zz,1", "79005008888|"+at)
+
+	h.start()
+	h.eventually("read-back over", func() bool {
+		return len(h.emu.DBKeys(emulator.MissedFamily)) == 1 && !h.dbsyncRunning()
+	})
+	if keys := h.emu.DBKeys(emulator.MissedFamily); keys[0] != "zz,1" {
+		t.Fatalf("AstDB left with %v, want only the undeletable zz,1", keys)
+	}
+	if len(early) != 0 || deletes != backlog+2 {
+		t.Fatalf("%d deletes (want %d); deleted before the callback was in Redis: %v", deletes, backlog+2, early)
+	}
+
+	cbs, err := h.cbs.List(context.Background(), callbacks.Filter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := map[string]bool{}
+	for _, cb := range cbs {
+		if !slices.Equal(cb.Reasons, []string{"outage"}) || !strings.HasPrefix(cb.SourceCallID, "1795419909.") {
+			t.Errorf("callback %+v", cb)
+		}
+		numbers[cb.Number] = true
+	}
+	for i := 0; i < backlog; i++ {
+		if n := fmt.Sprintf("+7900500%04d", i); !numbers[n] {
+			t.Errorf("no callback for %s", n)
+		}
+	}
+	if len(cbs) != backlog {
+		t.Errorf("%d callbacks, want %d", len(cbs), backlog)
+	}
+	refused, err := h.cbs.Refused(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].CallID != "1795419909.900" || !strings.Contains(refused[0].Raw, "garbage") {
+		t.Fatalf("refused %+v, want the garbage number only", refused)
+	}
+
+	// Over ARI only plain variables were read, nothing was set on the
+	// channel, and the dialplan was stepped batch by batch.
+	var continues []string
+	for _, rc := range h.emu.RESTLog() {
+		if !strings.Contains(rc.Path, "/channels/dbsync") {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(rc.Path, "/variable") && (rc.Method != "GET" || rc.Status != 200):
+			t.Errorf("%s %s?%s: %d", rc.Method, rc.Path, rc.Query, rc.Status)
+		case strings.HasSuffix(rc.Path, "/continue"):
+			var body struct{ Context, Extension string }
+			if err := json.Unmarshal([]byte(rc.Body), &body); err != nil || body.Context != "hotline-dbsync" {
+				t.Errorf("continue %s: %v", rc.Body, err)
+			}
+			continues = append(continues, body.Extension)
+		}
+	}
+	// 50 + 50 + the last 20, the garbage, the bad key and the halves of
+	// zz,1; then only those halves come back, and hotline stops.
+	if want := []string{"delete50", "delete50", "delete24"}; !slices.Equal(continues, want) {
+		t.Fatalf("continues %v, want %v", continues, want)
+	}
+}
+
+// owesCallback reports whether an open callback is in Redis for number.
+func (h *harness) owesCallback(number string) bool {
+	cbs, err := h.cbs.List(context.Background(), callbacks.Filter{}, 1000)
+	if err != nil {
+		h.t.Errorf("callbacks: %v", err)
+		return false
+	}
+	for _, cb := range cbs {
+		if cb.Number == number {
+			return true
+		}
+	}
+	return false
+}
+
+// dbsyncRunning reports whether an AstDB read-back channel is up.
+func (h *harness) dbsyncRunning() bool {
+	for _, ch := range h.emu.Channels() {
+		if strings.HasPrefix(ch.ID, "dbsync") {
+			return true
+		}
+	}
+	return false
 }
 
 // Customer-first: the citizen is dialled first and, once they answer,

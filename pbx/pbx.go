@@ -98,14 +98,24 @@ type Event struct {
 }
 
 // OriginateRequest asks the PBX to dial an endpoint and, on answer, hand the
-// new channel to the application with Args.
+// new channel to the application with Args, or, when Extension is set, to
+// the dialplan at Context/Extension priority 1.
+//
+// A channel sent to the dialplan is not the application's until the
+// dialplan calls Stasis(): no event arrives for it before that StasisStart
+// (with the dialplan's arguments), and none after its StasisEnd.
 type OriginateRequest struct {
 	ChannelID string        // chosen by the caller so events can be matched before the reply
 	Endpoint  string        // e.g. PJSIP/1001; never raw caller input
 	CallerID  string        // shown on the operator's phone, e.g. `"Citizen" <79001234567>`
-	Args      []string      // application arguments delivered with StasisStart
+	Args      []string      // application arguments delivered with StasisStart; none with Extension
 	Timeout   time.Duration // ring timeout; 0 means the PBX default
 	Variables map[string]string
+
+	// Context and Extension: where the answered channel runs the dialplan
+	// instead of entering the application (both or neither).
+	Context   string
+	Extension string
 }
 
 // Client is the call-control surface of a PBX. All methods honour ctx and
@@ -132,7 +142,8 @@ type Client interface {
 	DestroyBridge(ctx context.Context, bridgeID string) error
 	// Continue sends a channel back to the dialplan at context/exten,
 	// priority 1 (ARI POST /channels/{id}/continue): used for transfers
-	// to outside services.
+	// to outside services, for the fallback, and to step the AstDB
+	// read-back along its dialplan. StasisEnd follows.
 	Continue(ctx context.Context, channelID, context, exten string) error
 	// Channels lists the channels currently in the application (re-sync).
 	Channels(ctx context.Context) ([]Channel, error)

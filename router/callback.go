@@ -19,7 +19,8 @@ import (
 type Callbacks interface {
 	// Schedule records a callback owed (one open per number and topic: a
 	// new request merges into the open one). A number that fails validation
-	// is recorded with the reason and returned as an error.
+	// is recorded with the reason and returned as an error wrapping
+	// ErrNumberRefused; any other error means nothing was recorded.
 	Schedule(ctx context.Context, req CallbackRequest, now time.Time) (CallbackTicket, error)
 	// Promote takes due callbacks (with a short lease) so they can join
 	// their topic queue at their original queue time.
@@ -43,6 +44,11 @@ type Callbacks interface {
 	// Recover returns attempts whose holder vanished to the schedule.
 	Recover(ctx context.Context, now time.Time) error
 }
+
+// ErrNumberRefused is what Callbacks.Schedule wraps when it refused the
+// number and recorded the refusal: nothing is owed, and asking again would
+// be refused again.
+var ErrNumberRefused = errors.New("router: callback number refused")
 
 // CallbackRequest asks for a callback.
 type CallbackRequest struct {

@@ -32,6 +32,7 @@ var FuncModules = map[string]string{
 	"DB": "func_db", "DB_DELETE": "func_db", "DB_EXISTS": "func_db", "DB_KEYS": "func_db",
 	"CALLERID": "func_callerid", "CONNECTEDLINE": "func_callerid",
 	"TOLOWER": "func_strings", "TOUPPER": "func_strings", "LEN": "func_strings", "FILTER": "func_strings",
+	"SHIFT": "func_strings", "POP": "func_strings",
 	"IF": "func_logic", "ISNULL": "func_logic", "EXISTS": "func_logic", "SET": "func_logic",
 	"CHANNEL":      "func_channel",
 	"PJSIP_HEADER": "res_pjsip_header_funcs",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,13 @@ const (
 	operatorsContext = "from-operators"
 	fallbackQueue    = "hotline-fallback"
 	transferContext  = "hotline-transfer" // router/call.go transferContext
-	carrierEndpoint  = "carrier"
+	// The AstDB read-back (router/outage.go): hotline originates into
+	// dbsyncContext/dbsyncRead, reads the slots, continues to
+	// delete<n>.
+	dbsyncContext   = "hotline-dbsync"
+	dbsyncRead      = "read"
+	dbsyncBatch     = 50 // router/outage.go outageBatch
+	carrierEndpoint = "carrier"
 )
 
 // shortNumbers are the numbers citizens dial; every one must reach
@@ -318,6 +325,72 @@ func TestARIAndHTTP(t *testing.T) {
 	for _, mod := range []string{"res_pjsip", "chan_pjsip", "res_ari", "app_stasis", "app_queue", "app_playback", "pbx_config", "res_http_websocket"} {
 		if !m.Loads(mod) {
 			t.Errorf("modules.conf does not load %s", mod)
+		}
+	}
+}
+
+// TestDBSync: the AstDB read-back hotline drives (router/outage.go). The ;2
+// half of Local/s@hotline-dbsync stays up; read copies at most a batch of
+// entries into plain variables and enters Stasis(hotline,db-sync);
+// delete<n> deletes only keys read copied, then reads again. DB() and
+// DB_DELETE() live here because Asterisk refuses them to ARI.
+func TestDBSync(t *testing.T) {
+	d := loadDeploy(t)
+	c := d.Dialplan.Contexts[dbsyncContext]
+	if c == nil {
+		t.Fatalf("no [%s] (router/outage.go originates into it)", dbsyncContext)
+	}
+	var answer, wait bool
+	for _, x := range d.Dialplan.Walk(dbsyncContext, "s", 10) {
+		answer = answer || strings.EqualFold(x.App, "Answer")
+		wait = wait || strings.EqualFold(x.App, "Wait")
+	}
+	if !answer || !wait {
+		t.Errorf("[%s] s (the Local ;2 half) must Answer() and Wait() so that the ;1 half runs", dbsyncContext)
+	}
+
+	st, walk, ok := stasisOf(d, dbsyncContext, dbsyncRead)
+	if !ok || st.Args != appName+",db-sync" {
+		t.Fatalf("[%s] %s must reach Stasis(%s,db-sync):%s", dbsyncContext, dbsyncRead, appName, describe(walk))
+	}
+	read := c.Extension(dbsyncRead)
+	var slotKey, slotVal, bound bool
+	for _, s := range read.Steps {
+		switch {
+		case strings.HasPrefix(s.Args, "HOTLINE_MISSED_KEY_${HOTLINE_MISSED_COUNT}="):
+			slotKey = true
+		case strings.HasPrefix(s.Args, "HOTLINE_MISSED_VAL_${HOTLINE_MISSED_COUNT}=${DB(hotline_missed/"):
+			slotVal = true
+		case strings.EqualFold(s.App, "GotoIf") && strings.Contains(s.Condition(), fmt.Sprintf("${HOTLINE_MISSED_COUNT} < %d", dbsyncBatch)):
+			bound = true
+		}
+		if strings.Contains(s.Args, "${HOTLINE_MISSED_LIST}") {
+			t.Errorf("%s: the key list is substituted whole (cut at 4 KB); take keys with SHIFT(HOTLINE_MISSED_LIST)", s.Pos)
+		}
+	}
+	if !slotKey || !slotVal || !bound {
+		t.Errorf("[%s] %s: key slot %v, value slot from DB() %v, batch bounded at %d %v", dbsyncContext, dbsyncRead, slotKey, slotVal, dbsyncBatch, bound)
+	}
+
+	for _, n := range []string{"delete1", "delete50"} {
+		e := c.Match(n)
+		if e == nil {
+			t.Fatalf("[%s] has no extension for %s (hotline continues there)", dbsyncContext, n)
+		}
+		var deletes, back bool
+		for _, s := range e.Steps {
+			if slices.Contains(s.Functions(), "DB_DELETE") {
+				deletes = true
+				if !strings.Contains(s.Args, "DB_DELETE(hotline_missed/${HOTLINE_MISSED_KEY_${") {
+					t.Errorf("%s: DB_DELETE must take the key read copied into a slot, not anything from hotline: %s", s.Pos, s.Args)
+				}
+			}
+			for _, tg := range s.Targets(dbsyncContext) {
+				back = back || (tg.Exten == dbsyncRead && tg.Priority == "1")
+			}
+		}
+		if !deletes || !back {
+			t.Errorf("[%s] %s: DB_DELETE %v, back to %s,1 %v", dbsyncContext, e.Name, deletes, dbsyncRead, back)
 		}
 	}
 }

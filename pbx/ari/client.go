@@ -373,27 +373,17 @@ func (c *Client) GetVariable(ctx context.Context, channelID, name string) (strin
 	return v, nil
 }
 
-// Originate dials req.Endpoint into the application. The channel id is
-// req.ChannelID (generated when empty) so that events can be matched
-// before the reply. Unknown or unregistered endpoints give ErrUnavailable.
+// Originate dials req.Endpoint into the application, or into the dialplan
+// at req.Context/req.Extension priority 1 when req.Extension is set. The
+// channel id is req.ChannelID (generated when empty) so that events can be
+// matched before the reply. Unknown or unregistered endpoints give
+// ErrUnavailable.
 func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Channel, error) {
 	if req.ChannelID == "" {
 		req.ChannelID = newID("out-")
 	}
-	if err := validID("channel", req.ChannelID); err != nil {
+	if err := validateOriginate(req); err != nil {
 		return pbx.Channel{}, err
-	}
-	if req.Endpoint == "" {
-		return pbx.Channel{}, errors.New("ari: originate without endpoint")
-	}
-	if req.Timeout < 0 {
-		return pbx.Channel{}, fmt.Errorf("ari: negative originate timeout %v", req.Timeout)
-	}
-	for _, a := range req.Args {
-		if strings.Contains(a, ",") {
-			// Asterisk splits appArgs on commas.
-			return pbx.Channel{}, fmt.Errorf("ari: originate arg %q contains a comma", a)
-		}
 	}
 	secs := 0 // omitted: Asterisk's default 30 s
 	if req.Timeout > 0 {
@@ -403,10 +393,15 @@ func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 		Endpoint:  req.Endpoint,
 		Timeout:   secs,
 		CallerID:  req.CallerID,
-		App:       c.opts.App,
-		AppArgs:   strings.Join(req.Args, ","),
 		ChannelID: req.ChannelID,
 		Variables: req.Variables,
+	}
+	if req.Extension != "" {
+		// Asterisk takes app before extension: send no app at all, so the
+		// channel runs the dialplan (and is not subscribed to the app).
+		ar.Context, ar.Extension, ar.Priority = req.Context, req.Extension, 1
+	} else {
+		ar.App, ar.AppArgs = c.opts.App, strings.Join(req.Args, ",")
 	}
 	err := c.call(ctx, opOriginate, "originate", req.Endpoint+" as "+req.ChannelID, func() error {
 		_, err := c.nc.Channel().Originate(nil, ar)
@@ -416,6 +411,34 @@ func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 		return pbx.Channel{}, err
 	}
 	return pbx.Channel{ID: req.ChannelID, State: "Down"}, nil
+}
+
+// validateOriginate refuses requests Asterisk would misread.
+func validateOriginate(req pbx.OriginateRequest) error {
+	if err := validID("channel", req.ChannelID); err != nil {
+		return err
+	}
+	if req.Endpoint == "" {
+		return errors.New("ari: originate without endpoint")
+	}
+	if req.Timeout < 0 {
+		return fmt.Errorf("ari: negative originate timeout %v", req.Timeout)
+	}
+	for _, a := range req.Args {
+		if strings.Contains(a, ",") {
+			// Asterisk splits appArgs on commas.
+			return fmt.Errorf("ari: originate arg %q contains a comma", a)
+		}
+	}
+	if (req.Context == "") != (req.Extension == "") {
+		// Asterisk would put a lone extension in [default].
+		return fmt.Errorf("ari: originate %s: dialplan target needs both context and extension (%q, %q)",
+			req.ChannelID, req.Context, req.Extension)
+	}
+	if req.Extension != "" && len(req.Args) > 0 {
+		return fmt.Errorf("ari: originate %s: application arguments with a dialplan target", req.ChannelID)
+	}
+	return nil
 }
 
 // EndpointState reports "online", "offline" or "unknown" for an endpoint

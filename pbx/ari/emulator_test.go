@@ -6,6 +6,7 @@ package ariadapter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -684,6 +685,43 @@ func TestOriginateDefaultTimeoutOmitted(t *testing.T) {
 		t.Fatalf("originate body %s", body)
 	}
 	if err := r.c.Hangup(ctx, "op-d", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Originate into the dialplan sends context, extension and priority 1 and
+// no app: Asterisk takes app before extension, and the channel must run the
+// dialplan.
+func TestOriginateIntoDialplan(t *testing.T) {
+	r := newRig(t, emulator.Options{}, Options{})
+	ctx := r.ctx()
+	if _, err := r.c.Originate(ctx, pbx.OriginateRequest{ChannelID: "dp-1", Endpoint: "Local/s@hotline-dbsync",
+		Context: "hotline-dbsync", Extension: "read"}); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	for _, rc := range r.srv.RESTLog() {
+		if rc.Method == http.MethodPost && rc.Path == "/ari/channels" {
+			if err := json.Unmarshal([]byte(rc.Body), &body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if body["context"] != "hotline-dbsync" || body["extension"] != "read" || body["priority"] != float64(1) ||
+		body["channelId"] != "dp-1" || body["app"] != nil || body["appArgs"] != nil {
+		t.Fatalf("originate body %v", body)
+	}
+	// The dialplan enters the application itself, with its own arguments.
+	ev := r.wait(is(pbx.StasisStart, "dp-1"))
+	if len(ev.Args) != 1 || ev.Args[0] != "db-sync" || ev.Channel.State != "Up" {
+		t.Fatalf("StasisStart %+v", ev)
+	}
+	for _, e := range r.seen {
+		if e.ChannelID == "dp-1" && e.Type != pbx.StasisStart {
+			t.Fatalf("%s before the dialplan's Stasis(): the app is not subscribed to a channel originated into the dialplan", e.Type)
+		}
+	}
+	if err := r.c.Hangup(ctx, "dp-1", ""); err != nil {
 		t.Fatal(err)
 	}
 }

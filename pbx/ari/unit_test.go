@@ -327,6 +327,12 @@ func TestValidation(t *testing.T) {
 	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "PJSIP/1", Args: []string{"a,b"}}); err == nil {
 		t.Error("arg with comma accepted")
 	}
+	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "Local/s@x", Extension: "read"}); err == nil {
+		t.Error("dialplan target without context accepted (Asterisk would use [default])")
+	}
+	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "Local/s@x", Context: "x", Extension: "read", Args: []string{"a"}}); err == nil {
+		t.Error("application arguments with a dialplan target accepted")
+	}
 }
 
 // A command against an address that never answers returns ErrTimeout at

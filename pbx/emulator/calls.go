@@ -235,14 +235,18 @@ func (s *Server) destroyLocked(c *channel, cause, techCause int) {
 }
 
 // continueLocked: POST /continue — the channel leaves Stasis back to the
-// dialplan, which (in the emulator) simply hangs it up.
-func (s *Server) continueLocked(c *channel) {
+// dialplan at context/exten: the modelled one (dbsync.go) runs; any other
+// (in the emulator) simply hangs the channel up.
+func (s *Server) continueLocked(c *channel, context, exten string) {
 	if c.bridge != nil {
 		s.bridgeLeaveLocked(c)
 	}
 	s.abortPlaybacksLocked(c)
 	s.stasisEndLocked(c)
 	c.appName, c.appData = "", ""
+	if s.dialplanLocked(c, context, exten) {
+		return
+	}
 	if c.handle != nil && c.handle.endedBy == "" {
 		c.handle.endedBy = endContinue
 	}

@@ -34,17 +34,33 @@
 //     destinations of the hotline dialplan (only Local/s@hotline-dbsync);
 //     any other endpoint (other Local/, unknown PJSIP or trunk) gives 500
 //     "Allocation failed". A 404 from behind a trunk (cause 1) is modelled
-//     on the recorded 603, not recorded itself. Originating to an extension
-//     without app answers and hangs up shortly, no dialplan.
+//     on the recorded 603, not recorded itself.
+//   - Dialplan: only [hotline-dbsync] is modelled (dbsync.go), for an
+//     originate with context/extension and no app (extension read) and for
+//     POST /continue (read, delete<n>); each extension runs as one step.
+//     An originate to any other extension without app answers and hangs
+//     up shortly; a continue anywhere else ends the call.
 //   - A Local channel is only its ;1 half (name "Local/s@hotline-dbsync-
 //     0000000N;1"), dialled like a phone that answers at once (its Dial
 //     events include a RINGING); the ;2 half is not modelled, except that
-//     the dialplan's Wait(60) hangs the channel up 60 s (scaled) after the
+//     the dialplan's Wait(600) hangs the channel up 600 s (scaled) after the
 //     answer. It has no RTP: no RTPAUDIOQOS* at its hangup.
-//   - Dialplan functions: channel variable GET/POST evaluate only func_db's
-//     DB(family/key), DB_KEYS(family), DB_DELETE(family/key) and
-//     DB_EXISTS(family/key), on the emulator's AstDB (Server.DB, SetDB,
-//     DBKeys); other NAME(...) are plain variables. DB_RESULT is not set.
+//   - Dialplan functions: a variable name ending in ')' is a function, as on
+//     Asterisk. GET evaluates it as an ARI thread does, with escalations
+//     inhibited: DB(), DB_DELETE() and the other functions Asterisk 22.10
+//     registers as dangerous (SHELL, FILE, STAT, LOCK, ...) answer 500
+//     {"message":"Unable to read provided function"} (Asterisk logs
+//     "Dangerous function DB read blocked"); DB_KEYS, DB_EXISTS and
+//     DB_KEYCOUNT read the emulator's AstDB (Server.DB, SetDB, DBKeys); any
+//     other function is not registered here (also 500, where Asterisk may
+//     know it). POST of a dangerous function (DB, FILE, CURL, ...) is
+//     blocked and still answers 204; DB_DELETE deletes (Asterisk allows its
+//     write form); other functions (CHANNEL(language)...) are stored as
+//     plain variables with a ChannelVarset, which Asterisk does not do.
+//     Every POST variable leaves the channel unable to run DB()/DB_DELETE()
+//     in the dialplan afterwards, as Asterisk 22.10's
+//     app_control_set_channel_var does. DB_RESULT is not set. GET variable
+//     needs the channel in Stasis (409); Asterisk reads any channel.
 //   - Without Options.Fallback a caller whose app is not connected is
 //     refused (603). With it the caller goes through [hotline-fallback]:
 //     the hotline_missed AstDB record (not for an empty or "anonymous"
@@ -52,7 +68,7 @@
 //     fallback operator ever answers (the record is never dropped by the
 //     dialplan) and the caller stays until it hangs up. The channel is
 //     listed by GET /channels (Up, app Queue) but sends no events.
-//   - POST /continue ends the call (no dialplan behind Stasis).
+//   - POST /continue ends the call, except into [hotline-dbsync] (above).
 //   - POST /events/user/{name} answers 204 for every application it has
 //     seen; Asterisk answers 404 for a deactivated one holding nothing.
 //   - Bridges created over REST are subscribed to Options.App (REST calls
@@ -133,6 +149,11 @@ type Options struct {
 	// waits in the fallback queue (CallHandle.InFallback) until it hangs
 	// up. No fallback operator answers, so the record stays.
 	Fallback bool
+	// OnDBDelete, if set, is called with the "family/key" and the value of
+	// every AstDB entry deleted (by DB_DELETE in the emulated dialplan or
+	// over ARI), under the server's lock: it must not call the Server. Tests
+	// use it to see what the application had done by then.
+	OnDBDelete func(path, value string)
 }
 
 // Server is the virtual Asterisk. Create it with New, then Start it.

@@ -85,6 +85,13 @@ type channel struct {
 	timeoutT  *timer
 	seq       int
 	onDestroy func(cause int)
+
+	// originContext and originExten: the dialplan an originate without
+	// app sends the answered channel to.
+	originContext, originExten string
+	// escalationsInhibited: the channel's thread refuses dangerous
+	// functions (set by ARI's POST variable, for good; see setVariableLocked).
+	escalationsInhibited bool
 }
 
 func (c *channel) json() obj {

@@ -307,6 +307,12 @@ func (s *Server) originateLocked(rq *request, id string) (int, any) {
 	c.appName, c.appData = "AppDial2", "(Outgoing Line)"
 	c.originated = true
 	c.originApp = appName
+	if appName == "" {
+		c.originContext, c.originExten = rq.get("context"), ext
+		if c.originContext == "" {
+			c.originContext = "default"
+		}
+	}
 	c.appArgs = rq.get("appArgs")
 	c.dialstring = tgt.dialstring
 	c.endpoint = p.endpoint
@@ -420,8 +426,12 @@ func (s *Server) phoneAnsweredLocked(c *channel, cfg Phone) {
 	s.setStateLocked(c, "Up")
 	s.dialEventLocked(c, "ANSWER")
 	if c.originApp == "" {
-		// Originate to the dialplan: not emulated beyond a short call.
-		s.addTimer(c, s.afterLocked(10*time.Millisecond, func() { s.destroyLocked(c, 16, 0) }))
+		if !s.dialplanLocked(c, c.originContext, c.originExten) {
+			// A dialplan the emulator does not model: a short call.
+			s.addTimer(c, s.afterLocked(10*time.Millisecond, func() { s.destroyLocked(c, 16, 0) }))
+			return
+		}
+		s.hangupAfterLocked(c, cfg)
 		return
 	}
 	if !s.activeLocked(c.originApp) {
@@ -432,6 +442,12 @@ func (s *Server) phoneAnsweredLocked(c *channel, cfg Phone) {
 	}
 	s.setVarLocked(c, "STASISSTATUS", "")
 	s.enterStasisLocked(c, c.originApp, splitList(c.appArgs))
+	s.hangupAfterLocked(c, cfg)
+}
+
+// hangupAfterLocked schedules the far end's hang-up cfg.HangupAfter after
+// the answer (for a Local channel: the ;2 half's Wait() running out).
+func (s *Server) hangupAfterLocked(c *channel, cfg Phone) {
 	if cfg.HangupAfter > 0 {
 		s.addTimer(c, s.afterLocked(cfg.HangupAfter, func() { s.remoteHangupLocked(c) }))
 	}

@@ -464,25 +464,9 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 			return 409, msg("Channel not in Stasis application")
 		}
 		if m == "GET" {
-			if v, handled, ok := s.readFuncLocked(name); handled {
-				if !ok {
-					return 500, msg("Unable to read provided function")
-				}
-				return 200, obj{{"value", v}}
-			}
-			v, ok := c.vars[name]
-			if !ok {
-				return 404, msg("Provided variable was not found")
-			}
-			return 200, obj{{"value", v}}
+			return s.getVariableLocked(c, name)
 		}
-		if handled, ok := s.writeFuncLocked(name, rq.get("value")); handled {
-			if !ok {
-				return 400, msg("Failed to execute function")
-			}
-			return 204, nil
-		}
-		s.setVarLocked(c, name, rq.get("value"))
+		s.setVariableLocked(c, name, rq.get("value"))
 		return 204, nil
 	case "answer":
 		if m != "POST" {
@@ -530,7 +514,7 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 		if !inStasis {
 			return 409, msg("Channel not in Stasis application")
 		}
-		s.continueLocked(c)
+		s.continueLocked(c, rq.get("context"), rq.get("extension"))
 		return 204, nil
 	case "play":
 		if m != "POST" {
@@ -562,6 +546,37 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 		return 201, pb.json()
 	}
 	return 501, msg("Not implemented by the emulator")
+}
+
+// getVariableLocked: GET /channels/{id}/variable. A function runs on the
+// HTTP thread, which inhibits escalations: DB(), DB_DELETE() and the
+// other dangerous functions fail as on Asterisk without live_dangerously.
+func (s *Server) getVariableLocked(c *channel, name string) (int, any) {
+	if f, isFunc := parseFunc(name); isFunc {
+		v, ok := s.readFuncLocked(f, true)
+		if !ok {
+			return 500, msg("Unable to read provided function")
+		}
+		return 200, obj{{"value", v}}
+	}
+	v, ok := c.vars[name]
+	if !ok {
+		return 404, msg("Provided variable was not found")
+	}
+	return 200, obj{{"value", v}}
+}
+
+// setVariableLocked: POST /channels/{id}/variable. Asterisk 22.10 runs the
+// set on the channel's own thread, blocking dangerous functions there
+// first, and never unblocks them when it was not blocked before
+// (res/stasis/control.c app_control_set_channel_var): from then on the
+// channel's dialplan cannot run DB() or DB_DELETE() either.
+func (s *Server) setVariableLocked(c *channel, name, value string) {
+	c.escalationsInhibited = true
+	if f, isFunc := parseFunc(name); isFunc && s.writeFuncLocked(f, value) {
+		return
+	}
+	s.setVarLocked(c, name, value)
 }
 
 // ---- bridges ----
