@@ -50,6 +50,14 @@ func TestCallReachesOperator(t *testing.T) {
 	if !containsMedia(c.Played(), "sound:hotline/kk/topic_menu") {
 		t.Fatalf("caller did not hear the Kazakh topic menu: %v", c.Played())
 	}
+	// No variable is set on the citizen's channel over ARI: on Asterisk 22
+	// that refuses DB() to the channel's own dialplan for good, and the
+	// fallback could no longer keep the caller for a callback.
+	for _, rc := range h.emu.RESTLog() {
+		if rc.Method == "POST" && rc.Path == "/ari/channels/"+c.ID()+"/variable" {
+			t.Fatalf("hotline set a variable on the citizen's channel: %+v", rc)
+		}
+	}
 }
 
 // No operator free: 5 callers wait; operators become ready one by one;

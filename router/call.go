@@ -338,15 +338,11 @@ func (c *call) afterMenu(ctx context.Context, out *menuOutcome) {
 	}
 	c.rec.Language = c.lang
 	_ = c.menu.Stop(ctx)
-	// Whatever Asterisk itself plays on this channel from now on (the
-	// dialplan after a transfer or a release to the fallback queue) is in
-	// the caller's language where Asterisk has sounds for it; and a
-	// restarted hotline that adopts the call reads it back.
-	cctx, cancel := c.r.cmdCtx()
-	if err := c.r.opt.PBX.SetVariable(cctx, c.id, "CHANNEL(language)", c.lang); err != nil {
-		c.log.Warn("set channel language", zap.Error(err))
-	}
-	cancel()
+	// No variable is set on the citizen's channel over ARI, not even
+	// CHANNEL(language): Asterisk 22 then refuses dangerous functions on the
+	// channel's thread for good, and the dialplan fallback could no longer
+	// keep the caller in AstDB (DB()) for a callback. hotline plays every
+	// sound with its language in the URI; the fallback sets its own.
 	switch out.Kind {
 	case menuQueue:
 		c.enqueue(ctx, out.Topic, out.Priority)
