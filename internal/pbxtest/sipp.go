@@ -168,7 +168,14 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier far end">
-  <recv request="INVITE" crlf="true"/>
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="&lt;([^&gt;]*)&gt;" search_in="hdr" header="Contact:" assign_to="c0,rcontact"/>
+      <ereg regexp="^ *(.*)$" search_in="hdr" header="From:" assign_to="f0,rfrom"/>
+      <ereg regexp="^ *(.*)$" search_in="hdr" header="To:" assign_to="t0,lto"/>
+    </action>
+  </recv>
+  <Reference variables="c0,f0,t0"/>
   <send><![CDATA[
       SIP/2.0 100 Trying
       [last_Via:]
@@ -230,12 +237,12 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
   <recv request="BYE" timeout="%d" ontimeout="hangup" next="bye"/>
   <label id="hangup"/>
   <send retrans="500"><![CDATA[
-      BYE [next_url] SIP/2.0
+      BYE [$rcontact] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [last_From:]
-      [last_To:]
+      From: [$lto];tag=[pid]SIPpTag01[call_number]
+      To: [$rfrom]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: 1 BYE
       Contact: <sip:[local_ip]:[local_port];transport=[transport]>
       Max-Forwards: 70
       Content-Length: 0
