@@ -90,3 +90,40 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An operator who does not answer within the topic's ring_timeout is
+// skipped: the caller keeps its place and the next free operator gets it.
+func TestRingTimeoutReoffers(t *testing.T) {
+	r := newRig(t, rigOptions{edit: func(cfg string) string {
+		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
+			"    name: \"Тестирование: ПЦР и результаты\"\n    ring_timeout: 4s\n")
+	}})
+	slow := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{Manual: true}) // rings, never answers
+	fast := r.ast.Softphone(t, "1003", pbxtest.PhoneOptions{})
+	r.login("1001") // the longest idle: offered first
+	r.login("1003")
+	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 40 * time.Second})
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001230055", Steps: steps, MaxWait: 60 * time.Second})
+	rang, err := slow.WaitEvent(ctxFor(t, 30*time.Second), "CALL_INCOMING", 1)
+	if err != nil {
+		t.Fatalf("1001 never rang: %v", err)
+	}
+	est, err := fast.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1)
+	if err != nil {
+		t.Fatalf("1003 never got the caller: %v", err)
+	}
+	if d := est.At.Sub(rang.At); d < 4*time.Second || d > 8*time.Second {
+		t.Errorf("re-offered %v after 1001 started ringing, want just after the 4 s ring timeout", d)
+	}
+	if slow.Count("CALL_ESTABLISHED") != 0 {
+		t.Error("1001 was connected although it never answered")
+	}
+	fast.Hangup(t) // the operator ends the conversation: hotline hangs up the citizen
+	if err := c.Wait(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.recordOf("79001230055", 10*time.Second, records.OutcomeAnswered)
+	if rec.Agent != "1003" || rec.Offers != 2 || rec.EndedBy != "operator" {
+		t.Errorf("record %+v: want answered by 1003 after 2 offers, ended by the operator", rec)
+	}
+}

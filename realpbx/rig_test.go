@@ -394,6 +394,24 @@ func (r *rig) agentState(id string) string {
 	return ""
 }
 
+// queued is how many callers wait in a topic, as the API reports it.
+func (r *rig) queued(topic string) int {
+	r.t.Helper()
+	var qs []struct {
+		Topic   string `json:"topic"`
+		Waiting int    `json:"waiting"`
+	}
+	if st, err := r.api("GET", "/api/v1/queues", nil, &qs); err != nil || st != 200 {
+		return -1
+	}
+	for _, q := range qs {
+		if q.Topic == topic {
+			return q.Waiting
+		}
+	}
+	return 0
+}
+
 // login logs an operator in over the API.
 func (r *rig) login(id string) {
 	r.t.Helper()

@@ -1,0 +1,73 @@
+package realpbx
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/internal/pbxtest"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// hotline is killed with SIGKILL while one conversation is up and two
+// callers wait; the restarted hotline adopts them from Asterisk and Redis:
+// the conversation goes on and ends as answered (not dropped: the restart
+// is not its start), and the two waiting callers are served in their order
+// by the same operator. Each caller has exactly one record.
+func TestKill9WithCallersQueuedAndConversationUp(t *testing.T) {
+	r := newRig(t, rigOptions{edit: func(cfg string) string {
+		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
+			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
+	}})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+	talk := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Audio: true}, pbxtest.Step{Wait: 15 * time.Second})
+	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001230001", Steps: talk, HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	wait := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
+	b := r.ast.Call(t, pbxtest.Citizen{Number: "79001230002", Steps: wait, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "B queued", func() bool { return r.queued("testing") == 1 })
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001230003", Steps: wait, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "C queued", func() bool { return r.queued("testing") == 2 })
+
+	r.kill9()
+	r.start()
+
+	// The conversation survives the restart and ends when A hangs up.
+	if err := a.Wait(ctxFor(t, 40*time.Second)); err != nil {
+		t.Fatalf("A's call: %v", err)
+	}
+	if rec := r.recordOf("79001230001", 10*time.Second, records.OutcomeAnswered, records.OutcomeDropped, records.OutcomeLost); rec.Outcome != records.OutcomeAnswered || rec.Agent != "1001" {
+		t.Fatalf("A's record %+v: want answered by 1001", rec)
+	}
+	// B, then C, each served by 1001 and ended by the operator.
+	for i, who := range []*pbxtest.SIPpRun{b, c} {
+		if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", i+2); err != nil {
+			t.Fatalf("caller %d after the restart: %v", i+2, err)
+		}
+		op.Hangup(t)
+		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
+			t.Fatalf("caller %d: %v", i+2, err)
+		}
+	}
+	recB := r.recordOf("79001230002", 10*time.Second, records.OutcomeAnswered)
+	recC := r.recordOf("79001230003", 10*time.Second, records.OutcomeAnswered)
+	if !recB.AnsweredAt.Before(recC.AnsweredAt) {
+		t.Errorf("C (queued later) was answered before B: %v vs %v", recC.AnsweredAt, recB.AnsweredAt)
+	}
+	// Exactly one record per caller.
+	for _, n := range []string{"79001230001", "79001230002", "79001230003"} {
+		count := 0
+		for _, rec := range r.records() {
+			if strings.HasSuffix(rec.CallerNumber, n) {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Errorf("%s has %d records, want 1", n, count)
+		}
+	}
+	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
+}
