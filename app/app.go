@@ -93,6 +93,9 @@ func New(opt Options) (*App, error) {
 		a.ownRDB = true
 	}
 	a.state = newRedisState(a.rdb, opt.Config)
+	if opt.ARI.Events == nil {
+		opt.ARI.Events = router.Events
+	}
 	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
 	ropt := router.Options{
 		PBX:        a.pbx,

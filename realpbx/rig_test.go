@@ -93,7 +93,7 @@ func prepare(dir string) error {
 
 // rig is one test's world: Asterisk, Redis and a hotline serving them.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	ast    *pbxtest.Asterisk
 	rdb    *redis.Client
 	redis  string
@@ -101,6 +101,7 @@ type rig struct {
 	cfg    string // path of the hotline config
 	http   string // hotline's API address
 	token  string
+	opt    rigOptions
 
 	mu      sync.Mutex
 	proc    *exec.Cmd
@@ -112,17 +113,24 @@ type rigOptions struct {
 	// edit changes the test config (the example with the line open all
 	// week); it must keep the config valid.
 	edit func(string) string
+	// logLevel of hotline; default debug (a failing test shows it all).
+	logLevel string
+	// extraArgs for hotline serve.
+	extraArgs []string
 }
 
 // newRig boots everything and waits until hotline's Stasis application is
 // registered with Asterisk.
-func newRig(t *testing.T, opt rigOptions) *rig {
+func newRig(t testing.TB, opt rigOptions) *rig {
 	t.Helper()
 	if setupErr != nil {
 		t.Fatalf("realpbx setup: %v", setupErr)
 	}
 	ast := pbxtest.Start(t, pbxtest.Options{DeployDir: "../deploy/asterisk", Sounds: soundsDir})
-	r := &rig{t: t, ast: ast, token: "test-token-" + redistest.Prefix(t), log: &bytes.Buffer{}}
+	r := &rig{t: t, ast: ast, token: "test-token-" + redistest.Prefix(t), log: &bytes.Buffer{}, opt: opt}
+	if r.opt.logLevel == "" {
+		r.opt.logLevel = "debug"
+	}
 	r.redis = redistest.Addr(t)
 	r.rdb = redistest.Client(t, r.redis)
 	r.centre = strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9-]`).ReplaceAllString(redistest.Prefix(t), "-"))
@@ -169,7 +177,7 @@ func (r *rig) writeConfig(opt rigOptions) {
 	}
 }
 
-func mustReplace(t *testing.T, s, old, new string) string {
+func mustReplace(t testing.TB, s, old, new string) string {
 	t.Helper()
 	if !strings.Contains(s, old) {
 		t.Fatalf("test config: %q not found", old)
@@ -182,7 +190,8 @@ func (r *rig) start() {
 	r.t.Helper()
 	cmd := exec.Command(hotlineBin, "serve", "--config", r.cfg, "--redis", r.redis,
 		"--ari-url", r.ast.ARIURL(), "--ari-user", r.ast.ARIUser, "--http", r.http, "--api-token", r.token,
-		"--log-level", "debug")
+		"--log-level", r.opt.logLevel)
+	cmd.Args = append(cmd.Args, r.opt.extraArgs...)
 	cmd.Env = append(os.Environ(), "HOTLINE_ARI_PASSWORD="+r.ast.ARIPassword)
 	r.mu.Lock()
 	fmt.Fprintf(r.log, "==== hotline serve started %s\n", time.Now().Format("15:04:05.000"))
@@ -218,7 +227,8 @@ func (r *rig) kill9() {
 	<-end
 }
 
-// stop ends hotline: a first SIGTERM drains, a second stops at once.
+// stop ends hotline: a first SIGTERM drains, a second (after 5 s) stops
+// it at once.
 func (r *rig) stop() {
 	r.mu.Lock()
 	p, end := r.proc, r.procEnd
@@ -232,6 +242,11 @@ func (r *rig) stop() {
 	default:
 	}
 	_ = p.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-end:
+		return
+	case <-time.After(5 * time.Second): // calls still up: drain no longer
+	}
 	_ = p.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-end:
@@ -437,7 +452,7 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
+func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

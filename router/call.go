@@ -604,17 +604,6 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 		c.releaseOffer(o, true)
 		return
 	}
-	// Asterisk answers an originate to an unregistered phone with the same
-	// 500 as to an unknown one; asking the endpoint first avoids a doomed
-	// originate and tells the two apart in the log.
-	cctx, cancel := c.r.cmdCtx()
-	state, err := c.r.opt.PBX.EndpointState(cctx, endpoint)
-	cancel()
-	if err == nil && state != "online" {
-		log.Info("operator's phone is not registered; skipping", zap.String("endpoint", endpoint), zap.String("state", state))
-		c.releaseOffer(o, true)
-		return
-	}
 	c.offer = o
 	c.rec.Offers++
 	c.legID = fmt.Sprintf("%s%s%d", c.id, legSep, c.r.seq.Add(1))
@@ -630,8 +619,12 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	if !o.FreedAt.IsZero() && c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Handover.Observe(now.Sub(o.FreedAt).Seconds())
 	}
-	cctx, cancel = c.r.cmdCtx()
-	_, err = c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+	// No endpoint check first: it would cost every hand-over a round trip.
+	// Asterisk refuses an originate to an unregistered phone at once (500
+	// "Allocation failed", ErrUnavailable); only then is the endpoint asked,
+	// to tell an unregistered phone from an unknown one in the log.
+	cctx, cancel := c.r.cmdCtx()
+	_, err := c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
 		ChannelID: c.legID,
 		Endpoint:  endpoint,
 		CallerID:  c.operatorCallerID(),
@@ -644,8 +637,16 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 		c.r.dropLeg(c.legID)
 		c.legID = ""
 		c.offer = nil
-		log.Warn("originate to operator failed", zap.Error(err))
-		c.releaseOffer(o, errors.Is(err, pbx.ErrUnavailable))
+		unreachable := errors.Is(err, pbx.ErrUnavailable)
+		if unreachable {
+			cctx, cancel := c.r.cmdCtx()
+			state, serr := c.r.opt.PBX.EndpointState(cctx, endpoint)
+			cancel()
+			log.Info("operator's phone is not reachable; skipping", zap.String("endpoint", endpoint), zap.String("state", state), zap.NamedError("state_error", serr), zap.Error(err))
+		} else {
+			log.Warn("originate to operator failed", zap.Error(err))
+		}
+		c.releaseOffer(o, unreachable)
 		return
 	}
 	if c.rec.OfferedAt.IsZero() {
@@ -859,15 +860,21 @@ func (c *call) endConversation(by string, cause int) {
 	} else {
 		c.r.hangupQuietly(cctx, c.legID, "normal")
 	}
-	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		c.log.Warn("destroy bridge", zap.Error(err))
-	}
+	// Free the operator before tearing down the bridge: the next caller's
+	// hand-over waits on this, the empty bridge does not.
 	agent := c.offer.AgentID
 	wrap := c.topic.WrapUp.D()
 	now := c.r.now()
 	next, err := c.r.opt.ACD.Ended(cctx, agent, wrap, now)
 	if err != nil {
 		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
+	}
+	if wrap <= 0 {
+		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
+		next = nil
+	}
+	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		c.log.Warn("destroy bridge", zap.Error(err))
 	}
 	c.r.rememberLastCall(agent, CallbackRequest{
 		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
@@ -880,8 +887,6 @@ func (c *call) endConversation(by string, cause int) {
 	c.finish(outcome, by, cause)
 	if wrap > 0 {
 		c.r.scheduleWrapUp(agent, wrap)
-	} else {
-		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
 	}
 }
 

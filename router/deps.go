@@ -129,3 +129,11 @@ type Agents interface {
 type Recorder interface {
 	Append(ctx context.Context, r records.Record) (string, error)
 }
+
+// Events are the PBX event types the router acts on; the PBX adapter may
+// drop every other type at the source (call progress, bridge membership,
+// playback starts, state changes: half of a call's events).
+var Events = []pbx.EventType{
+	pbx.StasisStart, pbx.StasisEnd, pbx.ChannelDestroyed, pbx.ChannelHangupRequest,
+	pbx.DTMF, pbx.PlaybackFinished,
+}

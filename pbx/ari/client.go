@@ -37,6 +37,12 @@ type Options struct {
 	DialTimeout    time.Duration // deadline of one WebSocket dial + handshake; default 5 s
 	ReconnectMin   time.Duration // first reconnect delay; default 200 ms
 	ReconnectMax   time.Duration // reconnect delay cap (exponential backoff, jittered); default 10 s
+	// Events, when set, are the only event types the consumer needs: the
+	// application's event filter then lets nothing else through, so
+	// neither Asterisk nor hotline spends a write, a read and a decode on
+	// them (half of a call's events are progress the router ignores).
+	// nil: every type the adapter translates.
+	Events []pbx.EventType
 }
 
 func (o *Options) setDefaults() {

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 	"golang.org/x/net/websocket"
 
@@ -268,6 +270,16 @@ func truncate(b []byte) []byte {
 	return b
 }
 
+// wants reports whether event type t passes the filter: every type when
+// Options.Events is unset; else those listed, and always the two the adapter
+// itself needs (ApplicationReplaced, its connect barrier's user event).
+func (c *Client) wants(t string) bool {
+	if c.opts.Events == nil || t == ari.Events.ApplicationReplaced || t == ari.Events.ChannelUserevent {
+		return true
+	}
+	return slices.Contains(c.opts.Events, pbx.EventType(t))
+}
+
 // applyFilter sets the application event filter (see filteredEventTypes).
 // It lives with the application object in Asterisk, so it is applied after
 // every connect. Asterisk answers the WebSocket upgrade before it registers
@@ -277,7 +289,9 @@ func truncate(b []byte) []byte {
 func (c *Client) applyFilter(ctx context.Context) {
 	allowed := make([]map[string]string, 0, len(filteredEventTypes))
 	for _, t := range filteredEventTypes {
-		allowed = append(allowed, map[string]string{"type": t})
+		if c.wants(t) {
+			allowed = append(allowed, map[string]string{"type": t})
+		}
 	}
 	body := map[string]any{"allowed": allowed}
 	delay := 10 * time.Millisecond

@@ -837,3 +837,42 @@ func TestSeveralMediaPlayAsOneAndStopCompletely(t *testing.T) {
 		t.Fatalf("after the stop %d item(s) still started: played %v", n, h.Played())
 	}
 }
+
+// With Options.Events the filter lets only those types through (and the
+// two the adapter needs itself): a call's progress the consumer ignores
+// never reaches the socket.
+func TestEventsOptionNarrowsTheFilter(t *testing.T) {
+	r := newRig(t, emulator.Options{PlaybackDuration: 20 * time.Millisecond},
+		Options{Events: []pbx.EventType{pbx.StasisStart, pbx.StasisEnd, pbx.PlaybackFinished}})
+	var app struct {
+		Allowed []struct {
+			Type string `json:"type"`
+		} `json:"events_allowed"`
+	}
+	eventually(t, func() bool {
+		return r.c.raw(r.ctx(), opOther, "test", "", http.MethodGet, "/applications/hotline", nil, nil, &app) == nil && len(app.Allowed) > 0
+	}, "the filter applied")
+	var got []string
+	for _, a := range app.Allowed {
+		got = append(got, a.Type)
+	}
+	slices.Sort(got)
+	want := []string{"ApplicationReplaced", "ChannelUserevent", "PlaybackFinished", "StasisEnd", "StasisStart"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events_allowed %v, want %v", got, want)
+	}
+	_, ss := r.inbound(emulator.Caller{Number: "79001234567"})
+	id := ss.ChannelID
+	if err := r.c.Answer(r.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.c.Play(r.ctx(), id, "pb-x", "sound:hello-world"); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(func(e pbx.Event) bool { return e.Type == pbx.PlaybackFinished && e.PlaybackID == "pb-x" })
+	for _, e := range r.seen {
+		if e.Type == pbx.ChannelStateChange || e.Type == pbx.PlaybackStarted {
+			t.Fatalf("a filtered-out %s reached the consumer", e.Type)
+		}
+	}
+}
