@@ -473,6 +473,9 @@ func TestRestartKeepsCallersTimesLanguageAndPath(t *testing.T) {
 
 	h.advance(10 * time.Minute) // both calls have lasted ten minutes
 	h.restart()
+	// The new instance is connected; wait until it has adopted both calls
+	// (a hang-up before that is, rightly, a call that ended unseen).
+	h.eventually("both calls adopted", func() bool { return h.app.ActiveCalls() == 2 })
 
 	talking.Hangup() // well within drop_window of the restart
 	r := h.record(talking.ID())

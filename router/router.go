@@ -493,6 +493,13 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	}
 	r.mu.Unlock()
 	r.log.Info("re-synced with the PBX", zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)), zap.Int("unknown", len(unknown)))
+	if ce := r.log.Check(zap.DebugLevel, "re-sync channels"); ce != nil {
+		ids := make([]string, 0, len(present))
+		for _, ch := range present {
+			ids = append(ids, ch.ID+"("+ch.State+")")
+		}
+		ce.Write(zap.Strings("channels", ids))
+	}
 	for _, p := range posts {
 		p()
 	}
