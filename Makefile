@@ -4,7 +4,7 @@
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test deps bench prompts vet
+.PHONY: run test deps bench bench-pbx prompts vet
 
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
@@ -49,6 +49,11 @@ prompts: deps
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./dispatch/
+
+# bench-pbx: hand-over latency and hotline's CPU per call on a real Asterisk
+# (1 operator, 8 queued callers; three runs).
+bench-pbx: deps
+	$(GO) test -run '^$$' -bench HandoverRealAsterisk -benchtime 1x -count 3 ./realpbx/
 
 vet:
 	$(GO) vet ./...

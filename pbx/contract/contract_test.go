@@ -83,9 +83,16 @@ func TestPlayAndBargeIn(t *testing.T) {
 		if fin.PlaybackState != "done" || fin.ChannelID != ch {
 			t.Fatalf("PlaybackFinished %+v", fin)
 		}
-		if err := s.c.StopPlayback(s.ctx(), pb); !errors.Is(err, pbx.ErrNotFound) {
-			t.Fatalf("second stop: %v, want ErrNotFound", err)
+		// Asterisk 22.10.1 sends PlaybackFinished a moment before it forgets
+		// the playback: a second DELETE right after the event is usually
+		// 404 but can still be 204 (seen in CI). Either way the playback
+		// ends only once.
+		if err := s.c.StopPlayback(s.ctx(), pb); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+			t.Fatalf("second stop: %v, want ErrNotFound (or nothing, racing Asterisk's clean-up)", err)
 		}
+		s.quiet("a second PlaybackFinished", func(e pbx.Event) bool {
+			return e.Type == pbx.PlaybackFinished && e.PlaybackID == pb
+		})
 		// To the end.
 		pb2 := newID("hc-pb-")
 		if err := s.c.Play(s.ctx(), ch, pb2, short); err != nil {

@@ -19,7 +19,17 @@
 //   - ChannelVarset: only RTPAUDIOQOS* (×5 at the hangup of an answered
 //     channel), STASISSTATUS and variables the app sets are sent; the
 //     BRIDGEPEER / BRIDGEPVTCALLID updates are not. ChannelConnectedLine is
-//     sent once, for the channel already in a two-party bridge.
+//     sent once, for the channel already in a two-party bridge (Asterisk
+//     sends it for both parties when both are SIP, as in the trace
+//     operator_hangs_up_first). Whether Asterisk would also re-INVITE the
+//     far end (pjsip send_connected_line) is not modelled: the real-PBX
+//     suite (realpbx, SIPp) checks that the citizens' trunk gets none.
+//   - Playback, as on Asterisk 22.10.1: a several-media playback stopped
+//     with DELETE ends (PlaybackFinished "done"), yet its next item starts
+//     anyway with no event, and a bridge join of the channel waits until
+//     that item has played (CallHandle.Orphans counts them). A hang-up
+//     during a playback cuts it off; CallHandle.Completed lists only media
+//     that played to its end.
 //   - The Dial(RINGING) / ChannelStateChange(Ringing) pair always comes in
 //     that order (Asterisk varies it).
 //   - Bridge technology is simple_bridge / softmix / holding_bridge, never
