@@ -15,11 +15,11 @@ run: deps
 # The real-PBX suite (a real Asterisk 22, SIPp citizens, baresip operators)
 # runs verbosely apart from the rest, so the log shows each of its tests ran
 # (and none was skipped); its full output is in build/realpbx.log.
-PBX_PKGS := ./realpbx/ ./pbx/contract/ ./internal/pbxtest/
+PBX_PKGS := ./realpbx/ ./pbx/contract/ ./internal/pbxtest/ ./internal/asteriskconf/
 
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /realpbx -e /pbx/contract -e /internal/pbxtest)
+	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /realpbx -e /pbx/contract -e /internal/pbxtest -e /internal/asteriskconf)
 	@mkdir -p build; echo "real-PBX suite: $(PBX_PKGS)"; \
 	$(GO) test -race -count=1 -timeout 20m -v $(PBX_PKGS) >build/realpbx.log 2>&1; rc=$$?; \
 	grep -E '^(--- |    --- |ok|FAIL|PASS)' build/realpbx.log; \
