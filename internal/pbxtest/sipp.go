@@ -35,6 +35,22 @@ type Citizen struct {
 	MaxWait time.Duration // default 60 s
 }
 
+// sdpAudio is the SDP both SIPp ends offer or answer: G.711 A-law, as
+// carriers outside North America send, and RFC 4733 digits.
+func sdpAudio(origin string) string {
+	return `      v=0
+      o=` + origin + ` 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+`
+}
+
 // SIPpRun is one SIPp process (a citizen, or the carrier's far end).
 type SIPpRun struct {
 	Name string
@@ -71,17 +87,7 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=citizen 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-  ]]></send>
+` + sdpAudio("citizen") + `  ]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -221,17 +227,7 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=carrier 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-  ]]></send>
+` + sdpAudio("carrier") + `  ]]></send>
   <recv request="ACK" crlf="true"/>
   <nop><action><exec play_pcap_audio="/opt/sipp/pcap/g711a.pcap"/></action></nop>
   <recv request="BYE" timeout="%d" ontimeout="hangup" next="bye"/>
