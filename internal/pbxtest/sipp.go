@@ -227,7 +227,7 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
       Content-Type: application/sdp
       Content-Length: [len]
 
-` + sdpAudio("carrier") + `  ]]></send>
+`+sdpAudio("carrier")+`  ]]></send>
   <recv request="ACK" crlf="true"/>
   <nop><action><exec play_pcap_audio="/opt/sipp/pcap/g711a.pcap"/></action></nop>
   <recv request="BYE" timeout="%d" ontimeout="hangup" next="bye"/>
