@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -155,10 +156,10 @@ func start(tb testing.TB, prefix string, opt Options) (*Asterisk, error) {
 		return nil, err
 	}
 	a.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	// RTP: a range of its own per instance, picked from the process id so
-	// that parallel test binaries rarely share one (Asterisk skips a port
-	// in use anyway).
-	a.RTPStart = 20000 + (os.Getpid()*200+int(time.Now().UnixNano()/1e6)%37*200)%30000
+	// RTP: a range of its own per instance, picked at random so that
+	// parallel test binaries rarely share one (Asterisk skips a port in
+	// use anyway).
+	a.RTPStart = rtpLow + mrand.IntN((rtpHigh-rtpLow)/200-1)*200
 	if err := a.writeConfig(opt); err != nil {
 		return nil, err
 	}
@@ -431,22 +432,47 @@ func secret() string {
 	return hex.EncodeToString(b)
 }
 
+// Ports are taken below Linux's ephemeral range (32768 and up), so that no
+// outgoing connection of another process can take one between the check and
+// the bind, and from regions of their own: signalling (SIP, HTTP, control)
+// in [20000, 32000), Asterisk's RTP in [10000, 15000), softphones' RTP in
+// [15000, 20000). A random start keeps parallel test binaries apart.
+const (
+	portsLow, portsHigh = 20000, 32000
+	rtpLow, rtpHigh     = 10000, 15000
+	phoneRTPLow         = 15000
+	phoneRTPHigh        = 20000
+)
+
 // freeUDPTCPPort finds a port free for both UDP and TCP on ip (SIP binds
 // both; HTTP only TCP, which costs nothing extra).
-func freeUDPTCPPort(ip string) (int, error) {
-	for range 50 {
-		ln, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			return 0, err
+func freeUDPTCPPort(ip string) (int, error) { return freePorts(ip, 1) }
+
+// freePorts finds n consecutive ports, each free for UDP and TCP on ip
+// (baresip binds its SIP port for UDP and TCP and the next one for TLS).
+func freePorts(ip string, n int) (int, error) {
+	for range 200 {
+		p := portsLow + mrand.IntN(portsHigh-portsLow-n)
+		if portsFree(ip, p, n) {
+			return p, nil
 		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", ip, port))
-		if err != nil {
-			continue
-		}
-		_ = pc.Close()
-		return port, nil
 	}
 	return 0, errors.New("no free port")
+}
+
+func portsFree(ip string, p, n int) bool {
+	for i := range n {
+		addr := fmt.Sprintf("%s:%d", ip, p+i)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		_ = ln.Close()
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		_ = pc.Close()
+	}
+	return true
 }

@@ -67,7 +67,7 @@ func (a *Asterisk) Softphone(tb testing.TB, ext string, opt PhoneOptions) *Softp
 	if pw == "" {
 		tb.Fatalf("pbxtest: no SIP account %s in pjsip.conf", ext)
 	}
-	sipPort, err := freeUDPTCPPort("127.0.0.1")
+	sipPort, err := freePorts("127.0.0.1", 2) // SIP on UDP and TCP, TLS on the next port
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func (a *Asterisk) Softphone(tb testing.TB, ext string, opt PhoneOptions) *Softp
 	if opt.Manual {
 		answer = "manual"
 	}
-	rtp := a.RTPStart + 100 + (sipPort%40)*2 // a few ports of its own, next to Asterisk's range
+	rtp := phoneRTPLow + (sipPort%((phoneRTPHigh-phoneRTPLow)/100))*100 // a range of its own
 	account := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_user=%s;auth_pass=%s;answermode=%s;regint=300;audio_codecs=pcma,pcmu\n",
 		ext, a.SIPAddr(), ext, pw, answer)
 	config := fmt.Sprintf(`poll_method epoll
@@ -101,7 +101,7 @@ module account.so
 module menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-`, sipPort, rtp+2000, rtp+2100, ctrlPort)
+`, sipPort, rtp, rtp+98, ctrlPort)
 	for name, text := range map[string]string{"accounts": account, "config": config, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			tb.Fatal(err)
