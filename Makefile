@@ -4,7 +4,7 @@
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test deps bench bench-pbx prompts vet
+.PHONY: run test deps pbx-deps bench bench-pbx prompts vet
 
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
@@ -17,7 +17,7 @@ run: deps
 # (and none was skipped); its full output is in build/realpbx.log.
 PBX_PKGS := ./realpbx/ ./pbx/contract/ ./internal/pbxtest/ ./internal/asteriskconf/
 
-test: deps
+test: deps pbx-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /realpbx -e /pbx/contract -e /internal/pbxtest -e /internal/asteriskconf)
 	@mkdir -p build; echo "real-PBX suite: $(PBX_PKGS)"; \
@@ -25,10 +25,9 @@ test: deps
 	grep -E '^(--- |    --- |ok|FAIL|PASS)' build/realpbx.log; \
 	if [ $$rc != 0 ]; then echo "real-PBX suite failed; its log:"; cat build/realpbx.log; fi; exit $$rc
 
-# deps installs what the tests need from Debian's packages when missing:
-# redis-server (queues live in Redis) and espeak-ng + sox (spoken prompts);
-# and the real Asterisk, SIPp and baresip of the real-PBX suite when the
-# bundle ../shared/pbx is beside the repository (.ci/install-pbx).
+# deps installs what hotline and its tests need from Debian's packages when
+# missing: redis-server (queues live in Redis) and espeak-ng + sox (spoken
+# prompts).
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -40,6 +39,10 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@for t in redis-server espeak-ng sox soxi; do command -v $$t >/dev/null || { echo "$$t is required and could not be installed" >&2; exit 1; }; done
+
+# pbx-deps installs the real Asterisk, SIPp and baresip of the real-PBX suite
+# when the bundle ../shared/pbx is beside the repository (.ci/install-pbx).
+pbx-deps:
 	@bash .ci/install-pbx
 
 # prompts speaks every prompt of $(CONFIG), and the numbers hotline says
@@ -52,7 +55,7 @@ bench: deps
 
 # bench-pbx: hand-over latency and hotline's CPU per call on a real Asterisk
 # (1 operator, 8 queued callers; three runs).
-bench-pbx: deps
+bench-pbx: deps pbx-deps
 	$(GO) test -run '^$$' -bench HandoverRealAsterisk -benchtime 1x -count 3 ./realpbx/
 
 vet:
