@@ -141,11 +141,20 @@ func (c *Client) playNext(pl *playlist, item, media string, last pbx.Event) {
 	err := c.playOne(ctx, pl.channel, item, media)
 	c.lists.mu.Lock()
 	stopped := pl.stopped
-	if err == nil && !stopped {
+	// The item may already have finished (its events can beat the REST
+	// answer) and the list moved on or ended: only the item playing is
+	// stoppable, and only a live list can end here.
+	_, live := c.lists.byID[pl.id]
+	current := live && itemID(pl.id, pl.idx) == item
+	if err == nil && !stopped && current {
 		pl.item = item
 	}
 	c.lists.mu.Unlock()
 	switch {
+	case err != nil && !current:
+		// Its events came although the request failed (a timeout): the
+		// list has moved on without it.
+		c.log.Debug("list item request failed after it played", zap.String("playback", item), zap.Error(err))
 	case err != nil:
 		c.lists.mu.Lock()
 		delete(c.lists.byItem, item)
@@ -154,7 +163,7 @@ func (c *Client) playNext(pl *playlist, item, media string, last pbx.Event) {
 		c.log.Debug("playlist ended: next item refused", zap.String("playback", pl.id), zap.String("channel", pl.channel), zap.Error(err))
 		last.PlaybackID, last.PlaybackState, last.Time = pl.id, "failed", time.Now()
 		c.queue.push(last)
-	case stopped:
+	case stopped && current:
 		// Stopped while this item was being requested: stop it now; its
 		// PlaybackFinished ends the list.
 		c.lists.mu.Lock()
