@@ -139,6 +139,11 @@ func (s *callbackState) CloseInbound(ctx context.Context, number, callID string,
 	return s.store.CloseInbound(ctx, number, "", callID, now)
 }
 
+// NextDeadline is the earliest callback due time or attempt lease.
+func (s *callbackState) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	return s.store.NextDeadline(ctx)
+}
+
 func (s *callbackState) Recover(ctx context.Context, now time.Time) error {
 	_, err := s.store.RecoverExpired(ctx, now)
 	return err

@@ -159,6 +159,12 @@ func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerSt
 		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath}, nil
 }
 
+// NextDeadline is the earliest reservation lease or wrap-up end, for the
+// router's sweep to sleep until.
+func (s *redisState) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	return s.dispatch.NextDeadline(ctx)
+}
+
 func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer, error) {
 	rec, err := s.dispatch.RecoverExpired(ctx, now)
 	return offers(rec.Reservations), err

@@ -429,6 +429,12 @@ func (s *Store) Refused(ctx context.Context, limit int64) ([]Refusal, error) {
 	return out, nil
 }
 
+// NextDeadline is when Promote or RecoverExpired next has something to do:
+// the earliest due time or attempt lease; ok is false when there is none.
+func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	return rkeys.Earliest(ctx, s.rdb, rkeys.CallbacksDue(s.centre), rkeys.CallbackLeases(s.centre))
+}
+
 // Promote takes at most limit due callbacks for dispatch: each becomes
 // promoting under a short lease and is returned. The router enqueues each
 // (CallID(), Arrival(), Priority) and then calls MarkQueued; if it dies in

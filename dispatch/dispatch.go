@@ -103,6 +103,7 @@ var (
 // Dispatcher makes routing decisions for one centre.
 type Dispatcher struct {
 	rdb    redis.UniversalClient
+	centre string
 	keys   []string
 	leaseD time.Duration
 	leaseM int64
@@ -112,7 +113,7 @@ type Dispatcher struct {
 // lives without Answered/NoAnswer/Extend (config agents.reservation_lease;
 // longer than the ring timeout).
 func New(rdb redis.UniversalClient, centre string, lease time.Duration) *Dispatcher {
-	return &Dispatcher{rdb: rdb, keys: []string{rkeys.Prefix(centre)}, leaseD: lease, leaseM: lease.Milliseconds()}
+	return &Dispatcher{rdb: rdb, centre: centre, keys: []string{rkeys.Prefix(centre)}, leaseD: lease, leaseM: lease.Milliseconds()}
 }
 
 func (d *Dispatcher) run(ctx context.Context, s *redis.Script, now time.Time, args ...any) ([]any, error) {
@@ -325,6 +326,13 @@ type Recovery struct {
 	Recovered    []Recovered   // expired reservations undone
 	WrappedUp    []string      // operators whose wrap-up ended
 	Reservations []Reservation // new offers for the freed callers/operators
+}
+
+// NextDeadline is when RecoverExpired next has something to do: the
+// earliest reservation lease or wrap-up end; ok is false when there is
+// none.
+func (d *Dispatcher) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	return rkeys.Earliest(ctx, d.rdb, rkeys.Leases(d.centre), rkeys.WrapUps(d.centre))
 }
 
 // recoverBatch bounds one script's work.

@@ -229,6 +229,10 @@ func TestLeaseExpiryReturnsBoth(t *testing.T) {
 	f.enqueue("c2", "covid", 0, time.Second, "")
 	f.enqueue("c3", "covid", 1, 5*time.Second, "") // priority: head
 	r := one(t, f.ready("a1"), "c3", "a1")
+	// the sweep knows when the lease ends without polling for it
+	if at, ok, err := f.d.NextDeadline(f.ctx); err != nil || !ok || !at.Equal(r.Expires) {
+		t.Fatalf("NextDeadline = %v %v %v, want the lease's end %v", at, ok, err, r.Expires)
+	}
 	// the instance holding r dies; nothing happens until the lease ends
 	f.tick(lease - time.Millisecond)
 	rec, err := f.d.RecoverExpired(f.ctx, f.now)

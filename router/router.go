@@ -39,8 +39,10 @@ type Options struct {
 	Now     func() time.Time
 	// SoundPrefix is prepended to prompt names: sound:hotline/<lang>/<name>.
 	SoundPrefix string
-	// RecoverEvery is how often expired leases and wrap-ups are swept; this
-	// is the crash-safety net, not the hand-over path (that is event-driven).
+	// RecoverEvery bounds how long the sweep of expired leases, wrap-ups
+	// and due callbacks sleeps when Redis names no earlier deadline (what
+	// other instances add); default 5 s. It is the crash-safety net, not
+	// the hand-over path (that is event-driven).
 	RecoverEvery time.Duration
 	// CommandTimeout bounds one PBX or Redis command issued by the router.
 	CommandTimeout time.Duration
@@ -82,6 +84,7 @@ type Router struct {
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	promoteNow chan struct{}
+	sweptAt    time.Time // last sweep; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
 }
@@ -101,7 +104,7 @@ func New(opt Options) (*Router, error) {
 		opt.SoundPrefix = "sound:hotline/"
 	}
 	if opt.RecoverEvery <= 0 {
-		opt.RecoverEvery = time.Second
+		opt.RecoverEvery = 5 * time.Second
 	}
 	if opt.CommandTimeout <= 0 {
 		opt.CommandTimeout = 5 * time.Second
@@ -423,11 +426,15 @@ func (r *Router) wrapUpDone(agentID string) {
 	r.deliver(offers, at)
 }
 
-// recoverLoop is the router's once-a-second sweep: it returns expired
-// leases and finished wrap-ups (the net for a crashed instance) and
-// promotes due callbacks.
+// recoverLoop sweeps when there is work: it returns expired leases and
+// finished wrap-ups (the net for a crashed instance) and promotes due
+// callbacks. It sleeps until the earliest deadline Redis holds (a lease, a
+// wrap-up end, a callback due) but at most RecoverEvery, which catches
+// what other instances add; a kick (a callback just scheduled) sweeps the
+// callbacks at once. Polling once a second cost an idle hotline three Redis
+// round trips a second.
 func (r *Router) recoverLoop(ctx context.Context) {
-	t := time.NewTicker(r.opt.RecoverEvery)
+	t := time.NewTimer(r.nextSweep(ctx))
 	defer t.Stop()
 	for {
 		select {
@@ -436,21 +443,71 @@ func (r *Router) recoverLoop(ctx context.Context) {
 		case <-r.promoteNow:
 			r.promote()
 		case <-t.C:
-			if r.opt.Callbacks != nil {
-				r.promote()
-			}
-			cctx, cancel := r.cmdCtx()
-			offers, err := r.opt.ACD.Recover(cctx, r.now())
-			cancel()
-			if err != nil {
-				r.log.Warn("lease recovery", zap.Error(err))
-				continue
-			}
-			for _, o := range offers {
-				freed, _ := r.wrapUpPreempted(o.AgentID)
-				r.deliver([]Offer{o}, freed)
-			}
+			r.sweep()
 		}
+		t.Reset(r.nextSweep(ctx))
+	}
+}
+
+// minSweepGap keeps a deadline that is already past (work a sweep could not
+// do yet) from turning the loop into a busy one.
+const minSweepGap = 200 * time.Millisecond
+
+// deadliner is what an ACD or a callbacks store may offer: the earliest
+// moment its sweep has something to do.
+type deadliner interface {
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
+}
+
+// nextSweep is how long to sleep before the next sweep.
+func (r *Router) nextSweep(ctx context.Context) time.Duration {
+	now := r.now()
+	next := now.Add(r.opt.RecoverEvery)
+	for _, src := range []any{r.opt.ACD, r.opt.Callbacks} {
+		d, ok := src.(deadliner)
+		if !ok || d == nil || src == nil {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.opt.CommandTimeout)
+		at, found, err := d.NextDeadline(cctx)
+		cancel()
+		if err != nil {
+			// Redis is away: look again soon, as the old one-second poll did.
+			return time.Second
+		}
+		if found && at.Before(next) {
+			next = at
+		}
+	}
+	wait := next.Sub(now)
+	if !next.After(now) {
+		// Due already: once more now, but a deadline still past after a
+		// sweep is work that has to wait (a topic gone, Redis refusing):
+		// no faster than once a second then.
+		wait = time.Second
+		if r.sweptAt.IsZero() || now.Sub(r.sweptAt) >= time.Second {
+			wait = minSweepGap
+		}
+	}
+	return max(wait, minSweepGap)
+}
+
+// sweep returns what expired and promotes due callbacks.
+func (r *Router) sweep() {
+	r.sweptAt = r.now()
+	if r.opt.Callbacks != nil {
+		r.promote()
+	}
+	cctx, cancel := r.cmdCtx()
+	offers, err := r.opt.ACD.Recover(cctx, r.now())
+	cancel()
+	if err != nil {
+		r.log.Warn("lease recovery", zap.Error(err))
+		return
+	}
+	for _, o := range offers {
+		freed, _ := r.wrapUpPreempted(o.AgentID)
+		r.deliver([]Offer{o}, freed)
 	}
 }
 

@@ -10,6 +10,7 @@
 package rkeys
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"io/fs"
@@ -269,3 +270,29 @@ var luaCallbackKeys = strings.Join([]string{
 	fmt.Sprintf("local function k_cb_counts() return P .. %q end", sfxCbCounts),
 	"",
 }, "\n")
+
+// Earliest returns the smallest score among the sorted sets keys (each a
+// set of deadlines in ms: leases, due times, wrap-up ends) as a time, in
+// one round trip; ok is false when all are empty. A sweep that sleeps
+// until then, instead of polling, costs nothing while nothing is due.
+func Earliest(ctx context.Context, rdb redis.UniversalClient, keys ...string) (at time.Time, ok bool, err error) {
+	cmds := make([]*redis.ZSliceCmd, len(keys))
+	_, err = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.ZRangeWithScores(ctx, k, 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("rkeys: earliest deadline: %w", err)
+	}
+	for _, c := range cmds {
+		for _, z := range c.Val() {
+			t := FromMs(int64(z.Score))
+			if !ok || t.Before(at) {
+				at, ok = t, true
+			}
+		}
+	}
+	return at, ok, nil
+}
