@@ -84,7 +84,7 @@ type Router struct {
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	promoteNow chan struct{}
-	sweptAt    time.Time // last sweep; recoverLoop's goroutine only
+	sweptAt    time.Time   // last sweep; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
 }

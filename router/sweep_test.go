@@ -17,7 +17,9 @@ type deadlineACD struct {
 	err   error
 }
 
-func (d deadlineACD) NextDeadline(context.Context) (time.Time, bool, error) { return d.at, d.found, d.err }
+func (d deadlineACD) NextDeadline(context.Context) (time.Time, bool, error) {
+	return d.at, d.found, d.err
+}
 
 // deadlineCallbacks is a callbacks store that names its next deadline.
 type deadlineCallbacks struct {
