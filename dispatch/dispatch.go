@@ -20,7 +20,7 @@
 //	caller hung up (waiting or ringing)  CallerGone
 //	operator's call ended                Ended (wrap-up length from the topic)
 //	wrap-up timer fired / "ready" button WrapUpDone / Ready
-//	every second or so, on any instance  RecoverExpired (leases and wrap-ups)
+//	at the next deadline, on any instance  RecoverExpired (leases and wrap-ups)
 //
 // Selection: for a caller, the longest-idle ready operator with the topic's
 // skill, preferring one who speaks the caller's language (a second ZRANGE
@@ -341,7 +341,8 @@ const recoverBatch = 100
 // RecoverExpired undoes every reservation whose lease ended by now (caller
 // back to its original position, operator ready with its old idle-since,
 // no miss counted), ends wrap-ups past their end, and matches what was
-// freed. Run it from a loop on every instance (about once a second); it
+// freed. Run it from a loop on every instance (at NextDeadline, and every
+// few seconds for what other instances add); it
 // calls the script again while a batch was full.
 func (d *Dispatcher) RecoverExpired(ctx context.Context, now time.Time) (Recovery, error) {
 	var out Recovery

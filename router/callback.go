@@ -231,7 +231,7 @@ func (r *Router) kickPromotion() {
 
 // promote moves due callbacks into their topic queues at their original
 // queue time, where they compete with inbound callers fairly. Scheduling is
-// time-driven, so the router's one-second sweep (or a kick after a
+// time-driven, so the router's deadline-driven sweep (or a kick after a
 // schedule) runs it; the hand-over to operators stays event-driven.
 func (r *Router) promote() {
 	cb := r.opt.Callbacks
