@@ -35,6 +35,21 @@ type Citizen struct {
 	MaxWait time.Duration // default 60 s
 }
 
+// inDialog is a citizen's request within the call SIPp placed (ACK, BYE).
+func inDialog(number, method string, cseq int) string {
+	return fmt.Sprintf(`<![CDATA[
+      %[2]s sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Citizen" <sip:%[1]s@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: %[3]d %[2]s
+      Contact: sip:%[1]s@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]>`, number, method, cseq)
+}
+
 // sdpAudio is the SDP both SIPp ends offer or answer: G.711 A-law, as
 // carriers outside North America send, and RFC 4733 digits.
 func sdpAudio(origin string) string {
@@ -92,17 +107,7 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="true"/>
-  <send><![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Citizen" <sip:` + c.Number + `@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:` + c.Number + `@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-  ]]></send>
+  <send>` + inDialog(c.Number, "ACK", 1) + `</send>
 `)
 	for i, s := range c.Steps {
 		switch {
@@ -122,17 +127,7 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
 		}
 	}
 	if c.HangUp {
-		b.WriteString(`  <send retrans="500"><![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Citizen" <sip:` + c.Number + `@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: sip:` + c.Number + `@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-  ]]></send>
+		b.WriteString(`  <send retrans="500">` + inDialog(c.Number, "BYE", 2) + `</send>
   <recv response="200" crlf="true" next="end"/>
 `)
 	} else {
