@@ -464,8 +464,8 @@ func (r *Router) nextSweep(ctx context.Context) time.Duration {
 	now := r.now()
 	next := now.Add(r.opt.RecoverEvery)
 	for _, src := range []any{r.opt.ACD, r.opt.Callbacks} {
-		d, ok := src.(deadliner)
-		if !ok || d == nil || src == nil {
+		d, ok := src.(deadliner) // false for an absent store, too
+		if !ok {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.opt.CommandTimeout)

@@ -420,12 +420,6 @@ func (a *Asterisk) Stop() {
 	_ = os.RemoveAll(a.Dir)
 }
 
-// Kill ends Asterisk at once (kill -9), as a crash would.
-func (a *Asterisk) Kill() {
-	_ = a.cmd.Process.Kill()
-	<-a.done
-}
-
 func secret() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)

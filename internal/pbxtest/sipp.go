@@ -35,6 +35,21 @@ type Citizen struct {
 	MaxWait time.Duration // default 60 s
 }
 
+// byeAnswered is the label a script jumps to when the other side hangs
+// up, and the 200 OK that answers its BYE.
+const byeAnswered = `  <label id="bye"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+  ]]></send>
+`
+
 // inDialog is a citizen's request within the call SIPp placed (ACK, BYE).
 func inDialog(number, method string, cseq int) string {
 	return fmt.Sprintf(`<![CDATA[
@@ -133,18 +148,7 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
 	} else {
 		fmt.Fprintf(&b, "  <recv request=\"BYE\" timeout=\"%d\" next=\"bye\"/>\n", c.MaxWait.Milliseconds())
 	}
-	b.WriteString(`  <label id="bye"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-  ]]></send>
-  <label id="end"/>
+	b.WriteString(byeAnswered + `  <label id="end"/>
 </scenario>
 `)
 	return a.runSIPp(tb, "citizen-"+c.Number, b.String(), []string{"-s", c.Dialed, "-m", "1", a.SIPAddr()})
@@ -153,10 +157,9 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
 // Carrier is the far end of the carrier trunk: a SIPp UAS on CarrierIP
 // that answers calls hotline places through it (callbacks, transfers).
 type Carrier struct {
-	Calls  int           // how many calls to take before exiting
-	Ring   time.Duration // ring this long before answering
-	Talk   time.Duration // then hang up after this long, unless Asterisk does first
-	Refuse bool          // answer 486 Busy Here instead
+	Calls int           // how many calls to take before exiting
+	Ring  time.Duration // ring this long before answering
+	Talk  time.Duration // then hang up after this long, unless Asterisk does first
 }
 
 // Carrier starts the trunk's far end; its messages log shows what hotline
@@ -187,20 +190,7 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
       Content-Length: 0
   ]]></send>
 `)
-	if c.Refuse {
-		b.WriteString(`  <send><![CDATA[
-      SIP/2.0 486 Busy Here
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-  ]]></send>
-  <recv request="ACK" next="end"/>
-`)
-	} else {
-		fmt.Fprintf(&b, `  <send><![CDATA[
+	fmt.Fprintf(&b, `  <send><![CDATA[
       SIP/2.0 180 Ringing
       [last_Via:]
       [last_From:]
@@ -239,18 +229,7 @@ func (a *Asterisk) Carrier(tb testing.TB, c Carrier) *SIPpRun {
       Content-Length: 0
   ]]></send>
   <recv response="200" next="end"/>
-  <label id="bye"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-  ]]></send>
-`, c.Ring.Milliseconds(), max(c.Talk, time.Second).Milliseconds())
-	}
+`+byeAnswered, c.Ring.Milliseconds(), max(c.Talk, time.Second).Milliseconds())
 	b.WriteString("  <label id=\"end\"/>\n</scenario>\n")
 	return a.runSIPpAt(tb, "carrier", b.String(), a.CarrierPort, []string{"-m", fmt.Sprint(c.Calls), "-rsa", a.SIPAddr()})
 }
@@ -347,9 +326,6 @@ func (r *SIPpRun) Wait(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Done is closed when SIPp has exited.
-func (r *SIPpRun) Done() <-chan struct{} { return r.done }
 
 // Messages is every SIP message SIPp sent and received.
 func (r *SIPpRun) Messages() string { return r.read("messages.log") }

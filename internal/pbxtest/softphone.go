@@ -23,8 +23,6 @@ import (
 // driven over baresip's ctrl_tcp (netstring-framed JSON).
 type Softphone struct {
 	Ext string
-	// AutoAnswer: answer every incoming call at once (answermode=auto).
-	AutoAnswer bool
 
 	tb   testing.TB
 	dir  string
@@ -41,13 +39,12 @@ type Softphone struct {
 // PhoneEvent is one baresip event (CALL_INCOMING, CALL_ESTABLISHED,
 // CALL_CLOSED, REGISTER_OK ...).
 type PhoneEvent struct {
-	Type   string `json:"type"`
-	Class  string `json:"class"`
-	Peer   string `json:"peeruri"`
-	Param  string `json:"param"`
-	ID     string `json:"id"`
-	At     time.Time
-	Respon string `json:"response"`
+	Type  string `json:"type"`
+	Class string `json:"class"`
+	Peer  string `json:"peeruri"`
+	Param string `json:"param"`
+	ID    string `json:"id"`
+	At    time.Time
 }
 
 // PhoneOptions shape a softphone.
@@ -107,7 +104,7 @@ ctrl_tcp_listen 127.0.0.1:%d
 			tb.Fatal(err)
 		}
 	}
-	p := &Softphone{Ext: ext, AutoAnswer: !opt.Manual, tb: tb, dir: dir, done: make(chan struct{}), notify: make(chan struct{})}
+	p := &Softphone{Ext: ext, tb: tb, dir: dir, done: make(chan struct{}), notify: make(chan struct{})}
 	p.cmd = exec.Command("baresip", "-f", dir)
 	logf, err := os.Create(filepath.Join(dir, "baresip.log"))
 	if err != nil {
@@ -227,14 +224,6 @@ func (p *Softphone) Hangup(tb testing.TB) {
 	}
 }
 
-// Answer picks up a ringing call (manual answer mode).
-func (p *Softphone) Answer(tb testing.TB) {
-	tb.Helper()
-	if err := p.Command("accept", ""); err != nil {
-		tb.Fatalf("%s accept: %v", p.Ext, err)
-	}
-}
-
 // WaitEvent waits for the n-th (1-based) event of type typ and returns it.
 func (p *Softphone) WaitEvent(ctx context.Context, typ string, n int) (PhoneEvent, error) {
 	for {
@@ -289,12 +278,6 @@ func (p *Softphone) EventTypes() string {
 func (p *Softphone) Log() string {
 	b, _ := os.ReadFile(filepath.Join(p.dir, "baresip.log"))
 	return string(b)
-}
-
-// Kill ends baresip at once, as a softphone crash would: no BYE is sent.
-func (p *Softphone) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
 }
 
 func (p *Softphone) stop() {
