@@ -65,6 +65,19 @@ func (s *redisState) sync(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
+// refused marks the Redis packages' domain answers (not on a call, unknown
+// caller, reservation given away) as router.ErrRefused: final, unlike a
+// timeout, which the router retries.
+func refused(err error) error {
+	for _, e := range []error{dispatch.ErrBadTransition, dispatch.ErrUnknownAgent, dispatch.ErrUnknownCall,
+		dispatch.ErrNotReserved, dispatch.ErrInvalid, records.ErrInvalid, agents.ErrUnknown} {
+		if errors.Is(err, e) {
+			return fmt.Errorf("%w: %w", router.ErrRefused, err)
+		}
+	}
+	return err
+}
+
 func offers(rs []dispatch.Reservation) []router.Offer {
 	if len(rs) == 0 {
 		return nil
@@ -89,40 +102,40 @@ func (s *redisState) Enqueue(ctx context.Context, w router.Waiting, now time.Tim
 }
 
 func (s *redisState) Answered(ctx context.Context, o router.Offer, now time.Time) error {
-	return s.dispatch.Answered(ctx, reservation(o), now)
+	return refused(s.dispatch.Answered(ctx, reservation(o), now))
 }
 
 func (s *redisState) Extend(ctx context.Context, o router.Offer, now time.Time) (router.Offer, error) {
 	r, err := s.dispatch.Extend(ctx, reservation(o), now)
 	if err != nil {
-		return o, err
+		return o, refused(err)
 	}
 	return offers([]dispatch.Reservation{r})[0], nil
 }
 
 func (s *redisState) NoAnswer(ctx context.Context, o router.Offer, now time.Time) (bool, []router.Offer, error) {
 	res, err := s.dispatch.NoAnswer(ctx, reservation(o), s.cfg.Load().Agents.MaxNoAnswer, now)
-	return res.Paused, offers(res.Reservations), err
+	return res.Paused, offers(res.Reservations), refused(err)
 }
 
 func (s *redisState) Unreachable(ctx context.Context, o router.Offer, now time.Time) ([]router.Offer, error) {
 	rs, err := s.dispatch.Unreachable(ctx, reservation(o), now)
-	return offers(rs), err
+	return offers(rs), refused(err)
 }
 
 func (s *redisState) Abandon(ctx context.Context, callID string, now time.Time) (string, []router.Offer, error) {
 	g, err := s.dispatch.CallerGone(ctx, callID, now)
-	return g.AgentID, offers(g.Reservations), err
+	return g.AgentID, offers(g.Reservations), refused(err)
 }
 
-func (s *redisState) Ended(ctx context.Context, agentID string, wrap time.Duration, now time.Time) ([]router.Offer, error) {
-	rs, err := s.dispatch.Ended(ctx, agentID, wrap, now)
-	return offers(rs), err
+func (s *redisState) Ended(ctx context.Context, agentID, callID string, wrap time.Duration, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.EndedCall(ctx, agentID, callID, wrap, now)
+	return offers(rs), refused(err)
 }
 
 func (s *redisState) WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]router.Offer, error) {
 	rs, err := s.dispatch.WrapUpDone(ctx, agentID, now)
-	return offers(rs), err
+	return offers(rs), refused(err)
 }
 
 func (s *redisState) Position(ctx context.Context, callID string) (int, time.Duration, error) {
@@ -172,7 +185,7 @@ func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer
 
 func (s *redisState) Ready(ctx context.Context, agentID string, now time.Time) ([]router.Offer, error) {
 	rs, err := s.dispatch.Ready(ctx, agentID, now)
-	return offers(rs), err
+	return offers(rs), refused(err)
 }
 
 func (s *redisState) Logout(ctx context.Context, agentID string, now time.Time) error {
@@ -183,8 +196,11 @@ func (s *redisState) Pause(ctx context.Context, agentID, reason string, now time
 	return s.agents.Pause(ctx, agentID, reason, now)
 }
 
+// Append writes a call's one record: a second write for the same call is
+// a no-op (the router retries until Redis takes it).
 func (s *redisState) Append(ctx context.Context, r records.Record) (string, error) {
-	return s.records.Append(ctx, r)
+	id, _, err := s.records.AppendOnce(ctx, r)
+	return id, refused(err)
 }
 
 // Agents lists operators for supervisors (api.Snapshot).

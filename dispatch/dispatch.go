@@ -117,7 +117,7 @@ func New(rdb redis.UniversalClient, centre string, lease time.Duration) *Dispatc
 }
 
 func (d *Dispatcher) run(ctx context.Context, s *redis.Script, now time.Time, args ...any) ([]any, error) {
-	v, err := s.Run(ctx, d.rdb, d.keys, append([]any{rkeys.Ms(now), d.leaseM}, args...)...).Slice()
+	v, err := s.Run(ctx, d.rdb, rkeys.OpKeys(ctx, d.centre, s), append([]any{rkeys.Ms(now), d.leaseM}, args...)...).Slice()
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (d *Dispatcher) resvErr(code int64, op string, r Reservation) error {
 // ErrNotReserved if r is no longer the operator's (expired and recovered,
 // or re-offered); ErrUnknownCall if the caller is gone.
 func (d *Dispatcher) Answered(ctx context.Context, r Reservation, now time.Time) error {
-	n, err := answeredScript.Run(ctx, d.rdb, d.keys, rkeys.Ms(now), r.CallID, r.AgentID, r.Seq).Int64()
+	n, err := answeredScript.Run(ctx, d.rdb, rkeys.OpKeys(ctx, d.centre, answeredScript), rkeys.Ms(now), r.CallID, r.AgentID, r.Seq).Int64()
 	if err != nil {
 		return fmt.Errorf("dispatch: answered %s: %w", r, err)
 	}
@@ -288,16 +288,26 @@ func (d *Dispatcher) CallerGone(ctx context.Context, callID string, now time.Tim
 // caller. Updates the topic's average handle time. ErrBadTransition when
 // the operator is not on a call.
 func (d *Dispatcher) Ended(ctx context.Context, agentID string, wrapUp time.Duration, now time.Time) ([]Reservation, error) {
+	return d.EndedCall(ctx, agentID, "", wrapUp, now)
+}
+
+// EndedCall is Ended for the conversation with callID only: when the
+// operator is on another call by now (this end was reported late, or is a
+// retry of one that took effect) it is ErrBadTransition and changes
+// nothing.
+func (d *Dispatcher) EndedCall(ctx context.Context, agentID, callID string, wrapUp time.Duration, now time.Time) ([]Reservation, error) {
 	until := now.Add(max(0, wrapUp))
-	v, err := d.run(ctx, endedScript, now, agentID, rkeys.Ms(until))
+	v, err := d.run(ctx, endedScript, now, agentID, rkeys.Ms(until), callID)
 	if err != nil {
-		return nil, fmt.Errorf("dispatch: ended %s: %w", agentID, err)
+		return nil, fmt.Errorf("dispatch: ended %s (call %s): %w", agentID, callID, err)
 	}
 	switch num(v[0]) {
 	case -1:
 		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
 	case -2:
 		return nil, fmt.Errorf("%w: %s: ended while not on a call", ErrBadTransition, agentID)
+	case -3:
+		return nil, fmt.Errorf("%w: %s: call %s ended, but the operator is on %s", ErrBadTransition, agentID, callID, str(v[1]))
 	}
 	return reservations(v[2]), nil
 }

@@ -5,6 +5,7 @@ package records
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,6 +59,7 @@ type Record struct {
 type Stream struct {
 	rdb    redis.UniversalClient
 	key    string
+	prefix string
 	maxLen int64
 }
 
@@ -67,7 +69,7 @@ func New(rdb redis.UniversalClient, centre string, maxLen int64) *Stream {
 	if maxLen <= 0 {
 		maxLen = 100000
 	}
-	return &Stream{rdb: rdb, key: rkeys.Records(centre), maxLen: maxLen}
+	return &Stream{rdb: rdb, key: rkeys.Records(centre), prefix: rkeys.Prefix(centre), maxLen: maxLen}
 }
 
 func ms(t time.Time) int64 {
@@ -78,6 +80,8 @@ func ms(t time.Time) int64 {
 }
 
 // Append adds r to the stream (one XADD, MAXLEN ~) and returns its id.
+// Use it for entries a call may have several of (callback actions);
+// AppendOnce writes a call's own record.
 func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
 	if r.CallID == "" {
 		return "", ErrInvalid
@@ -86,31 +90,59 @@ func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
 		Stream: s.key,
 		MaxLen: s.maxLen,
 		Approx: true,
-		Values: []any{
-			"call_id", r.CallID,
-			"caller_number", r.CallerNumber,
-			"arrival", ms(r.Arrival),
-			"ivr_path", r.IVRPath,
-			"language", r.Language,
-			"topic", r.Topic,
-			"enqueued_at", ms(r.EnqueuedAt),
-			"offered_at", ms(r.OfferedAt),
-			"answered_at", ms(r.AnsweredAt),
-			"ended_at", ms(r.EndedAt),
-			"operator", r.Agent,
-			"outcome", r.Outcome,
-			"hangup_cause", r.HangupCause,
-			"ended_by", r.EndedBy,
-			"offers", r.Offers,
-			"wait_ms", r.Wait.Milliseconds(),
-			"callback", r.Callback,
-			"note", r.Note,
-		},
+		Values: fields(r),
 	}).Result()
 	if err != nil {
 		return "", fmt.Errorf("records: append %s: %w", r.CallID, err)
 	}
 	return id, nil
+}
+
+//go:embed lua/append_once.lua
+var appendOnceLua string
+
+var appendOnceScript = redis.NewScript(rkeys.Lua(appendOnceLua))
+
+// AppendOnce writes the one record of call r.CallID: a second write for
+// the same call (a retry after a timeout that did reach Redis, a restarted
+// router or the reconciler writing what it knows) adds nothing and
+// returns the first record's id. written reports whether this call wrote.
+func (s *Stream) AppendOnce(ctx context.Context, r Record) (id string, written bool, err error) {
+	if r.CallID == "" {
+		return "", false, ErrInvalid
+	}
+	args := append([]any{r.CallID, s.maxLen, rkeys.RecordedTTL}, fields(r)...)
+	v, err := appendOnceScript.Run(ctx, s.rdb, []string{s.prefix}, args...).Slice()
+	if err != nil {
+		return "", false, fmt.Errorf("records: append %s: %w", r.CallID, err)
+	}
+	n, _ := v[0].(int64)
+	id, _ = v[1].(string)
+	return id, n == 1, nil
+}
+
+// fields is r as the stream entry's field/value pairs.
+func fields(r Record) []any {
+	return []any{
+		"call_id", r.CallID,
+		"caller_number", r.CallerNumber,
+		"arrival", ms(r.Arrival),
+		"ivr_path", r.IVRPath,
+		"language", r.Language,
+		"topic", r.Topic,
+		"enqueued_at", ms(r.EnqueuedAt),
+		"offered_at", ms(r.OfferedAt),
+		"answered_at", ms(r.AnsweredAt),
+		"ended_at", ms(r.EndedAt),
+		"operator", r.Agent,
+		"outcome", r.Outcome,
+		"hangup_cause", r.HangupCause,
+		"ended_by", r.EndedBy,
+		"offers", r.Offers,
+		"wait_ms", r.Wait.Milliseconds(),
+		"callback", r.Callback,
+		"note", r.Note,
+	}
 }
 
 // Latest returns up to n most recent records, newest first.

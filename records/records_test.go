@@ -71,3 +71,38 @@ func TestMaxLenApproximate(t *testing.T) {
 		t.Fatalf("paging: %v %v", next, err)
 	}
 }
+
+// A call's own record is written once, however often it is sent (a retry
+// after a timeout, a restarted router, the reconciler), and reads back
+// like one written by Append.
+func TestAppendOnce(t *testing.T) {
+	rdb := redistest.Start(t)
+	s := records.New(rdb, redistest.Prefix(t), 10)
+	ctx := context.Background()
+	t0 := time.UnixMilli(1_700_000_000_000)
+	first := records.Record{CallID: "c1", CallerNumber: "+77010000000", Topic: "covid", EndedAt: t0,
+		Outcome: records.OutcomeAnswered, Wait: 15 * time.Second, Note: "first"}
+	id, written, err := s.AppendOnce(ctx, first)
+	if err != nil || !written || id == "" {
+		t.Fatalf("first write: %q %v %v", id, written, err)
+	}
+	second := first
+	second.Outcome, second.Note = records.OutcomeLost, "second"
+	id2, written, err := s.AppendOnce(ctx, second)
+	if err != nil || written || id2 != id {
+		t.Fatalf("second write of c1: id %q (first %q) written=%v err=%v, want the first's id, not written", id2, id, written, err)
+	}
+	if _, written, err := s.AppendOnce(ctx, records.Record{CallID: "c2", Outcome: records.OutcomeAbandoned}); err != nil || !written {
+		t.Fatalf("another call's record: written=%v err=%v", written, err)
+	}
+	got, err := s.Latest(ctx, 5)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("latest: %v %v", got, err)
+	}
+	if got[1].CallID != "c1" || got[1].Note != "first" || got[1].Wait != first.Wait || !got[1].EndedAt.Equal(t0) {
+		t.Fatalf("c1's record %+v, want the first one", got[1])
+	}
+	if _, _, err := s.AppendOnce(ctx, records.Record{}); err == nil {
+		t.Error("record without call id accepted")
+	}
+}

@@ -122,7 +122,7 @@ func (r *Router) freeOrphanedOperators() {
 		}
 		now := r.now()
 		cctx, cancel := r.cmdCtx()
-		offers, err := r.opt.ACD.Ended(cctx, agent, 0, now)
+		offers, err := r.opt.ACD.Ended(cctx, agent, callID, 0, now)
 		cancel()
 		if err != nil {
 			r.log.Warn("freeing an operator whose call is gone", zap.String("agent", agent), zap.String("call_id", callID), zap.Error(err))

@@ -831,9 +831,12 @@ func (c *call) callerGone(ctx context.Context, cause int) {
 			c.r.hangupQuietly(ctx, c.legID, "normal")
 		}
 		now := c.r.now()
-		cctx, cancel := c.r.cmdCtx()
-		_, next, err := c.r.opt.ACD.Abandon(cctx, c.id, now)
-		cancel()
+		var next []Offer
+		err := c.r.persist(c.log, c.id+"/gone", "caller left the queue", func(ctx context.Context) error {
+			var err error
+			_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
+			return err
+		})
 		if err != nil {
 			c.log.Error("abandon", zap.Error(err))
 		}
@@ -865,9 +868,16 @@ func (c *call) endConversation(by string, cause int) {
 	agent := c.offer.AgentID
 	wrap := c.topic.WrapUp.D()
 	now := c.r.now()
-	next, err := c.r.opt.ACD.Ended(cctx, agent, wrap, now)
-	if err != nil {
-		c.log.Error("operator wrap-up", zap.String("agent", agent), zap.Error(err))
+	// Retried until it holds: an operator left on_call in Redis after a
+	// Redis restart would never be offered a caller again.
+	var next []Offer
+	log := c.log.With(zap.String("agent", agent))
+	if err := c.r.persist(log, c.id+"/ended", "operator wrap-up", func(ctx context.Context) error {
+		var err error
+		next, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
+		return err
+	}); err != nil {
+		log.Error("operator wrap-up", zap.Error(err))
 	}
 	if wrap <= 0 {
 		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
@@ -932,9 +942,10 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	if c.rec.Language == "" {
 		c.rec.Language = c.lang
 	}
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	if _, err := c.r.opt.Records.Append(cctx, c.rec); err != nil {
+	if err := c.r.persist(c.log, c.id+"/record", "call record", func(ctx context.Context) error {
+		_, err := c.r.opt.Records.Append(ctx, c.rec)
+		return err
+	}); err != nil {
 		c.log.Error("call record lost", zap.Error(err))
 	}
 	if c.r.opt.Metrics != nil {

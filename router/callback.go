@@ -621,10 +621,12 @@ func (a *cbAttempt) release() {
 func (a *cbAttempt) endOperator(wrap time.Duration) {
 	r := a.r
 	now := r.now()
-	cctx, cancel := r.cmdCtx()
-	next, err := r.opt.ACD.Ended(cctx, a.offer.AgentID, wrap, now)
-	cancel()
-	if err != nil {
+	var next []Offer
+	if err := r.persist(a.log, a.offer.CallID+"/ended", "operator after a callback", func(ctx context.Context) error {
+		var err error
+		next, err = r.opt.ACD.Ended(ctx, a.offer.AgentID, a.offer.CallID, wrap, now)
+		return err
+	}); err != nil {
 		a.log.Error("operator after a callback", zap.Error(err))
 	}
 	a.phase = cbDone
@@ -632,11 +634,12 @@ func (a *cbAttempt) endOperator(wrap time.Duration) {
 	if a.rec.Outcome == "" {
 		a.rec.Outcome = "callback_interrupted"
 	}
-	cctx, cancel = r.cmdCtx()
-	if _, err := r.opt.Records.Append(cctx, a.rec); err != nil {
+	if err := r.persist(a.log, a.rec.CallID+"/record", "call record", func(ctx context.Context) error {
+		_, err := r.opt.Records.Append(ctx, a.rec)
+		return err
+	}); err != nil {
 		a.log.Error("call record lost", zap.Error(err))
 	}
-	cancel()
 	if r.opt.OnRecord != nil {
 		r.opt.OnRecord(a.rec)
 	}

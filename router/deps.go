@@ -80,9 +80,10 @@ type ACD interface {
 	// Abandon removes a caller who hung up, wherever it was; an operator it
 	// held is released and offered the next caller.
 	Abandon(ctx context.Context, callID string, now time.Time) (releasedAgent string, next []Offer, err error)
-	// Ended puts the operator into wrap-up (or straight to ready when wrap
-	// is zero, with the next offer).
-	Ended(ctx context.Context, agentID string, wrap time.Duration, now time.Time) ([]Offer, error)
+	// Ended puts the operator into wrap-up after their conversation with
+	// callID (or straight to ready when wrap is zero, with the next offer);
+	// ErrRefused when they are not on that call (any more).
+	Ended(ctx context.Context, agentID, callID string, wrap time.Duration, now time.Time) ([]Offer, error)
 	// WrapUpDone makes the operator ready again and offers the next caller.
 	WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
 	// Position is the caller's 1-based place in its queue and the
@@ -125,8 +126,10 @@ type Agents interface {
 	Pause(ctx context.Context, agentID, reason string, now time.Time) error
 }
 
-// Recorder appends call records.
+// Recorder writes call records.
 type Recorder interface {
+	// Append writes the one record of call r.CallID; writing it again (a
+	// retry, a reconciler) adds nothing.
 	Append(ctx context.Context, r records.Record) (string, error)
 }
 

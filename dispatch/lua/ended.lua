@@ -7,12 +7,16 @@
 -- ARGV[2]  lease (ms)
 -- ARGV[3]  agent id
 -- ARGV[4]  wrap-up end (ms)
--- Returns {code, call id, reservations}: 1 | -1 unknown agent | -2 not on a call.
+-- ARGV[5]  the call that ended ('' any): a late or repeated Ended for an
+--          earlier call must not end the operator's next conversation
+-- Returns {code, call id, reservations}: 1 | -1 unknown agent | -2 not on
+-- a call | -3 on another call.
 local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wrap = tonumber(ARGV[4])
 local a = load_agent(ARGV[3])
 if not a then return { -1, '', {} } end
 if a.state ~= 'on_call' then return { -2, '', {} } end
+if ARGV[5] and ARGV[5] ~= '' and a.call ~= ARGV[5] then return { -3, a.call, {} } end
 local cid = a.call
 local topic = redis.call('HGET', k_caller(cid), 'topic')
 if topic then

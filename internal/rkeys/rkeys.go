@@ -36,6 +36,7 @@ const (
 	sfxWrapUps     = "wrapups"  // ZSET  agentID -> wrap-up end ms
 	sfxAHT         = "aht"      // HASH  topic -> recent average handle time, ms (EWMA)
 	sfxRecords     = "records"  // STREAM call records
+	sfxRecorded    = "rec:"     // STRING stream id of a call's one record (PX RecordedTTL)
 )
 
 // CallerFields documents the caller HASH: topic skill prio arrival(ms)
@@ -94,6 +95,14 @@ func AHT(centre string) string { return Prefix(centre) + sfxAHT }
 
 // Records is the call-record stream. STREAM.
 func Records(centre string) string { return Prefix(centre) + sfxRecords }
+
+// Recorded marks that a call's one record is written: STRING, its stream
+// id, kept RecordedTTL ms, so a retried or repeated write adds nothing.
+func Recorded(centre, callID string) string { return Prefix(centre) + sfxRecorded + callID }
+
+// RecordedTTL is how long a call's record mark lives (ms): two days, past
+// any retry, restart or reconciliation that could write it again.
+const RecordedTTL = 48 * 3600 * 1000
 
 // ValidID reports whether s can be used as a centre, topic, skill, language
 // or agent id: non-empty, no braces (hash tag), commas or '=' (list
@@ -189,12 +198,18 @@ var luaKeys = strings.Join([]string{
 	fmt.Sprintf("local function k_leases() return P .. %q end", sfxLeases),
 	fmt.Sprintf("local function k_wrapups() return P .. %q end", sfxWrapUps),
 	fmt.Sprintf("local function k_aht() return P .. %q end", sfxAHT),
+	fmt.Sprintf("local function k_records() return P .. %q end", sfxRecords),
+	fmt.Sprintf("local function k_recorded(c) return P .. %q .. c end", sfxRecorded),
 	"",
 }, "\n")
 
 // Lua returns body with the shared library (key helpers and lib.lua)
 // prepended; pass the result to redis.NewScript and KEYS[1] = Prefix(centre).
-func Lua(body string) string { return luaKeys + luaCallbackKeys + libLua + "\n" + body }
+// With KEYS[2] = an operation's key (OpKeys) the body runs at most once per
+// operation (op.go).
+func Lua(body string) string {
+	return luaKeys + luaCallbackKeys + libLua + "\n" + luaOpHead + body + fmt.Sprintf(luaOpTail, OpTTL)
+}
 
 // Script loads lua/<name> from a package's embedded scripts with the shared
 // library prepended. A missing script is a build mistake, so it panics at
