@@ -155,7 +155,7 @@ func (r *Registry) Sync(ctx context.Context, ops []Operator, now time.Time) erro
 }
 
 func (r *Registry) transition(ctx context.Context, id, op, reason string, now time.Time) error {
-	v, err := transitionScript.Run(ctx, r.rdb, r.keys, rkeys.Ms(now), id, op, reason).Slice()
+	v, err := transitionScript.Run(ctx, r.rdb, rkeys.OpKeys(ctx, r.centre, transitionScript), rkeys.Ms(now), id, op, reason).Slice()
 	if err != nil {
 		return fmt.Errorf("agents: %s %s: %w", op, id, err)
 	}

@@ -323,7 +323,7 @@ func (s *Store) audit(a Action) {
 }
 
 func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) ([]any, error) {
-	v, err := sc.Run(ctx, s.rdb, s.keys, args...).Slice()
+	v, err := sc.Run(ctx, s.rdb, rkeys.OpKeys(ctx, s.centre, sc), args...).Slice()
 	return v, err
 }
 
@@ -513,7 +513,7 @@ func (s *Store) Begin(ctx context.Context, id, callID, agentID string, now time.
 // Extend renews callID's lease on an attempt; ErrNotHeld when it is not
 // (or no longer) callID's.
 func (s *Store) Extend(ctx context.Context, id, callID string, now time.Time) error {
-	n, err := extendScript.Run(ctx, s.rdb, s.keys, rkeys.Ms(now), id, callID, s.opt.AttemptLease.Milliseconds()).Int64()
+	n, err := extendScript.Run(ctx, s.rdb, rkeys.OpKeys(ctx, s.centre, extendScript), rkeys.Ms(now), id, callID, s.opt.AttemptLease.Milliseconds()).Int64()
 	if err != nil {
 		return fmt.Errorf("callbacks: extend %s by %s: %w", id, callID, err)
 	}
@@ -580,7 +580,7 @@ func (s *Store) Finish(ctx context.Context, id string, a Attempt, rules Rules, n
 // attempt is counted and the callback is due again at once. callID ""
 // accepts any holder.
 func (s *Store) Abort(ctx context.Context, id, callID, reason string, now time.Time) error {
-	n, err := abortScript.Run(ctx, s.rdb, s.keys, rkeys.Ms(now), id, callID, reason).Int64()
+	n, err := abortScript.Run(ctx, s.rdb, rkeys.OpKeys(ctx, s.centre, abortScript), rkeys.Ms(now), id, callID, reason).Int64()
 	if err != nil {
 		return fmt.Errorf("callbacks: abort %s: %w", id, err)
 	}

@@ -78,7 +78,7 @@ func (q *Queue) Enqueue(ctx context.Context, c Caller, now time.Time) (int, erro
 		return 0, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	args := append([]any{rkeys.Ms(now)}, rkeys.CallerArgv(c)...)
-	n, err := enqueueScript.Run(ctx, q.rdb, q.keys, args...).Int()
+	n, err := enqueueScript.Run(ctx, q.rdb, rkeys.OpKeys(ctx, q.centre, enqueueScript), args...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("queue: enqueue %s: %w", c.CallID, err)
 	}
@@ -109,7 +109,7 @@ type Removed struct {
 // reported with its operator: on hang-up use dispatch.CallerGone, which
 // also frees the operator. An unknown call reports StateUnknown, no error.
 func (q *Queue) Remove(ctx context.Context, callID string) (Removed, error) {
-	v, err := removeScript.Run(ctx, q.rdb, q.keys, callID).StringSlice()
+	v, err := removeScript.Run(ctx, q.rdb, rkeys.OpKeys(ctx, q.centre, removeScript), callID).StringSlice()
 	if err != nil {
 		return Removed{}, fmt.Errorf("queue: remove %s: %w", callID, err)
 	}
