@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/rkeys"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -510,4 +511,39 @@ func TestRefusedNumberKeepsItsPlaceOnVirtualHold(t *testing.T) {
 	}
 	h.login("PJSIP/1001")
 	h.waitClosed(c.Bridged(), "caller served in turn")
+}
+
+// A withheld-number caller who takes "press 1 for a callback" and hangs up
+// while keying the number leaves the queue: no ghost entry keeps counting
+// in everybody's "you are number N".
+func TestHangUpWhileKeyingNumberLeavesTheQueue(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	setCallbacks(cfg, func(r *config.CallbackRules) {
+		r.VirtualHold = config.VirtualHold{Enabled: true, MinWait: config.Duration(time.Millisecond)}
+	})
+	h := newHarness(t, cfg)
+	c := h.emu.Call(emulator.Caller{Number: "", Name: "Anonymous", Script: append(choose("2", "3"),
+		emulator.Step{OnMedia: "/callback_offer", Digits: "1"},
+		emulator.Step{OnMedia: "/enter_number", Digits: "8701"},
+		emulator.Step{Delay: 100 * time.Millisecond, Hangup: true}, // half-way through the number
+	)})
+	h.waitClosed(c.Ended(), "caller hung up while keying the number")
+	rec := h.record(c.ID())
+	if rec.Outcome != records.OutcomeAbandoned || rec.EnqueuedAt.IsZero() {
+		t.Fatalf("record %s, want abandoned after queueing", fmtRecord(rec))
+	}
+	ctx := context.Background()
+	prefix := rkeys.Prefix(cfg.Centre.ID)
+	if keys, err := h.rdb.Keys(ctx, prefix+"caller:*").Result(); err != nil || len(keys) != 0 {
+		t.Fatalf("caller hashes left in Redis: %v %v", keys, err)
+	}
+	queues, err := h.rdb.Keys(ctx, prefix+"queue:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queues {
+		if ids, _ := h.rdb.ZRange(ctx, q, 0, -1).Result(); len(ids) > 0 {
+			t.Fatalf("ghost queue entries in %s: %v", q, ids)
+		}
+	}
 }

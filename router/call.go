@@ -825,30 +825,42 @@ func (c *call) callerGone(ctx context.Context, cause int) {
 		c.finish(c.goodbyeOutcome, "caller", cause)
 	case phaseNumber:
 		c.log.Info("caller hung up while keying in a number")
+		if c.entry != nil && c.entry.queued {
+			c.leaveQueue(ctx, cause)
+			return
+		}
 		c.finish(OutcomeAbandoned, "caller", cause)
 	case phaseQueued, phaseOffering:
-		if c.legID != "" {
-			c.r.hangupQuietly(ctx, c.legID, "normal")
-		}
-		now := c.r.now()
-		var next []Offer
-		err := c.r.persist(c.log, c.id+"/gone", "caller left the queue", func(ctx context.Context) error {
-			var err error
-			_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
-			return err
-		})
-		if err != nil {
-			c.log.Error("abandon", zap.Error(err))
-		}
-		c.stopOfferTimers()
-		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
-		c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
-		c.owedAfterAbandon(c.rec.Wait)
-		c.finish(OutcomeAbandoned, "caller", cause)
-		c.r.deliver(next, time.Time{})
+		c.leaveQueue(ctx, cause)
 	case phaseBridged:
 		c.endConversation("caller", cause)
 	}
+}
+
+// leaveQueue ends the call of a caller who hung up while holding a place
+// in a queue (waiting, being offered, or keying a number for a callback):
+// out of Redis, recorded as abandoned with their wait, and owed a callback
+// when they waited long enough.
+func (c *call) leaveQueue(ctx context.Context, cause int) {
+	if c.legID != "" {
+		c.r.hangupQuietly(ctx, c.legID, "normal")
+	}
+	now := c.r.now()
+	var next []Offer
+	err := c.r.persist(c.log, c.id+"/gone", "caller left the queue", func(ctx context.Context) error {
+		var err error
+		_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
+		return err
+	})
+	if err != nil {
+		c.log.Error("abandon", zap.Error(err))
+	}
+	c.stopOfferTimers()
+	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+	c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
+	c.owedAfterAbandon(c.rec.Wait)
+	c.finish(OutcomeAbandoned, "caller", cause)
+	c.r.deliver(next, time.Time{})
 }
 
 // endConversation tears the bridge down after either side hung up and

@@ -174,6 +174,7 @@ type numberEntry struct {
 	tries      int
 	timer      *time.Timer
 	then       func(context.Context)
+	queued     bool // the caller is in a topic queue meanwhile
 }
 
 const maxNumberDigits = 15 // E.164's longest
@@ -181,7 +182,10 @@ const maxNumberDigits = 15 // E.164's longest
 func (c *call) askNumber(ctx context.Context, then func(context.Context)) {
 	c.stopAnnouncement()
 	c.stopMOH()
-	c.entry = &numberEntry{then: then}
+	// Asked while waiting (virtual hold), the caller keeps their place in
+	// the queue until the callback is scheduled; asked after "closed" or
+	// "queue full", they hold none.
+	c.entry = &numberEntry{then: then, queued: c.phase == phaseQueued}
 	c.phase = phaseNumber
 	c.promptNumber(ctx)
 }
