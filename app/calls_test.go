@@ -603,3 +603,58 @@ func TestAfterHoursCallerIsPromisedACallback(t *testing.T) {
 		t.Fatalf("callback due %v, before the next opening %v", cb.DueAt, next)
 	}
 }
+
+// The operator's line drops mid-conversation (softphone crash, network):
+// the citizen is not lost but hears an apology and goes back to the head
+// of the queue, and the next free operator takes them. One record.
+func TestOperatorLineDropRequeuesTheCitizen(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79004440001", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	h.login("PJSIP/1003") // free now, so the re-queued citizen goes to 1003
+	if !h.emu.DropPhone("PJSIP/1001", 38) {
+		t.Fatal("1001 had no call to drop")
+	}
+	h.eventually("caller talking with 1003", func() bool {
+		o := h.emu.Originations("PJSIP/1003")
+		return len(o) == 1 && peerOf(c) == o[0].ChannelID
+	})
+	if !slices.ContainsFunc(c.Played(), func(m string) bool { return strings.HasSuffix(m, "/operator_dropped") }) {
+		t.Fatalf("no apology played: %v", c.Played())
+	}
+	c.Hangup()
+	h.waitClosed(c.Ended(), "caller done")
+	r := h.record(c.ID())
+	if r.Outcome != "answered" || r.Agent != "1003" || !strings.Contains(r.Note, "operator_line_dropped:1001") {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+	if n := len(h.records()); n != 1 {
+		t.Fatalf("%d records, want 1", n)
+	}
+	h.eventually("1001 out of the conversation", func() bool { return h.state("1001") != agents.OnCall })
+}
+
+// A citizen cut off by the operator's line who then hangs up while waiting
+// again is owed a callback however short the second wait.
+func TestOperatorLineDropThenHangUpIsCalledBack(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	setCallbacks(cfg, func(r *config.CallbackRules) { r.MinAbandonWait = config.Duration(time.Hour) })
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79004440002", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: false}) // the softphone is gone
+	h.emu.DropPhone("PJSIP/1001", 38)
+	h.eventually("caller waiting again, on music", func() bool { return c.OnMOH() })
+	c.Hangup()
+	h.waitClosed(c.Ended(), "caller hung up")
+	r := h.record(c.ID())
+	if r.Outcome != "abandoned" || r.Callback == "" {
+		t.Fatalf("record: %s, want abandoned with a callback", fmtRecord(r))
+	}
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || cbs[0].Number != "+79004440002" || !slices.Contains(cbs[0].Reasons, "dropped") {
+		t.Fatalf("callbacks %+v, want one for the dropped citizen", cbs)
+	}
+}

@@ -63,6 +63,10 @@ type call struct {
 	// topic has an overflow topic to move to.
 	maxWait  *time.Timer
 	bridgeID string
+	// legGone waits for the cause of an operator leg that left the
+	// conversation; operatorLost counts operator lines that dropped.
+	legGone      *time.Timer
+	operatorLost int
 
 	// announcements while queued
 	announce   *time.Ticker
@@ -183,6 +187,8 @@ func (c *call) run(ctx context.Context) {
 			c.overflow(ctx)
 		case <-c.leaseC():
 			c.extendLease()
+		case <-c.legGoneC():
+			c.operatorLegEnded(ctx, 0)
 		case <-c.ringC():
 			c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
 			c.r.hangupQuietly(ctx, c.legID, "no_answer")
@@ -252,6 +258,9 @@ func (c *call) stopOfferTimers() {
 
 func (c *call) stopTimers() {
 	c.stopOfferTimers()
+	if c.legGone != nil {
+		c.legGone.Stop()
+	}
 	if c.maxWait != nil {
 		c.maxWait.Stop()
 	}
@@ -380,10 +389,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 	c.phase = phaseQueued
 	c.startMOH()
 	cctx, cancel := c.r.cmdCtx()
-	offers, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
-		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: arrival,
-		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
-	}, now)
+	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(t), now)
 	cancel()
 	if errors.Is(err, ErrQueueFull) {
 		c.noService(ctx, "queue_full", []string{promptCallbackConfirmed}, []string{promptGoodbye})
@@ -469,10 +475,7 @@ func (c *call) overflow(ctx context.Context) {
 	c.topic = to
 	c.prio = to.Priority
 	c.rec.Topic = to.ID
-	offers, err := c.r.opt.ACD.Enqueue(cctx, Waiting{
-		CallID: c.id, Topic: to.ID, Skill: to.Skill, Priority: c.prio, Arrival: c.rec.EnqueuedAt,
-		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: to.MaxQueue,
-	}, now)
+	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(to), now)
 	if err != nil {
 		c.log.Error("overflow: joining the overflow queue failed; caller hung up", zap.String("overflow", to.ID), zap.Error(err))
 		c.hangup(OutcomeRejected, "system", "")
@@ -556,6 +559,9 @@ const (
 	promptPosition = "queue_position_intro" // "You are number"
 	promptWait     = "estimated_wait_intro" // "Estimated waiting time"
 	promptGoodbye  = "goodbye"
+	// promptOperatorDropped: "the line to the operator dropped; you keep
+	// your place in line".
+	promptOperatorDropped = "operator_dropped"
 )
 
 func (c *call) sound(name string) string {
@@ -756,9 +762,121 @@ func (c *call) legEvent(ctx context.Context, ev pbx.Event, resynced bool) {
 			}
 			c.offerFailed(ev.Cause)
 		case phaseBridged:
-			c.log.Info("operator hung up")
-			c.endConversation("operator", ev.Cause)
+			if ev.Type != pbx.ChannelDestroyed && !resynced {
+				// The cause comes with ChannelDestroyed, right after this
+				// for a leg hotline originated: it tells a dropped line
+				// from a hang-up. The timer is the net for a lost event.
+				c.awaitLegCause()
+				return
+			}
+			c.operatorLegEnded(ctx, ev.Cause)
 		}
+	}
+}
+
+// legCauseWait bounds how long a conversation whose operator leg left waits
+// for that leg's ChannelDestroyed and its cause.
+const legCauseWait = time.Second
+
+func (c *call) awaitLegCause() {
+	if c.legGone == nil {
+		c.legGone = time.NewTimer(legCauseWait)
+	}
+}
+
+func (c *call) legGoneC() <-chan time.Time {
+	if c.legGone == nil || c.phase != phaseBridged {
+		return nil
+	}
+	return c.legGone.C
+}
+
+// operatorLegEnded: the operator's side of a conversation is gone. A
+// person hanging up ends the call; a line that dropped (softphone crash,
+// network) must not lose the citizen, who goes back to the queue.
+func (c *call) operatorLegEnded(ctx context.Context, cause int) {
+	if c.legGone != nil {
+		c.legGone.Stop()
+		c.legGone = nil
+	}
+	if droppedCause(cause) {
+		c.operatorDropped(ctx, cause)
+		return
+	}
+	c.log.Info("operator hung up")
+	c.endConversation("operator", cause)
+}
+
+// operatorDropped puts a citizen whose operator's line dropped back in
+// their queue at their original queue time (so at its head among callers
+// of their priority) after a short apology; the operator's conversation is
+// over in Redis as after any call. Should the citizen then hang up, they
+// are owed a callback whatever they waited (leaveQueue).
+func (c *call) operatorDropped(ctx context.Context, cause int) {
+	agent := c.offer.AgentID
+	log := c.log.With(zap.String("agent", agent))
+	log.Warn("operator's line dropped; the citizen goes back to the head of the queue", zap.Int("cause", cause))
+	c.r.dropLeg(c.legID)
+	c.legID = ""
+	wrap := c.topic.WrapUp.D()
+	now := c.r.now()
+	var freed []Offer
+	if err := c.r.persist(log, c.id+"/ended", "operator wrap-up", func(ctx context.Context) error {
+		var err error
+		freed, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
+		return err
+	}); err != nil {
+		log.Error("operator wrap-up", zap.Error(err))
+	}
+	cctx, cancel := c.r.cmdCtx()
+	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		log.Warn("destroy bridge", zap.Error(err))
+	}
+	cancel()
+	c.offer, c.bridgeID = nil, ""
+	c.operatorLost++
+	c.rec.Note = strings.TrimSpace(c.rec.Note + " operator_line_dropped:" + agent)
+	c.phase = phaseQueued
+	c.announceID = c.r.nextID("sorry-" + c.id)
+	cctx, cancel = c.r.cmdCtx()
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.announceID, c.sound(promptOperatorDropped)); err != nil {
+		log.Warn("apology", zap.Error(err))
+		c.announceID = ""
+		c.startMOH()
+	}
+	cancel()
+	var offers []Offer
+	err := c.r.persist(c.log, fmt.Sprintf("%s/requeue-%d", c.id, c.operatorLost), "back to the queue", func(ctx context.Context) error {
+		var err error
+		offers, err = c.r.opt.ACD.Enqueue(ctx, c.waiting(c.topic), now)
+		if errors.Is(err, ErrAlreadyQueued) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		// The topic is full, or hotline is stopping: a callback keeps the
+		// citizen's place rather than leaving them in silence.
+		log.Error("could not put the citizen back in the queue", zap.Error(err))
+		c.scheduleCallback(ReasonDropped)
+		c.say(ctx, OutcomeDropped, c.sound(promptCallbackConfirmed))
+		c.r.deliver(freed, now)
+		return
+	}
+	if wrap <= 0 {
+		c.r.deliver(freed, now)
+	} else {
+		c.r.scheduleWrapUp(agent, wrap)
+	}
+	c.r.deliver(offers, time.Time{})
+}
+
+// waiting is this call as a caller to put in topic t's queue, at its
+// original queue time.
+func (c *call) waiting(t *config.Topic) Waiting {
+	return Waiting{
+		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: c.rec.EnqueuedAt,
+		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
 	}
 }
 
@@ -858,7 +976,15 @@ func (c *call) leaveQueue(ctx context.Context, cause int) {
 	c.stopOfferTimers()
 	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
 	c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
-	c.owedAfterAbandon(c.rec.Wait)
+	if c.operatorLost > 0 {
+		// Cut off from an operator by a line that dropped on our side:
+		// "if the call drops, we call you back", however long they waited.
+		if c.policy().Enabled {
+			c.scheduleCallback(ReasonDropped)
+		}
+	} else {
+		c.owedAfterAbandon(c.rec.Wait)
+	}
 	c.finish(OutcomeAbandoned, "caller", cause)
 	c.r.deliver(next, time.Time{})
 }

@@ -150,6 +150,27 @@ func (s *Server) HangupPhone(endpoint string) bool {
 	return any
 }
 
+// DropPhone ends the phone's answered calls as a failed line would (a
+// softphone crash, the network, Asterisk's RTP timeout): the events of a
+// remote hang-up, but ChannelDestroyed carries cause (e.g. 38 network out
+// of order) instead of 16. It reports whether there was one.
+func (s *Server) DropPhone(endpoint string, cause int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[endpoint]
+	if p == nil {
+		return false
+	}
+	any := false
+	for _, c := range append([]*channel(nil), p.chans...) {
+		if (c.answered || !c.originated) && !c.hangingUp && !c.dead {
+			s.terminateLocked(c, 0, false, cause, endRemote)
+			any = true
+		}
+	}
+	return any
+}
+
 // PhoneDTMF makes the phone send digits on its answered calls.
 func (s *Server) PhoneDTMF(endpoint, digits string) bool {
 	s.mu.Lock()
