@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/rkeys"
 	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
@@ -656,5 +658,56 @@ func TestOperatorLineDropThenHangUpIsCalledBack(t *testing.T) {
 	cbs := h.openCallbacks()
 	if len(cbs) != 1 || cbs[0].Number != "+79004440002" || !slices.Contains(cbs[0].Reasons, "dropped") {
 		t.Fatalf("callbacks %+v, want one for the dropped citizen", cbs)
+	}
+}
+
+// A waiting caller who hangs up while hotline is down is not lost: the
+// restarted router finds their channel gone, takes their entry out of the
+// queue (no ghost inflating everybody's position), writes their record and
+// schedules the callback their wait earned.
+func TestHangUpWhileHotlineIsDownIsRecordedAndCalledBack(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, time.Hour))
+	c := h.emu.Call(emulator.Caller{Number: "79009990021", Script: choose("2", "3")}) // no operator: waits
+	h.eventually("caller waiting on music", func() bool { return c.OnMOH() })
+	h.stop()
+	h.eventually("the emulator to see hotline gone", func() bool { return !h.emu.Connected() })
+	c.Hangup()
+	h.advance(2 * time.Minute) // the outage lasted past min_abandon_wait
+	h.start()
+	r := h.record(c.ID())
+	if r.Outcome != "abandoned" || r.Wait < 2*time.Minute || r.Callback == "" || r.Topic != "testing" {
+		t.Fatalf("record: %s, want abandoned after 2 min with a callback", fmtRecord(r))
+	}
+	cbs := h.openCallbacks()
+	if len(cbs) != 1 || cbs[0].Number != "+79009990021" || !slices.Contains(cbs[0].Reasons, "abandoned") {
+		t.Fatalf("callbacks %+v, want one for the caller who left", cbs)
+	}
+	ctx := context.Background()
+	if n, err := h.rdb.ZCard(ctx, rkeys.Queue(h.cfg.Centre.ID, "testing")).Result(); err != nil || n != 0 {
+		t.Fatalf("testing queue holds %d entries (%v) after the caller left", n, err)
+	}
+	if n, err := h.rdb.Exists(ctx, rkeys.Caller(h.cfg.Centre.ID, c.ID())).Result(); err != nil || n != 0 {
+		t.Fatalf("caller hash left in Redis (%v)", err)
+	}
+}
+
+// An offer ringing when hotline went down goes back at once on restart,
+// not after its 30 s lease: the caller is offered again straight away.
+func TestOfferInFlightAtRestartGoesBackAtOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Topics["testing"].RingTimeout = config.Duration(10 * time.Minute) // 12 s in the emulator
+	h := newHarness(t, cfg)
+	h.login("PJSIP/1001")
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: time.Hour})
+	c := h.emu.Call(emulator.Caller{Number: "79009990031", Script: choose("2", "3")})
+	h.eventually("1001 ringing", func() bool { return len(h.emu.Originations("PJSIP/1001")) == 1 })
+	h.stop()
+	h.eventually("the emulator to see hotline gone", func() bool { return !h.emu.Connected() })
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: 20 * time.Millisecond})
+	h.start()
+	// eventually gives up after 10 s, well inside the 30 s lease.
+	h.waitClosed(c.Bridged(), "caller offered again and bridged after the restart")
+	if n := len(h.emu.Originations("PJSIP/1001")); n != 2 {
+		t.Fatalf("1001 rang %d times, want 2 (before and after the restart)", n)
 	}
 }

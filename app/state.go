@@ -169,13 +169,20 @@ func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerSt
 		return router.CallerState{}, err
 	}
 	return router.CallerState{State: string(p.State), Topic: p.Topic, AgentID: p.AgentID,
-		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath}, nil
+		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath, Number: p.Number}, nil
 }
 
 // NextDeadline is the earliest reservation lease or wrap-up end, for the
 // router's sweep to sleep until.
 func (s *redisState) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 	return s.dispatch.NextDeadline(ctx)
+}
+
+func (s *redisState) Held(ctx context.Context) ([]string, error) { return s.queue.Held(ctx) }
+
+func (s *redisState) Release(ctx context.Context, callID string, now time.Time) ([]router.Offer, error) {
+	rs, err := s.dispatch.Release(ctx, callID, now)
+	return offers(rs), refused(err)
 }
 
 func (s *redisState) Recover(ctx context.Context, now time.Time) ([]router.Offer, error) {

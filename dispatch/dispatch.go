@@ -98,6 +98,7 @@ var (
 	endedScript        = script("ended.lua")
 	wrapUpDoneScript   = script("wrapup_done.lua")
 	recoverScript      = script("recover.lua")
+	releaseScript      = script("release.lua")
 )
 
 // Dispatcher makes routing decisions for one centre.
@@ -270,6 +271,18 @@ type Gone struct {
 	State        string
 	AgentID      string        // the operator that held it, if any
 	Reservations []Reservation // the released operator's next offer
+}
+
+// Release gives callID's offer back at once, as lease expiry would: the
+// caller returns to its original place, the operator to ready without a
+// miss, and both are matched again. For a router that knows the offer's
+// ringing leg is gone (it restarted); a call not offered is left alone.
+func (d *Dispatcher) Release(ctx context.Context, callID string, now time.Time) ([]Reservation, error) {
+	v, err := d.run(ctx, releaseScript, now, callID)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: release %s: %w", callID, err)
+	}
+	return reservations(v[1]), nil
 }
 
 // CallerGone handles a caller hanging up: out of the queue if waiting; if

@@ -142,6 +142,7 @@ type Position struct {
 	EnqueuedAt time.Time // when this call joined the queue
 	AnsweredAt time.Time // connected: when the operator answered; zero before
 	IVRPath    string
+	Number     string // the caller's number as queued ("" withheld)
 }
 
 // Position reports where callID stands and its estimated wait; ErrNotFound
@@ -165,7 +166,33 @@ func (q *Queue) Position(ctx context.Context, callID string) (Position, error) {
 		p.QueueTime, p.EnqueuedAt = msTime(num(v[7])), msTime(num(v[10]))
 		p.AnsweredAt = msTime(num(v[9]))
 	}
+	if len(v) >= 12 {
+		p.Number = str(v[11])
+	}
 	return p, nil
+}
+
+// Held lists the calls Redis holds a place for: waiting in a topic queue
+// or being offered. Not one atomic snapshot; a reconciler re-reads each.
+func (q *Queue) Held(ctx context.Context) ([]string, error) {
+	topics, err := q.Topics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pipe := q.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, 0, len(topics)+1)
+	for _, t := range topics {
+		cmds = append(cmds, pipe.ZRange(ctx, rkeys.Queue(q.centre, t), 0, -1))
+	}
+	cmds = append(cmds, pipe.ZRange(ctx, rkeys.Leases(q.centre), 0, -1))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("queue: held calls: %w", err)
+	}
+	var out []string
+	for _, c := range cmds {
+		out = append(out, c.Val()...)
+	}
+	return out, nil
 }
 
 // EstimateWait is the formula Position uses: pos × aht ÷ max(1, staffed).

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -66,6 +67,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		}
 		citizens = append(citizens, ch)
 	}
+	var released []string
 	for _, ch := range citizens {
 		cctx, cancel := r.cmdCtx()
 		st, err := r.opt.ACD.Lookup(cctx, ch.ID)
@@ -92,6 +94,26 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		c := newCall(r, pbx.Event{Type: pbx.StasisStart, ChannelID: ch.ID, Channel: ch, Time: arrived})
 		c.adopted = a
 		r.launch(ctx, c, a.legID)
+		if st.State == "offered" {
+			released = append(released, ch.ID)
+		}
+	}
+	// An offer in flight at the crash rang a leg that is hung up below:
+	// it goes back now, not after its lease, and the caller keeps its
+	// place (the adopted call above takes the next offer).
+	for _, id := range released {
+		var next []Offer
+		log := r.log.With(zap.String("call_id", id))
+		if err := r.persist(log, id+"/release-"+r.nextID("adopt"), "offer in flight given back", func(ctx context.Context) error {
+			var err error
+			next, err = r.opt.ACD.Release(ctx, id, r.now())
+			return err
+		}); err != nil {
+			log.Warn("offer in flight left to its lease", zap.Error(err))
+			continue
+		}
+		log.Info("offer in flight at the restart given back")
+		r.deliver(next, time.Time{})
 	}
 	// Legs left over were ringing for a reservation that its lease will
 	// return, or belong to calls that ended: nobody will bridge them.
@@ -197,8 +219,8 @@ func (c *call) resume(ctx context.Context) {
 		c.legID = a.legID
 		c.log.Info("adopted a conversation in progress")
 	case (a.state.State == "waiting" || a.state.State == "offered") && ok:
-		// An offer in flight is returned by its lease; its ringing leg was
-		// hung up by adopt, and the next offer reaches this call.
+		// An offer in flight is given back by adopt, which hung up its
+		// ringing leg; the next offer reaches this call.
 		c.topic = t
 		c.rec.Topic = t.ID
 		c.rec.EnqueuedAt = queuedAt

@@ -95,6 +95,12 @@ type ACD interface {
 	// Lookup reports where a call stands in Redis, for adopting calls that
 	// were already in the application when this router started.
 	Lookup(ctx context.Context, callID string) (CallerState, error)
+	// Held lists the calls Redis holds a place for (waiting or offered),
+	// for the reconciler to compare with the PBX's channels.
+	Held(ctx context.Context) ([]string, error)
+	// Release gives a call's offer back at once (its ringing leg is known
+	// to be gone): the caller keeps its place, the operator is ready again.
+	Release(ctx context.Context, callID string, now time.Time) ([]Offer, error)
 	// Recover returns expired reservations and ends finished wrap-ups;
 	// it returns the offers made for what it freed.
 	Recover(ctx context.Context, now time.Time) ([]Offer, error)
@@ -116,6 +122,7 @@ type CallerState struct {
 	QueueTime  time.Time // the caller's place in the queue
 	AnsweredAt time.Time // connected: when the operator answered
 	IVRPath    string
+	Number     string // the caller's number as queued ("" withheld)
 }
 
 // Agents is the operator presence the feature codes and API change.

@@ -563,6 +563,11 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	if len(unknown) > 0 {
 		r.adopt(ctx, unknown)
 	}
+	live := make(map[string]bool, len(byID))
+	for id := range byID {
+		live[id] = true
+	}
+	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
 	r.syncOutage(ctx)
 }

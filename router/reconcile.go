@@ -1,0 +1,90 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/pbx"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// Reconciliation compares what Redis holds with what the PBX holds, and
+// repairs Redis (the PBX is the truth about channels). It runs after every
+// re-sync with the PBX: at start-up and after every reconnect.
+//
+//   - A caller Redis holds a place for (waiting or offered) whose channel is
+//     not in the application any more left while no router watched: the
+//     entry leaves the queue (an operator it held is freed), the call gets
+//     its record, and the callback it is owed.
+//   - An offer whose ringing leg is gone (the router that rang it died) is
+//     given back at once instead of after its lease (adopt).
+//   - An operator on a call this router does not own is freed with a
+//     record of what is known (freeOrphanedOperators).
+
+// reconcileHeld removes the ghosts of callers who hung up while no router
+// watched. present holds the channels in the application now.
+func (r *Router) reconcileHeld(ctx context.Context, present map[string]bool) {
+	cctx, cancel := r.cmdCtx()
+	ids, err := r.opt.ACD.Held(cctx)
+	cancel()
+	if err != nil {
+		r.log.Warn("reconcile: cannot list the callers Redis holds", zap.Error(err))
+		return
+	}
+	for _, id := range ids {
+		if isCallback(id) {
+			continue // a callback's turn in the queue has no channel of its own
+		}
+		r.mu.Lock()
+		owned := r.calls[id] != nil
+		r.mu.Unlock()
+		if owned || present[id] {
+			continue
+		}
+		r.ghost(ctx, id)
+	}
+}
+
+// ghost ends, in Redis, a caller whose channel is gone: out of the queue,
+// one record, and a callback when their wait reached the topic's minimum.
+// The hang-up happened while no router was watching, so its moment is not
+// known: the wait is counted to now, and a caller is rather called back
+// once too often than lost.
+func (r *Router) ghost(ctx context.Context, id string) {
+	log := r.log.With(zap.String("call_id", id))
+	cctx, cancel := r.cmdCtx()
+	st, err := r.opt.ACD.Lookup(cctx, id)
+	cancel()
+	if err != nil || (st.State != "waiting" && st.State != "offered") {
+		return
+	}
+	log = log.With(zap.String("queue", st.Topic))
+	now := r.now()
+	var next []Offer
+	if err := r.persist(log, id+"/gone", "ghost caller out of the queue", func(ctx context.Context) error {
+		var err error
+		_, next, err = r.opt.ACD.Abandon(ctx, id, now)
+		return err
+	}); err != nil {
+		log.Error("reconcile: ghost caller left in Redis", zap.Error(err))
+		return
+	}
+	wait := now.Sub(st.QueueTime)
+	if st.QueueTime.IsZero() {
+		wait = 0
+	}
+	c := &call{r: r, id: id, log: log, cfg: r.Config(), number: st.Number, lang: st.Language,
+		ch: pbx.Channel{ID: id, CallerNumber: st.Number}}
+	c.rec = records.Record{CallID: id, CallerNumber: st.Number, Language: st.Language, Topic: st.Topic,
+		IVRPath: st.IVRPath, EnqueuedAt: st.QueueTime, Arrival: st.QueueTime, Wait: wait,
+		Note: "left while hotline was away; hang-up time unknown"}
+	if t, ok := c.cfg.Topic(st.Topic); ok {
+		c.topic = t
+		c.owedAfterAbandon(wait)
+	}
+	log.Info("reconcile: caller left while hotline was away", zap.Duration("waited", wait), zap.String("callback", c.rec.Callback))
+	c.finish(OutcomeAbandoned, "caller", 0)
+	r.deliver(next, time.Time{})
+}
