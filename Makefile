@@ -1,10 +1,11 @@
 # hotline — the two commands a newcomer needs:
 #   make run    runs the hotline demo (emulated Asterisk, auto-started Redis)
 #   make test   runs every test with the race detector against a real redis-server
+# (make lint: gofmt, go vet, staticcheck and go mod tidy must all be clean; CI runs it first)
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test deps pbx-deps bench bench-pbx prompts vet
+.PHONY: run test lint deps pbx-deps bench bench-pbx prompts vet
 
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
@@ -24,6 +25,17 @@ test: deps pbx-deps
 	$(GO) test -race -count=1 -timeout 20m -v $(PBX_PKGS) >build/realpbx.log 2>&1; rc=$$?; \
 	grep -E '^(--- |    --- |ok|FAIL|PASS)' build/realpbx.log; \
 	if [ $$rc != 0 ]; then echo "real-PBX suite failed; its log:"; cat build/realpbx.log; fi; exit $$rc
+
+# lint fails on any finding: unformatted files (gofmt of the same toolchain),
+# go vet, staticcheck (pinned by the tool directive in go.mod) and a go.mod or
+# go.sum that go mod tidy would change.
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+lint:
+	@out=$$($(GOFMT) -l .) || exit 1; \
+	if [ -n "$$out" ]; then echo "gofmt: these files are not formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
 
 # deps installs what hotline and its tests need from Debian's packages when
 # missing: redis-server (queues live in Redis) and espeak-ng + sox (spoken

@@ -20,7 +20,7 @@ import (
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )

@@ -53,25 +53,15 @@ func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Conf
 	})}
 }
 
-// rules are a topic's callback rules for the store.
+// rules are a topic's callback rules for the store, from the config in
+// force; callbacks.FromConfig is their only builder.
 func (s *callbackState) rules(topic string) callbacks.Rules {
 	cfg := s.cfg.Load()
-	r := cfg.CallbackRules(topic)
-	delays := make([]time.Duration, len(r.Delays))
-	for i, d := range r.Delays {
-		delays[i] = d.D()
-	}
-	return callbacks.Rules{
-		Numbers:     callbacks.NumberRules{CountryCode: cfg.Centre.CountryCode, Allow: r.Allow, Deny: r.Deny},
-		Delays:      delays,
-		MaxAttempts: r.MaxAttempts,
-		Expiry:      r.Expiry.D(),
-		Bias:        r.Bias.D(),
-		Calendar:    cfg.Hours,
-	}
+	return callbacks.FromConfig(cfg.CallbackRules(topic), cfg.Centre.CountryCode, cfg.Hours)
 }
 
-// policy is a topic's callback rules for the router.
+// policy is a topic's callback rules for the router, from the config in
+// force; nothing else builds a router.CallbackPolicy.
 func (s *callbackState) policy(topic string) router.CallbackPolicy {
 	r := s.cfg.Load().CallbackRules(topic)
 	return router.CallbackPolicy{

@@ -20,7 +20,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redistest"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 )

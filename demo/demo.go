@@ -18,7 +18,7 @@ import (
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/configs"
 	"github.com/hotline-acd/hotline/internal/redisproc"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 )

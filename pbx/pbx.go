@@ -1,6 +1,6 @@
 // Package pbx holds the PBX-neutral types that the router speaks: channel
 // events in, media and call-control commands out. It knows nothing of ARI,
-// SIP or Asterisk; adapters (pbx/ari) translate to and from a real PBX.
+// SIP or Asterisk; adapters (pbx/ariadapter) translate to and from a real PBX.
 package pbx
 
 import (

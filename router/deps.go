@@ -9,7 +9,7 @@ import (
 	"github.com/hotline-acd/hotline/records"
 )
 
-// PBX is the call control the router needs; pbx/ari implements it over ARI
+// PBX is the call control the router needs; pbx/ariadapter implements it over ARI
 // and tests run it against the ARI emulator through the same adapter.
 type PBX interface {
 	Answer(ctx context.Context, channelID string) error

@@ -19,7 +19,7 @@ import (
 
 	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/config"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
 // serveFlags are `hotline serve`'s settings; each has an environment

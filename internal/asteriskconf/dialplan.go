@@ -85,9 +85,6 @@ type Dialplan struct {
 	General  map[string]string
 }
 
-// specialSections are the sections of extensions.conf that are not contexts.
-var specialSections = map[string]bool{"general": true, "globals": true}
-
 // ParseDialplan builds the dialplan from a parsed extensions.conf.
 func ParseDialplan(f *File) (*Dialplan, error) {
 	d := &Dialplan{Contexts: map[string]*Context{}, Globals: map[string]string{}, General: map[string]string{}}

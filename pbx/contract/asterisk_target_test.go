@@ -18,7 +18,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/hotline-acd/hotline/internal/pbxtest"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
 // The real-Asterisk target is driven over ARI alone; the dialplan it needs

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/hotline-acd/hotline/pbx"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
 // Asterisk: a dialplan-entered channel reaches the app with StasisStart in

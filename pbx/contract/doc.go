@@ -1,5 +1,5 @@
 // Package contract holds the PBX contract suite: one set of tests of the
-// PBX boundary (pbx.Client and pbx.Source as pbx/ari's adapter implements
+// PBX boundary (pbx.Client and pbx.Source as pbx/ariadapter implements
 // them) that runs against two targets:
 //
 //   - the emulator (pbx/emulator), always, in CI;

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline-acd/hotline/pbx"
-	ariadapter "github.com/hotline-acd/hotline/pbx/ari"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
 // contractApp is the Stasis application the suite's adapters use (on a

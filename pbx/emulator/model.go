@@ -121,7 +121,6 @@ type bridge struct {
 	channels   []*channel // newest first, as Asterisk lists them
 	created    time.Time
 	moh        bool
-	creatorApp string
 	destroyed  bool
 }
 

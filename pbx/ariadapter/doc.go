@@ -1,6 +1,5 @@
-// Package ariadapter (directory pbx/ari) implements pbx.Client and
-// pbx.Source for Asterisk ARI. It is the only importer of
-// github.com/CyCoreSystems/ari/v5 in the project.
+// Package ariadapter implements pbx.Client and pbx.Source for Asterisk ARI.
+// It is the only importer of github.com/CyCoreSystems/ari/v5 in the project.
 //
 // # What comes from ari/v5 and what does not
 //

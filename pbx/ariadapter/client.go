@@ -136,7 +136,7 @@ func New(opts Options, log *zap.Logger) *Client {
 	})
 	c := &Client{
 		opts:    opts,
-		log:     log.With(zap.String("component", "pbx/ari"), zap.String("app", opts.App)),
+		log:     log.With(zap.String("component", "pbx/ariadapter"), zap.String("app", opts.App)),
 		nc:      nc,
 		http:    hc,
 		out:     make(chan pbx.Event),
