@@ -140,14 +140,18 @@ func (c *Client) session(ctx context.Context, first bool) error {
 	c.barrier(sctx)
 	c.reapplySubscriptions(sctx)
 	resynced := c.resync(sctx)
+	// Connected (and counted) before the Resynced snapshot is released: a
+	// reader that sees it must also see the connection it came from.
+	if sctx.Err() == nil {
+		if !first {
+			c.reconnects.Add(1)
+		}
+		c.setConnected(true)
+	}
 	c.queue.release(resynced)
 	if sctx.Err() != nil {
 		return nil
 	}
-	if !first {
-		c.reconnects.Add(1)
-	}
-	c.setConnected(true)
 	c.readyOnce.Do(func() { close(c.ready) })
 	c.log.Info("ari connected", zap.Bool("first", first), zap.Bool("resynced", resynced != nil))
 
