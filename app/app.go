@@ -195,6 +195,13 @@ func (a *App) ready() error {
 	case !a.pbx.Connected():
 		return errors.New("not connected to the PBX")
 	}
+	// Redis holds the queues: without it new callers go to the PBX's
+	// fallback, and a load balancer should know.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
 	return nil
 }
 

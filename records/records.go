@@ -26,6 +26,7 @@ const (
 	OutcomeIVRHangup   = "ivr_hangup"
 	OutcomeRejected    = "rejected"
 	OutcomeLost        = "lost"
+	OutcomeFallback    = "fallback"
 )
 
 // ErrInvalid: a record without a call id.

@@ -396,8 +396,7 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 		return
 	}
 	if err != nil {
-		c.log.Error("enqueue failed", zap.Error(err))
-		c.hangup(OutcomeRejected, "system", "")
+		c.degraded(ctx, err)
 		return
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
@@ -415,6 +414,39 @@ func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
 		c.announcePosition()
 	}
 	c.r.deliver(offers, time.Time{})
+}
+
+// degraded hands a caller Redis could not queue (it is unreachable or
+// stalled) to the PBX's fallback, the path callers take when hotline is
+// down: Asterisk's own queue for the same operators, and AstDB for a
+// callback when nobody answers. No caller is hung up because Redis is away.
+// The enqueue may have taken effect anyway, so its entry is withdrawn
+// (retried until Redis is back; the reconciler is the net).
+func (c *call) degraded(ctx context.Context, cause error) {
+	c.log.Error("Redis could not queue the caller; handing them to the PBX fallback", zap.Error(cause))
+	c.stopMOH()
+	cctx, cancel := c.r.cmdCtx()
+	err := c.r.opt.PBX.Continue(cctx, c.id, fallbackContext, fallbackReleased)
+	cancel()
+	if err != nil {
+		c.log.Error("fallback failed; hanging up", zap.Error(err))
+		c.hangup(OutcomeRejected, "system", "")
+		return
+	}
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Degraded.Inc()
+	}
+	c.rec.Note = strings.TrimSpace(c.rec.Note + " redis_unreachable")
+	if err := c.r.persist(c.log, c.id+"/gone", "withdraw a caller handed to the fallback", func(ctx context.Context) error {
+		_, next, err := c.r.opt.ACD.Abandon(ctx, c.id, c.r.now())
+		if err == nil {
+			c.r.deliver(next, time.Time{})
+		}
+		return err
+	}); err != nil {
+		c.log.Warn("caller handed to the fallback may still be queued in Redis", zap.Error(err))
+	}
+	c.finish(OutcomeFallback, "system", 0)
 }
 
 func (c *call) armMaxWait(t *config.Topic) {

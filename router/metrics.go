@@ -10,6 +10,9 @@ type Metrics struct {
 	Handover      prometheus.Histogram
 	OffersFailed  prometheus.Counter
 	Announcements prometheus.Counter
+	// Degraded counts callers handed to the PBX fallback because Redis
+	// could not queue them.
+	Degraded prometheus.Counter
 	// Wait is the time from joining a queue to an operator answering, per
 	// topic: service level ("80 % within 20 s") is the share of the 20 s
 	// bucket, e.g. rate(..._bucket{le="20"}) / rate(..._count).
@@ -36,6 +39,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Announcements: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_announcements_total", Help: "Queue position announcements played.",
 		}),
+		Degraded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_degraded_fallbacks_total", Help: "Callers handed to the PBX fallback because Redis could not queue them.",
+		}),
 		Wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hotline_queue_wait_seconds",
 			Help:    "From joining a topic queue to an operator answering, by topic.",
@@ -43,7 +49,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"queue"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Calls, m.ActiveCalls, m.Handover, m.OffersFailed, m.Announcements, m.Wait)
+		reg.MustRegister(m.Calls, m.ActiveCalls, m.Handover, m.OffersFailed, m.Announcements, m.Degraded, m.Wait)
 	}
 	return m
 }

@@ -11,6 +11,7 @@ const (
 	OutcomeIVRHangup   Outcome = "ivr_hangup"  // the menu ended the call (e.g. emergency notice)
 	OutcomeRejected    Outcome = "rejected"    // could not be served (queue full, closed, bad config)
 	OutcomeLost        Outcome = "lost"        // the channel vanished while hotline was disconnected
+	OutcomeFallback    Outcome = "fallback"    // handed to the PBX's fallback queue: Redis was unreachable
 	// OutcomeCallbackLater: the caller took (or was given) a callback and
 	// hung up; the callback keeps their original queue time.
 	OutcomeCallbackLater Outcome = "callback_later"
