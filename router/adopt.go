@@ -136,10 +136,7 @@ func (r *Router) freeOrphanedOperators() {
 		return
 	}
 	for agent, callID := range busy {
-		r.mu.Lock()
-		owned := r.calls[callID] != nil
-		r.mu.Unlock()
-		if owned {
+		if r.owns(callID) {
 			continue
 		}
 		now := r.now()

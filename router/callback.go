@@ -311,7 +311,19 @@ const (
 func (r *Router) startCallback(ctx context.Context, o Offer) {
 	a := &cbAttempt{r: r, offer: o, id: strings.TrimPrefix(o.CallID, cbPrefix), inbox: newMailbox[msg]()}
 	a.log = r.log.With(zap.String("call_id", o.CallID), zap.String("agent", o.AgentID), zap.String("queue", o.Topic))
-	r.spawn(func() { a.run(ctx) })
+	// Registered, so the reconciler does not take the operator it holds
+	// for one whose call is gone.
+	r.mu.Lock()
+	r.attempts[o.CallID] = true
+	r.mu.Unlock()
+	r.spawn(func() {
+		defer func() {
+			r.mu.Lock()
+			delete(r.attempts, o.CallID)
+			r.mu.Unlock()
+		}()
+		a.run(ctx)
+	})
 }
 
 func (a *cbAttempt) run(ctx context.Context) {

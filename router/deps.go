@@ -25,6 +25,9 @@ type PBX interface {
 	CreateBridge(ctx context.Context, bridgeID, bridgeType string) error
 	AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
 	DestroyBridge(ctx context.Context, bridgeID string) error
+	// Channels lists the channels in the application now, for the
+	// reconciler (the PBX is the truth about channels).
+	Channels(ctx context.Context) ([]pbx.Channel, error)
 	// Continue sends the channel back to the dialplan at context/exten.
 	Continue(ctx context.Context, channelID, context, exten string) error
 }

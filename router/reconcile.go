@@ -23,6 +23,32 @@ import (
 //   - An operator on a call this router does not own is freed with a
 //     record of what is known (freeOrphanedOperators).
 
+// reconcile compares Redis with the channels in the application now and
+// repairs it: the periodic and the after-Redis-outage run (a re-sync runs
+// the same steps on the snapshot it brings).
+func (r *Router) reconcile(ctx context.Context) {
+	cctx, cancel := r.cmdCtx()
+	chans, err := r.opt.PBX.Channels(cctx)
+	cancel()
+	if err != nil {
+		r.log.Warn("reconcile: cannot list the PBX's channels", zap.Error(err))
+		return
+	}
+	live := make(map[string]bool, len(chans))
+	for _, ch := range chans {
+		live[ch.ID] = true
+	}
+	r.reconcileHeld(ctx, live)
+	r.freeOrphanedOperators()
+}
+
+// owns reports whether a call or a callback attempt of this router holds id.
+func (r *Router) owns(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[id] != nil || r.attempts[id]
+}
+
 // reconcileHeld removes the ghosts of callers who hung up while no router
 // watched. present holds the channels in the application now.
 func (r *Router) reconcileHeld(ctx context.Context, present map[string]bool) {
@@ -37,10 +63,7 @@ func (r *Router) reconcileHeld(ctx context.Context, present map[string]bool) {
 		if isCallback(id) {
 			continue // a callback's turn in the queue has no channel of its own
 		}
-		r.mu.Lock()
-		owned := r.calls[id] != nil
-		r.mu.Unlock()
-		if owned || present[id] {
+		if r.owns(id) || present[id] {
 			continue
 		}
 		r.ghost(ctx, id)

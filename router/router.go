@@ -44,6 +44,10 @@ type Options struct {
 	// other instances add); default 5 s. It is the crash-safety net, not
 	// the hand-over path (that is event-driven).
 	RecoverEvery time.Duration
+	// ReconcileEvery is how often Redis is compared with the PBX's channels
+	// and repaired (reconcile.go) besides after every re-sync and after
+	// Redis comes back; default 30 s.
+	ReconcileEvery time.Duration
 	// CommandTimeout bounds one PBX or Redis command issued by the router.
 	CommandTimeout time.Duration
 	// OnHandover, if set, receives every hand-over latency: from an operator
@@ -76,6 +80,7 @@ type Router struct {
 
 	mu       sync.Mutex
 	calls    map[string]*call         // caller channel id → call
+	attempts map[string]bool          // callback entries with an attempt running
 	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
 	lastCall map[string]CallbackRequest // operator → their last conversation, for "call back"
@@ -85,6 +90,7 @@ type Router struct {
 	wg         sync.WaitGroup
 	promoteNow chan struct{}
 	sweptAt    time.Time   // last sweep; recoverLoop's goroutine only
+	redisDown  bool        // the last sweep failed; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
 }
@@ -106,6 +112,9 @@ func New(opt Options) (*Router, error) {
 	if opt.RecoverEvery <= 0 {
 		opt.RecoverEvery = 5 * time.Second
 	}
+	if opt.ReconcileEvery <= 0 {
+		opt.ReconcileEvery = 30 * time.Second
+	}
 	if opt.CommandTimeout <= 0 {
 		opt.CommandTimeout = 5 * time.Second
 	}
@@ -123,6 +132,7 @@ func New(opt Options) (*Router, error) {
 		log:      opt.Log,
 		now:      opt.Now,
 		calls:    make(map[string]*call),
+		attempts: make(map[string]bool),
 		legs:     make(map[string]*mailbox[msg]),
 		wrapups:  make(map[string]wrapUp),
 		lastCall: make(map[string]CallbackRequest),
@@ -436,6 +446,8 @@ func (r *Router) wrapUpDone(agentID string) {
 func (r *Router) recoverLoop(ctx context.Context) {
 	t := time.NewTimer(r.nextSweep(ctx))
 	defer t.Stop()
+	rec := time.NewTicker(r.opt.ReconcileEvery)
+	defer rec.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -443,7 +455,13 @@ func (r *Router) recoverLoop(ctx context.Context) {
 		case <-r.promoteNow:
 			r.promote()
 		case <-t.C:
-			r.sweep()
+			if r.sweep() && r.redisDown {
+				// Redis is back: what failed meanwhile is repaired now.
+				r.redisDown = false
+				r.reconcile(ctx)
+			}
+		case <-rec.C:
+			r.reconcile(ctx)
 		}
 		t.Reset(r.nextSweep(ctx))
 	}
@@ -473,6 +491,7 @@ func (r *Router) nextSweep(ctx context.Context) time.Duration {
 		cancel()
 		if err != nil {
 			// Redis is away: look again soon, as the old one-second poll did.
+			r.redisDown = true
 			return time.Second
 		}
 		if found && at.Before(next) {
@@ -492,8 +511,9 @@ func (r *Router) nextSweep(ctx context.Context) time.Duration {
 	return max(wait, minSweepGap)
 }
 
-// sweep returns what expired and promotes due callbacks.
-func (r *Router) sweep() {
+// sweep returns what expired and promotes due callbacks; it reports
+// whether Redis answered.
+func (r *Router) sweep() bool {
 	r.sweptAt = r.now()
 	if r.opt.Callbacks != nil {
 		r.promote()
@@ -503,12 +523,14 @@ func (r *Router) sweep() {
 	cancel()
 	if err != nil {
 		r.log.Warn("lease recovery", zap.Error(err))
-		return
+		r.redisDown = true
+		return false
 	}
 	for _, o := range offers {
 		freed, _ := r.wrapUpPreempted(o.AgentID)
 		r.deliver([]Offer{o}, freed)
 	}
+	return true
 }
 
 // resync reconciles the calls this router owns with the channels the PBX
