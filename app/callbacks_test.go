@@ -13,6 +13,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/rkeys"
+	"github.com/hotline-acd/hotline/internal/testclock"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -271,7 +272,7 @@ func TestOutageBacklogReadBackInBatches(t *testing.T) {
 	h = newHarnessWith(t, callbackConfig(t, time.Hour), emulator.Options{Fallback: true, OnDBDelete: onDelete})
 	h.stop()
 	h.eventually("hotline gone", func() bool { return !h.emu.Connected() })
-	at := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+	at := strconv.FormatInt(testclock.Now().Add(-time.Hour).Unix(), 10)
 	for i := 0; i < backlog; i++ {
 		h.emu.SetDB(emulator.MissedFamily, fmt.Sprintf("1795419909.%03d", i), fmt.Sprintf("7900500%04d|%s", i, at))
 	}
@@ -393,10 +394,7 @@ func TestCustomerFirstCallbackQueuesTheCitizen(t *testing.T) {
 func TestAfterHoursOfferAsksFirst(t *testing.T) {
 	cfg := callbackConfig(t, time.Hour)
 	setCallbacks(cfg, func(r *config.CallbackRules) { r.AfterHours = config.AfterHoursOffer })
-	cfg.Hours = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{{Days: []string{"mon"}, Open: "00:00", Close: "00:01"}}}
-	if cfg.Hours.IsOpen(time.Now()) {
-		t.Skip("the one open minute of the week is now")
-	}
+	cfg.Hours = closedNow()
 	h := newHarness(t, cfg)
 	yes := h.emu.Call(emulator.Caller{Number: "79007000001", Script: append(choose("2", "3"),
 		emulator.Step{OnMedia: "/callback_offer", Digits: "1"})})

@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redistest"
+	"github.com/hotline-acd/hotline/internal/testclock"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
@@ -52,11 +53,12 @@ type harness struct {
 	offset time.Duration
 }
 
-// now is the clock every app of the harness runs on.
+// now is the clock every app of the harness runs on: the test clock
+// (HOTLINE_TEST_NOW may move it to any hour and weekday) plus advance.
 func (h *harness) now() time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return time.Now().Add(h.offset)
+	return testclock.Now().Add(h.offset)
 }
 
 // advance moves the harness's clock forward by d.
@@ -71,6 +73,15 @@ const testToken = "test-token"
 var allDay = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{
 	{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Open: "00:00", Close: "24:00"},
 }}
+
+// closedNow is business hours that are closed when the test runs, at any
+// hour of any weekday: open one minute a week, three days from now.
+func closedNow() config.Hours {
+	day := testclock.Now().UTC().Add(72 * time.Hour).Weekday()
+	return config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{
+		{Days: []string{strings.ToLower(day.String()[:3])}, Open: "00:00", Close: "00:01"},
+	}}
+}
 
 // testConfig is the example config with timers shortened for tests and a
 // unique centre id so tests can share one Redis.

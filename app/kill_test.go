@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redistest"
+	"github.com/hotline-acd/hotline/internal/testclock"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
@@ -62,7 +63,7 @@ func TestHelperHotlineProcess(t *testing.T) {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.Lock(os.Stderr), testLogLevel))
 	a, err := app.New(app.Options{
-		Config: cfg, RedisAddr: os.Getenv(envKillRedis), Log: log,
+		Config: cfg, RedisAddr: os.Getenv(envKillRedis), Log: log, Now: testclock.Now,
 		ARI: ariadapter.Options{URL: os.Getenv(envKillARI), User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		CallbackAttemptLease: killAttemptLease,
@@ -201,6 +202,7 @@ func TestKillDuringCallbackAttempts(t *testing.T) {
 	})
 	startChild := func() *exec.Cmd {
 		t.Helper()
+		testclock.Now() // fixes the clock's offset, which the child inherits
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHotlineProcess$")
 		cmd.Env = append(os.Environ(), envKillChild+"=1", envKillARI+"="+emu.URL(),
 			envKillRedis+"="+addr, envKillCentre+"="+centre)
@@ -272,7 +274,7 @@ func TestKillDuringCallbackAttempts(t *testing.T) {
 	}
 	var all []owed
 	var numbers []string
-	now := time.Now()
+	now := testclock.Now() // the child's clock: it decides what is due
 	for i := range 13 {
 		o := owed{number: fmt.Sprintf("+7900700%04d", i+1), now: i < 3}
 		numbers = append(numbers, o.number)
