@@ -84,10 +84,13 @@ func (s *callbackState) Schedule(ctx context.Context, req router.CallbackRequest
 		QueueTime: req.QueueTime, Priority: req.Priority, SourceCallID: req.SourceCallID, Note: req.Note,
 	}, s.rules(req.Topic), now)
 	if err != nil {
-		if cb.Status == callbacks.StatusRefused {
+		switch {
+		case cb.Status == callbacks.StatusRefused:
 			// Recorded as refused (not a store failure): the router
 			// must not keep asking.
 			err = fmt.Errorf("%w: %w", router.ErrNumberRefused, err)
+		case errors.Is(err, callbacks.ErrInvalid):
+			err = fmt.Errorf("%w: %w", router.ErrRefused, err)
 		}
 		return router.CallbackTicket{}, err
 	}

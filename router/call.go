@@ -67,6 +67,9 @@ type call struct {
 	// conversation; operatorLost counts operator lines that dropped.
 	legGone      *time.Timer
 	operatorLost int
+	// unbridged: the operator answered but the two legs were never joined
+	// (the citizen left in that instant): they never talked.
+	unbridged bool
 
 	// announcements while queued
 	announce   *time.Ticker
@@ -428,6 +431,12 @@ func (c *call) degraded(ctx context.Context, cause error) {
 	cctx, cancel := c.r.cmdCtx()
 	err := c.r.opt.PBX.Continue(cctx, c.id, fallbackContext, fallbackReleased)
 	cancel()
+	if errors.Is(err, pbx.ErrNotFound) {
+		// The caller hung up while Redis stalled: a caller who waited
+		// and left, owed what any such caller is.
+		c.leaveQueue(ctx, 0)
+		return
+	}
 	if err != nil {
 		c.log.Error("fallback failed; hanging up", zap.Error(err))
 		c.hangup(OutcomeRejected, "system", "")
@@ -926,9 +935,12 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	o := c.offer
 	log := c.log.With(zap.String("agent", o.AgentID))
 	now := c.r.now()
-	cctx, cancel := c.r.cmdCtx()
-	err := c.r.opt.ACD.Answered(cctx, *o, now)
-	cancel()
+	// An error here is ambiguous (the script may have run in Redis after
+	// the client gave up): retried under one operation id, it either
+	// holds or is refused, never "maybe".
+	err := c.r.persist(log, fmt.Sprintf("%s/answered-%d", c.id, o.Seq), "answered", func(ctx context.Context) error {
+		return c.r.opt.ACD.Answered(ctx, *o, now)
+	})
 	if err != nil {
 		// The reservation was lost (lease expired and given away): this
 		// operator must not talk to the caller; the caller is queued again.
@@ -943,14 +955,16 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	c.stopAnnouncement()
 	c.stopMOH()
 	c.bridgeID = bridgePrefix + c.id
-	cctx, cancel = c.r.cmdCtx()
+	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
 	// dtmf_events keeps the caller's digits reaching hotline: a plain
 	// mixing bridge of two SIP legs goes native RTP and swallows them.
 	if err := c.r.opt.PBX.CreateBridge(cctx, c.bridgeID, "mixing,dtmf_events"); err != nil {
 		log.Error("create bridge", zap.Error(err))
+		c.unbridged = true
 	} else if err := c.r.opt.PBX.AddToBridge(cctx, c.bridgeID, c.id, c.legID); err != nil {
 		log.Error("add to bridge", zap.Error(err))
+		c.unbridged = true
 	}
 	c.phase = phaseBridged
 	c.rec.AnsweredAt = now

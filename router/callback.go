@@ -144,9 +144,15 @@ func (c *call) scheduleCallback(reason string) bool {
 	if c.enteredNumber != "" {
 		req.Note = "number keyed in by the caller"
 	}
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	t, err := cb.Schedule(cctx, req, c.r.now())
+	// Retried until Redis takes it: a callback owed must not be lost to a
+	// Redis restart (the operation id keeps a retry from scheduling twice).
+	now := c.r.now()
+	var t CallbackTicket
+	err := c.r.persist(c.log, c.id+"/callback-"+reason, "callback", func(ctx context.Context) error {
+		var err error
+		t, err = cb.Schedule(ctx, req, now)
+		return err
+	})
 	if err != nil {
 		c.log.Warn("callback not scheduled", zap.String("reason", reason), zap.Error(err))
 		return false

@@ -37,7 +37,7 @@ func (r *Router) persist(log *zap.Logger, op, what string, step func(ctx context
 		ctx, cancel := r.cmdCtx()
 		err := step(rkeys.WithOp(ctx, op))
 		cancel()
-		if err == nil || errors.Is(err, ErrRefused) || errors.Is(err, ErrQueueFull) {
+		if err == nil || errors.Is(err, ErrRefused) || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrNumberRefused) {
 			if err == nil && try > 1 {
 				log.Info(what+": done after Redis came back", zap.Int("tries", try))
 			}

@@ -65,7 +65,7 @@ func (c *call) owedAfterConversation(by string, cause int, talked time.Duration)
 	if !p.Enabled || by != "caller" {
 		return false
 	}
-	if droppedCause(cause) || talked < p.DropWindow {
+	if droppedCause(cause) || talked < p.DropWindow || c.unbridged {
 		c.scheduleCallback(ReasonDropped)
 		return true
 	}
