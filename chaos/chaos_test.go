@@ -23,6 +23,15 @@ const (
 // condition).
 func run(d time.Duration) { time.Sleep(d) }
 
+// The control: the same traffic with no fault. What fails here is not
+// caused by a fault, and shows as such in the fault tests too.
+func TestNoFaultControl(t *testing.T) {
+	r := newRig(t, nil)
+	r.traffic.startStream(streamEvery)
+	run(2 * trafficSpan)
+	r.checkSettled()
+}
+
 // Redis is SIGKILLed mid-traffic, stays down 1.5 s, and comes back on the
 // same port from its append-only file.
 func TestRedisKillRestartAOF(t *testing.T) {

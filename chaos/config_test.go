@@ -27,7 +27,7 @@ const (
 	// reservation lease of the example config (kept as in production),
 	// so an operator or a caller left waiting for a lease to run out
 	// shows as a violation instead of healing unseen.
-	settleWithin = 12 * time.Second
+	settleWithin = 10 * time.Second
 )
 
 // Operators logged in for every test. 1004, the only one with the

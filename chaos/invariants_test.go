@@ -95,18 +95,14 @@ func (r *rig) violations() []string {
 		if c.h.Rejected() || c.h.ID() == "" {
 			continue // refused by the PBX (no hotline connected): never reached hotline
 		}
-		waitingAt, bridged, endedAt := c.snapshot()
-		if endedAt.IsZero() {
+		if c.snapshotEnded().IsZero() {
 			add("call %s still up after traffic stopped: %s", c, describeChannel(live[c.h.ID()]))
 			continue
 		}
 		if rs := byCall[c.h.ID()]; len(rs) != 1 {
 			add("call %s has %d records, want exactly one%s", c, len(rs), fmtRecords(rs))
 		}
-		if c.number == "" || bridged || waitingAt.IsZero() || c.h.EndedBy() != "remote" {
-			continue
-		}
-		if waited := endedAt.Sub(waitingAt); waited >= minAbandonWait+100*time.Millisecond && len(owed["+"+c.number]) == 0 {
+		if waited, ok := c.owedCallback(); ok && len(owed["+"+c.number]) == 0 {
 			add("call %s waited %v in a queue and hung up unserved: no callback for +%s%s",
 				c, waited.Round(time.Millisecond), c.number, fmtRecords(byCall[c.h.ID()]))
 		}
@@ -212,6 +208,18 @@ func (r *rig) violations() []string {
 	return out
 }
 
+// owedCallback reports whether the citizen, with a number, heard hold
+// music or its position, hung up itself unserved, and had waited past
+// the minimum by then (with 100 ms to spare for the test's polling).
+func (c *citizen) owedCallback() (time.Duration, bool) {
+	waitingAt, bridged, endedAt := c.snapshot()
+	if c.number == "" || bridged || waitingAt.IsZero() || endedAt.IsZero() || c.h.EndedBy() != "remote" {
+		return 0, false
+	}
+	waited := endedAt.Sub(waitingAt)
+	return waited, waited >= minAbandonWait+100*time.Millisecond
+}
+
 func (r *rig) scan(ctx context.Context, match string) ([]string, error) {
 	var keys []string
 	iter := r.rdb.Scan(ctx, 0, match, 1000).Iterator()
@@ -266,15 +274,18 @@ func fmtRecords(rs []records.Record) string {
 // logSummary logs what the traffic was, for the report.
 func (r *rig) logSummary() {
 	kinds := map[string]int{}
-	outcomes := map[string]int{}
-	rejected := 0
+	endedBy := map[string]int{}
+	rejected, owed := 0, 0
 	for _, c := range r.traffic.citizens() {
 		kinds[c.kind]++
 		if c.h.Rejected() {
 			rejected++
 		}
-		outcomes[c.h.EndedBy()]++
+		endedBy[c.h.EndedBy()]++
+		if _, ok := c.owedCallback(); ok {
+			owed++
+		}
 	}
-	r.t.Logf("traffic: %d citizens %v; refused by the PBX (hotline not connected): %d; ended by %v",
-		len(r.traffic.citizens()), kinds, rejected, outcomes)
+	r.t.Logf("traffic: %d citizens %v; refused by the PBX (no hotline connected): %d; ended by %v; owed a callback: %d",
+		len(r.traffic.citizens()), kinds, rejected, endedBy, owed)
 }
