@@ -91,6 +91,9 @@ func (d *Durable) start(ctx context.Context) error {
 		}
 		select {
 		case <-exited:
+			d.mu.Lock()
+			d.cmd = nil // nothing left to kill; Restart may try again
+			d.mu.Unlock()
 			return fmt.Errorf("redisproc: redis-server on %s exited: %s", d.Addr(), bytes.TrimSpace(out.Bytes()))
 		case <-ctx.Done():
 			d.Kill()
