@@ -148,7 +148,7 @@ func TestRouterKillEveryPhase(t *testing.T) {
 		"talking":       talking.h.State() == "bridged",
 		"waiting":       waiting.h.State() == "up" && waiting.h.OnMOH(),
 		"keying":        keying.h.State() == "up" && strings.HasSuffix(strings.Join(keying.h.DigitsSent(), ""), "87"),
-		"menu":          inMenu.h.State() == "up" && !heard(inMenu.h, "/topic_menu"),
+		"menu":          inMenu.h.State() == "up" && !heard(inMenu.h, "/queue_position_intro") && !inMenu.h.OnMOH(),
 		"being offered": offered.h.State() == "up",
 		"down-hanger":   down.h.State() == "up",
 	}
