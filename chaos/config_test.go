@@ -36,8 +36,6 @@ const (
 // a free operator, and cannot hide.
 var loggedIn = []string{"1001", "1002", "1003"}
 
-const unstaffedTopic = "elderly_delivery"
-
 var allDay = config.Hours{TimeZone: "UTC", Weekly: []config.WeeklyOpen{
 	{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Open: "00:00", Close: "24:00"},
 }}

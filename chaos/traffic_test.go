@@ -50,7 +50,7 @@ var (
 	topicTesting = []string{"3"}      // operators 1001, 1003
 	topicSocial  = []string{"1"}      // operator 1002 (1004 is offline)
 	topicSymptom = []string{"7"}      // operator 1003 only (doctor)
-	topicElderly = []string{"4", "2"} // nobody: unstaffedTopic
+	topicElderly = []string{"4", "2"} // elderly_delivery: nobody (1004 is offline)
 )
 
 // choose scripts the menus: language, then the topic digits, each as its
