@@ -1,6 +1,8 @@
 // Package redisproc starts a throw-away redis-server from PATH: no
 // persistence, loopback only, on a free port. Tests (through redistest),
 // benchmarks and `hotline demo` use it; production points at a real Redis.
+// Durable is the one fault tests kill and stall: it keeps an append-only
+// file and survives a restart.
 package redisproc
 
 import (

@@ -190,6 +190,7 @@ type Server struct {
 	handles   []*CallHandle
 	restLog   []RESTCall
 	db        map[string]string // AstDB: "family/key" → value
+	refuseWS  bool              // RefuseWebSockets: event sockets are refused
 
 	chanSeq  int // unique id suffix
 	nameSeq  int // channel name suffix

@@ -210,6 +210,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, obj{{"message", "Missing param 'app'"}})
 		return
 	}
+	s.mu.Lock()
+	refused := s.refuseWS
+	s.mu.Unlock()
+	if refused {
+		s.logREST(r, http.StatusServiceUnavailable)
+		writeJSON(w, http.StatusServiceUnavailable, obj{{"message", "Service Unavailable"}})
+		return
+	}
 	ws := websocket.Server{
 		Handshake: func(*websocket.Config, *http.Request) error { return nil },
 		Handler: func(conn *websocket.Conn) {
@@ -303,6 +311,15 @@ func (s *Server) DropWebSocket() {
 			}
 		}
 	}
+}
+
+// RefuseWebSockets, while on, answers every event WebSocket request with
+// 503 (test hook): with DropWebSocket it keeps the event connection down
+// for as long as a test needs, while REST goes on working.
+func (s *Server) RefuseWebSockets(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseWS = on
 }
 
 // InjectRaw sends an arbitrary JSON frame to the connected socket of every

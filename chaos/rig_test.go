@@ -1,0 +1,263 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/redisproc"
+	"github.com/hotline-acd/hotline/internal/redistest"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// rig is one fault scenario: a durable redis-server, the ARI emulator in
+// this process, hotline as a child process, scripted operator phones.
+type rig struct {
+	t      *testing.T
+	tmp    string
+	centre string
+	cfg    *config.Config
+	redis  *redisproc.Durable
+	rdb    *redis.Client
+	emu    *emulator.Server
+	agents *agents.Registry
+	stream *records.Stream
+	cbs    *callbacks.Store
+
+	hotlines []*hotline
+	nHotline int
+	traffic  *traffic
+	watch    *pbxWatch
+}
+
+// newRig starts Redis, the emulator (with one phone per configured
+// operator, scripted by phone, default: answers after 50 ms) and hotline,
+// and logs in the operators of loggedIn from their phones with *11.
+func newRig(t *testing.T, phone func(endpoint string) emulator.Phone) *rig {
+	t.Helper()
+	r := &rig{t: t, tmp: t.TempDir(), centre: redistest.Prefix(t)}
+	cfg, err := chaosConfig(r.centre)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	r.cfg = cfg
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	dir := r.tmp + "/redis"
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.redis, err = redisproc.StartDurable(ctx, dir)
+	if err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	t.Cleanup(r.redis.Close)
+	// The checker's own client: no retries, so a read never silently
+	// waits out an outage the test did not expect.
+	r.rdb = redis.NewClient(&redis.Options{Addr: r.redis.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = r.rdb.Close() })
+	r.agents = agents.New(r.rdb, r.centre)
+	r.stream = records.New(r.rdb, r.centre, 0)
+	r.cbs = callbacks.New(r.rdb, r.centre, callbacks.Options{CountryCode: cfg.Centre.CountryCode})
+
+	r.emu = emulator.New(emulator.Options{App: "hotline", User: ariUser, Password: ariPassword, TimeScale: timeScale})
+	if err := r.emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.emu.Close)
+	for _, op := range cfg.Operators {
+		p := emulator.Phone{Registered: true, AnswerAfter: 50 * time.Millisecond}
+		if phone != nil {
+			p = phone(op.Endpoint)
+		}
+		r.emu.AddPhone(op.Endpoint, p)
+	}
+	r.watch = watchPBX(r.emu)
+	t.Cleanup(r.watch.stop)
+	r.traffic = newTraffic(r)
+	// Runs before the emulator closes (cleanups run last first): every
+	// citizen still up hangs up and every observer goroutine ends.
+	t.Cleanup(r.traffic.close)
+	t.Cleanup(r.showLogs)
+
+	r.startHotline()
+	for _, id := range loggedIn {
+		r.login(id)
+	}
+	return r
+}
+
+// login logs operator id in with *11 from their phone, as a person would.
+func (r *rig) login(id string) {
+	r.t.Helper()
+	op, _ := r.cfg.OperatorByID(id)
+	fc := r.emu.DialFromPhone(op.Endpoint, "*11", nil)
+	select {
+	case <-fc.Ended():
+	case <-time.After(10 * time.Second):
+		r.t.Fatalf("*11 from %s did not end", op.Endpoint)
+	}
+	r.eventually("operator "+id+" ready", 10*time.Second, func() bool {
+		a, err := r.agents.Get(context.Background(), id)
+		return err == nil && a.State == agents.Ready
+	})
+}
+
+// eventually polls cond until it holds or d has passed.
+func (r *rig) eventually(what string, d time.Duration, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// showLogs prints, on failure, the warnings and errors of every hotline
+// process and where the full logs are.
+func (r *rig) showLogs() {
+	if !r.t.Failed() {
+		return
+	}
+	for i, h := range r.hotlines {
+		f, err := os.Open(h.logPath)
+		if err != nil {
+			continue
+		}
+		var lines []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if l := sc.Text(); strings.Contains(l, "\tWARN\t") || strings.Contains(l, "\tERROR\t") ||
+				strings.Contains(l, "hotline child") || strings.Contains(l, "panic") {
+				lines = append(lines, l)
+			}
+		}
+		_ = f.Close()
+		const max = 150
+		if len(lines) > max {
+			lines = append(lines[:max], fmt.Sprintf("... %d more", len(lines)-max))
+		}
+		r.t.Logf("hotline process %d (full log %s; keep logs with %s=DIR): warnings and errors:\n%s",
+			i+1, h.logPath, envLogs, strings.Join(lines, "\n"))
+	}
+	// redis-server's own warnings (its start-up banner left out).
+	var rl []string
+	for _, l := range strings.Split(r.redis.Output(), "\n") {
+		if strings.Contains(l, " # ") && !strings.Contains(l, "oO0OoO0OoO0Oo") && !strings.Contains(l, "Redis version=") &&
+			!strings.Contains(l, "Configuration loaded") && !strings.Contains(l, "Server initialized") && !strings.Contains(l, "overcommit") {
+			rl = append(rl, l)
+		}
+	}
+	if len(rl) > 0 {
+		r.t.Logf("redis-server warnings:\n%s", strings.Join(rl, "\n"))
+	}
+}
+
+// pbxWatch samples the PBX's channels throughout a test for what must
+// never be seen even for a moment: a caller's phone legs ringing or up at
+// two operators, or an operator's phone with two callers' legs.
+type pbxWatch struct {
+	emu  *emulator.Server
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	seen map[string]bool
+	list []string
+}
+
+func watchPBX(emu *emulator.Server) *pbxWatch {
+	w := &pbxWatch{emu: emu, done: make(chan struct{}), seen: map[string]bool{}}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				w.sample()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *pbxWatch) sample() {
+	byCall := map[string][]string{}
+	byEndpoint := map[string][]string{}
+	for _, ch := range w.emu.Channels() {
+		call, ok := legOwner(ch)
+		if !ok {
+			continue
+		}
+		byCall[call] = append(byCall[call], ch.ID+"@"+ch.Endpoint)
+		byEndpoint[ch.Endpoint] = append(byEndpoint[ch.Endpoint], call)
+	}
+	for call, legs := range byCall {
+		if len(legs) > 1 {
+			sort.Strings(legs)
+			w.note(fmt.Sprintf("call %s offered to two operators at once: legs %s", call, strings.Join(legs, ", ")))
+		}
+	}
+	for ep, calls := range byEndpoint {
+		if len(calls) > 1 {
+			sort.Strings(calls)
+			w.note(fmt.Sprintf("operator phone %s had two callers at once: %s", ep, strings.Join(calls, ", ")))
+		}
+	}
+}
+
+func (w *pbxWatch) note(v string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.seen[v] {
+		w.seen[v] = true
+		w.list = append(w.list, v)
+	}
+}
+
+func (w *pbxWatch) violations() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.list...)
+}
+
+func (w *pbxWatch) stop() {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	w.wg.Wait()
+}
+
+// legOwner returns the citizen call an operator leg was originated for:
+// hotline names legs "<call id>-op-<n>".
+func legOwner(ch emulator.ChannelInfo) (string, bool) {
+	if !ch.Originated {
+		return "", false
+	}
+	i := strings.LastIndex(ch.ID, "-op-")
+	if i <= 0 {
+		return "", false
+	}
+	return ch.ID[:i], true
+}
