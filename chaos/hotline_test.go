@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/internal/testclock"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
@@ -48,7 +49,7 @@ func TestHelperChaosHotline(t *testing.T) {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.Lock(os.Stderr), zapcore.InfoLevel))
 	a, err := app.New(app.Options{
-		Config: cfg, RedisAddr: os.Getenv(envRedis), Log: log,
+		Config: cfg, RedisAddr: os.Getenv(envRedis), Log: log, Now: testclock.Now,
 		ARI: ariadapter.Options{URL: os.Getenv(envARI), User: ariUser, Password: ariPassword,
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 	})
@@ -83,6 +84,7 @@ func (r *rig) startHotline() *hotline {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	testclock.Now() // fixes the clock's offset, which the child inherits
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChaosHotline$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envARI+"="+r.emu.URL(),
 		envRedis+"="+r.redis.Addr(), envCentre+"="+r.centre)
