@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-acd/hotline/internal/pbxtest"
+	"github.com/hotline-acd/hotline/internal/redisproc"
 	"github.com/hotline-acd/hotline/internal/redistest"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -93,15 +94,16 @@ func prepare(dir string) error {
 
 // rig is one test's world: Asterisk, Redis and a hotline serving them.
 type rig struct {
-	t      testing.TB
-	ast    *pbxtest.Asterisk
-	rdb    *redis.Client
-	redis  string
-	centre string
-	cfg    string // path of the hotline config
-	http   string // hotline's API address
-	token  string
-	opt    rigOptions
+	t       testing.TB
+	ast     *pbxtest.Asterisk
+	rdb     *redis.Client
+	redis   string
+	durable *redisproc.Durable // with rigOptions.durableRedis
+	centre  string
+	cfg     string // path of the hotline config
+	http    string // hotline's API address
+	token   string
+	opt     rigOptions
 
 	mu      sync.Mutex
 	proc    *exec.Cmd
@@ -117,6 +119,9 @@ type rigOptions struct {
 	logLevel string
 	// extraArgs for hotline serve.
 	extraArgs []string
+	// durableRedis runs Redis on its append-only file (fsync always) so a
+	// test can SIGKILL, restart and SIGSTOP it (rig.durable).
+	durableRedis bool
 }
 
 // newRig boots everything and waits until hotline's Stasis application is
@@ -131,7 +136,18 @@ func newRig(t testing.TB, opt rigOptions) *rig {
 	if r.opt.logLevel == "" {
 		r.opt.logLevel = "debug"
 	}
-	r.redis = redistest.Addr(t)
+	if opt.durableRedis {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		d, err := redisproc.StartDurable(ctx, t.TempDir())
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Close)
+		r.durable, r.redis = d, d.Addr()
+	} else {
+		r.redis = redistest.Addr(t)
+	}
 	r.rdb = redistest.Client(t, r.redis)
 	r.centre = strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9-]`).ReplaceAllString(redistest.Prefix(t), "-"))
 	if len(r.centre) > 40 {

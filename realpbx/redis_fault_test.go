@@ -1,0 +1,96 @@
+package realpbx
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/internal/pbxtest"
+	"github.com/hotline-acd/hotline/internal/rkeys"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// Redis is SIGKILLed while one conversation is up and a caller waits, the
+// operator hangs up during the outage, and Redis comes back from its
+// append-only file: the operator is freed (the wrap-up is retried until
+// Redis takes it), the waiting caller is served next, and each caller has
+// exactly one record. Before, the operator stayed on_call for good.
+func TestRedisRestartMidConversation(t *testing.T) {
+	redisFault(t, func(r *rig) { r.durable.Kill() }, func(r *rig) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := r.durable.Restart(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Redis stops answering (SIGSTOP) for 8 s in the same situation: a script
+// that timed out on the client runs when Redis resumes, so the router must
+// not take an error for "nothing happened".
+func TestRedisStall8sMidConversation(t *testing.T) {
+	var stalled time.Time
+	redisFault(t, func(r *rig) {
+		stalled = time.Now()
+		if err := r.durable.Pause(); err != nil {
+			t.Fatal(err)
+		}
+	}, func(r *rig) {
+		if d := 8*time.Second - time.Since(stalled); d > 0 {
+			time.Sleep(d) // the fault's length, not a wait for a condition
+		}
+		if err := r.durable.Resume(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func redisFault(t *testing.T, fault, heal func(*rig)) {
+	r := newRig(t, rigOptions{durableRedis: true})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+	long := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
+	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001240001", Steps: long, MaxWait: 90 * time.Second})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	b := r.ast.Call(t, pbxtest.Citizen{Number: "79001240002", Steps: long, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "B queued", func() bool { return r.queued("testing") == 1 })
+
+	fault(r)
+	op.Hangup(t) // the conversation ends while Redis is away
+	if err := a.Wait(ctxFor(t, 15*time.Second)); err != nil {
+		t.Fatalf("A's call: %v", err)
+	}
+	heal(r)
+
+	// The operator, freed once Redis answers, is offered B at once.
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 2); err != nil {
+		t.Fatalf("B after Redis came back: %v\nhotline log:\n%s", err, r.Log())
+	}
+	op.Hangup(t)
+	if err := b.Wait(ctxFor(t, 15*time.Second)); err != nil {
+		t.Fatalf("B's call: %v", err)
+	}
+	for _, n := range []string{"79001240001", "79001240002"} {
+		if rec := r.recordOf(n, 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
+			t.Errorf("%s: record %+v, want answered by 1001", n, rec)
+		}
+		count := 0
+		for _, rec := range r.records() {
+			if strings.HasSuffix(rec.CallerNumber, n) {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Errorf("%s has %d records, want exactly 1", n, count)
+		}
+	}
+	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if keys, err := r.rdb.Keys(ctx, rkeys.Prefix(r.centre)+"caller:*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("caller entries left in Redis: %v %v", keys, err)
+	}
+}
