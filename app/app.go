@@ -48,6 +48,47 @@ type Options struct {
 	// callback without renewal before another instance may retry it
 	// (callbacks.Options.AttemptLease); default 3m. Tests shorten it.
 	CallbackAttemptLease time.Duration
+	// HTTPTimeouts bound the HTTP API's connections; zero fields take the
+	// defaults of DefaultHTTPTimeouts. Tests shorten them.
+	HTTPTimeouts HTTPTimeouts
+}
+
+// HTTPTimeouts are the HTTP server's connection limits (net/http.Server's
+// fields of the same names).
+type HTTPTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultHTTPTimeouts: the API's requests and answers are small JSON and
+// metrics, served in milliseconds on a LAN, while every connection is a file
+// descriptor of the process that also holds the PBX and Redis connections
+// (5,000 idle keep-alives once took 5,000 of them). So:
+//   - ReadHeader 5 s, Read 30 s: a client that trickles its request (a
+//     slow-loris) is cut off instead of holding a descriptor;
+//   - Write 30 s: a response not taken within it is dropped. A streaming
+//     handler (server-sent events) must lift it for its own request with
+//     http.NewResponseController(w).SetWriteDeadline(time.Time{}) (or push
+//     it forward before each write); the server-wide limit stays for the rest;
+//   - Idle 30 s: a keep-alive connection still serves a 15 s Prometheus
+//     scrape or a dashboard's polling, and an abandoned one is closed.
+var DefaultHTTPTimeouts = HTTPTimeouts{
+	ReadHeader: 5 * time.Second,
+	Read:       30 * time.Second,
+	Write:      30 * time.Second,
+	Idle:       30 * time.Second,
+}
+
+// withDefaults fills the zero fields from DefaultHTTPTimeouts.
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
 }
 
 // App is one running hotline.
@@ -240,6 +281,7 @@ func (a *App) Run(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("app: listen %s: %w", a.opt.HTTPAddr, err)
 		}
+		to := a.opt.HTTPTimeouts.withDefaults()
 		a.mu.Lock()
 		a.ln = ln
 		a.http = &http.Server{
@@ -253,7 +295,10 @@ func (a *App) Run(ctx context.Context) error {
 				Log:       a.log.Named("api"),
 				NotFound:  func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
 			}),
-			ReadHeaderTimeout: 5 * time.Second,
+			ReadHeaderTimeout: to.ReadHeader,
+			ReadTimeout:       to.Read,
+			WriteTimeout:      to.Write,
+			IdleTimeout:       to.Idle,
 		}
 		srv := a.http
 		a.mu.Unlock()

@@ -45,6 +45,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	log    *zap.Logger
+	// tweak, when set, changes the app's options before each start.
+	tweak func(*app.Options)
 
 	mu        sync.Mutex
 	handovers []time.Duration
@@ -127,7 +129,13 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 // newHarnessWith starts the emulator with extra options (e.g. Fallback).
 func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harness {
 	t.Helper()
-	log := zaptest.NewLogger(t, zaptest.Level(testLogLevel))
+	return newHarnessTweaked(t, cfg, eo, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), nil)
+}
+
+// newHarnessTweaked starts a harness logging to log whose app options
+// tweak changes (nil: none).
+func newHarnessTweaked(t *testing.T, cfg *config.Config, eo emulator.Options, log *zap.Logger, tweak func(*app.Options)) *harness {
+	t.Helper()
 	eo.App, eo.User, eo.Password, eo.TimeScale = "hotline", "hotline", "secret", timeScale
 	emu := emulator.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
@@ -141,7 +149,7 @@ func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harn
 	for _, op := range cfg.Operators {
 		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
 	}
-	h.log = log
+	h.log, h.tweak = log, tweak
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -151,7 +159,7 @@ func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harn
 // and waits until it is connected.
 func (h *harness) start() {
 	h.t.Helper()
-	a, err := app.New(app.Options{
+	opt := app.Options{
 		Config: h.cfg, Redis: h.rdb, Log: h.log, HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
 		ARI: ariadapter.Options{URL: h.emu.URL(), User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
@@ -160,7 +168,11 @@ func (h *harness) start() {
 			h.handovers = append(h.handovers, d)
 			h.mu.Unlock()
 		},
-	})
+	}
+	if h.tweak != nil {
+		h.tweak(&opt)
+	}
+	a, err := app.New(opt)
 	if err != nil {
 		h.t.Fatal(err)
 	}
