@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/hotline-acd/hotline/internal/logmask"
 )
 
 // A number refused for a callback fails with one of these (wrapped with the
 // detail); Reason maps each to the short code recorded with the refusal.
+// The detail shows the number masked (internal/logmask), since these errors
+// are logged; the refusal record keeps the raw input beside it.
 var (
 	ErrEmpty             = errors.New("callbacks: no number")
 	ErrWithheld          = errors.New("callbacks: caller id withheld")
@@ -139,7 +143,7 @@ func toE164(raw, cc string) (string, error) {
 			plus = true
 		case c == ' ' || c == '-' || c == '(' || c == ')':
 		default:
-			return "", fmt.Errorf("%w: %q", ErrInvalidCharacters, clip(s))
+			return "", fmt.Errorf("%w: %q", ErrInvalidCharacters, logmask.Mask(clip(s)))
 		}
 	}
 	if len(digits) == 0 {
@@ -163,7 +167,7 @@ func toE164(raw, cc string) (string, error) {
 		if strings.HasPrefix(d, cc) {
 			return checkLength("+" + d)
 		}
-		return "", fmt.Errorf("%w: %s has no country code", ErrBadFormat, d)
+		return "", fmt.Errorf("%w: %s has no country code", ErrBadFormat, logmask.Mask(d))
 	case len(d) < nat:
 		return "", fmt.Errorf("%w: %d digits", ErrTooShort, len(d))
 	case len(d) == nat:
@@ -175,7 +179,7 @@ func toE164(raw, cc string) (string, error) {
 	case len(d) > len(cc)+nat:
 		return "", fmt.Errorf("%w: %d digits", ErrTooLong, len(d))
 	}
-	return "", fmt.Errorf("%w: %s", ErrBadFormat, d)
+	return "", fmt.Errorf("%w: %s", ErrBadFormat, logmask.Mask(d))
 }
 
 // checkLength checks an international number against E.164 and, for a
@@ -186,7 +190,7 @@ func checkLength(n string) (string, error) {
 		return "", fmt.Errorf("%w: %d digits", ErrTooShort, digits)
 	}
 	if n[1] == '0' {
-		return "", fmt.Errorf("%w: %s (no country code starts with 0)", ErrBadFormat, n)
+		return "", fmt.Errorf("%w: %s (no country code starts with 0)", ErrBadFormat, logmask.Mask(n))
 	}
 	for cc, plan := range countries {
 		if !strings.HasPrefix(n[1:], cc) || plan.national == 0 {
@@ -194,13 +198,13 @@ func checkLength(n string) (string, error) {
 		}
 		switch nat := digits - len(cc); {
 		case nat < plan.national:
-			return "", fmt.Errorf("%w: %s", ErrTooShort, n)
+			return "", fmt.Errorf("%w: %s", ErrTooShort, logmask.Mask(n))
 		case nat > plan.national:
-			return "", fmt.Errorf("%w: %s", ErrTooLong, n)
+			return "", fmt.Errorf("%w: %s", ErrTooLong, logmask.Mask(n))
 		}
 	}
 	if !e164.MatchString(n) {
-		return "", fmt.Errorf("%w: %s", ErrBadFormat, n)
+		return "", fmt.Errorf("%w: %s", ErrBadFormat, logmask.Mask(n))
 	}
 	return n, nil
 }
@@ -210,7 +214,7 @@ func checkLength(n string) (string, error) {
 func (r NumberRules) check(n string) error {
 	for _, p := range r.Deny {
 		if MatchPattern(p, n) {
-			return fmt.Errorf("%w %q: %s", ErrDenied, p, n)
+			return fmt.Errorf("%w %q: %s", ErrDenied, p, logmask.Mask(n))
 		}
 	}
 	for _, p := range r.Allow {
@@ -222,11 +226,11 @@ func (r NumberRules) check(n string) error {
 		return ErrNoCountry
 	}
 	if !strings.HasPrefix(n[1:], r.CountryCode) || !sameCountry(n, r.CountryCode) {
-		return fmt.Errorf("%w: %s (the centre's country code is +%s)", ErrForeign, n, r.CountryCode)
+		return fmt.Errorf("%w: %s (the centre's country code is +%s)", ErrForeign, logmask.Mask(n), r.CountryCode)
 	}
 	for _, p := range countries[r.CountryCode].premium {
 		if MatchPattern(p, n) {
-			return fmt.Errorf("%w: %s matches %q", ErrPremium, n, p)
+			return fmt.Errorf("%w: %s matches %q", ErrPremium, logmask.Mask(n), p)
 		}
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/configs"
+	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/internal/redisproc"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
@@ -359,7 +360,7 @@ func (t *tally) final(calls []placed) Summary {
 
 func logCall(log *zap.Logger, r records.Record) {
 	fields := []zap.Field{
-		zap.String("call_id", r.CallID), zap.String("caller", r.CallerNumber), zap.String("language", r.Language),
+		zap.String("call_id", r.CallID), logmask.Number("caller", r.CallerNumber), zap.String("language", r.Language),
 		zap.String("queue", r.Topic), zap.String("outcome", r.Outcome), zap.Duration("waited", r.Wait.Round(time.Millisecond)),
 	}
 	if r.Agent != "" {

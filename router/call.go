@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx"
 	"github.com/hotline-acd/hotline/records"
@@ -151,7 +152,7 @@ func sanitizeNumber(raw string) (string, bool) {
 func (c *call) run(ctx context.Context) {
 	defer c.r.forget(c)
 	defer c.stopTimers()
-	c.log.Info("call arrived", zap.String("caller", c.number), zap.String("exten", c.ch.Exten))
+	c.log.Info("call arrived", logmask.Number("caller", c.number), zap.String("exten", c.ch.Exten))
 
 	switch {
 	case c.adopted != nil:

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/pbx"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -532,7 +533,7 @@ func (a *cbAttempt) dialCitizen(ctx context.Context) *time.Timer {
 		a.endOperator(0)
 		return nil
 	}
-	a.log.Info("calling the citizen back", zap.String("number", a.cb.Number))
+	a.log.Info("calling the citizen back", logmask.Number("number", a.cb.Number))
 	return time.NewTimer(r.opt.CallbackRingTimeout + 5*time.Second)
 }
 

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/hotline-acd/hotline/demo"
+	"github.com/hotline-acd/hotline/internal/logmask"
 )
 
 // runDemo is `hotline demo`: the whole hotline on this machine with an
@@ -37,6 +40,7 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	fs.DurationVar(&o.Settle, "settle", 0, "after arrivals stop, wait up to this long for calls and callbacks to finish")
 	level := zapcore.InfoLevel
 	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
+	fullNumbers := fs.Bool("log-full-numbers", envBool("HOTLINE_LOG_FULL_NUMBERS"), "log citizens' numbers in full, for debugging (HOTLINE_LOG_FULL_NUMBERS); masked by default")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +50,7 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	if o.CallersPerMinute <= 0 || o.Operators <= 0 || o.Operators > 9000 || o.Duration <= 0 {
 		return usagef("--duration, --callers-per-minute must be positive and --operators in 1..9000")
 	}
-	log := newLogger(stderr, level)
+	log := newLogger(stderr, level, *fullNumbers)
 	defer func() { _ = log.Sync() }()
 	// The demo logs each call's end; the router's own story is at debug.
 	o.Log = log
@@ -62,10 +66,21 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	return err
 }
 
-// newLogger writes readable console logs to w.
-func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
+// newLogger writes readable console logs to w. Citizens' numbers are
+// masked unless fullNumbers (a debugging switch: they are health data).
+func newLogger(w io.Writer, level zapcore.Level, fullNumbers bool) *zap.Logger {
 	enc := zap.NewDevelopmentEncoderConfig()
 	enc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
+	if fullNumbers {
+		core = logmask.Reveal(core)
+	}
 	return zap.New(core)
+}
+
+// envBool reads a boolean environment variable ("1", "true", ...); unset
+// or unparsable is false.
+func envBool(name string) bool {
+	v, _ := strconv.ParseBool(os.Getenv(name))
+	return v
 }

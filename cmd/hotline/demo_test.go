@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"testing"
 )
 
@@ -81,5 +82,33 @@ func TestDemoCallsBackEveryAbandonedCaller(t *testing.T) {
 	}
 	if s.Pending != 0 || s.Unreached != 0 || s.Reached != s.Scheduled {
 		t.Fatalf("not every abandoned caller was reached: %+v", s)
+	}
+}
+
+// The demo's log masks the virtual citizens' numbers (770XXXXXXXX) unless
+// --log-full-numbers asks for them.
+func TestDemoLogMasksNumbersUnlessAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two demo runs of 3 s")
+	}
+	full := regexp.MustCompile(`770[0-9]{8}`)
+	masked := regexp.MustCompile(`"caller": "•{9}[0-9]{2}"`)
+	for _, reveal := range []bool{false, true} {
+		args := []string{"demo", "--duration", "3s", "--callers-per-minute", "240", "--operators", "2",
+			"--talk-min", "200ms", "--talk-max", "400ms", "--seed", "3"}
+		if reveal {
+			args = append(args, "--log-full-numbers")
+		}
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb); code != 0 {
+			t.Fatalf("demo exit %d: %s", code, errb.String())
+		}
+		log := errb.String()
+		switch {
+		case !reveal && (full.MatchString(log) || !masked.MatchString(log)):
+			t.Fatalf("default log: want masked callers and no full number, got %q and:\n%s", full.FindString(log), log)
+		case reveal && !full.MatchString(log):
+			t.Fatalf("--log-full-numbers: no full number in the log:\n%s", log)
+		}
 	}
 }

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for tuning)")
 	level := zapcore.InfoLevel
 	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
+	fullNumbers := fs.Bool("log-full-numbers", envBool("HOTLINE_LOG_FULL_NUMBERS"), "log citizens' numbers in full, for debugging (HOTLINE_LOG_FULL_NUMBERS); masked by default")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 		// call, so one core serves dozens of calls a second.
 		runtime.GOMAXPROCS(1)
 	}
-	log := newLogger(stderr, level)
+	log := newLogger(stderr, level, *fullNumbers)
 	defer func() { _ = log.Sync() }()
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)

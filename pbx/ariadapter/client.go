@@ -17,6 +17,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5/client/native"
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/pbx"
 )
 
@@ -409,7 +410,9 @@ func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 	} else {
 		ar.App, ar.AppArgs = c.opts.App, strings.Join(req.Args, ",")
 	}
-	err := c.call(ctx, opOriginate, "originate", req.Endpoint+" as "+req.ChannelID, func() error {
+	// The id names the call in errors and logs: a citizen's number in a
+	// trunk dial string is masked there (internal/logmask).
+	err := c.call(ctx, opOriginate, "originate", logmask.Endpoint(req.Endpoint)+" as "+req.ChannelID, func() error {
 		_, err := c.nc.Channel().Originate(nil, ar)
 		return err
 	})

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/net/websocket"
 
+	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/pbx"
 )
 
@@ -267,11 +268,13 @@ func (c *Client) handleFrame(data []byte) {
 	}
 }
 
+// truncate is what a log line shows of an event frame: its start, with
+// citizens' numbers masked (caller and connected party).
 func truncate(b []byte) []byte {
 	if len(b) > 512 {
-		return b[:512]
+		b = b[:512]
 	}
-	return b
+	return logmask.JSON(b)
 }
 
 // wants reports whether event type t passes the filter: every type when
