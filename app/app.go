@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/redisopt"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
@@ -28,13 +29,19 @@ import (
 // Options configure one hotline instance.
 type Options struct {
 	Config    *config.Config
-	RedisAddr string
+	RedisAddr string        // a redis:// or rediss:// URL, or host:port (internal/redisopt)
 	Redis     *redis.Client // optional; overrides RedisAddr (tests)
 	ARI       ariadapter.Options
 	HTTPAddr  string // "" disables the HTTP API
 	APIToken  string
 	Log       *zap.Logger
 	Registry  *prometheus.Registry // optional; a fresh one when nil
+
+	// RedisPassword is the Redis password when RedisAddr carries none;
+	// RedisCA a PEM file of the CA that signs a rediss:// server's
+	// certificate (system roots when empty).
+	RedisPassword string
+	RedisCA       string
 
 	// Router hooks (the demo uses them for its summary).
 	OnHandover func(time.Duration)
@@ -127,10 +134,11 @@ func New(opt Options) (*App, error) {
 	}
 	a.rdb = opt.Redis
 	if a.rdb == nil {
-		if opt.RedisAddr == "" {
-			return nil, errors.New("app: a Redis address is required")
+		ro, err := redisopt.Settings{URL: opt.RedisAddr, Password: opt.RedisPassword, CAFile: opt.RedisCA}.Options()
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.rdb = redis.NewClient(&redis.Options{Addr: opt.RedisAddr})
+		a.rdb = redis.NewClient(ro)
 		a.ownRDB = true
 	}
 	a.state = newRedisState(a.rdb, opt.Config)
@@ -250,7 +258,9 @@ func (a *App) ready() error {
 // reverse order. It returns the first error that made a part stop early.
 func (a *App) Run(ctx context.Context) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("app: redis %s: %w", a.opt.RedisAddr, err)
+		// Named by address, TLS and user, never the password; a refused
+		// password or certificate says which setting to fix.
+		return fmt.Errorf("app: %w", redisopt.Explain(a.rdb.Options(), err))
 	}
 	if err := a.state.sync(ctx, a.opt.Config); err != nil {
 		return fmt.Errorf("app: %w", err)

@@ -29,7 +29,7 @@ type Options struct {
 	Duration         time.Duration // how long callers keep arriving
 	CallersPerMinute float64
 	Operators        int
-	RedisAddr        string // "" starts a redis-server from PATH
+	RedisAddr        string // a Redis URL or host:port; "" starts a redis-server from PATH
 	HTTPAddr         string // "" disables the HTTP API
 	APIToken         string
 	Seed             uint64 // 0: random

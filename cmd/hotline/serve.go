@@ -19,14 +19,17 @@ import (
 
 	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/redisopt"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 )
 
 // serveFlags are `hotline serve`'s settings; each has an environment
 // variable so secrets need not appear on a command line.
 type serveFlags struct {
-	config, redis, ariURL, ariUser, ariPassword, ariApp, http, apiToken string
-	drain                                                               time.Duration
+	config, redis, redisCA, ariURL, ariUser, ariPassword, ariApp, http, apiToken string
+	drain                                                                        time.Duration
+	// redisPassword has no flag: it comes from the environment only.
+	redisPassword string
 }
 
 func envOr(name, def string) string {
@@ -45,7 +48,10 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	fs.SetOutput(stderr)
 	var f serveFlags
 	fs.StringVar(&f.config, "config", envOr("HOTLINE_CONFIG", "configs/hotline.yaml"), "config file (HOTLINE_CONFIG)")
-	fs.StringVar(&f.redis, "redis", envOr("HOTLINE_REDIS", "127.0.0.1:6379"), "Redis host:port (HOTLINE_REDIS)")
+	fs.StringVar(&f.redis, "redis", envOr("HOTLINE_REDIS_URL", envOr("HOTLINE_REDIS", "127.0.0.1:6379")),
+		"Redis: redis://[user[:password]@]host:port[/db], rediss://... (TLS) or host:port (HOTLINE_REDIS_URL; HOTLINE_REDIS is the older name)")
+	fs.StringVar(&f.redisCA, "redis-ca", envOr("HOTLINE_REDIS_CA", ""), "PEM file of the CA that signs the Redis server's certificate, for rediss:// (HOTLINE_REDIS_CA); empty: the system's roots")
+	f.redisPassword = os.Getenv("HOTLINE_REDIS_PASSWORD")
 	fs.StringVar(&f.ariURL, "ari-url", envOr("HOTLINE_ARI_URL", "http://127.0.0.1:8088/ari"), "Asterisk ARI URL (HOTLINE_ARI_URL)")
 	fs.StringVar(&f.ariUser, "ari-user", envOr("HOTLINE_ARI_USER", "hotline"), "ARI user (HOTLINE_ARI_USER)")
 	fs.StringVar(&f.ariPassword, "ari-password", envOr("HOTLINE_ARI_PASSWORD", ""), "ARI password (HOTLINE_ARI_PASSWORD; prefer the variable)")
@@ -93,7 +99,8 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	}
 
 	a, err := app.New(app.Options{
-		Config: cfg, RedisAddr: f.redis, HTTPAddr: f.http, APIToken: f.apiToken, Log: log, Now: clk,
+		Config: cfg, RedisAddr: f.redis, RedisPassword: f.redisPassword, RedisCA: f.redisCA,
+		HTTPAddr: f.http, APIToken: f.apiToken, Log: log, Now: clk,
 		ARI: ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
 	})
 	if err != nil {
@@ -108,7 +115,7 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	log.Info("hotline serving", zap.String("config", f.config), zap.String("ari", f.ariURL), zap.String("redis", f.redis))
+	log.Info("hotline serving", zap.String("config", f.config), zap.String("ari", f.ariURL), zap.String("redis", redisopt.Redact(f.redis)))
 	logHours(log, cfg, clk())
 	for {
 		select {

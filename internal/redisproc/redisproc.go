@@ -8,6 +8,7 @@ package redisproc
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,29 @@ var ErrNotInstalled = errors.New("redisproc: redis-server not found on PATH")
 // it answers PING. stop kills the server and waits for it to exit; it is
 // safe to call more than once. ctx bounds only the start-up.
 func StartServer(ctx context.Context) (addr string, stop func(), err error) {
+	return Start(ctx, Options{})
+}
+
+// Options shape a server other than the plain one: tests of passwords, ACL
+// users and TLS.
+type Options struct {
+	// Args are extra redis-server arguments, e.g. "--requirepass", "pw", or
+	// "--user", "hotline", "on", ">pw", "~*", "&*", "+@all".
+	Args []string
+	// TLS, when set, makes the server speak TLS only (--port 0
+	// --tls-port): the address returned is the TLS port's.
+	TLS *TLS
+}
+
+// TLS names the PEM files of a TLS server; clients are not asked for a
+// certificate (--tls-auth-clients no).
+type TLS struct {
+	CertFile, KeyFile, CAFile string
+}
+
+// Start is StartServer with options. A server that requires a password
+// counts as up when it answers PING with NOAUTH.
+func Start(ctx context.Context, o Options) (addr string, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return "", nil, ErrNotInstalled
@@ -36,7 +60,7 @@ func StartServer(ctx context.Context) (addr string, stop func(), err error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("redisproc: free port: %w", err)
 		}
-		addr, stop, err := start(ctx, bin, port)
+		addr, stop, err := start(ctx, bin, port, o)
 		if err == nil {
 			return addr, stop, nil
 		}
@@ -48,12 +72,21 @@ func StartServer(ctx context.Context) (addr string, stop func(), err error) {
 	return "", nil, lastErr
 }
 
-func start(ctx context.Context, bin string, port int) (string, func(), error) {
+func start(ctx context.Context, bin string, port int, o Options) (string, func(), error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin,
-		"--save", "", "--appendonly", "no",
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--loglevel", "warning")
+	args := []string{"--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--loglevel", "warning"}
+	var tlsConf *tls.Config
+	if o.TLS != nil {
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(port),
+			"--tls-cert-file", o.TLS.CertFile, "--tls-key-file", o.TLS.KeyFile,
+			"--tls-ca-cert-file", o.TLS.CAFile, "--tls-auth-clients", "no")
+		// The probe only asks whether our own child is up on loopback;
+		// the clients under test verify the certificate.
+		tlsConf = &tls.Config{InsecureSkipVerify: true}
+	} else {
+		args = append(args, "--port", strconv.Itoa(port))
+	}
+	cmd := exec.Command(bin, append(args, o.Args...)...)
 	var out strings.Builder
 	var outMu sync.Mutex
 	pipe, err := cmd.StdoutPipe()
@@ -89,7 +122,7 @@ func start(ctx context.Context, bin string, port int) (string, func(), error) {
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
 	for {
-		if ping(addr) {
+		if probe(addr, tlsConf) {
 			return addr, stop, nil
 		}
 		select {
@@ -111,8 +144,19 @@ func start(ctx context.Context, bin string, port int) (string, func(), error) {
 
 // ping speaks just enough RESP to know the server is up, so this package
 // needs no Redis client.
-func ping(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+func ping(addr string) bool { return probe(addr, nil) }
+
+// probe is ping over TLS when tlsConf is set. NOAUTH (a password or ACL
+// user is required) also means up.
+func probe(addr string, tlsConf *tls.Config) bool {
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	var c net.Conn
+	var err error
+	if tlsConf != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, tlsConf)
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return false
 	}
@@ -122,7 +166,7 @@ func ping(addr string) bool {
 		return false
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	return err == nil && (strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH"))
 }
 
 func freePort() (int, error) {

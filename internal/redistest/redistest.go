@@ -7,8 +7,17 @@ package redistest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sync/atomic"
 	"testing"
@@ -74,4 +83,78 @@ func Prefix(tb testing.TB) string {
 		name = name[:40]
 	}
 	return fmt.Sprintf("t%d-%d-%s", os.Getpid(), seq.Add(1), name)
+}
+
+// StartWith starts a private redis-server shaped by o (a password, ACL
+// users, TLS) for tb, stopped on cleanup, and returns its address. It
+// never uses HOTLINE_TEST_REDIS: the test needs that very setup.
+func StartWith(tb testing.TB, o redisproc.Options) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	addr, stop, err := redisproc.Start(ctx, o)
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	tb.Cleanup(stop)
+	return addr
+}
+
+// TLSFiles writes a throw-away CA and a server certificate it signs, for
+// "localhost" and 127.0.0.1, into a temporary directory of tb: the server
+// files for redisproc.Options.TLS, and CAFile for clients.
+func TLSFiles(tb testing.TB) *redisproc.TLS {
+	tb.Helper()
+	dir := tb.TempDir()
+	caKey := newKey(tb)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotline test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key := newKey(tb)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &redisproc.TLS{
+		CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "redis.pem"), KeyFile: filepath.Join(dir, "redis-key.pem"),
+	}
+	for path, block := range map[string]*pem.Block{
+		f.CAFile:   {Type: "CERTIFICATE", Bytes: caDER},
+		f.CertFile: {Type: "CERTIFICATE", Bytes: der},
+		f.KeyFile:  {Type: "PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return f
+}
+
+func newKey(tb testing.TB) *ecdsa.PrivateKey {
+	tb.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
