@@ -28,6 +28,9 @@ func runCallbacks(ctx context.Context, clk clock, args []string, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	if isPlaceholder(*token) {
+		return usagef("the API token, HOTLINE_API_TOKEN (or --api-token), still holds the CHANGE_ME placeholder of the example")
+	}
 	if len(rest) == 0 {
 		fs.Usage()
 		return usagef("missing action (list, cancel ID, now ID)")

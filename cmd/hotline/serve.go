@@ -69,8 +69,8 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %v", fs.Args())
 	}
-	if f.ariPassword == "" {
-		return usagef("no ARI password: set HOTLINE_ARI_PASSWORD (or --ari-password)")
+	if err := f.checkSecrets(); err != nil {
+		return err
 	}
 	if f.http != "" && f.apiToken == "" {
 		fmt.Fprintln(stderr, "hotline serve: warning: HOTLINE_API_TOKEN is empty, so every /api/v1 call is refused")
