@@ -71,3 +71,66 @@ func TestKill9WithCallersQueuedAndConversationUp(t *testing.T) {
 	}
 	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
 }
+
+// hotline is killed with SIGKILL while an operator's phone rings for one
+// caller and another is still in the menu. The restarted hotline gives the
+// ringing offer back at once (not after its 30 s lease), so the same
+// caller rings again straight away, and the caller in the menu hears it
+// again and is served after choosing. One record each.
+func TestKill9WithOfferRingingAndCallerInMenu(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{Manual: true})
+	r.login("1001")
+	wait := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
+	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001250001", Steps: wait, MaxWait: 90 * time.Second})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_INCOMING", 1); err != nil {
+		t.Fatal(err)
+	}
+	// B stays silent in the menu past the restart, then chooses.
+	menu := append([]pbxtest.Step{{Wait: 8 * time.Second}}, append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})...)
+	b := r.ast.Call(t, pbxtest.Citizen{Number: "79001250002", Steps: menu, MaxWait: 90 * time.Second})
+	r.waitFor(10*time.Second, "B answered by Asterisk", func() bool {
+		return strings.Count(r.ast.MustCLI(t, "core show channels concise"), "PJSIP/carrier") >= 2
+	})
+
+	r.kill9()
+	restarted := time.Now()
+	r.start()
+
+	if _, err := op.WaitEvent(ctxFor(t, 10*time.Second), "CALL_INCOMING", 2); err != nil {
+		t.Fatalf("A was not offered again within 10 s of the restart (the lease is 30 s): %v", err)
+	}
+	t.Logf("A rang again %v after the restart", time.Since(restarted).Round(time.Millisecond))
+	for i, who := range []*pbxtest.SIPpRun{a, b} {
+		if i > 0 {
+			if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_INCOMING", 3); err != nil {
+				t.Fatalf("B was never offered: %v", err)
+			}
+		}
+		if err := op.Command("accept", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := op.WaitEvent(ctxFor(t, 10*time.Second), "CALL_ESTABLISHED", i+1); err != nil {
+			t.Fatalf("caller %d: %v", i+1, err)
+		}
+		op.Hangup(t)
+		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
+			t.Fatalf("caller %d: %v", i+1, err)
+		}
+	}
+	for _, n := range []string{"79001250001", "79001250002"} {
+		rec := r.recordOf(n, 10*time.Second, records.OutcomeAnswered)
+		if rec.Agent != "1001" || rec.IVRPath == "" {
+			t.Errorf("%s: record %+v, want answered by 1001 with the menu path", n, rec)
+		}
+		count := 0
+		for _, rec := range r.records() {
+			if strings.HasSuffix(rec.CallerNumber, n) {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Errorf("%s has %d records, want 1", n, count)
+		}
+	}
+}

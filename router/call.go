@@ -209,11 +209,17 @@ func (c *call) run(ctx context.Context) {
 	}
 }
 
-// start answers a new call and plays the menu.
+// start answers a new call and plays the menu. A channel already up (a
+// caller adopted in the menu after a restart) is not answered again: on
+// Asterisk the answer would wait behind the prompt the dead router left
+// playing on the channel, for as long as that prompt lasts.
 func (c *call) start(ctx context.Context) {
-	cctx, cancel := c.r.cmdCtx()
-	err := c.r.opt.PBX.Answer(cctx, c.id)
-	cancel()
+	var err error
+	if c.ch.State != "Up" {
+		cctx, cancel := c.r.cmdCtx()
+		err = c.r.opt.PBX.Answer(cctx, c.id)
+		cancel()
+	}
 	if err != nil {
 		c.log.Warn("answer failed", zap.Error(err))
 		if errors.Is(err, pbx.ErrNotFound) {
@@ -654,7 +660,7 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	}
 	c.offer = o
 	c.rec.Offers++
-	c.legID = fmt.Sprintf("%s%s%d", c.id, legSep, c.r.seq.Add(1))
+	c.legID = c.id + legSep + c.r.uniq()
 	c.r.addLeg(c.legID, c.inbox)
 	ring := c.topic.RingTimeout.D()
 	if ring <= 0 {

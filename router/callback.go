@@ -347,7 +347,7 @@ func (a *cbAttempt) run(ctx context.Context) {
 	}()
 	now := r.now()
 	// Each attempt is a call of its own in the records: cb-<id>-a<n>.
-	attempt := fmt.Sprintf("%s-a%d", a.offer.CallID, r.seq.Add(1))
+	attempt := a.offer.CallID + "-a" + r.uniq()
 	a.rec = records.Record{CallID: attempt, Topic: a.offer.Topic, Arrival: now, OfferedAt: now, IVRPath: "callback", Offers: 1, Callback: a.id}
 	cctx, cancel := r.cmdCtx()
 	a.attempt = attempt
@@ -371,7 +371,7 @@ func (a *cbAttempt) run(ctx context.Context) {
 	if t, ok := r.Config().Topic(a.offer.Topic); ok && t.RingTimeout.D() > 0 {
 		ring = t.RingTimeout.D()
 	}
-	a.opLeg = fmt.Sprintf("%s%s%d", a.offer.CallID, legSep, r.seq.Add(1))
+	a.opLeg = a.offer.CallID + legSep + r.uniq()
 	r.addLeg(a.opLeg, a.inbox)
 	cctx, cancel = r.cmdCtx()
 	_, err = r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
@@ -514,7 +514,7 @@ func (a *cbAttempt) handle(ctx context.Context, ev pbx.Event) *time.Timer {
 func (a *cbAttempt) dialCitizen(ctx context.Context) *time.Timer {
 	r := a.r
 	a.phase = cbDialCitizen
-	a.citLeg = fmt.Sprintf("%s-c%d", a.offer.CallID, r.seq.Add(1))
+	a.citLeg = a.offer.CallID + "-c" + r.uniq()
 	r.addLeg(a.citLeg, a.inbox)
 	cfg := r.Config()
 	trunk := r.opt.Trunk
@@ -682,8 +682,8 @@ func (r *Router) startCustomerFirst(d DueCallback) {
 	if ctx == nil || ctx.Err() != nil {
 		return // the promotion lease returns it
 	}
-	attempt := fmt.Sprintf("%s%s-a%d", cbPrefix, d.ID, r.seq.Add(1))
-	legID := fmt.Sprintf("%s%s-c%d", cbPrefix, d.ID, r.seq.Add(1))
+	attempt := cbPrefix + d.ID + "-a" + r.uniq()
+	legID := cbPrefix + d.ID + "-c" + r.uniq()
 	log := r.log.With(zap.String("call_id", legID), zap.String("callback", d.ID), zap.String("queue", d.Topic))
 	inbox := newMailbox[msg]()
 	r.addLeg(legID, inbox)

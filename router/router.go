@@ -6,8 +6,9 @@ package router
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,7 @@ type Router struct {
 	redisDown  bool        // the last sweep failed; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
+	instance   string // this process's token in the ids it makes (uniq)
 }
 
 // New returns a router; it does nothing until Run.
@@ -138,6 +140,7 @@ func New(opt Options) (*Router, error) {
 		lastCall: make(map[string]CallbackRequest),
 
 		promoteNow: make(chan struct{}, 1),
+		instance:   newInstance(),
 	}
 	r.cfg.Store(opt.Config)
 	return r, nil
@@ -595,5 +598,25 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 }
 
 func (r *Router) nextID(prefix string) string {
-	return fmt.Sprintf("%s-%d", prefix, r.seq.Add(1))
+	return prefix + "-" + r.uniq()
+}
+
+// uniq is a token no other router process uses: the ids hotline gives
+// operator legs, playbacks and callback attempts outlive a crash in
+// Asterisk and in the records, and a restarted router counting from 1
+// again must not reuse one (an old leg's late ChannelDestroyed taken for
+// the new leg's, an attempt's record taken for a repeat of the last's).
+func (r *Router) uniq() string {
+	return r.instance + strconv.FormatUint(r.seq.Add(1), 10)
+}
+
+// newInstance is a router process's token: 6 letters from crypto/rand,
+// letters only so that it never runs into the counter after it.
+func newInstance() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return string(b[:])
 }
