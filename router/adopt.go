@@ -98,9 +98,15 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 			released = append(released, ch.ID)
 		}
 	}
-	// An offer in flight at the crash rang a leg that is hung up below:
-	// it goes back now, not after its lease, and the caller keeps its
-	// place (the adopted call above takes the next offer).
+	// Legs left over were ringing for an offer given back below, or
+	// belong to calls that ended: nobody will bridge them. They are hung
+	// up first, so an offer made again never rings beside its old leg.
+	for id := range legs {
+		r.hangupQuietly(ctx, id, "normal")
+	}
+	// An offer in flight at the crash goes back now, not after its lease,
+	// and the caller keeps its place (the adopted call above takes the
+	// next offer).
 	for _, id := range released {
 		var next []Offer
 		log := r.log.With(zap.String("call_id", id))
@@ -114,11 +120,6 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		}
 		log.Info("offer in flight at the restart given back")
 		r.deliver(next, time.Time{})
-	}
-	// Legs left over were ringing for a reservation that its lease will
-	// return, or belong to calls that ended: nobody will bridge them.
-	for id := range legs {
-		r.spawn(func() { r.hangupQuietly(ctx, id, "normal") })
 	}
 }
 
