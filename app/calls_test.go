@@ -708,3 +708,28 @@ func TestOfferInFlightAtRestartGoesBackAtOnce(t *testing.T) {
 		t.Fatalf("1001 rang %d times, want 2 (before and after the restart)", n)
 	}
 }
+
+// A citizen whose operator's line dropped and who is then served by the
+// same operator again: the second conversation's end frees the operator
+// too (each conversation is its own step in Redis, not a repeat of the
+// first).
+func TestOperatorLineDropThenSameOperatorAgain(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79004440003", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	h.emu.DropPhone("PJSIP/1001", 38)
+	h.eventually("caller back with 1001 after its wrap-up", func() bool {
+		o := h.emu.Originations("PJSIP/1001")
+		return len(o) == 2 && peerOf(c) == o[1].ChannelID
+	})
+	c.Hangup()
+	h.waitClosed(c.Ended(), "caller done")
+	h.eventually("1001 freed after the second conversation", func() bool {
+		s := h.state("1001")
+		return s == agents.WrapUp || s == agents.Ready
+	})
+	if r := h.record(c.ID()); r.Outcome != "answered" || r.Agent != "1001" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+}

@@ -71,6 +71,9 @@ type call struct {
 	// unbridged: the operator answered but the two legs were never joined
 	// (the citizen left in that instant): they never talked.
 	unbridged bool
+	// conv names the Redis steps of the conversation in progress (its
+	// answer and its end), unique in the call.
+	conv string
 
 	// announcements while queued
 	announce   *time.Ticker
@@ -453,7 +456,7 @@ func (c *call) degraded(ctx context.Context, cause error) {
 		c.r.opt.Metrics.Degraded.Inc()
 	}
 	c.rec.Note = strings.TrimSpace(c.rec.Note + " redis_unreachable")
-	if err := c.r.persist(c.log, c.id+"/gone", "withdraw a caller handed to the fallback", func(ctx context.Context) error {
+	if err := c.r.persist(c.log, c.id+"/gone-"+c.r.uniq(), "withdraw a caller handed to the fallback", func(ctx context.Context) error {
 		_, next, err := c.r.opt.ACD.Abandon(ctx, c.id, c.r.now())
 		if err == nil {
 			c.r.deliver(next, time.Time{})
@@ -869,7 +872,7 @@ func (c *call) operatorDropped(ctx context.Context, cause int) {
 	wrap := c.topic.WrapUp.D()
 	now := c.r.now()
 	var freed []Offer
-	if err := c.r.persist(log, c.id+"/ended", "operator wrap-up", func(ctx context.Context) error {
+	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
 		var err error
 		freed, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
 		return err
@@ -894,7 +897,7 @@ func (c *call) operatorDropped(ctx context.Context, cause int) {
 	}
 	cancel()
 	var offers []Offer
-	err := c.r.persist(c.log, fmt.Sprintf("%s/requeue-%d", c.id, c.operatorLost), "back to the queue", func(ctx context.Context) error {
+	err := c.r.persist(c.log, c.id+"/requeue-"+c.r.uniq(), "back to the queue", func(ctx context.Context) error {
 		var err error
 		offers, err = c.r.opt.ACD.Enqueue(ctx, c.waiting(c.topic), now)
 		if errors.Is(err, ErrAlreadyQueued) {
@@ -917,6 +920,16 @@ func (c *call) operatorDropped(ctx context.Context, cause int) {
 		c.r.scheduleWrapUp(agent, wrap)
 	}
 	c.r.deliver(offers, time.Time{})
+}
+
+// endedOp names the step that ends this call's conversation with agent:
+// one per conversation, since a citizen re-queued after a dropped line may
+// talk to a second operator (or the same one again) in the same call.
+func (c *call) endedOp(agent string) string {
+	if c.conv == "" {
+		c.conv = c.r.uniq()
+	}
+	return c.id + "/ended-" + agent + "-" + c.conv
 }
 
 // waiting is this call as a caller to put in topic t's queue, at its
@@ -945,7 +958,10 @@ func (c *call) operatorAnswered(ctx context.Context) {
 	// An error here is ambiguous (the script may have run in Redis after
 	// the client gave up): retried under one operation id, it either
 	// holds or is refused, never "maybe".
-	err := c.r.persist(log, fmt.Sprintf("%s/answered-%d", c.id, o.Seq), "answered", func(ctx context.Context) error {
+	// A token per conversation names its steps: the offer's seq is not
+	// unique within a call (a re-queued caller's entry starts again).
+	c.conv = c.r.uniq()
+	err := c.r.persist(log, c.id+"/answered-"+c.conv, "answered", func(ctx context.Context) error {
 		return c.r.opt.ACD.Answered(ctx, *o, now)
 	})
 	if err != nil {
@@ -1018,7 +1034,7 @@ func (c *call) leaveQueue(ctx context.Context, cause int) {
 	}
 	now := c.r.now()
 	var next []Offer
-	err := c.r.persist(c.log, c.id+"/gone", "caller left the queue", func(ctx context.Context) error {
+	err := c.r.persist(c.log, c.id+"/gone-"+c.r.uniq(), "caller left the queue", func(ctx context.Context) error {
 		var err error
 		_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
 		return err
@@ -1063,7 +1079,7 @@ func (c *call) endConversation(by string, cause int) {
 	// Redis restart would never be offered a caller again.
 	var next []Offer
 	log := c.log.With(zap.String("agent", agent))
-	if err := c.r.persist(log, c.id+"/ended", "operator wrap-up", func(ctx context.Context) error {
+	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
 		var err error
 		next, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
 		return err

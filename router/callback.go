@@ -149,7 +149,9 @@ func (c *call) scheduleCallback(reason string) bool {
 	// Redis restart (the operation id keeps a retry from scheduling twice).
 	now := c.r.now()
 	var t CallbackTicket
-	err := c.r.persist(c.log, c.id+"/callback-"+reason, "callback", func(ctx context.Context) error {
+	// One operation per request: the same call may ask again with another
+	// number after a refusal, and must not get the refusal back.
+	err := c.r.persist(c.log, c.id+"/callback-"+reason+"-"+c.r.uniq(), "callback", func(ctx context.Context) error {
 		var err error
 		t, err = cb.Schedule(ctx, req, now)
 		return err
@@ -641,7 +643,8 @@ func (a *cbAttempt) endOperator(wrap time.Duration) {
 	r := a.r
 	now := r.now()
 	var next []Offer
-	if err := r.persist(a.log, a.offer.CallID+"/ended", "operator after a callback", func(ctx context.Context) error {
+	// Per attempt: the callback's entry id is the same for every attempt.
+	if err := r.persist(a.log, a.attempt+"/ended", "operator after a callback", func(ctx context.Context) error {
 		var err error
 		next, err = r.opt.ACD.Ended(ctx, a.offer.AgentID, a.offer.CallID, wrap, now)
 		return err

@@ -28,7 +28,9 @@ const (
 // an operator, writing a record, taking a caller out of the queue). Every
 // try runs under operation id op, so a try that timed out on the client but
 // ran in Redis is not applied again, and the next try returns what it
-// decided. It stops when the answer is final (ErrRefused: superseded) and
+// decided. op must name this one step and no other (Router.uniq in it):
+// a later step under the same id would get this one's reply and change
+// nothing. It stops when the answer is final (ErrRefused: superseded) and
 // when the router stops; the reconciler of the next run then repairs from
 // Redis state. The returned error is the last one, nil once it held.
 func (r *Router) persist(log *zap.Logger, op, what string, step func(ctx context.Context) error) error {

@@ -86,7 +86,7 @@ func (r *Router) ghost(ctx context.Context, id string) {
 	log = log.With(zap.String("queue", st.Topic))
 	now := r.now()
 	var next []Offer
-	if err := r.persist(log, id+"/gone", "ghost caller out of the queue", func(ctx context.Context) error {
+	if err := r.persist(log, id+"/gone-"+r.uniq(), "ghost caller out of the queue", func(ctx context.Context) error {
 		var err error
 		_, next, err = r.opt.ACD.Abandon(ctx, id, now)
 		return err
