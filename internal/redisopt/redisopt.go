@@ -78,10 +78,6 @@ func (s Settings) Options() (*redis.Options, error) {
 		}
 		o.TLSConfig.RootCAs = pool
 	}
-	// A command's context deadline bounds it, read timeouts and go-redis'
-	// own retries included: a stalled Redis holds a call for the router's
-	// command timeout, not for four read timeouts in a row.
-	o.ContextTimeoutEnabled = true
 	return o, nil
 }
 
