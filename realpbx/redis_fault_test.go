@@ -94,3 +94,46 @@ func redisFault(t *testing.T, fault, heal func(*rig)) {
 		t.Errorf("caller entries left in Redis: %v %v", keys, err)
 	}
 }
+
+// The network between hotline and Asterisk's ARI fails (every connection
+// cut, new ones refused for 2 s) while a conversation is up and a caller
+// waits, and the operator hangs up in the gap: hotline sees none of it as
+// it happens. Re-synced after reconnecting, it hangs up the citizen left
+// alone in the bridge, frees the operator and serves the waiting caller.
+func TestARIConnectionCutMidConversation(t *testing.T) {
+	r := newRig(t, rigOptions{ariProxy: true})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+	long := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
+	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001260001", Steps: long, MaxWait: 90 * time.Second})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	b := r.ast.Call(t, pbxtest.Citizen{Number: "79001260002", Steps: long, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "B queued", func() bool { return r.queued("testing") == 1 })
+
+	r.ariCut.Cut()
+	op.Hangup(t)
+	time.Sleep(2 * time.Second) // the outage's length, not a wait for a condition
+	r.ariCut.Heal()
+
+	if err := a.Wait(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("A, left alone in the bridge, was not hung up after the reconnect: %v", err)
+	}
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 2); err != nil {
+		t.Fatalf("B after the reconnect: %v", err)
+	}
+	op.Hangup(t)
+	if err := b.Wait(ctxFor(t, 15*time.Second)); err != nil {
+		t.Fatalf("B's call: %v", err)
+	}
+	for _, n := range []string{"79001260001", "79001260002"} {
+		if rec := r.recordOf(n, 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
+			t.Errorf("%s: record %+v, want answered by 1001", n, rec)
+		}
+	}
+	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
+	if n := strings.Count(r.Log(), "re-synced with the PBX"); n < 2 {
+		t.Fatalf("hotline re-synced %d times, want a re-sync after the cut too", n)
+	}
+}

@@ -99,6 +99,7 @@ type rig struct {
 	rdb     *redis.Client
 	redis   string
 	durable *redisproc.Durable // with rigOptions.durableRedis
+	ariCut  *cutProxy          // with rigOptions.ariProxy
 	centre  string
 	cfg     string // path of the hotline config
 	http    string // hotline's API address
@@ -122,6 +123,8 @@ type rigOptions struct {
 	// durableRedis runs Redis on its append-only file (fsync always) so a
 	// test can SIGKILL, restart and SIGSTOP it (rig.durable).
 	durableRedis bool
+	// ariProxy puts a cutProxy between hotline and ARI (rig.ariCut).
+	ariProxy bool
 }
 
 // newRig boots everything and waits until hotline's Stasis application is
@@ -160,6 +163,9 @@ func newRig(t testing.TB, opt rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.http = fmt.Sprintf("127.0.0.1:%d", port)
+	if opt.ariProxy {
+		r.ariCut = startCutProxy(t, ast.HTTPAddr)
+	}
 	r.start()
 	t.Cleanup(func() {
 		r.stop()
@@ -204,8 +210,12 @@ func mustReplace(t testing.TB, s, old, new string) string {
 // start runs `hotline serve` and waits for its application in Asterisk.
 func (r *rig) start() {
 	r.t.Helper()
+	ariURL := r.ast.ARIURL()
+	if r.ariCut != nil {
+		ariURL = "http://" + r.ariCut.Addr() + "/ari"
+	}
 	cmd := exec.Command(hotlineBin, "serve", "--config", r.cfg, "--redis", r.redis,
-		"--ari-url", r.ast.ARIURL(), "--ari-user", r.ast.ARIUser, "--http", r.http, "--api-token", r.token,
+		"--ari-url", ariURL, "--ari-user", r.ast.ARIUser, "--http", r.http, "--api-token", r.token,
 		"--log-level", r.opt.logLevel)
 	cmd.Args = append(cmd.Args, r.opt.extraArgs...)
 	cmd.Env = append(os.Environ(), "HOTLINE_ARI_PASSWORD="+r.ast.ARIPassword)
