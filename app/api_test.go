@@ -1,13 +1,19 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/internal/redisproc"
+	"github.com/hotline-acd/hotline/internal/redistest"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 
@@ -83,4 +89,29 @@ func TestOperatorAndSupervisorAPI(t *testing.T) {
 	if code, body := h.api("GET", "/readyz", ""); code != 200 {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
+}
+
+// /readyz fails while Redis does not answer (new callers then go to the
+// PBX's fallback) and recovers with it.
+func TestReadyzReportsRedis(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := redisproc.StartDurable(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	h := newHarnessOn(t, testConfig(t), emulator.Options{}, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), nil, redistest.Client(t, d.Addr()))
+	if code, body := h.api("GET", "/readyz", ""); code != 200 {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	d.Kill()
+	h.eventually("readyz failing on Redis", func() bool {
+		code, body := h.api("GET", "/readyz", "")
+		return code == 503 && strings.Contains(body, "redis")
+	})
+	if err := d.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("readyz ready again", func() bool { code, _ := h.api("GET", "/readyz", ""); return code == 200 })
 }

@@ -136,13 +136,19 @@ func newHarnessWith(t *testing.T, cfg *config.Config, eo emulator.Options) *harn
 // tweak changes (nil: none).
 func newHarnessTweaked(t *testing.T, cfg *config.Config, eo emulator.Options, log *zap.Logger, tweak func(*app.Options)) *harness {
 	t.Helper()
+	return newHarnessOn(t, cfg, eo, log, tweak, redistest.Start(t))
+}
+
+// newHarnessOn is newHarnessTweaked on a Redis the test controls (one it
+// can kill, say).
+func newHarnessOn(t *testing.T, cfg *config.Config, eo emulator.Options, log *zap.Logger, tweak func(*app.Options), rdb *redis.Client) *harness {
+	t.Helper()
 	eo.App, eo.User, eo.Password, eo.TimeScale = "hotline", "hotline", "secret", timeScale
 	emu := emulator.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emu.Close)
-	rdb := redistest.Start(t)
 	h := &harness{t: t, emu: emu, rdb: rdb, cfg: cfg,
 		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0),
 		cbs: callbacks.New(rdb, cfg.Centre.ID, callbacks.Options{CountryCode: cfg.Centre.CountryCode})}
