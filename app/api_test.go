@@ -102,9 +102,7 @@ func TestReadyzReportsRedis(t *testing.T) {
 	}
 	t.Cleanup(d.Close)
 	h := newHarnessOn(t, testConfig(t), emulator.Options{}, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), nil, redistest.Client(t, d.Addr()))
-	if code, body := h.api("GET", "/readyz", ""); code != 200 {
-		t.Fatalf("readyz: %d %s", code, body)
-	}
+	h.eventually("readyz ready", func() bool { code, _ := h.api("GET", "/readyz", ""); return code == 200 })
 	d.Kill()
 	h.eventually("readyz failing on Redis", func() bool {
 		code, body := h.api("GET", "/readyz", "")
