@@ -174,8 +174,9 @@ func (r *Router) queuedCalledBack(ch pbx.Channel) bool {
 	return err == nil && (st.State == "waiting" || st.State == "offered" || st.State == "connected")
 }
 
-// resume continues an adopted call from where Redis says it stood.
-func (c *call) resume(ctx context.Context) {
+// resume continues an adopted call from where Redis says it stood: it
+// restores what the call holds and tells the machine.
+func (c *call) resume() callEvent {
 	a := c.adopted
 	// Redis knows the language the caller chose in the menu; the
 	// channel's is only the endpoint's default.
@@ -208,14 +209,15 @@ func (c *call) resume(ctx context.Context) {
 			c.rec.AnsweredAt = c.r.now()
 		}
 		c.bridgeID = bridgePrefix + c.id
-		c.phase = phaseBridged
+		ev := evAdopted{Kind: adoptConversation, Policy: c.policy(), EnqueuedAt: queuedAt, AnsweredAt: c.rec.AnsweredAt}
 		if a.legID == "" {
 			c.log.Info("adopted conversation lost its operator during the restart")
-			c.endConversation("operator", 0)
-			return
+			ev.Kind = adoptLostLeg
+			return ev
 		}
 		c.legID = a.legID
 		c.log.Info("adopted a conversation in progress")
+		return ev
 	case (a.state.State == "waiting" || a.state.State == "offered") && ok:
 		// An offer in flight is given back by adopt, which hung up its
 		// ringing leg; the next offer reaches this call.
@@ -223,17 +225,13 @@ func (c *call) resume(ctx context.Context) {
 		c.rec.Topic = t.ID
 		c.rec.EnqueuedAt = queuedAt
 		c.log = c.log.With(zap.String("queue", t.ID))
-		c.phase = phaseQueued
-		c.startMOH()
-		if every := t.AnnounceEvery.D(); every > 0 {
-			c.announce = newTicker(every)
-		}
-		c.armMaxWait(t)
 		c.log.Info("adopted a waiting caller")
+		return evAdopted{Kind: adoptWaiting, Policy: c.policy(), EnqueuedAt: queuedAt,
+			Announce: t.AnnounceEvery.D(), MaxWait: c.maxWaitFor(t)}
 	default:
 		// Still in the menu (or its topic is gone from the config): start
 		// the menu again so the caller is not left in silence.
 		c.adopted = nil
-		c.start(ctx)
+		return evAdopted{Kind: adoptMenu}
 	}
 }

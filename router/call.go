@@ -39,41 +39,38 @@ func (p phase) String() string {
 	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done"}[p]
 }
 
-// call is one citizen's call. Only its own goroutine touches its fields.
+// call is one citizen's call: the executor of its callMachine. Only its
+// own goroutine touches its fields. The machine decides; the call turns PBX
+// and Redis replies into the machine's events and performs its commands.
 type call struct {
 	r     *Router
+	ctx   context.Context // the router's run context, for the menu
 	id    string
 	ch    pbx.Channel
 	inbox *mailbox[msg]
 	log   *zap.Logger
 	cfg   *config.Config
 
-	phase  phase
+	m      *callMachine
 	menu   menuDriver
 	number string // validated caller number ("" when withheld or invalid)
 	lang   string
 	topic  *config.Topic
 	prio   int
 
-	// offer in progress
-	offer      *Offer
-	legID      string
-	ringTimer  *time.Timer
-	leaseTimer *time.Timer
-	// maxWait fires when the caller has waited the topic's max_wait and the
-	// topic has an overflow topic to move to.
-	maxWait  *time.Timer
-	bridgeID string
-	// legGone waits for the cause of an operator leg that left the
-	// conversation; operatorLost counts operator lines that dropped.
-	legGone      *time.Timer
-	operatorLost int
-	// unbridged: the operator answered but the two legs were never joined
-	// (the citizen left in that instant): they never talked.
-	unbridged bool
+	offer *Offer // the reservation being rung, or the conversation's operator
 	// conv names the Redis steps of the conversation in progress (its
 	// answer and its end), unique in the call.
-	conv string
+	conv     string
+	legID    string
+	bridgeID string
+	// freed is what the wrap-up of an operator whose line dropped released,
+	// handed on once the citizen is back in the queue.
+	freed      []Offer
+	freedAgent string
+
+	timers   [numTimers]*time.Timer
+	timerGen [numTimers]int
 
 	// announcements while queued
 	announce   *time.Ticker
@@ -88,17 +85,10 @@ type call struct {
 	calledBack *DueCallback
 
 	// enteredNumber is the number a caller with a withheld caller ID keyed
-	// in for a callback; entry is that dialogue while it runs.
+	// in for a callback.
 	enteredNumber string
-	entry         *numberEntry
 	entryPlayback string
-	vhOffered     bool // the last announcement offered a callback
-
-	goodbyeID      string
-	goodbyeOutcome Outcome
-	// after hours with after_hours: offer
-	afterHoursWith     []string
-	afterHoursAccepted bool
+	goodbyeID     string
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -115,6 +105,7 @@ func newCall(r *Router, ev pbx.Event) *call {
 		cfg:    cfg,
 		number: number,
 		lang:   defaultLanguage(cfg),
+		m:      newCallMachine(number != ""),
 	}
 	c.log = r.log.With(zap.String("call_id", c.id))
 	c.rec = records.Record{CallID: c.id, CallerNumber: number, Arrival: r.now()}
@@ -155,51 +146,47 @@ func sanitizeNumber(raw string) (string, bool) {
 func (c *call) run(ctx context.Context) {
 	defer c.r.forget(c)
 	defer c.stopTimers()
+	c.ctx = ctx
 	c.log.Info("call arrived", logmask.Number("caller", c.number), zap.String("exten", c.ch.Exten))
 
 	switch {
 	case c.adopted != nil:
-		c.resume(ctx)
+		c.feed(c.resume())
 	case c.calledBack != nil:
 		c.rec.Language = c.lang
-		c.enqueue(ctx, c.calledBack.Topic, c.calledBack.Priority)
+		c.feed(evCalledBack{Topic: c.calledBack.Topic, Priority: c.calledBack.Priority})
 	default:
-		c.start(ctx)
+		c.feed(evStart{})
 	}
 
-	for c.phase != phaseDone {
+	for c.m.phase != phaseDone {
 		select {
 		case <-ctx.Done():
 			// hotline is stopping: the caller stays where Redis holds it and
 			// the next instance re-syncs; nothing is abandoned here.
-			c.log.Debug("router stopping; call left to re-sync", zap.String("phase", c.phase.String()))
+			c.log.Debug("router stopping; call left to re-sync", zap.String("phase", c.m.phase.String()))
 			c.inbox.close()
 			return
 		case <-c.inbox.C():
+			// Every message is fed, also after the call ended: the machine
+			// gives back an offer that arrives too late.
 			for _, m := range c.inbox.take() {
-				c.handle(ctx, m)
-				if c.phase == phaseDone {
-					break
-				}
+				c.handle(m)
 			}
 		case <-c.menuTimer():
-			if out, done := c.menuStep(c.menu.OnTimer(ctx)); done {
-				c.afterMenu(ctx, out)
-			}
+			c.menuStep(c.menu.OnTimer(ctx))
 		case <-c.announceC():
-			c.announcePosition()
-		case <-c.entryC():
-			c.entryTimeout(ctx)
-		case <-c.maxWaitC():
-			c.overflow(ctx)
-		case <-c.leaseC():
-			c.extendLease()
-		case <-c.legGoneC():
-			c.operatorLegEnded(ctx, 0)
-		case <-c.ringC():
-			c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
-			c.r.hangupQuietly(ctx, c.legID, "no_answer")
-			// the leg's ChannelDestroyed settles the offer
+			c.feed(evAnnounceTick{})
+		case <-c.timerC(timerRing):
+			c.fire(timerRing)
+		case <-c.timerC(timerLease):
+			c.fire(timerLease)
+		case <-c.timerC(timerMaxWait):
+			c.fire(timerMaxWait)
+		case <-c.timerC(timerLegCause):
+			c.fire(timerLegCause)
+		case <-c.timerC(timerEntry):
+			c.fire(timerEntry)
 		}
 	}
 	// Whatever is still queued is about a finished call; offers must be
@@ -212,70 +199,105 @@ func (c *call) run(ctx context.Context) {
 	}
 }
 
-// start answers a new call and plays the menu. A channel already up (a
-// caller adopted in the menu after a restart) is not answered again: on
-// Asterisk the answer would wait behind the prompt the dead router left
-// playing on the channel, for as long as that prompt lasts.
-func (c *call) start(ctx context.Context) {
-	var err error
-	if c.ch.State != "Up" {
-		cctx, cancel := c.r.cmdCtx()
-		err = c.r.opt.PBX.Answer(cctx, c.id)
-		cancel()
-	}
-	if err != nil {
-		c.log.Warn("answer failed", zap.Error(err))
-		if errors.Is(err, pbx.ErrNotFound) {
-			c.finish(OutcomeAbandoned, "caller", 0)
-			return
+// feed runs ev through the machine and executes its commands; the results
+// of commands are fed in turn, after the list that produced them.
+func (c *call) feed(ev callEvent) {
+	queue := []callEvent{ev}
+	for len(queue) > 0 {
+		ev := queue[0]
+		queue = queue[1:]
+		for _, cmd := range c.m.Handle(ev, c.r.now()) {
+			if res := c.exec(cmd); res != nil {
+				queue = append(queue, res)
+			}
 		}
 	}
-	c.menu = c.r.newMenu(c)
-	if out, done := c.menuStep(c.menu.Start(ctx)); done {
-		c.afterMenu(ctx, out)
+}
+
+// handle turns a message into the machine's event.
+func (c *call) handle(m msg) {
+	if m.offer != nil {
+		c.feed(evOffer{Offer: *m.offer})
+		return
 	}
+	ev := m.ev
+	switch {
+	case ev.ChannelID == c.id:
+		switch ev.Type {
+		case pbx.StasisEnd, pbx.ChannelDestroyed, pbx.ChannelHangupRequest:
+			// HangupRequest: StasisEnd follows for dialplan channels;
+			// acting now shortens the window in which an operator could be
+			// offered a caller who left.
+			c.feed(evCallerHangup{Cause: ev.Cause})
+		case pbx.DTMF:
+			c.feed(evDigit{Digit: ev.Digit})
+		case pbx.PlaybackFinished:
+			c.feed(evPlaybackDone{Which: c.playback(ev.PlaybackID), ID: ev.PlaybackID, State: ev.PlaybackState})
+		}
+	case ev.ChannelID == c.legID && c.legID != "":
+		switch ev.Type {
+		case pbx.StasisStart:
+			c.feed(evLegAnswered{})
+		case pbx.ChannelHangupRequest:
+			c.feed(evLegHangupReq{Cause: ev.Cause})
+		case pbx.StasisEnd:
+			c.feed(evLegStasisEnd{Cause: ev.Cause, Resynced: m.resynced})
+		case pbx.ChannelDestroyed:
+			c.feed(evLegDestroyed{Cause: ev.Cause})
+		}
+	}
+}
+
+// playback says whose playback id is.
+func (c *call) playback(id string) playbackKind {
+	switch {
+	case id == "":
+		return playOther
+	case id == c.goodbyeID:
+		return playGoodbye
+	case id == c.announceID:
+		c.announceID = ""
+		return playAnnounce
+	case id == c.entryPlayback:
+		return playEntry
+	}
+	return playOther
 }
 
 func newTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
 
 func (c *call) menuTimer() <-chan time.Time {
-	if c.phase != phaseIVR || c.menu == nil {
+	if c.m.phase != phaseIVR || c.menu == nil {
 		return nil
 	}
 	return c.menu.TimerC()
 }
 
 func (c *call) announceC() <-chan time.Time {
-	if c.phase != phaseQueued || c.announce == nil {
+	if c.m.phase != phaseQueued || c.announce == nil {
 		return nil
 	}
 	return c.announce.C
 }
 
-func (c *call) ringC() <-chan time.Time {
-	if c.phase != phaseOffering || c.ringTimer == nil {
+func (c *call) timerC(k timerKind) <-chan time.Time {
+	if c.timers[k] == nil {
 		return nil
 	}
-	return c.ringTimer.C
+	return c.timers[k].C
 }
 
-func (c *call) stopOfferTimers() {
-	if c.ringTimer != nil {
-		c.ringTimer.Stop()
-	}
-	if c.leaseTimer != nil {
-		c.leaseTimer.Stop()
-		c.leaseTimer = nil
-	}
+func (c *call) fire(k timerKind) {
+	c.timers[k] = nil
+	c.feed(evTimer{Kind: k, Gen: c.timerGen[k]})
 }
 
 func (c *call) stopTimers() {
-	c.stopOfferTimers()
-	if c.legGone != nil {
-		c.legGone.Stop()
-	}
-	if c.maxWait != nil {
-		c.maxWait.Stop()
+	for k, t := range c.timers {
+		if t != nil {
+			t.Stop()
+			c.timers[k] = nil
+		}
 	}
 	if c.menu != nil {
 		ctx, cancel := c.r.cmdCtx()
@@ -287,240 +309,263 @@ func (c *call) stopTimers() {
 	}
 }
 
-// menuStep logs a menu error and reports whether the menu has finished.
-func (c *call) menuStep(out *menuOutcome, done bool, err error) (*menuOutcome, bool) {
+// menuStep logs a menu error and feeds the menu's end to the machine.
+func (c *call) menuStep(out *menuOutcome, done bool, err error) {
 	if err != nil {
 		c.log.Warn("ivr", zap.Error(err))
 	}
-	return out, done
-}
-
-func (c *call) handle(ctx context.Context, m msg) {
-	if m.offer != nil {
-		c.takeOffer(ctx, m.offer)
-		return
-	}
-	ev := m.ev
-	if ev.ChannelID == c.id {
-		c.callerEvent(ctx, ev)
-		return
-	}
-	if ev.ChannelID == c.legID && c.legID != "" {
-		c.legEvent(ctx, ev, m.resynced)
+	if done {
+		c.feed(evMenuDone{Out: out})
 	}
 }
 
-// callerEvent handles events on the citizen's channel.
-func (c *call) callerEvent(ctx context.Context, ev pbx.Event) {
-	switch ev.Type {
-	case pbx.StasisEnd, pbx.ChannelDestroyed:
-		c.callerGone(ctx, ev.Cause)
-	case pbx.ChannelHangupRequest:
-		// StasisEnd follows for dialplan channels; acting now shortens the
-		// window in which an operator could be offered a caller who left.
-		c.callerGone(ctx, ev.Cause)
-	case pbx.DTMF:
-		switch {
-		case c.phase == phaseIVR:
-			if out, done := c.menuStep(c.menu.OnDigit(ctx, ev.Digit)); done {
-				c.afterMenu(ctx, out)
-			}
-		case c.phase == phaseNumber:
-			c.entryDigit(ctx, ev.Digit)
-		case c.phase == phaseQueued && c.vhOffered && ev.Digit == "1":
-			c.takeVirtualHold(ctx)
-		case c.phase == phaseGoodbye && c.vhOffered && ev.Digit == "1":
-			c.acceptAfterHours(ctx)
+// exec performs one command and returns the event its result is, if any.
+func (c *call) exec(cmd callCmd) callEvent {
+	switch x := cmd.(type) {
+	case cmdAnswerCaller:
+		return c.answerCaller()
+	case cmdStartMenu:
+		c.menu = c.r.newMenu(c)
+		return c.menuResult(c.menu.Start(c.ctx))
+	case cmdMenuDigit:
+		return c.menuResult(c.menu.OnDigit(c.ctx, x.Digit))
+	case cmdMenuPlayback:
+		return c.menuResult(c.menu.OnPlaybackFinished(c.ctx, x.ID, x.State))
+	case cmdStopMenu:
+		if c.menu != nil {
+			_ = c.menu.Stop(c.ctx)
 		}
-	case pbx.PlaybackFinished:
-		switch {
-		case c.goodbyeFinished(ev):
-		case c.phase == phaseIVR:
-			if out, done := c.menuStep(c.menu.OnPlaybackFinished(ctx, ev.PlaybackID, ev.PlaybackState)); done {
-				c.afterMenu(ctx, out)
-			}
-		case ev.PlaybackID == c.announceID:
-			c.announceID = ""
-			if c.phase == phaseQueued || c.phase == phaseOffering {
-				c.startMOH()
-			}
+	case cmdMenuChoice:
+		c.rec.IVRPath = x.Out.Path
+		if x.Out.Language != "" {
+			c.lang = x.Out.Language
 		}
-	}
-}
-
-// afterMenu acts on what the caller chose.
-func (c *call) afterMenu(ctx context.Context, out *menuOutcome) {
-	if out == nil {
-		c.hangup(OutcomeIVRHangup, "system", "")
-		return
-	}
-	c.rec.IVRPath = out.Path
-	if out.Language != "" {
-		c.lang = out.Language
-	}
-	c.rec.Language = c.lang
-	_ = c.menu.Stop(ctx)
-	// No variable is set on the citizen's channel over ARI, not even
-	// CHANNEL(language): Asterisk 22 then refuses dangerous functions on the
-	// channel's thread for good, and the dialplan fallback could no longer
-	// keep the caller in AstDB (DB()) for a callback. hotline plays every
-	// sound with its language in the URI; the fallback sets its own.
-	switch out.Kind {
-	case menuQueue:
-		c.enqueue(ctx, out.Topic, out.Priority)
-	case menuTransfer:
-		c.transfer(ctx, out.Number)
+		// No variable is set on the citizen's channel over ARI, not even
+		// CHANNEL(language): Asterisk 22 then refuses dangerous functions
+		// on the channel's thread for good, and the dialplan fallback could
+		// no longer keep the caller in AstDB (DB()) for a callback.
+		// hotline plays every sound with its language in the URI.
+		c.rec.Language = c.lang
+	case cmdCheckTopic:
+		return c.checkTopic(x)
+	case cmdEnqueue:
+		return c.enqueue()
+	case cmdFallback:
+		return c.fallback()
+	case cmdTransfer:
+		return c.transfer(x.Number)
+	case cmdRing:
+		return c.ring(x.Offer)
+	case cmdReleaseOffer:
+		c.releaseOffer(x)
+	case cmdRenewLease:
+		return c.renewLease(x.Offer)
+	case cmdAnswered:
+		return c.answered(x.Offer)
+	case cmdBridge:
+		return c.bridge()
+	case cmdConnected:
+		c.connected()
+	case cmdHangupLeg:
+		if c.legID != "" {
+			if x.Reason == "no_answer" {
+				c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
+			}
+			c.r.hangupQuietly(c.ctx, c.legID, x.Reason)
+		}
+	case cmdForgetLeg:
+		if c.legID != "" {
+			c.r.dropLeg(c.legID)
+			c.legID = ""
+		}
+	case cmdHangupCaller:
+		c.r.hangupQuietly(context.Background(), c.id, "normal")
+	case cmdEndConversation:
+		c.endConversation(x.By)
+	case cmdOperatorDropped:
+		c.operatorDropped(x.Cause)
+	case cmdRequeue:
+		return c.requeue()
+	case cmdHandOnOperator:
+		c.handOnOperator(x.WrapUp)
+	case cmdLeaveQueue:
+		return c.leaveQueue()
+	case cmdOverflow:
+		return c.overflow()
+	case cmdScheduleCallback:
+		return evCallbackResult{OK: c.scheduleCallback(x.Reason)}
+	case cmdNumberEntered:
+		c.enteredNumber = x.Number
+	case cmdDeliver:
+		c.r.deliver(x.Offers, time.Time{})
+	case cmdStartMOH:
+		c.startMOH()
+	case cmdStopMOH:
+		c.stopMOH()
+	case cmdAnnounce:
+		return c.announcePosition()
+	case cmdStartAnnouncements:
+		if c.announce == nil {
+			c.announce = newTicker(x.Every)
+		}
+	case cmdStopAnnouncement:
+		c.stopPlayback(&c.announceID)
+	case cmdPlayApology:
+		return c.playApology()
+	case cmdPlayGoodbye:
+		return c.say(x.Prompts)
+	case cmdStopGoodbye:
+		c.stopPlayback(&c.goodbyeID)
+	case cmdPlayEntry:
+		c.playEntry(x.Prompts, x.Digits)
+	case cmdStopEntryPrompt:
+		c.stopPlayback(&c.entryPlayback)
+	case cmdSetTimer:
+		if t := c.timers[x.Kind]; t != nil {
+			t.Stop()
+		}
+		c.timers[x.Kind] = time.NewTimer(x.After)
+		c.timerGen[x.Kind] = x.Gen
+	case cmdCancelTimer:
+		if t := c.timers[x.Kind]; t != nil {
+			t.Stop()
+			c.timers[x.Kind] = nil
+		}
+	case cmdNote:
+		c.rec.Note = strings.TrimSpace(c.rec.Note + " " + x.Text)
+	case cmdRecord:
+		c.finish(x.Outcome, x.By, x.Cause)
 	default:
-		c.hangup(OutcomeIVRHangup, "system", "")
+		c.log.Error("call machine: unknown command", zap.String("command", fmt.Sprintf("%T", cmd)))
 	}
+	return nil
 }
 
-func (c *call) enqueue(ctx context.Context, topicID string, prio int) {
-	t, ok := c.cfg.Topic(topicID)
+func (c *call) menuResult(out *menuOutcome, done bool, err error) callEvent {
+	if err != nil {
+		c.log.Warn("ivr", zap.Error(err))
+	}
+	if !done {
+		return nil
+	}
+	return evMenuDone{Out: out}
+}
+
+// answerCaller answers a new call; a caller already gone ends it. A
+// channel already up (a caller adopted in the menu after a restart) is not
+// answered again: on Asterisk the answer would wait behind the prompt the
+// dead router left playing on the channel, for as long as that prompt lasts.
+func (c *call) answerCaller() callEvent {
+	if c.ch.State == "Up" {
+		return evAnswerResult{}
+	}
+	cctx, cancel := c.r.cmdCtx()
+	err := c.r.opt.PBX.Answer(cctx, c.id)
+	cancel()
+	if err != nil {
+		c.log.Warn("answer failed", zap.Error(err))
+		return evAnswerResult{Gone: errors.Is(err, pbx.ErrNotFound)}
+	}
+	return evAnswerResult{}
+}
+
+// checkTopic takes the topic the caller is to wait in, and tells an open
+// one from one closed now.
+func (c *call) checkTopic(x cmdCheckTopic) callEvent {
+	t, ok := c.cfg.Topic(x.Topic)
 	if !ok {
-		c.log.Error("menu chose an unknown topic", zap.String("queue", topicID))
-		c.hangup(OutcomeRejected, "system", "")
-		return
+		c.log.Error("menu chose an unknown topic", zap.String("queue", x.Topic))
+		return evTopicChecked{Result: topicUnknown}
 	}
 	c.topic = t
-	c.prio = t.Priority + prio
+	c.prio = t.Priority + x.Priority
 	c.rec.Topic = t.ID
 	c.log = c.log.With(zap.String("queue", t.ID))
 	now := c.r.now()
 	arrival := now
-	if c.calledBack != nil {
+	if x.CalledBack && c.calledBack != nil {
 		// A citizen called back keeps the place they first queued at.
-		c.prio = prio
+		c.prio = x.Priority
 		arrival = c.calledBack.QueueTime
 	}
 	c.rec.EnqueuedAt = arrival
+	ev := evTopicChecked{Policy: c.policy(), At: arrival}
 	if h := c.cfg.Hours; len(h.Weekly) > 0 && !h.IsOpen(now) {
-		// After hours or a holiday: say when we open and call back then.
-		c.noService(ctx, "closed", []string{promptClosedCallback}, []string{promptClosed})
-		return
+		c.log.Info("no service now", zap.String("why", "closed"))
+		ev.Result = topicClosed
 	}
-	c.phase = phaseQueued
-	c.startMOH()
+	return ev
+}
+
+func (c *call) enqueue() callEvent {
+	t := c.topic
 	cctx, cancel := c.r.cmdCtx()
-	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(t), now)
+	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(t), c.r.now())
 	cancel()
 	if errors.Is(err, ErrQueueFull) {
-		c.noService(ctx, "queue_full", []string{promptCallbackConfirmed}, []string{promptGoodbye})
-		return
+		c.log.Info("no service now", zap.String("why", "queue_full"))
+		return evEnqueued{Result: enqueueFull}
 	}
 	if err != nil {
-		c.degraded(ctx, err)
-		return
+		c.log.Error("Redis could not queue the caller; handing them to the PBX fallback", zap.Error(err))
+		return evEnqueued{Result: enqueueFailed}
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
-	if every := t.AnnounceEvery.D(); every > 0 && c.announce == nil {
-		c.announce = newTicker(every)
-	}
-	c.armMaxWait(t)
-	// Tell the caller where they stand straight away (unless an operator is
-	// already being rung for them); then periodically.
 	mine := false
 	for _, o := range offers {
 		mine = mine || o.CallID == c.id
 	}
-	if !mine {
-		c.announcePosition()
-	}
-	c.r.deliver(offers, time.Time{})
+	return evEnqueued{Offers: offers, Mine: mine, Announce: t.AnnounceEvery.D(), MaxWait: c.maxWaitFor(t)}
 }
 
-// degraded hands a caller Redis could not queue (it is unreachable or
+// maxWaitFor is the max_wait timer for topic t: only when waiting longer
+// leads somewhere (an overflow topic or a callback).
+func (c *call) maxWaitFor(t *config.Topic) time.Duration {
+	if d := t.MaxWait.D(); d > 0 && (t.Overflow != "" || c.policy().Enabled) {
+		return d
+	}
+	return 0
+}
+
+// fallback hands a caller Redis could not queue (it is unreachable or
 // stalled) to the PBX's fallback, the path callers take when hotline is
 // down: Asterisk's own queue for the same operators, and AstDB for a
-// callback when nobody answers. No caller is hung up because Redis is away.
-// The enqueue may have taken effect anyway, so its entry is withdrawn
-// (retried until Redis is back; the reconciler is the net).
-func (c *call) degraded(ctx context.Context, cause error) {
-	c.log.Error("Redis could not queue the caller; handing them to the PBX fallback", zap.Error(cause))
-	c.stopMOH()
+// callback when nobody answers.
+func (c *call) fallback() callEvent {
 	cctx, cancel := c.r.cmdCtx()
 	err := c.r.opt.PBX.Continue(cctx, c.id, fallbackContext, fallbackReleased)
 	cancel()
 	if errors.Is(err, pbx.ErrNotFound) {
-		// The caller hung up while Redis stalled: a caller who waited
-		// and left, owed what any such caller is.
-		c.leaveQueue(ctx, 0)
-		return
+		return evFallback{Result: fallbackGone}
 	}
 	if err != nil {
 		c.log.Error("fallback failed; hanging up", zap.Error(err))
-		c.hangup(OutcomeRejected, "system", "")
-		return
+		return evFallback{Result: fallbackFailed}
 	}
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Degraded.Inc()
 	}
-	c.rec.Note = strings.TrimSpace(c.rec.Note + " redis_unreachable")
-	if err := c.r.persist(c.log, c.id+"/gone-"+c.r.uniq(), "withdraw a caller handed to the fallback", func(ctx context.Context) error {
-		_, next, err := c.r.opt.ACD.Abandon(ctx, c.id, c.r.now())
-		if err == nil {
-			c.r.deliver(next, time.Time{})
-		}
-		return err
-	}); err != nil {
-		c.log.Warn("caller handed to the fallback may still be queued in Redis", zap.Error(err))
-	}
-	c.finish(OutcomeFallback, "system", 0)
-}
-
-func (c *call) armMaxWait(t *config.Topic) {
-	if c.maxWait != nil {
-		c.maxWait.Stop()
-		c.maxWait = nil
-	}
-	if d := t.MaxWait.D(); d > 0 && (t.Overflow != "" || c.policy().Enabled) {
-		c.maxWait = time.NewTimer(d)
-	}
-}
-
-func (c *call) maxWaitC() <-chan time.Time {
-	if c.maxWait == nil || (c.phase != phaseQueued && c.phase != phaseOffering) {
-		return nil
-	}
-	return c.maxWait.C
+	return evFallback{Result: fallbackOK}
 }
 
 // overflow moves a caller who waited the topic's max_wait to its overflow
 // topic, keeping the original arrival time so the caller keeps its place
 // by time among the overflow topic's callers.
-func (c *call) overflow(ctx context.Context) {
-	if c.phase == phaseOffering {
-		// An operator is ringing; decide again once the offer settles.
-		c.maxWait.Reset(2 * time.Second)
-		return
-	}
+func (c *call) overflow() callEvent {
 	to, hasOverflow := c.cfg.Topic(c.topic.Overflow)
 	now := c.r.now()
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
 	st, err := c.r.opt.ACD.Lookup(cctx, c.id)
 	if err != nil || st.State != "waiting" {
-		c.maxWait.Reset(2 * time.Second) // being offered right now: try again shortly
-		return
+		return evOverflow{Result: overflowRetry}
 	}
 	if !hasOverflow {
-		// Nowhere to overflow to: a callback keeps the caller's place
-		// instead of an endless wait. Scheduled before leaving the queue.
-		c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
-		if !c.scheduleCallback(ReasonNoService) {
-			c.maxWait = nil // keep waiting: nothing better to offer
-			return
-		}
-		if _, next, err := c.r.opt.ACD.Abandon(cctx, c.id, now); err == nil {
-			c.r.deliver(next, time.Time{})
-		}
-		c.stopAnnouncement()
-		c.say(ctx, OutcomeCallbackLater, c.sound(promptCallbackConfirmed))
-		return
+		return evOverflow{Result: overflowNowhere}
 	}
 	if _, _, err := c.r.opt.ACD.Abandon(cctx, c.id, now); err != nil {
 		c.log.Error("overflow: leaving the queue", zap.Error(err))
-		return
+		return evOverflow{Result: overflowStuck}
 	}
 	from := c.topic.ID
 	c.topic = to
@@ -529,13 +574,11 @@ func (c *call) overflow(ctx context.Context) {
 	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(to), now)
 	if err != nil {
 		c.log.Error("overflow: joining the overflow queue failed; caller hung up", zap.String("overflow", to.ID), zap.Error(err))
-		c.hangup(OutcomeRejected, "system", "")
-		return
+		return evOverflow{Result: overflowJoinFailed}
 	}
 	c.log.Info("waited too long; moved to the overflow topic", zap.String("from", from), zap.String("overflow", to.ID))
 	c.log = c.r.log.With(zap.String("call_id", c.id), zap.String("queue", to.ID))
-	c.armMaxWait(to)
-	c.r.deliver(offers, time.Time{})
+	return evOverflow{Result: overflowMoved, Policy: c.policy(), MaxWait: c.maxWaitFor(to), Offers: offers}
 }
 
 func (c *call) startMOH() {
@@ -567,15 +610,15 @@ func (c *call) stopMOH() {
 // the music. The numbers are hotline's own sounds in the caller's language
 // (package spoken), not Asterisk's number: media, which has no Kazakh or
 // Ukrainian and cannot make "минута" agree with the number.
-func (c *call) announcePosition() {
-	if c.announceID != "" || c.phase != phaseQueued {
-		return
+func (c *call) announcePosition() callEvent {
+	if c.announceID != "" {
+		return evAnnounced{Playing: true}
 	}
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
 	pos, wait, err := c.r.opt.ACD.Position(cctx, c.id)
 	if err != nil || pos <= 0 {
-		return
+		return evAnnounced{}
 	}
 	minutes := int((wait + time.Minute - 1) / time.Minute)
 	if minutes < 1 {
@@ -585,22 +628,23 @@ func (c *call) announcePosition() {
 		c.sound(promptPosition), c.sound(spoken.PositionSound(pos)),
 		c.sound(promptWait), c.sound(spoken.MinutesSound(minutes)),
 	}
-	if c.offerVirtualHold(pos, wait) {
+	offer := c.offerVirtualHold(pos, wait)
+	if offer {
 		media = append(media, c.sound(promptCallbackOffer))
-		c.vhOffered = true
 	}
 	c.stopMOH()
 	id := c.r.nextID("ann-" + c.id)
 	if err := c.r.opt.PBX.Play(cctx, c.id, id, media...); err != nil {
 		c.log.Warn("announcement", zap.Error(err))
 		c.startMOH()
-		return
+		return evAnnounced{OfferedCallback: offer}
 	}
 	c.announceID = id
 	c.log.Info("position announced", zap.Int("position", pos), zap.Int("minutes", minutes))
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Announcements.Inc()
 	}
+	return evAnnounced{Playing: true, OfferedCallback: offer}
 }
 
 // Prompt names the router itself plays; the config must define them. The
@@ -619,7 +663,13 @@ func (c *call) sound(name string) string {
 	return c.r.opt.SoundPrefix + c.lang + "/" + name
 }
 
-func (c *call) stopAnnouncement() { c.stopPlayback(&c.announceID) }
+func (c *call) sounds(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = c.sound(n)
+	}
+	return out
+}
 
 // stopPlayback stops the playback *id names, if any, and forgets it.
 func (c *call) stopPlayback(id *string) {
@@ -632,25 +682,37 @@ func (c *call) stopPlayback(id *string) {
 	*id = ""
 }
 
-// takeOffer rings the reserved operator's phone.
-func (c *call) takeOffer(ctx context.Context, o *Offer) {
-	if c.phase == phaseNumber && c.entry != nil {
-		// The caller's turn came while they keyed in a number for a
-		// callback: an operator is better than a callback.
-		if c.entry.timer != nil {
-			c.entry.timer.Stop()
-		}
-		c.entry = nil
-		c.stopEntryPrompt()
-		c.phase = phaseQueued
-		c.startMOH()
+// say plays the closing message; the machine hangs up at its end.
+func (c *call) say(prompts []string) callEvent {
+	c.goodbyeID = c.r.nextID("bye-" + c.id)
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.goodbyeID, c.sounds(prompts...)...); err != nil {
+		return evPlayFailed{Which: playGoodbye}
 	}
-	if c.phase != phaseQueued {
-		// Already offered or finished: this reservation is not ours to use.
-		c.log.Warn("unexpected offer", zap.String("agent", o.AgentID), zap.String("phase", c.phase.String()))
-		c.releaseOffer(o, false)
-		return
+	return nil
+}
+
+// playEntry plays a number-entry prompt; digits are read back one sound
+// each in the caller's language (Asterisk's digits: would say them in
+// English to a Kazakh or Ukrainian caller), after the first prompt.
+func (c *call) playEntry(prompts []string, digits string) {
+	c.stopPlayback(&c.entryPlayback)
+	media := []string{c.sound(prompts[0])}
+	for _, d := range spoken.DigitSounds(digits) {
+		media = append(media, c.sound(d))
 	}
+	media = append(media, c.sounds(prompts[1:]...)...)
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	c.entryPlayback = c.r.nextID("num-" + c.id)
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.entryPlayback, media...); err != nil {
+		c.log.Warn("number entry prompt", zap.Error(err))
+	}
+}
+
+// ring originates the reserved operator's leg.
+func (c *call) ring(o Offer) callEvent {
 	log := c.log.With(zap.String("agent", o.AgentID))
 	endpoint := o.Endpoint
 	if op, ok := c.r.Config().OperatorByID(o.AgentID); ok && endpoint == "" {
@@ -658,13 +720,11 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	}
 	if endpoint == "" {
 		log.Error("offered to an operator with no endpoint")
-		c.releaseOffer(o, true)
-		return
+		return evRing{Result: ringNoEndpoint, Offer: o}
 	}
-	c.offer = o
 	c.rec.Offers++
-	c.legID = c.id + legSep + c.r.uniq()
-	c.r.addLeg(c.legID, c.inbox)
+	legID := c.id + legSep + c.r.uniq()
+	c.r.addLeg(legID, c.inbox)
 	ring := c.topic.RingTimeout.D()
 	if ring <= 0 {
 		ring = 15 * time.Second
@@ -682,7 +742,7 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	// to tell an unregistered phone from an unknown one in the log.
 	cctx, cancel := c.r.cmdCtx()
 	_, err := c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
-		ChannelID: c.legID,
+		ChannelID: legID,
 		Endpoint:  endpoint,
 		CallerID:  c.operatorCallerID(),
 		Args:      []string{argOperatorLeg, c.id},
@@ -691,30 +751,326 @@ func (c *call) takeOffer(ctx context.Context, o *Offer) {
 	})
 	cancel()
 	if err != nil {
-		c.r.dropLeg(c.legID)
-		c.legID = ""
-		c.offer = nil
-		unreachable := errors.Is(err, pbx.ErrUnavailable)
-		if unreachable {
+		c.r.dropLeg(legID)
+		if errors.Is(err, pbx.ErrUnavailable) {
 			cctx, cancel := c.r.cmdCtx()
 			state, serr := c.r.opt.PBX.EndpointState(cctx, endpoint)
 			cancel()
 			log.Info("operator's phone is not reachable; skipping", zap.String("endpoint", endpoint), zap.String("state", state), zap.NamedError("state_error", serr), zap.Error(err))
-		} else {
-			log.Warn("originate to operator failed", zap.Error(err))
+			return evRing{Result: ringUnreachable, Offer: o}
 		}
-		c.releaseOffer(o, unreachable)
-		return
+		log.Warn("originate to operator failed", zap.Error(err))
+		return evRing{Result: ringFailed, Offer: o}
 	}
+	c.offer, c.legID = &o, legID
 	if c.rec.OfferedAt.IsZero() {
 		c.rec.OfferedAt = now
 	}
-	c.phase = phaseOffering
-	// Asterisk ends an unanswered originate itself; this is the net for a
-	// lost ChannelDestroyed.
-	c.ringTimer = time.NewTimer(ring + 5*time.Second)
-	c.armLease()
 	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", ring))
+	// Asterisk ends an unanswered originate itself; the ring timer is the
+	// net for a lost ChannelDestroyed.
+	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: c.leaseAfter(o)}
+}
+
+// leaseAfter renews the reservation's lease halfway through, so a ring
+// longer than the lease is not taken for a crashed instance.
+func (c *call) leaseAfter(o Offer) time.Duration {
+	if o.Expires.IsZero() {
+		return 0
+	}
+	return max(o.Expires.Sub(c.r.now())/2, time.Millisecond)
+}
+
+func (c *call) renewLease(cur Offer) callEvent {
+	cctx, cancel := c.r.cmdCtx()
+	o, err := c.r.opt.ACD.Extend(cctx, cur, c.r.now())
+	cancel()
+	if err != nil {
+		c.log.Warn("lease renewal failed", zap.String("agent", cur.AgentID), zap.Error(err))
+		return evLeaseRenewed{}
+	}
+	o.FreedAt = cur.FreedAt
+	c.offer = &o
+	return evLeaseRenewed{OK: true, Offer: o, Next: c.leaseAfter(o)}
+}
+
+// releaseOffer gives a reservation back: the caller keeps its place, the
+// operator is made ready (or offline when unreachable), and whatever that
+// freed is matched again at once.
+func (c *call) releaseOffer(x cmdReleaseOffer) {
+	o := x.Offer
+	if c.offer != nil && c.offer.AgentID == o.AgentID && c.offer.Seq == o.Seq {
+		c.offer = nil
+	}
+	switch x.Reason {
+	case "unexpected", "call_ended":
+		c.log.Warn("unexpected offer", zap.String("agent", o.AgentID), zap.String("phase", c.m.phase.String()))
+	case "unreachable", "originate_failed":
+	default:
+		c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", x.Reason))
+	}
+	cctx, cancel := c.r.cmdCtx()
+	var err error
+	var next []Offer
+	paused := false
+	if x.Unreachable {
+		next, err = c.r.opt.ACD.Unreachable(cctx, o, c.r.now())
+	} else {
+		paused, next, err = c.r.opt.ACD.NoAnswer(cctx, o, c.r.now())
+	}
+	cancel()
+	if err != nil {
+		c.log.Error("releasing an offer", zap.String("agent", o.AgentID), zap.Error(err))
+	}
+	if paused {
+		c.log.Warn("operator paused after repeated no-answers", zap.String("agent", o.AgentID))
+	}
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.OffersFailed.Inc()
+	}
+	c.r.deliver(next, time.Time{})
+}
+
+// answered tells Redis the operator answered. An error here is ambiguous
+// (the script may have run in Redis after the client gave up): retried
+// under one operation id, it either holds or is refused, never "maybe".
+func (c *call) answered(o Offer) callEvent {
+	log := c.log.With(zap.String("agent", o.AgentID))
+	now := c.r.now()
+	// A token per conversation names its steps: the offer's seq is not
+	// unique within a call (a re-queued caller's entry starts again).
+	c.conv = c.r.uniq()
+	err := c.r.persist(log, c.id+"/answered-"+c.conv, "answered", func(ctx context.Context) error {
+		return c.r.opt.ACD.Answered(ctx, o, now)
+	})
+	if err != nil {
+		log.Error("reservation lost before answer; dropping the operator leg", zap.Error(err))
+		c.offer = nil
+		return evAnswered{}
+	}
+	c.offer = &o
+	c.rec.AnsweredAt = now
+	c.rec.Agent = o.AgentID
+	return evAnswered{OK: true}
+}
+
+// bridge joins the citizen and the operator.
+func (c *call) bridge() callEvent {
+	log := c.log.With(zap.String("agent", c.offer.AgentID))
+	c.bridgeID = bridgePrefix + c.id
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	// dtmf_events keeps the caller's digits reaching hotline: a plain
+	// mixing bridge of two SIP legs goes native RTP and swallows them.
+	if err := c.r.opt.PBX.CreateBridge(cctx, c.bridgeID, "mixing,dtmf_events"); err != nil {
+		log.Error("create bridge", zap.Error(err))
+		return evBridged{}
+	}
+	if err := c.r.opt.PBX.AddToBridge(cctx, c.bridgeID, c.id, c.legID); err != nil {
+		log.Error("add to bridge", zap.Error(err))
+		return evBridged{}
+	}
+	return evBridged{OK: true}
+}
+
+// connected: the record and metrics of an answer; the citizen's open
+// callbacks are closed.
+func (c *call) connected() {
+	c.closeOwedCallbacks()
+	c.rec.Wait = c.rec.AnsweredAt.Sub(c.rec.EnqueuedAt)
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Wait.WithLabelValues(c.topic.ID).Observe(c.rec.Wait.Seconds())
+	}
+	c.log.Info("operator answered; bridged", zap.String("agent", c.offer.AgentID), zap.Duration("waited", c.rec.Wait))
+}
+
+// freeOperator ends the operator's conversation in Redis (into wrap-up).
+// Retried until it holds: an operator left on_call in Redis after a Redis
+// restart would never be offered a caller again.
+func (c *call) freeOperator(log *zap.Logger, agent string, wrap time.Duration, now time.Time) []Offer {
+	var next []Offer
+	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
+		var err error
+		next, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
+		return err
+	}); err != nil {
+		log.Error("operator wrap-up", zap.Error(err))
+	}
+	return next
+}
+
+func (c *call) destroyBridge(log *zap.Logger) {
+	if c.bridgeID == "" {
+		return
+	}
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
+		log.Warn("destroy bridge", zap.Error(err))
+	}
+	c.bridgeID = ""
+}
+
+// endedOp names the step that ends this call's conversation with agent:
+// one per conversation, since a citizen re-queued after a dropped line may
+// talk to a second operator (or the same one again) in the same call.
+func (c *call) endedOp(agent string) string {
+	if c.conv == "" {
+		c.conv = c.r.uniq()
+	}
+	return c.id + "/ended-" + agent + "-" + c.conv
+}
+
+// endConversation hangs up the other side after one hung up, puts the
+// operator into wrap-up and tears the bridge down.
+func (c *call) endConversation(by string) {
+	if by == "operator" {
+		// Asterisk gives the caller no event when the operator leaves: the
+		// caller would sit alone in silence, so hotline hangs up for them.
+		c.r.hangupQuietly(c.ctx, c.id, "normal")
+	} else if c.legID != "" {
+		c.r.hangupQuietly(c.ctx, c.legID, "normal")
+	}
+	if by == "operator" {
+		c.log.Info("operator hung up")
+	}
+	agent := c.offer.AgentID
+	log := c.log.With(zap.String("agent", agent))
+	wrap := c.topic.WrapUp.D()
+	now := c.r.now()
+	// Free the operator before tearing down the bridge: the next caller's
+	// hand-over waits on this, the empty bridge does not.
+	next := c.freeOperator(log, agent, wrap, now)
+	if wrap <= 0 {
+		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
+	}
+	c.destroyBridge(log)
+	c.r.rememberLastCall(agent, CallbackRequest{
+		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
+		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
+	})
+	if wrap > 0 {
+		c.r.scheduleWrapUp(agent, wrap)
+	}
+}
+
+// operatorDropped frees an operator whose line dropped (their conversation
+// is over in Redis as after any call) and tears the bridge down; the
+// citizen stays.
+func (c *call) operatorDropped(cause int) {
+	agent := c.offer.AgentID
+	log := c.log.With(zap.String("agent", agent))
+	log.Warn("operator's line dropped; the citizen goes back to the head of the queue", zap.Int("cause", cause))
+	c.freed = c.freeOperator(log, agent, c.topic.WrapUp.D(), c.r.now())
+	c.destroyBridge(log)
+	c.rec.Note = strings.TrimSpace(c.rec.Note + " operator_line_dropped:" + agent)
+	c.freedAgent, c.offer = agent, nil
+}
+
+// handOnOperator: the dropped operator's wrap-up starts, or what their
+// release freed is delivered.
+func (c *call) handOnOperator(wrapUp bool) {
+	freed, agent := c.freed, c.freedAgent
+	c.freed, c.freedAgent = nil, ""
+	if agent == "" {
+		return
+	}
+	if wrap := c.topic.WrapUp.D(); wrapUp && wrap > 0 {
+		c.r.scheduleWrapUp(agent, wrap)
+		return
+	}
+	c.r.deliver(freed, c.r.now())
+}
+
+func (c *call) playApology() callEvent {
+	c.announceID = c.r.nextID("sorry-" + c.id)
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.announceID, c.sound(promptOperatorDropped)); err != nil {
+		c.log.Warn("apology", zap.Error(err))
+		c.announceID = ""
+		return evPlayFailed{Which: playAnnounce}
+	}
+	return nil
+}
+
+// requeue puts the citizen back in their queue at their original queue
+// time, so at its head among callers of their priority.
+func (c *call) requeue() callEvent {
+	var offers []Offer
+	now := c.r.now()
+	err := c.r.persist(c.log, c.id+"/requeue-"+c.r.uniq(), "back to the queue", func(ctx context.Context) error {
+		var err error
+		offers, err = c.r.opt.ACD.Enqueue(ctx, c.waiting(c.topic), now)
+		if errors.Is(err, ErrAlreadyQueued) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		c.log.Error("could not put the citizen back in the queue", zap.Error(err))
+		return evRequeued{}
+	}
+	return evRequeued{OK: true, Offers: offers}
+}
+
+// leaveQueue takes the caller out of Redis (an operator it held is freed),
+// retried until it holds; the record gets the real wait.
+func (c *call) leaveQueue() callEvent {
+	now := c.r.now()
+	var next []Offer
+	err := c.r.persist(c.log, c.id+"/gone-"+c.r.uniq(), "caller left the queue", func(ctx context.Context) error {
+		var err error
+		_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
+		return err
+	})
+	if err != nil {
+		c.log.Error("abandon", zap.Error(err))
+	}
+	c.offer = nil
+	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
+	c.log.Info("caller left the queue", zap.Duration("waited", c.rec.Wait))
+	return evLeft{Next: next}
+}
+
+// transfer hands the caller to an outside service (ambulance, volunteers):
+// the channel leaves Stasis for the dialplan's transfer context, which
+// dials the number. The number comes from the validated config, never from
+// the caller.
+func (c *call) transfer(number string) callEvent {
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.Continue(cctx, c.id, transferContext, number); err != nil {
+		c.log.Error("transfer failed; hanging up", zap.String("number", number), zap.Error(err))
+		return evTransferred{}
+	}
+	c.log.Info("transferred to an outside service", zap.String("number", number))
+	return evTransferred{OK: true}
+}
+
+// finish writes the one call record.
+func (c *call) finish(outcome Outcome, by string, cause int) {
+	c.rec.EndedAt = c.r.now()
+	c.rec.Outcome = string(outcome)
+	c.rec.EndedBy = by
+	c.rec.HangupCause = cause
+	if c.rec.Language == "" {
+		c.rec.Language = c.lang
+	}
+	if err := c.r.persist(c.log, c.id+"/record", "call record", func(ctx context.Context) error {
+		_, err := c.r.opt.Records.Append(ctx, c.rec)
+		return err
+	}); err != nil {
+		c.log.Error("call record lost", zap.Error(err))
+	}
+	if c.r.opt.Metrics != nil {
+		c.r.opt.Metrics.Calls.WithLabelValues(string(outcome)).Inc()
+	}
+	if c.r.opt.OnRecord != nil {
+		c.r.opt.OnRecord(c.rec)
+	}
+	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),
+		zap.String("agent", c.rec.Agent), zap.Duration("waited", c.rec.Wait))
 }
 
 // operatorCallerID is what the operator's phone shows: the topic and the
@@ -738,200 +1094,6 @@ func (c *call) operatorCallerID() string {
 	return fmt.Sprintf("%q <%s>", name, number)
 }
 
-// armLease renews the reservation's lease halfway through, so a ring
-// longer than the lease is not taken for a crashed instance.
-func (c *call) armLease() {
-	if c.leaseTimer != nil {
-		c.leaseTimer.Stop()
-	}
-	c.leaseTimer = nil
-	if c.offer == nil || c.offer.Expires.IsZero() {
-		return
-	}
-	c.leaseTimer = time.NewTimer(c.offer.Expires.Sub(c.r.now()) / 2)
-}
-
-func (c *call) leaseC() <-chan time.Time {
-	if c.phase != phaseOffering || c.leaseTimer == nil {
-		return nil
-	}
-	return c.leaseTimer.C
-}
-
-func (c *call) extendLease() {
-	cctx, cancel := c.r.cmdCtx()
-	o, err := c.r.opt.ACD.Extend(cctx, *c.offer, c.r.now())
-	cancel()
-	if err != nil {
-		c.log.Warn("lease renewal failed", zap.String("agent", c.offer.AgentID), zap.Error(err))
-		c.leaseTimer = nil
-		return
-	}
-	o.FreedAt = c.offer.FreedAt
-	c.offer = &o
-	c.armLease()
-}
-
-// releaseOffer gives a reservation back: the caller keeps its place, the
-// operator is made ready (or offline when unreachable), and whatever that
-// freed is matched again at once.
-func (c *call) releaseOffer(o *Offer, unreachable bool) {
-	cctx, cancel := c.r.cmdCtx()
-	var err error
-	var next []Offer
-	paused := false
-	if unreachable {
-		next, err = c.r.opt.ACD.Unreachable(cctx, *o, c.r.now())
-	} else {
-		paused, next, err = c.r.opt.ACD.NoAnswer(cctx, *o, c.r.now())
-	}
-	cancel()
-	if err != nil {
-		c.log.Error("releasing an offer", zap.String("agent", o.AgentID), zap.Error(err))
-	}
-	if paused {
-		c.log.Warn("operator paused after repeated no-answers", zap.String("agent", o.AgentID))
-	}
-	if c.r.opt.Metrics != nil {
-		c.r.opt.Metrics.OffersFailed.Inc()
-	}
-	c.r.deliver(next, time.Time{})
-}
-
-// legEvent handles events on the operator's leg.
-func (c *call) legEvent(ctx context.Context, ev pbx.Event, resynced bool) {
-	switch ev.Type {
-	case pbx.StasisStart:
-		if c.phase == phaseOffering {
-			c.operatorAnswered(ctx)
-		}
-	case pbx.ChannelDestroyed, pbx.StasisEnd, pbx.ChannelHangupRequest:
-		switch c.phase {
-		case phaseOffering:
-			if ev.Type == pbx.ChannelHangupRequest {
-				return // ChannelDestroyed follows with the final cause
-			}
-			c.offerFailed(ev.Cause)
-		case phaseBridged:
-			if ev.Type != pbx.ChannelDestroyed && !resynced {
-				// The cause comes with ChannelDestroyed, right after this
-				// for a leg hotline originated: it tells a dropped line
-				// from a hang-up. The timer is the net for a lost event.
-				c.awaitLegCause()
-				return
-			}
-			c.operatorLegEnded(ctx, ev.Cause)
-		}
-	}
-}
-
-// legCauseWait bounds how long a conversation whose operator leg left waits
-// for that leg's ChannelDestroyed and its cause.
-const legCauseWait = time.Second
-
-func (c *call) awaitLegCause() {
-	if c.legGone == nil {
-		c.legGone = time.NewTimer(legCauseWait)
-	}
-}
-
-func (c *call) legGoneC() <-chan time.Time {
-	if c.legGone == nil || c.phase != phaseBridged {
-		return nil
-	}
-	return c.legGone.C
-}
-
-// operatorLegEnded: the operator's side of a conversation is gone. A
-// person hanging up ends the call; a line that dropped (softphone crash,
-// network) must not lose the citizen, who goes back to the queue.
-func (c *call) operatorLegEnded(ctx context.Context, cause int) {
-	if c.legGone != nil {
-		c.legGone.Stop()
-		c.legGone = nil
-	}
-	if droppedCause(cause) {
-		c.operatorDropped(ctx, cause)
-		return
-	}
-	c.log.Info("operator hung up")
-	c.endConversation("operator", cause)
-}
-
-// operatorDropped puts a citizen whose operator's line dropped back in
-// their queue at their original queue time (so at its head among callers
-// of their priority) after a short apology; the operator's conversation is
-// over in Redis as after any call. Should the citizen then hang up, they
-// are owed a callback whatever they waited (leaveQueue).
-func (c *call) operatorDropped(ctx context.Context, cause int) {
-	agent := c.offer.AgentID
-	log := c.log.With(zap.String("agent", agent))
-	log.Warn("operator's line dropped; the citizen goes back to the head of the queue", zap.Int("cause", cause))
-	c.r.dropLeg(c.legID)
-	c.legID = ""
-	wrap := c.topic.WrapUp.D()
-	now := c.r.now()
-	var freed []Offer
-	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
-		var err error
-		freed, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
-		return err
-	}); err != nil {
-		log.Error("operator wrap-up", zap.Error(err))
-	}
-	cctx, cancel := c.r.cmdCtx()
-	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		log.Warn("destroy bridge", zap.Error(err))
-	}
-	cancel()
-	c.offer, c.bridgeID = nil, ""
-	c.operatorLost++
-	c.rec.Note = strings.TrimSpace(c.rec.Note + " operator_line_dropped:" + agent)
-	c.phase = phaseQueued
-	c.announceID = c.r.nextID("sorry-" + c.id)
-	cctx, cancel = c.r.cmdCtx()
-	if err := c.r.opt.PBX.Play(cctx, c.id, c.announceID, c.sound(promptOperatorDropped)); err != nil {
-		log.Warn("apology", zap.Error(err))
-		c.announceID = ""
-		c.startMOH()
-	}
-	cancel()
-	var offers []Offer
-	err := c.r.persist(c.log, c.id+"/requeue-"+c.r.uniq(), "back to the queue", func(ctx context.Context) error {
-		var err error
-		offers, err = c.r.opt.ACD.Enqueue(ctx, c.waiting(c.topic), now)
-		if errors.Is(err, ErrAlreadyQueued) {
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		// The topic is full, or hotline is stopping: a callback keeps the
-		// citizen's place rather than leaving them in silence.
-		log.Error("could not put the citizen back in the queue", zap.Error(err))
-		c.scheduleCallback(ReasonDropped)
-		c.say(ctx, OutcomeDropped, c.sound(promptCallbackConfirmed))
-		c.r.deliver(freed, now)
-		return
-	}
-	if wrap <= 0 {
-		c.r.deliver(freed, now)
-	} else {
-		c.r.scheduleWrapUp(agent, wrap)
-	}
-	c.r.deliver(offers, time.Time{})
-}
-
-// endedOp names the step that ends this call's conversation with agent:
-// one per conversation, since a citizen re-queued after a dropped line may
-// talk to a second operator (or the same one again) in the same call.
-func (c *call) endedOp(agent string) string {
-	if c.conv == "" {
-		c.conv = c.r.uniq()
-	}
-	return c.id + "/ended-" + agent + "-" + c.conv
-}
-
 // waiting is this call as a caller to put in topic t's queue, at its
 // original queue time.
 func (c *call) waiting(t *config.Topic) Waiting {
@@ -941,226 +1103,6 @@ func (c *call) waiting(t *config.Topic) Waiting {
 	}
 }
 
-func (c *call) offerFailed(cause int) {
-	o := c.offer
-	c.r.dropLeg(c.legID)
-	c.legID, c.offer = "", nil
-	c.stopOfferTimers()
-	c.phase = phaseQueued
-	c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", offerFailure(cause)))
-	c.releaseOffer(o, false)
-}
-
-func (c *call) operatorAnswered(ctx context.Context) {
-	o := c.offer
-	log := c.log.With(zap.String("agent", o.AgentID))
-	now := c.r.now()
-	// An error here is ambiguous (the script may have run in Redis after
-	// the client gave up): retried under one operation id, it either
-	// holds or is refused, never "maybe".
-	// A token per conversation names its steps: the offer's seq is not
-	// unique within a call (a re-queued caller's entry starts again).
-	c.conv = c.r.uniq()
-	err := c.r.persist(log, c.id+"/answered-"+c.conv, "answered", func(ctx context.Context) error {
-		return c.r.opt.ACD.Answered(ctx, *o, now)
-	})
-	if err != nil {
-		// The reservation was lost (lease expired and given away): this
-		// operator must not talk to the caller; the caller is queued again.
-		log.Error("reservation lost before answer; dropping the operator leg", zap.Error(err))
-		c.r.hangupQuietly(ctx, c.legID, "normal")
-		c.r.dropLeg(c.legID)
-		c.legID, c.offer = "", nil
-		c.phase = phaseQueued
-		return
-	}
-	c.stopOfferTimers()
-	c.stopAnnouncement()
-	c.stopMOH()
-	c.bridgeID = bridgePrefix + c.id
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	// dtmf_events keeps the caller's digits reaching hotline: a plain
-	// mixing bridge of two SIP legs goes native RTP and swallows them.
-	if err := c.r.opt.PBX.CreateBridge(cctx, c.bridgeID, "mixing,dtmf_events"); err != nil {
-		log.Error("create bridge", zap.Error(err))
-		c.unbridged = true
-	} else if err := c.r.opt.PBX.AddToBridge(cctx, c.bridgeID, c.id, c.legID); err != nil {
-		log.Error("add to bridge", zap.Error(err))
-		c.unbridged = true
-	}
-	c.phase = phaseBridged
-	c.rec.AnsweredAt = now
-	c.rec.Agent = o.AgentID
-	c.closeOwedCallbacks()
-	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
-	if c.r.opt.Metrics != nil {
-		c.r.opt.Metrics.Wait.WithLabelValues(c.topic.ID).Observe(c.rec.Wait.Seconds())
-	}
-	log.Info("operator answered; bridged", zap.Duration("waited", c.rec.Wait))
-}
-
-// callerGone handles the citizen hanging up (or vanishing) in any phase.
-func (c *call) callerGone(ctx context.Context, cause int) {
-	switch c.phase {
-	case phaseDone:
-		return
-	case phaseIVR:
-		c.log.Info("caller hung up in the menu")
-		c.finish(OutcomeAbandoned, "caller", cause)
-	case phaseGoodbye:
-		c.finish(c.goodbyeOutcome, "caller", cause)
-	case phaseNumber:
-		c.log.Info("caller hung up while keying in a number")
-		if c.entry != nil && c.entry.queued {
-			c.leaveQueue(ctx, cause)
-			return
-		}
-		c.finish(OutcomeAbandoned, "caller", cause)
-	case phaseQueued, phaseOffering:
-		c.leaveQueue(ctx, cause)
-	case phaseBridged:
-		c.endConversation("caller", cause)
-	}
-}
-
-// leaveQueue ends the call of a caller who hung up while holding a place
-// in a queue (waiting, being offered, or keying a number for a callback):
-// out of Redis, recorded as abandoned with their wait, and owed a callback
-// when they waited long enough.
-func (c *call) leaveQueue(ctx context.Context, cause int) {
-	if c.legID != "" {
-		c.r.hangupQuietly(ctx, c.legID, "normal")
-	}
-	now := c.r.now()
-	var next []Offer
-	err := c.r.persist(c.log, c.id+"/gone-"+c.r.uniq(), "caller left the queue", func(ctx context.Context) error {
-		var err error
-		_, next, err = c.r.opt.ACD.Abandon(ctx, c.id, now)
-		return err
-	})
-	if err != nil {
-		c.log.Error("abandon", zap.Error(err))
-	}
-	c.stopOfferTimers()
-	c.rec.Wait = now.Sub(c.rec.EnqueuedAt)
-	c.log.Info("caller hung up while waiting", zap.Duration("waited", c.rec.Wait))
-	if c.operatorLost > 0 {
-		// Cut off from an operator by a line that dropped on our side:
-		// "if the call drops, we call you back", however long they waited.
-		if c.policy().Enabled {
-			c.scheduleCallback(ReasonDropped)
-		}
-	} else {
-		c.owedAfterAbandon(c.rec.Wait)
-	}
-	c.finish(OutcomeAbandoned, "caller", cause)
-	c.r.deliver(next, time.Time{})
-}
-
-// endConversation tears the bridge down after either side hung up and
-// puts the operator into wrap-up.
-func (c *call) endConversation(by string, cause int) {
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	if by == "operator" {
-		// Asterisk gives the caller no event when the operator leaves: the
-		// caller would sit alone in silence, so hotline hangs up for them.
-		c.r.hangupQuietly(cctx, c.id, "normal")
-	} else {
-		c.r.hangupQuietly(cctx, c.legID, "normal")
-	}
-	// Free the operator before tearing down the bridge: the next caller's
-	// hand-over waits on this, the empty bridge does not.
-	agent := c.offer.AgentID
-	wrap := c.topic.WrapUp.D()
-	now := c.r.now()
-	// Retried until it holds: an operator left on_call in Redis after a
-	// Redis restart would never be offered a caller again.
-	var next []Offer
-	log := c.log.With(zap.String("agent", agent))
-	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
-		var err error
-		next, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
-		return err
-	}); err != nil {
-		log.Error("operator wrap-up", zap.Error(err))
-	}
-	if wrap <= 0 {
-		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
-		next = nil
-	}
-	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		c.log.Warn("destroy bridge", zap.Error(err))
-	}
-	c.r.rememberLastCall(agent, CallbackRequest{
-		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
-		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
-	})
-	outcome := OutcomeAnswered
-	if c.owedAfterConversation(by, cause, now.Sub(c.rec.AnsweredAt)) || droppedCause(cause) {
-		outcome = OutcomeDropped
-	}
-	c.finish(outcome, by, cause)
-	if wrap > 0 {
-		c.r.scheduleWrapUp(agent, wrap)
-	}
-}
-
-// transfer hands the caller to an outside service (ambulance, volunteers):
-// the channel leaves Stasis for the dialplan's transfer context, which
-// dials the number. The number comes from the validated config, never from
-// the caller.
-func (c *call) transfer(_ context.Context, number string) {
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	if err := c.r.opt.PBX.Continue(cctx, c.id, transferContext, number); err != nil {
-		c.log.Error("transfer failed; hanging up", zap.String("number", number), zap.Error(err))
-		c.hangup(OutcomeRejected, "system", "")
-		return
-	}
-	c.log.Info("transferred to an outside service", zap.String("number", number))
-	c.finish(OutcomeTransferred, "system", 0)
-}
-
 // transferContext is the dialplan context (deploy/asterisk/extensions.conf)
 // that dials outside services for transfers.
 const transferContext = "hotline-transfer"
-
-// hangup ends the call from hotline's side.
-func (c *call) hangup(outcome Outcome, by, reason string) {
-	if reason == "" {
-		reason = "normal"
-	}
-	c.r.hangupQuietly(context.Background(), c.id, reason)
-	c.finish(outcome, by, 0)
-}
-
-// finish writes the one call record and marks the call done.
-func (c *call) finish(outcome Outcome, by string, cause int) {
-	if c.phase == phaseDone {
-		return
-	}
-	c.phase = phaseDone
-	c.rec.EndedAt = c.r.now()
-	c.rec.Outcome = string(outcome)
-	c.rec.EndedBy = by
-	c.rec.HangupCause = cause
-	if c.rec.Language == "" {
-		c.rec.Language = c.lang
-	}
-	if err := c.r.persist(c.log, c.id+"/record", "call record", func(ctx context.Context) error {
-		_, err := c.r.opt.Records.Append(ctx, c.rec)
-		return err
-	}); err != nil {
-		c.log.Error("call record lost", zap.Error(err))
-	}
-	if c.r.opt.Metrics != nil {
-		c.r.opt.Metrics.Calls.WithLabelValues(string(outcome)).Inc()
-	}
-	if c.r.opt.OnRecord != nil {
-		c.r.opt.OnRecord(c.rec)
-	}
-	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),
-		zap.String("agent", c.rec.Agent), zap.Duration("waited", c.rec.Wait))
-}

@@ -105,7 +105,9 @@ func (r *Router) ghost(ctx context.Context, id string) {
 		Note: "left while hotline was away; hang-up time unknown"}
 	if t, ok := c.cfg.Topic(st.Topic); ok {
 		c.topic = t
-		c.owedAfterAbandon(wait)
+		if reason := abandonCallback(c.policy(), wait, 0); reason != "" {
+			c.scheduleCallback(reason)
+		}
 	}
 	log.Info("reconcile: caller left while hotline was away", zap.Duration("waited", wait), zap.String("callback", c.rec.Callback))
 	c.finish(OutcomeAbandoned, "caller", 0)
