@@ -724,7 +724,6 @@ func (c *call) ring(o Offer) callEvent {
 	}
 	c.rec.Offers++
 	legID := c.id + legSep + c.r.uniq()
-	c.r.addLeg(legID, c.inbox)
 	ring := c.topic.RingTimeout.D()
 	if ring <= 0 {
 		ring = 15 * time.Second
@@ -740,8 +739,7 @@ func (c *call) ring(o Offer) callEvent {
 	// Asterisk refuses an originate to an unregistered phone at once (500
 	// "Allocation failed", ErrUnavailable); only then is the endpoint asked,
 	// to tell an unregistered phone from an unknown one in the log.
-	cctx, cancel := c.r.cmdCtx()
-	_, err := c.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+	err := c.r.dialLeg(c.inbox, pbx.OriginateRequest{
 		ChannelID: legID,
 		Endpoint:  endpoint,
 		CallerID:  c.operatorCallerID(),
@@ -749,9 +747,7 @@ func (c *call) ring(o Offer) callEvent {
 		Timeout:   ring,
 		Variables: map[string]string{"HOTLINE_CALL_ID": c.id, "HOTLINE_TOPIC": c.topic.ID},
 	})
-	cancel()
 	if err != nil {
-		c.r.dropLeg(legID)
 		if errors.Is(err, pbx.ErrUnavailable) {
 			cctx, cancel := c.r.cmdCtx()
 			state, serr := c.r.opt.PBX.EndpointState(cctx, endpoint)
@@ -809,22 +805,7 @@ func (c *call) releaseOffer(x cmdReleaseOffer) {
 	default:
 		c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", x.Reason))
 	}
-	cctx, cancel := c.r.cmdCtx()
-	var err error
-	var next []Offer
-	paused := false
-	if x.Unreachable {
-		next, err = c.r.opt.ACD.Unreachable(cctx, o, c.r.now())
-	} else {
-		paused, next, err = c.r.opt.ACD.NoAnswer(cctx, o, c.r.now())
-	}
-	cancel()
-	if err != nil {
-		c.log.Error("releasing an offer", zap.String("agent", o.AgentID), zap.Error(err))
-	}
-	if paused {
-		c.log.Warn("operator paused after repeated no-answers", zap.String("agent", o.AgentID))
-	}
+	next := c.r.giveBack(c.log, o, x.Unreachable)
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.OffersFailed.Inc()
 	}
@@ -856,18 +837,9 @@ func (c *call) answered(o Offer) callEvent {
 
 // bridge joins the citizen and the operator.
 func (c *call) bridge() callEvent {
-	log := c.log.With(zap.String("agent", c.offer.AgentID))
 	c.bridgeID = bridgePrefix + c.id
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	// dtmf_events keeps the caller's digits reaching hotline: a plain
-	// mixing bridge of two SIP legs goes native RTP and swallows them.
-	if err := c.r.opt.PBX.CreateBridge(cctx, c.bridgeID, "mixing,dtmf_events"); err != nil {
-		log.Error("create bridge", zap.Error(err))
-		return evBridged{}
-	}
-	if err := c.r.opt.PBX.AddToBridge(cctx, c.bridgeID, c.id, c.legID); err != nil {
-		log.Error("add to bridge", zap.Error(err))
+	if err := c.r.bridgeLegs(c.bridgeID, c.id, c.legID); err != nil {
+		c.log.Error("bridging the citizen and the operator", zap.String("agent", c.offer.AgentID), zap.Error(err))
 		return evBridged{}
 	}
 	return evBridged{OK: true}
@@ -882,33 +854,6 @@ func (c *call) connected() {
 		c.r.opt.Metrics.Wait.WithLabelValues(c.topic.ID).Observe(c.rec.Wait.Seconds())
 	}
 	c.log.Info("operator answered; bridged", zap.String("agent", c.offer.AgentID), zap.Duration("waited", c.rec.Wait))
-}
-
-// freeOperator ends the operator's conversation in Redis (into wrap-up).
-// Retried until it holds: an operator left on_call in Redis after a Redis
-// restart would never be offered a caller again.
-func (c *call) freeOperator(log *zap.Logger, agent string, wrap time.Duration, now time.Time) []Offer {
-	var next []Offer
-	if err := c.r.persist(log, c.endedOp(agent), "operator wrap-up", func(ctx context.Context) error {
-		var err error
-		next, err = c.r.opt.ACD.Ended(ctx, agent, c.id, wrap, now)
-		return err
-	}); err != nil {
-		log.Error("operator wrap-up", zap.Error(err))
-	}
-	return next
-}
-
-func (c *call) destroyBridge(log *zap.Logger) {
-	if c.bridgeID == "" {
-		return
-	}
-	cctx, cancel := c.r.cmdCtx()
-	defer cancel()
-	if err := c.r.opt.PBX.DestroyBridge(cctx, c.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		log.Warn("destroy bridge", zap.Error(err))
-	}
-	c.bridgeID = ""
 }
 
 // endedOp names the step that ends this call's conversation with agent:
@@ -940,11 +885,12 @@ func (c *call) endConversation(by string) {
 	now := c.r.now()
 	// Free the operator before tearing down the bridge: the next caller's
 	// hand-over waits on this, the empty bridge does not.
-	next := c.freeOperator(log, agent, wrap, now)
+	next := c.r.endOperatorTurn(log, "operator wrap-up", c.endedOp(agent), agent, c.id, wrap, now)
 	if wrap <= 0 {
 		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
 	}
-	c.destroyBridge(log)
+	c.r.destroyBridge(log, c.bridgeID)
+	c.bridgeID = ""
 	c.r.rememberLastCall(agent, CallbackRequest{
 		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
 		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
@@ -961,8 +907,9 @@ func (c *call) operatorDropped(cause int) {
 	agent := c.offer.AgentID
 	log := c.log.With(zap.String("agent", agent))
 	log.Warn("operator's line dropped; the citizen goes back to the head of the queue", zap.Int("cause", cause))
-	c.freed = c.freeOperator(log, agent, c.topic.WrapUp.D(), c.r.now())
-	c.destroyBridge(log)
+	c.freed = c.r.endOperatorTurn(log, "operator wrap-up", c.endedOp(agent), agent, c.id, c.topic.WrapUp.D(), c.r.now())
+	c.r.destroyBridge(log, c.bridgeID)
+	c.bridgeID = ""
 	c.rec.Note = strings.TrimSpace(c.rec.Note + " operator_line_dropped:" + agent)
 	c.freedAgent, c.offer = agent, nil
 }
@@ -1057,18 +1004,10 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	if c.rec.Language == "" {
 		c.rec.Language = c.lang
 	}
-	if err := c.r.persist(c.log, c.id+"/record", "call record", func(ctx context.Context) error {
-		_, err := c.r.opt.Records.Append(ctx, c.rec)
-		return err
-	}); err != nil {
-		c.log.Error("call record lost", zap.Error(err))
-	}
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Calls.WithLabelValues(string(outcome)).Inc()
 	}
-	if c.r.opt.OnRecord != nil {
-		c.r.opt.OnRecord(c.rec)
-	}
+	c.r.writeRecord(c.log, c.rec)
 	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),
 		zap.String("agent", c.rec.Agent), zap.Duration("waited", c.rec.Wait))
 }

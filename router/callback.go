@@ -374,14 +374,11 @@ func (a *cbAttempt) run(ctx context.Context) {
 		ring = t.RingTimeout.D()
 	}
 	a.opLeg = a.offer.CallID + legSep + r.uniq()
-	r.addLeg(a.opLeg, a.inbox)
-	cctx, cancel = r.cmdCtx()
-	_, err = r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+	err = r.dialLeg(a.inbox, pbx.OriginateRequest{
 		ChannelID: a.opLeg, Endpoint: a.offer.Endpoint, Timeout: ring,
 		CallerID: fmt.Sprintf("%q <%s>", "Callback: "+topicName(r, a.offer.Topic)+" ["+cb.Language+"]", cb.Number),
 		Args:     []string{argOperatorLeg, a.offer.CallID},
 	})
-	cancel()
 	if err != nil {
 		a.log.Warn("ringing the operator for a callback failed", zap.Error(err))
 		a.operatorMissed(errors.Is(err, pbx.ErrUnavailable))
@@ -423,6 +420,17 @@ func (a *cbAttempt) run(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// citizenLeg dials a citizen through the trunk with the hotline's own
+// number as caller ID; the number was validated by the callbacks store.
+func citizenLeg(r *Router, legID, number, owner string) pbx.OriginateRequest {
+	cfg := r.Config()
+	return pbx.OriginateRequest{
+		ChannelID: legID, Endpoint: "PJSIP/" + number + "@" + r.opt.Trunk,
+		CallerID: fmt.Sprintf("%q <%s>", cfg.Centre.Name, cfg.Centre.CallerID),
+		Args:     []string{argCallbackLeg, owner}, Timeout: r.opt.CallbackRingTimeout,
 	}
 }
 
@@ -517,16 +525,7 @@ func (a *cbAttempt) dialCitizen(ctx context.Context) *time.Timer {
 	r := a.r
 	a.phase = cbDialCitizen
 	a.citLeg = a.offer.CallID + "-c" + r.uniq()
-	r.addLeg(a.citLeg, a.inbox)
-	cfg := r.Config()
-	trunk := r.opt.Trunk
-	cctx, cancel := r.cmdCtx()
-	_, err := r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
-		ChannelID: a.citLeg, Endpoint: "PJSIP/" + a.cb.Number + "@" + trunk,
-		CallerID: fmt.Sprintf("%q <%s>", cfg.Centre.Name, cfg.Centre.CallerID),
-		Args:     []string{argCallbackLeg, a.offer.CallID}, Timeout: r.opt.CallbackRingTimeout,
-	})
-	cancel()
+	err := r.dialLeg(a.inbox, citizenLeg(r, a.citLeg, a.cb.Number, a.offer.CallID))
 	if err != nil {
 		a.log.Warn("dialling the citizen failed", zap.Error(err))
 		a.finish("failed", 0)
@@ -542,12 +541,8 @@ func (a *cbAttempt) dialCitizen(ctx context.Context) *time.Timer {
 func (a *cbAttempt) bridge(ctx context.Context) {
 	r := a.r
 	a.bridgeID = bridgePrefix + a.offer.CallID
-	cctx, cancel := r.cmdCtx()
-	defer cancel()
-	if err := r.opt.PBX.CreateBridge(cctx, a.bridgeID, "mixing,dtmf_events"); err != nil {
-		a.log.Error("create bridge", zap.Error(err))
-	} else if err := r.opt.PBX.AddToBridge(cctx, a.bridgeID, a.opLeg, a.citLeg); err != nil {
-		a.log.Error("add to bridge", zap.Error(err))
+	if err := r.bridgeLegs(a.bridgeID, a.opLeg, a.citLeg); err != nil {
+		a.log.Error("bridging the citizen and the operator", zap.Error(err))
 	}
 	a.phase = cbTalking
 	a.rec.AnsweredAt = r.now()
@@ -558,16 +553,12 @@ func (a *cbAttempt) bridge(ctx context.Context) {
 
 func (a *cbAttempt) hangUpTalk(ctx context.Context, by string, cause int) {
 	r := a.r
-	cctx, cancel := r.cmdCtx()
-	defer cancel()
 	if by == "operator" {
 		r.hangupQuietly(ctx, a.citLeg, "normal")
 	} else {
 		r.hangupQuietly(ctx, a.opLeg, "normal")
 	}
-	if err := r.opt.PBX.DestroyBridge(cctx, a.bridgeID); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		a.log.Warn("destroy bridge", zap.Error(err))
-	}
+	r.destroyBridge(a.log, a.bridgeID)
 	a.rec.EndedBy = by
 	a.rec.HangupCause = cause
 	a.rec.Outcome = "callback_answered"
@@ -603,18 +594,7 @@ func (a *cbAttempt) abort(reason string) {
 // operator (no attempt counted: the citizen was never dialled).
 func (a *cbAttempt) operatorMissed(unreachable bool) {
 	r := a.r
-	cctx, cancel := r.cmdCtx()
-	var next []Offer
-	var err error
-	if unreachable {
-		next, err = r.opt.ACD.Unreachable(cctx, a.offer, r.now())
-	} else {
-		_, next, err = r.opt.ACD.NoAnswer(cctx, a.offer, r.now())
-	}
-	cancel()
-	if err != nil {
-		a.log.Error("releasing a callback offer", zap.Error(err))
-	}
+	next := r.giveBack(a.log, a.offer, unreachable)
 	// The entry is back in its queue at its place; the store takes the
 	// attempt back without counting it.
 	a.abort("operator_no_answer")
@@ -642,29 +622,14 @@ func (a *cbAttempt) release() {
 func (a *cbAttempt) endOperator(wrap time.Duration) {
 	r := a.r
 	now := r.now()
-	var next []Offer
 	// Per attempt: the callback's entry id is the same for every attempt.
-	if err := r.persist(a.log, a.attempt+"/ended", "operator after a callback", func(ctx context.Context) error {
-		var err error
-		next, err = r.opt.ACD.Ended(ctx, a.offer.AgentID, a.offer.CallID, wrap, now)
-		return err
-	}); err != nil {
-		a.log.Error("operator after a callback", zap.Error(err))
-	}
+	next := r.endOperatorTurn(a.log, "operator after a callback", a.attempt+"/ended", a.offer.AgentID, a.offer.CallID, wrap, now)
 	a.phase = cbDone
 	a.rec.EndedAt = now
 	if a.rec.Outcome == "" {
 		a.rec.Outcome = "callback_interrupted"
 	}
-	if err := r.persist(a.log, a.rec.CallID+"/record", "call record", func(ctx context.Context) error {
-		_, err := r.opt.Records.Append(ctx, a.rec)
-		return err
-	}); err != nil {
-		a.log.Error("call record lost", zap.Error(err))
-	}
-	if r.opt.OnRecord != nil {
-		r.opt.OnRecord(a.rec)
-	}
+	r.writeRecord(a.log, a.rec)
 	if wrap > 0 {
 		r.scheduleWrapUp(a.offer.AgentID, wrap)
 	} else {
@@ -707,13 +672,8 @@ func (r *Router) startCustomerFirst(d DueCallback) {
 				log.Error("callback attempt not recorded", zap.Error(err))
 			}
 		}
-		cfg := r.Config()
 		cctx, cancel = r.cmdCtx()
-		_, err = r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
-			ChannelID: legID, Endpoint: "PJSIP/" + d.Number + "@" + r.opt.Trunk,
-			CallerID: fmt.Sprintf("%q <%s>", cfg.Centre.Name, cfg.Centre.CallerID),
-			Args:     []string{argCallbackLeg, cbPrefix + d.ID}, Timeout: r.opt.CallbackRingTimeout,
-		})
+		_, err = r.opt.PBX.Originate(cctx, citizenLeg(r, legID, d.Number, cbPrefix+d.ID))
 		cancel()
 		if err != nil {
 			r.dropLeg(legID)

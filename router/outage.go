@@ -135,13 +135,12 @@ func (s *outageSync) run(ctx context.Context) {
 // originate starts the Local channel whose ;1 half runs [hotline-dbsync]
 // read; it enters the application by itself.
 func (s *outageSync) originate() error {
-	cctx, cancel := s.r.cmdCtx()
-	defer cancel()
-	_, err := s.r.opt.PBX.Originate(cctx, pbx.OriginateRequest{
+	// Its events reach s.inbox for the whole read-back (syncOutage).
+	err := s.r.dialLeg(nil, pbx.OriginateRequest{
 		ChannelID: s.id, Endpoint: "Local/s@" + dbsyncContext, Context: dbsyncContext, Extension: dbsyncRead,
 	})
 	if err != nil {
-		return fmt.Errorf("dbsync %s: originate: %w", s.id, err)
+		return fmt.Errorf("dbsync: %w", err)
 	}
 	return nil
 }
