@@ -358,6 +358,11 @@ func (c *call) exec(cmd callCmd) callEvent {
 		return c.ring(x.Offer)
 	case cmdReleaseOffer:
 		c.releaseOffer(x)
+	case cmdOfferAfterEnd:
+		// Delivered again once this call's inbox is closed: the router then
+		// takes the caller out of Redis, which frees the operator.
+		o := x.Offer
+		c.r.spawn(func() { c.r.deliver([]Offer{o}, o.FreedAt) })
 	case cmdRenewLease:
 		return c.renewLease(x.Offer)
 	case cmdAnswered:
@@ -799,7 +804,7 @@ func (c *call) releaseOffer(x cmdReleaseOffer) {
 		c.offer = nil
 	}
 	switch x.Reason {
-	case "unexpected", "call_ended":
+	case "unexpected":
 		c.log.Warn("unexpected offer", zap.String("agent", o.AgentID), zap.String("phase", c.m.phase.String()))
 	case "unreachable", "originate_failed":
 	default:

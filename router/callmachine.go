@@ -44,6 +44,12 @@ type callMachine struct {
 
 	// pending is what waits for the callback store's answer.
 	pending *continuation
+	// started: the call's first event (a new call, a called-back citizen
+	// or an adoption) was taken; await: the results the machine waits for.
+	// A result nobody waits for is a stray (a duplicate, or one late after
+	// the call moved on): it changes nothing, but its offers are handed on.
+	started bool
+	await   awaitSet
 
 	timers [numTimers]int // generation of each running timer, 0 if none
 	gen    int
@@ -75,6 +81,49 @@ const (
 	contNoService                       // closed, queue full
 	contOverflow                        // waited max_wait with nowhere to overflow
 )
+
+// awaitSet is a set of command results the machine waits for.
+type awaitSet uint16
+
+const (
+	awAnswer awaitSet = 1 << iota
+	awTopic
+	awEnqueue
+	awFallback
+	awTransfer
+	awRing
+	awRequeue
+	awOverflow
+)
+
+// resultOf says which awaited result ev is, if it is one.
+func resultOf(ev callEvent) (awaitSet, bool) {
+	switch ev.(type) {
+	case evAnswerResult:
+		return awAnswer, true
+	case evTopicChecked:
+		return awTopic, true
+	case evEnqueued:
+		return awEnqueue, true
+	case evFallback:
+		return awFallback, true
+	case evTransferred:
+		return awTransfer, true
+	case evRing:
+		return awRing, true
+	case evRequeued:
+		return awRequeue, true
+	case evOverflow:
+		return awOverflow, true
+	}
+	return 0, false
+}
+
+// ask emits cmd and waits for its result.
+func (m *callMachine) ask(out *cmds, result awaitSet, cmd callCmd) {
+	m.await |= result
+	out.add(cmd)
+}
 
 // timerKind names the call's timers; the menu's own timer stays in the
 // menu driver.
@@ -324,13 +373,17 @@ type (
 		Unreachable bool
 		Reason      string
 	}
-	cmdRenewLease   struct{ Offer Offer } // → evLeaseRenewed
-	cmdAnswered     struct{ Offer Offer } // tell Redis → evAnswered
-	cmdBridge       struct{}              // → evBridged
-	cmdConnected    struct{}              // the record and metrics of an answer; owed callbacks closed
-	cmdHangupLeg    struct{ Reason string }
-	cmdForgetLeg    struct{} // the leg's events no longer reach the call
-	cmdHangupCaller struct{}
+	// cmdOfferAfterEnd: an offer reached a call that is over; it goes the
+	// way of any offer for a caller who left (out of Redis, the operator
+	// offered the next caller), never back to the operator as a no-answer.
+	cmdOfferAfterEnd struct{ Offer Offer }
+	cmdRenewLease    struct{ Offer Offer } // → evLeaseRenewed
+	cmdAnswered      struct{ Offer Offer } // tell Redis → evAnswered
+	cmdBridge        struct{}              // → evBridged
+	cmdConnected     struct{}              // the record and metrics of an answer; owed callbacks closed
+	cmdHangupLeg     struct{ Reason string }
+	cmdForgetLeg     struct{} // the leg's events no longer reach the call
+	cmdHangupCaller  struct{}
 	// cmdEndConversation hangs up the other side, frees the operator into
 	// wrap-up, destroys the bridge and remembers the call for "call back".
 	cmdEndConversation struct{ By string }
@@ -386,6 +439,7 @@ func (cmdFallback) isCallCmd()           {}
 func (cmdTransfer) isCallCmd()           {}
 func (cmdRing) isCallCmd()               {}
 func (cmdReleaseOffer) isCallCmd()       {}
+func (cmdOfferAfterEnd) isCallCmd()      {}
 func (cmdRenewLease) isCallCmd()         {}
 func (cmdAnswered) isCallCmd()           {}
 func (cmdBridge) isCallCmd()             {}
@@ -439,9 +493,23 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		m.afterDone(out, ev)
 		return
 	}
+	if r, ok := resultOf(ev); ok {
+		if m.await&r == 0 {
+			m.stray(out, ev)
+			return
+		}
+		m.await &^= r
+	}
+	switch ev.(type) {
+	case evStart, evCalledBack, evAdopted:
+		if m.started {
+			return
+		}
+		m.started = true
+	}
 	switch e := ev.(type) {
 	case evStart:
-		out.add(cmdAnswerCaller{})
+		m.ask(out, awAnswer, cmdAnswerCaller{})
 	case evAnswerResult:
 		if e.Gone {
 			m.exit(out, now, exitSpec{outcome: OutcomeAbandoned, by: "caller"})
@@ -449,7 +517,7 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		}
 		out.add(cmdStartMenu{})
 	case evCalledBack:
-		out.add(cmdCheckTopic{Topic: e.Topic, Priority: e.Priority, CalledBack: true})
+		m.ask(out, awTopic, cmdCheckTopic{Topic: e.Topic, Priority: e.Priority, CalledBack: true})
 	case evAdopted:
 		m.adopted(out, e, now)
 	case evMenuDone:
@@ -564,14 +632,31 @@ type evAnnounced struct {
 
 func (evAnnounced) isCallEvent() {}
 
+// stray handles a result nobody waits for: nothing changes, but an
+// operator it rang is released and callers it freed are delivered.
+func (m *callMachine) stray(out *cmds, ev callEvent) {
+	switch e := ev.(type) {
+	case evRing:
+		// Its leg is not this call's to hang up (it may be talking on
+		// another); the reservation is given back.
+		out.add(cmdReleaseOffer{Offer: e.Offer, Reason: "unexpected"})
+	case evEnqueued:
+		deliver(out, e.Offers)
+	case evOverflow:
+		deliver(out, e.Offers)
+	case evRequeued:
+		deliver(out, e.Offers)
+	}
+}
+
 // afterDone: a finished call does nothing more, but an offer is not ours
 // to keep and offers a release freed must reach their operators.
 func (m *callMachine) afterDone(out *cmds, ev callEvent) {
 	switch e := ev.(type) {
 	case evOffer:
-		out.add(cmdReleaseOffer{Offer: e.Offer, Reason: "call_ended"})
+		out.add(cmdOfferAfterEnd(e))
 	case evRing:
-		out.add(cmdReleaseOffer{Offer: e.Offer, Unreachable: e.Result == ringUnreachable || e.Result == ringNoEndpoint, Reason: "call_ended"})
+		out.add(cmdOfferAfterEnd{Offer: e.Offer})
 	case evLeft:
 		deliver(out, e.Next)
 	case evRequeued:
@@ -601,7 +686,7 @@ func (m *callMachine) adopted(out *cmds, e evAdopted, now time.Time) {
 			m.setTimer(out, timerMaxWait, e.MaxWait)
 		}
 	default:
-		out.add(cmdAnswerCaller{})
+		m.ask(out, awAnswer, cmdAnswerCaller{})
 	}
 }
 
@@ -616,9 +701,9 @@ func (m *callMachine) menuDone(out *cmds, o *menuOutcome, now time.Time) {
 	out.add(cmdMenuChoice{Out: *o}, cmdStopMenu{})
 	switch o.Kind {
 	case menuQueue:
-		out.add(cmdCheckTopic{Topic: o.Topic, Priority: o.Priority})
+		m.ask(out, awTopic, cmdCheckTopic{Topic: o.Topic, Priority: o.Priority})
 	case menuTransfer:
-		out.add(cmdTransfer{Number: o.Number})
+		m.ask(out, awTransfer, cmdTransfer{Number: o.Number})
 	default:
 		m.exit(out, now, exitSpec{outcome: OutcomeIVRHangup, by: "system", hangUp: true})
 	}
@@ -638,7 +723,8 @@ func (m *callMachine) topicChecked(out *cmds, e evTopicChecked, now time.Time) {
 			withCallback: []string{promptClosedCallback}, withoutCallback: []string{promptClosed}}, now)
 	default:
 		m.phase = phaseQueued
-		out.add(cmdStartMOH{}, cmdEnqueue{})
+		out.add(cmdStartMOH{})
+		m.ask(out, awEnqueue, cmdEnqueue{})
 	}
 }
 
@@ -656,7 +742,8 @@ func (m *callMachine) enqueued(out *cmds, e evEnqueued, now time.Time) {
 		// No caller is hung up because Redis is away: the PBX's fallback
 		// takes them. The enqueue may have held: its entry is withdrawn.
 		m.queued = true
-		out.add(cmdStopMOH{}, cmdFallback{})
+		out.add(cmdStopMOH{})
+		m.ask(out, awFallback, cmdFallback{})
 		return
 	}
 	m.queued = true
@@ -752,7 +839,7 @@ func (m *callMachine) offered(out *cmds, o Offer) {
 		out.add(cmdReleaseOffer{Offer: o, Reason: "unexpected"})
 		return
 	}
-	out.add(cmdRing{Offer: o})
+	m.ask(out, awRing, cmdRing{Offer: o})
 }
 
 func (m *callMachine) ringResult(out *cmds, e evRing) {
@@ -798,7 +885,7 @@ func (m *callMachine) timerFired(out *cmds, k timerKind, now time.Time) {
 			// Decide once the offer settles or the number is in.
 			m.setTimer(out, timerMaxWait, maxWaitRetry)
 		case phaseQueued:
-			out.add(cmdOverflow{})
+			m.ask(out, awOverflow, cmdOverflow{})
 		}
 	case timerLegCause:
 		if m.phase == phaseBridged && m.awaitingLeg {
@@ -866,7 +953,8 @@ func (m *callMachine) operatorLeft(out *cmds, cause int, now time.Time) {
 	m.talking, m.leg, m.offer, m.unbridged = false, false, nil, false
 	m.phase = phaseQueued
 	m.announcing = true
-	out.add(cmdForgetLeg{}, cmdOperatorDropped{Cause: cause}, cmdPlayApology{}, cmdRequeue{})
+	out.add(cmdForgetLeg{}, cmdOperatorDropped{Cause: cause}, cmdPlayApology{})
+	m.ask(out, awRequeue, cmdRequeue{})
 }
 
 func (m *callMachine) requeued(out *cmds, e evRequeued, now time.Time) {
@@ -1159,27 +1247,12 @@ func (m *callMachine) exit(out *cmds, now time.Time, x exitSpec) {
 		out.add(cmdForgetLeg{})
 	}
 	out.add(cmdRecord{Outcome: outcome, By: x.by, Cause: x.cause})
-	m.phase = phaseDone
+	m.phase, m.await = phaseDone, 0
 	m.queued, m.offer, m.leg, m.talking, m.entry, m.pending = false, nil, false, false, nil, nil
 	m.announcing, m.vhOffered, m.awaitingLeg = false, false, false
 }
 
-// abandonCallback is the callback owed to a caller who left a queue: after
-// an operator's line dropped on them, whatever they waited ("if the call
-// drops, we call you back"); else after min_abandon_wait (a 3 s abandon
-// is not a lost caller, a 40 s one is).
+// abandonCallback is the callback owed to this caller leaving the queue now.
 func (m *callMachine) abandonCallback(now time.Time) string {
 	return abandonCallback(m.policy, now.Sub(m.enqueuedAt), m.operatorLost)
-}
-
-func abandonCallback(p CallbackPolicy, waited time.Duration, operatorLost int) string {
-	switch {
-	case !p.Enabled:
-		return ""
-	case operatorLost > 0:
-		return ReasonDropped
-	case waited >= p.MinAbandonWait:
-		return ReasonAbandoned
-	}
-	return ""
 }

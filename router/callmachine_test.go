@@ -137,6 +137,26 @@ var events = []struct {
 	{"bridgeFailed", func(*callMachine) callEvent { return evBridged{} }},
 	{"callbackOK", func(*callMachine) callEvent { return evCallbackResult{OK: true} }},
 	{"left", func(*callMachine) callEvent { return evLeft{Next: []Offer{other}} }},
+	{"start", func(*callMachine) callEvent { return evStart{} }},
+	{"answerGone", func(*callMachine) callEvent { return evAnswerResult{Gone: true} }},
+	{"calledBack", func(*callMachine) callEvent { return evCalledBack{Topic: "medical"} }},
+	{"adoptWaiting", func(*callMachine) callEvent { return evAdopted{Kind: adoptWaiting, Policy: cbOn, EnqueuedAt: t0} }},
+	{"topicOpen", func(*callMachine) callEvent { return evTopicChecked{Result: topicOpen, Policy: cbOn, At: t0} }},
+	{"topicClosed", func(*callMachine) callEvent { return evTopicChecked{Result: topicClosed, At: t0} }},
+	{"topicUnknown", func(*callMachine) callEvent { return evTopicChecked{Result: topicUnknown} }},
+	{"enqueueOK", func(*callMachine) callEvent { return evEnqueued{Result: enqueueOK, Offers: []Offer{other}} }},
+	{"fallbackOK", func(*callMachine) callEvent { return evFallback{Result: fallbackOK} }},
+	{"transferred", func(*callMachine) callEvent { return evTransferred{OK: true} }},
+	{"transferFailed", func(*callMachine) callEvent { return evTransferred{} }},
+	{"ringOK", func(*callMachine) callEvent { return evRing{Result: ringOK, Offer: offerB} }},
+	{"leaseRenewed", func(*callMachine) callEvent { return evLeaseRenewed{OK: true, Offer: offerA, Next: time.Second} }},
+	{"requeued", func(*callMachine) callEvent { return evRequeued{OK: true} }},
+	{"overflowMoved", func(*callMachine) callEvent {
+		return evOverflow{Result: overflowMoved, Policy: cbOn, MaxWait: time.Minute}
+	}},
+	{"announced", func(*callMachine) callEvent { return evAnnounced{Playing: true, OfferedCallback: true} }},
+	{"goodbyeFailed", func(*callMachine) callEvent { return evPlayFailed{Which: playGoodbye} }},
+	{"callbackRefused", func(*callMachine) callEvent { return evCallbackResult{} }},
 }
 
 func timerEv(k timerKind) func(m *callMachine) callEvent {
@@ -200,6 +220,8 @@ var matrix = map[phase]map[string]cell{
 		"ringUnreachable": {phaseIVR, "ReleaseOffer(1002,unexpected)"},
 		"ringFailed":      {phaseIVR, "ReleaseOffer(1002,unexpected)"},
 		"left":            {phaseIVR, "Deliver"},
+		"enqueueOK":       {phaseIVR, "Deliver"},
+		"ringOK":          {phaseIVR, "ReleaseOffer(1002,unexpected)"},
 	},
 	phaseQueued: {
 		"hangup":          {phaseDone, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) Record(abandoned,caller)"},
@@ -208,9 +230,11 @@ var matrix = map[phase]map[string]cell{
 		"playAnnounce":    {phaseQueued, "StartMOH"},
 		"offer":           {phaseQueued, "Ring"},
 		"timerMaxWait":    {phaseQueued, "Overflow"},
-		"ringUnreachable": {phaseQueued, "ReleaseOffer(1002,unreachable)"},
-		"ringFailed":      {phaseQueued, "ReleaseOffer(1002,originate_failed)"},
 		"left":            {phaseQueued, "Deliver"},
+		"ringUnreachable": {phaseQueued, "ReleaseOffer(1002,unexpected)"},
+		"ringFailed":      {phaseQueued, "ReleaseOffer(1002,unexpected)"},
+		"enqueueOK":       {phaseQueued, "Deliver"},
+		"ringOK":          {phaseQueued, "ReleaseOffer(1002,unexpected)"},
 	},
 	phaseOffering: {
 		"hangup":             {phaseDone, "HangupLeg(normal) LeaveQueue ScheduleCallback(abandoned) CancelTimer(ring) CancelTimer(lease) CancelTimer(max_wait) ForgetLeg Record(abandoned,caller)"},
@@ -230,6 +254,9 @@ var matrix = map[phase]map[string]cell{
 		"ringUnreachable":    {phaseOffering, "ReleaseOffer(1002,unexpected)"},
 		"ringFailed":         {phaseOffering, "ReleaseOffer(1002,unexpected)"},
 		"left":               {phaseOffering, "Deliver"},
+		"enqueueOK":          {phaseOffering, "Deliver"},
+		"ringOK":             {phaseOffering, "ReleaseOffer(1002,unexpected)"},
+		"leaseRenewed":       {phaseOffering, "SetTimer(lease)"},
 	},
 	phaseBridged: {
 		"hangup":             {phaseDone, "EndConversation(caller) CancelTimer(max_wait) ForgetLeg Record(answered,caller)"},
@@ -243,6 +270,8 @@ var matrix = map[phase]map[string]cell{
 		"ringUnreachable":    {phaseBridged, "ReleaseOffer(1002,unexpected)"},
 		"ringFailed":         {phaseBridged, "ReleaseOffer(1002,unexpected)"},
 		"left":               {phaseBridged, "Deliver"},
+		"enqueueOK":          {phaseBridged, "Deliver"},
+		"ringOK":             {phaseBridged, "ReleaseOffer(1002,unexpected)"},
 	},
 	phaseNumber: {
 		"hangup":          {phaseDone, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) CancelTimer(entry) Record(abandoned,caller)"},
@@ -255,6 +284,8 @@ var matrix = map[phase]map[string]cell{
 		"ringUnreachable": {phaseNumber, "ReleaseOffer(1002,unexpected)"},
 		"ringFailed":      {phaseNumber, "ReleaseOffer(1002,unexpected)"},
 		"left":            {phaseNumber, "Deliver"},
+		"enqueueOK":       {phaseNumber, "Deliver"},
+		"ringOK":          {phaseNumber, "ReleaseOffer(1002,unexpected)"},
 	},
 	phaseGoodbye: {
 		"hangup":          {phaseDone, "CancelTimer(max_wait) Record(callback_later,caller)"},
@@ -264,12 +295,17 @@ var matrix = map[phase]map[string]cell{
 		"ringUnreachable": {phaseGoodbye, "ReleaseOffer(1002,unexpected)"},
 		"ringFailed":      {phaseGoodbye, "ReleaseOffer(1002,unexpected)"},
 		"left":            {phaseGoodbye, "Deliver"},
+		"enqueueOK":       {phaseGoodbye, "Deliver"},
+		"ringOK":          {phaseGoodbye, "ReleaseOffer(1002,unexpected)"},
+		"goodbyeFailed":   {phaseDone, "HangupCaller CancelTimer(max_wait) Record(callback_later,system)"},
 	},
 	phaseDone: {
-		"offer":           {phaseDone, "ReleaseOffer(1002,call_ended)"},
-		"ringUnreachable": {phaseDone, "ReleaseOffer(1002,call_ended)"},
-		"ringFailed":      {phaseDone, "ReleaseOffer(1002,call_ended)"},
+		"offer":           {phaseDone, "OfferAfterEnd"},
+		"ringUnreachable": {phaseDone, "OfferAfterEnd"},
+		"ringFailed":      {phaseDone, "OfferAfterEnd"},
 		"left":            {phaseDone, "Deliver"},
+		"enqueueOK":       {phaseDone, "Deliver"},
+		"ringOK":          {phaseDone, "OfferAfterEnd"},
 	},
 }
 
@@ -370,11 +406,11 @@ func TestCallMachineDoneIsFinal(t *testing.T) {
 		for _, e := range events {
 			got := names(m.Handle(e.ev(m), t0.Add(2*time.Minute)))
 			switch e.name {
-			case "offer", "ringUnreachable", "ringFailed":
-				if !strings.HasPrefix(got, "ReleaseOffer(") {
-					t.Errorf("%s, then %s after the end: %q, want the offer released", f.phase, e.name, got)
+			case "offer", "ringUnreachable", "ringFailed", "ringOK":
+				if got != "OfferAfterEnd" {
+					t.Errorf("%s, then %s after the end: %q, want the offer given up", f.phase, e.name, got)
 				}
-			case "left":
+			case "left", "enqueueOK":
 				if got != "Deliver" {
 					t.Errorf("%s, then %s after the end: %q, want the freed offers delivered", f.phase, e.name, got)
 				}
@@ -591,5 +627,40 @@ func TestCallMachineAdoptedLostLeg(t *testing.T) {
 	checkExit(t, before, cmds)
 	if got := names(cmds); got != "EndConversation(operator) Record(answered,operator)" {
 		t.Errorf("adopted without its operator: %q", got)
+	}
+}
+
+func TestCallMachineRingRefused(t *testing.T) {
+	for _, tc := range []struct {
+		result ringResult
+		want   string
+	}{
+		{ringUnreachable, "ReleaseOffer(1002,unreachable)"},
+		{ringNoEndpoint, "ReleaseOffer(1002,unreachable)"},
+		{ringFailed, "ReleaseOffer(1002,originate_failed)"},
+	} {
+		m := inQueued(t)
+		if got := names(drive(t, m, t0, evOffer{Offer: offerB})); got != "Ring" {
+			t.Fatalf("offer: %q, want Ring", got)
+		}
+		got := names(drive(t, m, t0, evRing{Result: tc.result, Offer: offerB}))
+		if got != tc.want || m.phase != phaseQueued || m.leg {
+			t.Errorf("ring %d: %s %q, want queued %q", tc.result, m.phase, got, tc.want)
+		}
+		// The result came: a duplicate of it is a stray.
+		if got := names(drive(t, m, t0, evRing{Result: ringOK, Offer: offerB})); got != "ReleaseOffer(1002,unexpected)" || m.phase != phaseQueued {
+			t.Errorf("a duplicate ring result: %s %q, want it released and ignored", m.phase, got)
+		}
+	}
+}
+
+// TestCallMachineStartsOnce: a second start, adoption or called-back
+// event does nothing.
+func TestCallMachineStartsOnce(t *testing.T) {
+	for _, ev := range []callEvent{evStart{}, evCalledBack{Topic: "medical"}, evAdopted{Kind: adoptWaiting}} {
+		m := inIVR(t)
+		if got := names(drive(t, m, t0, ev)); got != "" {
+			t.Errorf("%T after the start: %q, want nothing", ev, got)
+		}
 	}
 }

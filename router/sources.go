@@ -37,6 +37,23 @@ const (
 	promptClosedCallback    = "closed_callback"    // "we are closed; we will call you back when we open"
 )
 
+// abandonCallback is the callback owed to a caller who left a queue, for
+// the call machine and the reconciler alike: after an operator's line
+// dropped on them, whatever they waited ("if the call drops, we call you
+// back"); else after min_abandon_wait (a 3 s abandon is not a lost caller,
+// a 40 s one is).
+func abandonCallback(p CallbackPolicy, waited time.Duration, operatorLost int) string {
+	switch {
+	case !p.Enabled:
+		return ""
+	case operatorLost > 0:
+		return ReasonDropped
+	case waited >= p.MinAbandonWait:
+		return ReasonAbandoned
+	}
+	return ""
+}
+
 func (c *call) policy() CallbackPolicy {
 	if c.r.opt.Callbacks == nil || c.r.opt.Policy == nil || c.topic == nil {
 		return CallbackPolicy{}
