@@ -267,6 +267,12 @@ type (
 		MaxWait time.Duration
 		Offers  []Offer
 	}
+	// evAnnounced is the result of cmdAnnounce: whether it plays and
+	// whether it offered a callback ("press 1").
+	evAnnounced struct {
+		Playing         bool
+		OfferedCallback bool
+	}
 	evCallbackResult struct{ OK bool } // a callback is now owed
 	evPlayFailed     struct{ Which playbackKind }
 	evLeft           struct{ Next []Offer } // Redis released the caller's place
@@ -340,6 +346,7 @@ func (evAnswered) isCallEvent()       {}
 func (evBridged) isCallEvent()        {}
 func (evRequeued) isCallEvent()       {}
 func (evOverflow) isCallEvent()       {}
+func (evAnnounced) isCallEvent()      {}
 func (evCallbackResult) isCallEvent() {}
 func (evPlayFailed) isCallEvent()     {}
 func (evLeft) isCallEvent()           {}
@@ -612,6 +619,9 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 			out.add(cmdAnnounce{})
 		}
 	case evAnnounced:
+		if m.phase != phaseQueued {
+			return
+		}
 		m.announcing = e.Playing
 		m.vhOffered = m.vhOffered || e.OfferedCallback
 	case evOverflow:
@@ -622,15 +632,6 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		deliver(out, e.Next)
 	}
 }
-
-// evAnnounced is the result of cmdAnnounce: whether it plays and whether
-// it offered a callback.
-type evAnnounced struct {
-	Playing         bool
-	OfferedCallback bool
-}
-
-func (evAnnounced) isCallEvent() {}
 
 // stray handles a result nobody waits for: nothing changes, but an
 // operator it rang is released and callers it freed are delivered.
@@ -675,7 +676,7 @@ func (m *callMachine) adopted(out *cmds, e evAdopted, now time.Time) {
 		m.phase, m.talking, m.leg, m.answeredAt = phaseBridged, true, true, e.AnsweredAt
 	case adoptLostLeg:
 		m.phase, m.talking, m.answeredAt = phaseBridged, true, e.AnsweredAt
-		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "operator", conversation: true})
+		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "operator"})
 	case adoptWaiting:
 		m.phase, m.queued = phaseQueued, true
 		out.add(cmdStartMOH{})
@@ -787,7 +788,7 @@ func (m *callMachine) callerGone(out *cmds, cause int, now time.Time) {
 		// virtual hold): out of Redis, and the callback owed.
 		m.exit(out, now, exitSpec{outcome: OutcomeAbandoned, by: "caller", cause: cause, abandonCallback: m.queued})
 	case phaseBridged:
-		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "caller", cause: cause, conversation: true})
+		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "caller", cause: cause})
 	}
 }
 
@@ -944,7 +945,7 @@ func (m *callMachine) operatorLeft(out *cmds, cause int, now time.Time) {
 	m.awaitingLeg = false
 	m.cancelTimer(out, timerLegCause)
 	if !droppedCause(cause) {
-		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "operator", cause: cause, conversation: true})
+		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "operator", cause: cause})
 		return
 	}
 	// Back in the queue at the original queue time after an apology; a
@@ -1186,9 +1187,6 @@ type exitSpec struct {
 	by      string
 	cause   int
 	hangUp  bool // hotline hangs the caller up (the caller is still there)
-	// conversation: an operator is on the call (ended by "caller" or
-	// "operator").
-	conversation bool
 	// abandonCallback: a caller who held a place and left is owed a
 	// callback when they waited min_abandon_wait (or lost an operator).
 	abandonCallback bool

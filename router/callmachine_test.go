@@ -664,3 +664,49 @@ func TestCallMachineStartsOnce(t *testing.T) {
 		}
 	}
 }
+
+// inNumberQueueFull: a caller without caller ID found the queue full and
+// keys in a number for the callback; they hold no place in a queue.
+func inNumberQueueFull(t *testing.T) *callMachine {
+	m := newCallMachine(false)
+	drive(t, m, t0, evStart{}, evAnswerResult{},
+		evMenuDone{Out: &menuOutcome{Kind: menuQueue, Topic: "medical"}},
+		evTopicChecked{Result: topicOpen, Policy: cbOn, At: t0},
+		evEnqueued{Result: enqueueFull})
+	return m
+}
+
+// TestCallMachineCallerHangsUp: the caller hanging up in each phase ends
+// the call with one record, and leaves the queue exactly when they held a
+// place in one — also while keying a number on virtual hold.
+func TestCallMachineCallerHangsUp(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		make  fixture
+		phase phase
+		want  string
+	}{
+		{"ivr", inIVR, phaseIVR, "Record(abandoned,caller)"},
+		{"queued", inQueued, phaseQueued, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) Record(abandoned,caller)"},
+		{"offering", inOffering, phaseOffering, "HangupLeg(normal) LeaveQueue ScheduleCallback(abandoned) CancelTimer(ring) CancelTimer(lease) CancelTimer(max_wait) ForgetLeg Record(abandoned,caller)"},
+		{"bridged", inBridged, phaseBridged, "EndConversation(caller) CancelTimer(max_wait) ForgetLeg Record(answered,caller)"},
+		{"number on virtual hold", inNumber, phaseNumber, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) CancelTimer(entry) Record(abandoned,caller)"},
+		{"number after a full queue", inNumberQueueFull, phaseNumber, "CancelTimer(entry) Record(abandoned,caller)"},
+		{"goodbye", inGoodbye, phaseGoodbye, "CancelTimer(max_wait) Record(callback_later,caller)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.make(t)
+			if m.phase != tc.phase {
+				t.Fatalf("fixture in %s, want %s", m.phase, tc.phase)
+			}
+			got := names(drive(t, m, t0.Add(time.Minute), evCallerHangup{Cause: 16}))
+			if got != tc.want || m.phase != phaseDone {
+				t.Errorf("hang-up: %s %q, want done %q", m.phase, got, tc.want)
+			}
+			// The StasisEnd and ChannelDestroyed that follow change nothing.
+			if again := names(drive(t, m, t0.Add(time.Minute), evCallerHangup{}, evCallerHangup{Cause: 16})); again != "" {
+				t.Errorf("a second hang-up event: %q, want nothing", again)
+			}
+		})
+	}
+}
