@@ -23,22 +23,6 @@ type msg struct {
 	resynced bool // ev was synthesised by a re-sync, not sent by the PBX
 }
 
-type phase int
-
-const (
-	phaseIVR      phase = iota // menus
-	phaseQueued                // waiting in a topic queue, music on hold
-	phaseOffering              // an operator's phone is ringing
-	phaseBridged               // talking
-	phaseNumber                // keying in a number for a callback
-	phaseGoodbye               // hearing a closing message, then hung up
-	phaseDone
-)
-
-func (p phase) String() string {
-	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done"}[p]
-}
-
 // call is one citizen's call: the executor of its callMachine. Only its
 // own goroutine touches its fields. The machine decides; the call turns PBX
 // and Redis replies into the machine's events and performs its commands.

@@ -55,6 +55,23 @@ type callMachine struct {
 	gen    int
 }
 
+// phase is where the call stands; each has one meaning.
+type phase int
+
+const (
+	phaseIVR      phase = iota // in the menu (ivr.Machine), or being answered
+	phaseQueued                // waiting in a topic queue, music on hold
+	phaseOffering              // an operator's phone is ringing
+	phaseBridged               // talking to an operator
+	phaseNumber                // keying in a number for a callback
+	phaseGoodbye               // hearing a closing message, then hung up
+	phaseDone                  // over: everything released, the record written
+)
+
+func (p phase) String() string {
+	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done"}[p]
+}
+
 // entryState is the number-entry dialogue: key it in, end with #, hear it
 // read back, 1 confirms, 2 starts again.
 type entryState struct {
