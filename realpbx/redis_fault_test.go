@@ -47,7 +47,7 @@ func TestRedisStall8sMidConversation(t *testing.T) {
 }
 
 func redisFault(t *testing.T, fault, heal func(*rig)) {
-	r := newRig(t, rigOptions{durableRedis: true})
+	r := newRig(t, rigOptions{durableRedis: true, edit: shortWrapUp(t)})
 	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
 	r.login("1001")
 	long := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
@@ -101,7 +101,7 @@ func redisFault(t *testing.T, fault, heal func(*rig)) {
 // it happens. Re-synced after reconnecting, it hangs up the citizen left
 // alone in the bridge, frees the operator and serves the waiting caller.
 func TestARIConnectionCutMidConversation(t *testing.T) {
-	r := newRig(t, rigOptions{ariProxy: true})
+	r := newRig(t, rigOptions{ariProxy: true, edit: shortWrapUp(t)})
 	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
 	r.login("1001")
 	long := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
@@ -135,5 +135,15 @@ func TestARIConnectionCutMidConversation(t *testing.T) {
 	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
 	if n := strings.Count(r.Log(), "re-synced with the PBX"); n < 2 {
 		t.Fatalf("hotline re-synced %d times, want a re-sync after the cut too", n)
+	}
+}
+
+// shortWrapUp gives the testing topic a 1 s wrap-up, so "the operator is
+// ready again" is seen well inside the tests' waits (the example's wrap-up
+// is as long as those waits).
+func shortWrapUp(t *testing.T) func(string) string {
+	return func(cfg string) string {
+		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
+			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
 	}
 }
