@@ -59,14 +59,8 @@ func TestKill9WithCallersQueuedAndConversationUp(t *testing.T) {
 	}
 	// Exactly one record per caller.
 	for _, n := range []string{"79001230001", "79001230002", "79001230003"} {
-		count := 0
-		for _, rec := range r.records() {
-			if strings.HasSuffix(rec.CallerNumber, n) {
-				count++
-			}
-		}
-		if count != 1 {
-			t.Errorf("%s has %d records, want 1", n, count)
+		if count := r.recordsOf(n); count != 1 {
+			t.Errorf("%s has %d records, want exactly 1", n, count)
 		}
 	}
 	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
@@ -123,14 +117,8 @@ func TestKill9WithOfferRingingAndCallerInMenu(t *testing.T) {
 		if rec.Agent != "1001" || rec.IVRPath == "" {
 			t.Errorf("%s: record %+v, want answered by 1001 with the menu path", n, rec)
 		}
-		count := 0
-		for _, rec := range r.records() {
-			if strings.HasSuffix(rec.CallerNumber, n) {
-				count++
-			}
-		}
-		if count != 1 {
-			t.Errorf("%s has %d records, want 1", n, count)
+		if count := r.recordsOf(n); count != 1 {
+			t.Errorf("%s has %d records, want exactly 1", n, count)
 		}
 	}
 }

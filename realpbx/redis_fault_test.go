@@ -77,13 +77,7 @@ func redisFault(t *testing.T, fault, heal func(*rig)) {
 		if rec := r.recordOf(n, 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
 			t.Errorf("%s: record %+v, want answered by 1001", n, rec)
 		}
-		count := 0
-		for _, rec := range r.records() {
-			if strings.HasSuffix(rec.CallerNumber, n) {
-				count++
-			}
-		}
-		if count != 1 {
+		if count := r.recordsOf(n); count != 1 {
 			t.Errorf("%s has %d records, want exactly 1", n, count)
 		}
 	}

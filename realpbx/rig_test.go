@@ -372,6 +372,19 @@ func (r *rig) records() []records.Record {
 	return recs
 }
 
+// recordsOf counts the records of calls from number (every caller must
+// have exactly one).
+func (r *rig) recordsOf(number string) int {
+	r.t.Helper()
+	n := 0
+	for _, rec := range r.records() {
+		if strings.HasSuffix(rec.CallerNumber, number) {
+			n++
+		}
+	}
+	return n
+}
+
 // recordOf returns the latest record of a call by the caller's number
 // whose outcome is one of outcomes, waiting for it.
 func (r *rig) recordOf(number string, within time.Duration, outcomes ...string) records.Record {

@@ -133,28 +133,17 @@ func (s *Server) Originations(endpoint string) []Origination {
 
 // HangupPhone hangs up the phone's answered calls (as the operator pressing
 // "hang up": remote hangup events). It reports whether there was one.
-func (s *Server) HangupPhone(endpoint string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.phones[endpoint]
-	if p == nil {
-		return false
-	}
-	any := false
-	for _, c := range append([]*channel(nil), p.chans...) {
-		if c.answered || !c.originated {
-			s.remoteHangupLocked(c)
-			any = true
-		}
-	}
-	return any
-}
+func (s *Server) HangupPhone(endpoint string) bool { return s.endPhoneCalls(endpoint, 16) }
 
 // DropPhone ends the phone's answered calls as a failed line would (a
 // softphone crash, the network, Asterisk's RTP timeout): the events of a
 // remote hang-up, but ChannelDestroyed carries cause (e.g. 38 network out
 // of order) instead of 16. It reports whether there was one.
-func (s *Server) DropPhone(endpoint string, cause int) bool {
+func (s *Server) DropPhone(endpoint string, cause int) bool { return s.endPhoneCalls(endpoint, cause) }
+
+// endPhoneCalls ends the phone's answered calls from the phone's side, with
+// cause on their ChannelDestroyed.
+func (s *Server) endPhoneCalls(endpoint string, cause int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.phones[endpoint]
