@@ -116,7 +116,7 @@ func (s *callbackState) Begin(ctx context.Context, id, callID, agentID string, n
 }
 
 func (s *callbackState) Abort(ctx context.Context, id, callID, reason string, now time.Time) error {
-	return s.store.Abort(ctx, id, callID, reason, now)
+	return cbRefused(s.store.Abort(ctx, id, callID, reason, now))
 }
 
 func (s *callbackState) Extend(ctx context.Context, id, callID string, now time.Time) error {
@@ -125,6 +125,18 @@ func (s *callbackState) Extend(ctx context.Context, id, callID string, now time.
 
 func (s *callbackState) Finish(ctx context.Context, id, topic string, a router.CallbackAttempt, now time.Time) error {
 	_, err := s.store.Finish(ctx, id, callbacks.Attempt{At: now, CallID: a.CallID, AgentID: a.AgentID, Result: a.Result, Cause: a.Cause}, s.rules(topic), now)
+	return cbRefused(err)
+}
+
+// cbRefused marks the store's final answers (the callback is gone, closed,
+// or held by another attempt) as router.ErrRefused, so the router does not
+// retry them as it retries a Redis failure.
+func cbRefused(err error) error {
+	for _, e := range []error{callbacks.ErrNotFound, callbacks.ErrClosed, callbacks.ErrNotHeld} {
+		if errors.Is(err, e) {
+			return fmt.Errorf("%w: %w", router.ErrRefused, err)
+		}
+	}
 	return err
 }
 

@@ -217,6 +217,10 @@ func (c *call) handle(m msg) {
 			c.feed(evDigit{Digit: ev.Digit})
 		case pbx.PlaybackFinished:
 			c.feed(evPlaybackDone{Which: c.playback(ev.PlaybackID), ID: ev.PlaybackID, State: ev.PlaybackState})
+		case pbx.ChannelEnteredBridge:
+			if ev.BridgeID != "" && ev.BridgeID == c.bridgeID {
+				c.feed(evCallerJoined{})
+			}
 		}
 	case ev.ChannelID == c.legID && c.legID != "":
 		switch ev.Type {

@@ -29,7 +29,7 @@ type callMachine struct {
 	leg     bool   // an operator leg exists
 	talking bool   // an operator is on the call (bridged)
 
-	unbridged    bool // answered but the legs were never joined
+	unbridged    bool // answered, but the caller is not (yet) in the bridge
 	operatorLost int  // operator lines that dropped during this call
 	awaitingLeg  bool // the operator leg left; its cause is awaited
 
@@ -273,8 +273,13 @@ type (
 	evAnswered struct {
 		OK bool // the reservation held: the operator may talk
 	}
-	evBridged  struct{ OK bool }
-	evRequeued struct {
+	evBridged struct{ OK bool }
+	// evCallerJoined: the caller's channel entered the call's bridge. The
+	// PBX accepts a channel into a bridge before it is in it (a channel
+	// busy with a playback joins later), so the conversation counts as
+	// held only from here: a caller who leaves before never talked.
+	evCallerJoined struct{}
+	evRequeued     struct {
 		OK     bool
 		Offers []Offer
 	}
@@ -361,6 +366,7 @@ func (evRing) isCallEvent()           {}
 func (evLeaseRenewed) isCallEvent()   {}
 func (evAnswered) isCallEvent()       {}
 func (evBridged) isCallEvent()        {}
+func (evCallerJoined) isCallEvent()   {}
 func (evRequeued) isCallEvent()       {}
 func (evOverflow) isCallEvent()       {}
 func (evAnnounced) isCallEvent()      {}
@@ -602,7 +608,13 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 	case evAnswered:
 		m.answered(out, e, now)
 	case evBridged:
-		m.unbridged = !e.OK
+		// Joined or not, the caller is not in the bridge until the PBX
+		// says so (evCallerJoined).
+		m.unbridged = m.phase == phaseBridged
+	case evCallerJoined:
+		if m.phase == phaseBridged {
+			m.unbridged = false
+		}
 	case evLegHangupReq:
 		// ChannelDestroyed follows with the final cause.
 		if m.phase == phaseBridged && m.talking {

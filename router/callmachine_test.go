@@ -58,7 +58,7 @@ func inOffering(t *testing.T) *callMachine {
 
 func inBridged(t *testing.T) *callMachine {
 	m := inOffering(t)
-	drive(t, m, t0.Add(25*time.Second), evLegAnswered{}, evAnswered{OK: true}, evBridged{OK: true})
+	drive(t, m, t0.Add(25*time.Second), evLegAnswered{}, evAnswered{OK: true}, evBridged{OK: true}, evCallerJoined{})
 	return m
 }
 
@@ -135,6 +135,7 @@ var events = []struct {
 	{"ringUnreachable", func(*callMachine) callEvent { return evRing{Result: ringUnreachable, Offer: offerB} }},
 	{"ringFailed", func(*callMachine) callEvent { return evRing{Result: ringFailed, Offer: offerB} }},
 	{"bridgeFailed", func(*callMachine) callEvent { return evBridged{} }},
+	{"callerJoined", func(*callMachine) callEvent { return evCallerJoined{} }},
 	{"callbackOK", func(*callMachine) callEvent { return evCallbackResult{OK: true} }},
 	{"left", func(*callMachine) callEvent { return evLeft{Next: []Offer{other}} }},
 	{"start", func(*callMachine) callEvent { return evStart{} }},
@@ -554,22 +555,29 @@ func TestCallMachineQueueFullAndClosed(t *testing.T) {
 	}
 }
 
+// TestCallMachineConversationEnds: a conversation counts from the caller's
+// entry into the bridge; a caller who leaves before it (the PBX accepted
+// them into the bridge, but they were still busy with a playback) never
+// talked, and is owed the dropped call's callback however long ago the
+// operator answered.
 func TestCallMachineConversationEnds(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		after     time.Duration // since the answer
-		unbridged bool
-		ev        callEvent
-		want      string
+		name   string
+		after  time.Duration // since the answer
+		joined []callEvent   // after the answer
+		ev     callEvent
+		want   string
 	}{
-		{"caller after the drop window", time.Minute, false, evCallerHangup{Cause: 16}, "Record(answered,caller)"},
-		{"caller within the drop window", 2 * time.Second, false, evCallerHangup{Cause: 16}, "ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
-		{"caller, never bridged", time.Minute, true, evCallerHangup{Cause: 16}, "ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
-		{"operator hangs up", 2 * time.Second, false, evLegDestroyed{Cause: 16}, "Record(answered,operator)"},
+		{"caller after the drop window", time.Minute, []callEvent{evBridged{OK: true}, evCallerJoined{}}, evCallerHangup{Cause: 16}, "Record(answered,caller)"},
+		{"caller within the drop window", 2 * time.Second, []callEvent{evBridged{OK: true}, evCallerJoined{}}, evCallerHangup{Cause: 16}, "ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
+		{"caller, bridge refused", time.Minute, []callEvent{evBridged{}}, evCallerHangup{Cause: 16}, "ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
+		{"caller, never in the bridge", time.Minute, []callEvent{evBridged{OK: true}}, evCallerHangup{Cause: 16}, "ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
+		{"operator hangs up", 2 * time.Second, []callEvent{evBridged{OK: true}, evCallerJoined{}}, evLegDestroyed{Cause: 16}, "Record(answered,operator)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := inBridged(t)
-			m.unbridged = tc.unbridged
+			m := inOffering(t)
+			drive(t, m, t0.Add(25*time.Second), evLegAnswered{}, evAnswered{OK: true})
+			drive(t, m, t0.Add(25*time.Second), tc.joined...)
 			before := holding(m)
 			cmds := drive(t, m, t0.Add(25*time.Second+tc.after), tc.ev)
 			checkExit(t, before, cmds)

@@ -144,9 +144,11 @@ type Recorder interface {
 }
 
 // Events are the PBX event types the router acts on; the PBX adapter may
-// drop every other type at the source (call progress, bridge membership,
-// playback starts, state changes: half of a call's events).
+// drop every other type at the source (call progress, leaving a bridge,
+// playback starts, state changes: half of a call's events). Entering a
+// bridge is kept: a conversation counts from the caller's entry, not from
+// the PBX accepting the add.
 var Events = []pbx.EventType{
 	pbx.StasisStart, pbx.StasisEnd, pbx.ChannelDestroyed, pbx.ChannelHangupRequest,
-	pbx.DTMF, pbx.PlaybackFinished,
+	pbx.DTMF, pbx.PlaybackFinished, pbx.ChannelEnteredBridge,
 }
