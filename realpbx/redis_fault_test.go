@@ -141,3 +141,35 @@ func shortWrapUp(t *testing.T) func(string) string {
 			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
 	}
 }
+
+// Redis is down (SIGKILLed, not yet back) when a citizen calls and picks a
+// topic: hotline cannot queue them, so it hands them to the dialplan's
+// fallback — Asterisk's own queue for the same operators — instead of
+// hanging up. The operator's softphone rings from app_queue and the two
+// talk; once Redis is back the call's one record says where it went.
+func TestRedisDownNewCallerReachesTheFallbackQueue(t *testing.T) {
+	r := newRig(t, rigOptions{durableRedis: true})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.durable.Kill()
+	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 60 * time.Second})
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001240003", Steps: steps, MaxWait: 60 * time.Second})
+	if _, err := op.WaitEvent(ctxFor(t, 40*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatalf("the operator was not rung by the fallback queue: %v\nhotline log:\n%s", err, r.Log())
+	}
+	if !strings.Contains(r.Log(), "handing them to the PBX fallback") {
+		t.Errorf("hotline did not say it handed the caller to the fallback:\n%s", r.Log())
+	}
+	op.Hangup(t)
+	if err := c.Wait(ctxFor(t, 15*time.Second)); err != nil {
+		t.Fatalf("the citizen's call: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.durable.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.recordOf("79001240003", 15*time.Second, records.OutcomeFallback)
+	if n := r.recordsOf("79001240003"); n != 1 {
+		t.Errorf("%d records, want exactly 1", n)
+	}
+}

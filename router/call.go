@@ -48,6 +48,7 @@ type call struct {
 	conv     string
 	legID    string
 	bridgeID string
+	inBridge [2]bool // the caller, the operator leg: entered the bridge
 	// freed is what the wrap-up of an operator whose line dropped released,
 	// handed on once the citizen is back in the queue.
 	freed      []Offer
@@ -218,9 +219,7 @@ func (c *call) handle(m msg) {
 		case pbx.PlaybackFinished:
 			c.feed(evPlaybackDone{Which: c.playback(ev.PlaybackID), ID: ev.PlaybackID, State: ev.PlaybackState})
 		case pbx.ChannelEnteredBridge:
-			if ev.BridgeID != "" && ev.BridgeID == c.bridgeID {
-				c.feed(evCallerJoined{})
-			}
+			c.enteredBridge(ev, &c.inBridge[0])
 		}
 	case ev.ChannelID == c.legID && c.legID != "":
 		switch ev.Type {
@@ -232,7 +231,21 @@ func (c *call) handle(m msg) {
 			c.feed(evLegStasisEnd{Cause: ev.Cause, Resynced: m.resynced})
 		case pbx.ChannelDestroyed:
 			c.feed(evLegDestroyed{Cause: ev.Cause})
+		case pbx.ChannelEnteredBridge:
+			c.enteredBridge(ev, &c.inBridge[1])
 		}
+	}
+}
+
+// enteredBridge notes the caller's or the operator leg's entry into the
+// call's bridge; the conversation is held once both are in.
+func (c *call) enteredBridge(ev pbx.Event, in *bool) {
+	if ev.BridgeID == "" || ev.BridgeID != c.bridgeID || *in {
+		return
+	}
+	*in = true
+	if c.inBridge[0] && c.inBridge[1] {
+		c.feed(evCallerJoined{})
 	}
 }
 
@@ -831,6 +844,7 @@ func (c *call) answered(o Offer) callEvent {
 // bridge joins the citizen and the operator.
 func (c *call) bridge() callEvent {
 	c.bridgeID = bridgePrefix + c.id
+	c.inBridge = [2]bool{}
 	if err := c.r.bridgeLegs(c.bridgeID, c.id, c.legID); err != nil {
 		c.log.Error("bridging the citizen and the operator", zap.String("agent", c.offer.AgentID), zap.Error(err))
 		return evBridged{}

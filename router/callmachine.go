@@ -274,10 +274,11 @@ type (
 		OK bool // the reservation held: the operator may talk
 	}
 	evBridged struct{ OK bool }
-	// evCallerJoined: the caller's channel entered the call's bridge. The
-	// PBX accepts a channel into a bridge before it is in it (a channel
-	// busy with a playback joins later), so the conversation counts as
-	// held only from here: a caller who leaves before never talked.
+	// evCallerJoined: the caller and the operator leg are both in the
+	// call's bridge. The PBX accepts a channel into a bridge before it is
+	// in it (a channel busy with a playback joins later), so the
+	// conversation counts as held only from here: a caller who leaves
+	// before never talked.
 	evCallerJoined struct{}
 	evRequeued     struct {
 		OK     bool
