@@ -16,6 +16,8 @@ type Config struct {
 	Agents    AgentRules           `yaml:"agents"`
 	Records   Records              `yaml:"records"`
 	Callbacks CallbackRules        `yaml:"callbacks"`
+	Desk      Desk                 `yaml:"desk"`
+	Services  []Service            `yaml:"services"`
 
 	// File is the path the config was loaded from (for messages).
 	File string `yaml:"-"`
@@ -142,6 +144,10 @@ type Operator struct {
 	Endpoint  string         `yaml:"endpoint"` // e.g. PJSIP/1001
 	Skills    map[string]int `yaml:"skills"`   // skill -> level 1..10
 	Languages []string       `yaml:"languages"`
+	// SecretHash is the operator's desktop sign-in secret, hashed
+	// (`hotline hash-secret`); HOTLINE_SECRET_<ID> in the environment
+	// may give the secret instead. Neither: the operator cannot sign in.
+	SecretHash string `yaml:"secret_hash"`
 }
 
 // AgentRules govern operator state handling.

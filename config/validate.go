@@ -198,6 +198,7 @@ func (v *validator) defaults() {
 		c.Records.StreamMaxLen = DefaultStreamMaxLen
 	}
 	v.callbackDefaults()
+	v.deskDefaults()
 }
 
 // callbackDefaults fills the centre's callbacks: defaults, then gives every
@@ -295,6 +296,7 @@ func (v *validator) validate() {
 	v.operators()
 	v.agents()
 	v.callbacks()
+	v.desk()
 }
 
 func (v *validator) centre() {

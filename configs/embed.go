@@ -2,7 +2,7 @@
 // `hotline demo` runs from a bare binary with no files beside it.
 package configs
 
-import _ "embed"
+import "embed"
 
 // Example is configs/hotline.yaml.
 //
@@ -11,3 +11,8 @@ var Example []byte
 
 // ExampleName is the name errors in Example are reported under.
 const ExampleName = "configs/hotline.yaml (embedded)"
+
+// KB is the example's knowledge base (kb_dir: kb).
+//
+//go:embed kb
+var KB embed.FS
