@@ -6,6 +6,7 @@ package records
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -54,6 +55,18 @@ type Record struct {
 	Wait         time.Duration
 	Callback     string // the callback this call scheduled, or that this attempt served
 	Note         string // free text, e.g. a callback action's detail
+	// Transfers are the transfers made during the call, in order.
+	Transfers []Transfer
+}
+
+// Transfer is one transfer of the citizen during a call.
+type Transfer struct {
+	Kind    string    `json:"kind"` // blind, attended, topic
+	To      string    `json:"to"`   // a service id, or a topic id for kind topic
+	Number  string    `json:"number,omitempty"`
+	Agent   string    `json:"agent,omitempty"` // the operator who transferred
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"` // connected, returned, failed
 }
 
 // Stream is one centre's call-record stream.
@@ -143,7 +156,27 @@ func fields(r Record) []any {
 		"wait_ms", r.Wait.Milliseconds(),
 		"callback", r.Callback,
 		"note", r.Note,
+		"transfers", encodeTransfers(r.Transfers),
 	}
+}
+
+func encodeTransfers(ts []Transfer) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ts) // plain strings and times: cannot fail
+	return string(b)
+}
+
+func decodeTransfers(s string) []Transfer {
+	if s == "" {
+		return nil
+	}
+	var ts []Transfer
+	if json.Unmarshal([]byte(s), &ts) != nil {
+		return nil // a damaged field loses the transfers, not the record
+	}
+	return ts
 }
 
 // Latest returns up to n most recent records, newest first.
@@ -193,6 +226,6 @@ func decode(m redis.XMessage) Record {
 		AnsweredAt: t("answered_at"), EndedAt: t("ended_at"), Agent: get("operator"),
 		Outcome: get("outcome"), HangupCause: int(n("hangup_cause")), EndedBy: get("ended_by"),
 		Offers: int(n("offers")), Wait: time.Duration(n("wait_ms")) * time.Millisecond,
-		Callback: get("callback"), Note: get("note"),
+		Callback: get("callback"), Note: get("note"), Transfers: decodeTransfers(get("transfers")),
 	}
 }
