@@ -28,11 +28,12 @@ type command struct {
 // commands is every subcommand. To add one (serve, demo), write its
 // function in its own file and list it here.
 var commands = map[string]command{
-	"config":    {runConfig, "check configuration files: hotline config check FILE..."},
-	"serve":     {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
-	"demo":      {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
-	"callbacks": {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
-	"prompts":   {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
+	"config":      {runConfig, "check configuration files: hotline config check FILE..."},
+	"serve":       {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
+	"demo":        {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
+	"callbacks":   {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"hash-secret": {runHashSecret, "hash an operator's sign-in secret read from stdin, for secret_hash in the config"},
+	"prompts":     {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
 }
 
 // clock is the one wall clock of a process: main passes time.Now, tests a
