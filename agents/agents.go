@@ -71,6 +71,7 @@ type Agent struct {
 	LeaseUntil  time.Time `json:"lease_until"`   // reserved: the reservation's expiry
 	Misses      int       `json:"misses"`        // consecutive unanswered offers
 	WrapUpUntil time.Time `json:"wrap_up_until"` // wrap_up: when it ends by itself
+	PauseNext   string    `json:"pause_next"`    // pause with this reason once the call is over
 }
 
 //go:embed lua/*.lua
@@ -197,6 +198,13 @@ func (r *Registry) Ready(ctx context.Context, id string, now time.Time) error {
 	return r.transition(ctx, id, "ready", "", now)
 }
 
+// PauseAfterCall: the operator on a call (reserved, on_call or in
+// wrap-up) is paused with reason once it is over instead of made ready;
+// reason "" takes the request back. ErrBadTransition in any other state.
+func (r *Registry) PauseAfterCall(ctx context.Context, id, reason string, now time.Time) error {
+	return r.transition(ctx, id, "pause_next", reason, now)
+}
+
 // Get returns a snapshot of operator id; ErrUnknown if not registered.
 func (r *Registry) Get(ctx context.Context, id string) (Agent, error) {
 	m, err := r.rdb.HGetAll(ctx, rkeys.Agent(r.centre, id)).Result()
@@ -243,7 +251,7 @@ func decode(id string, m map[string]string) Agent {
 	a := Agent{
 		Operator: Operator{ID: id, Name: m["name"], Endpoint: m["endpoint"], Skills: map[string]int{}},
 		State:    State(m["state"]), Reason: m["reason"], Since: ms("since"), IdleSince: ms("idle"),
-		CallID: m["call"], LeaseUntil: ms("lease"), WrapUpUntil: ms("wrap"),
+		CallID: m["call"], LeaseUntil: ms("lease"), WrapUpUntil: ms("wrap"), PauseNext: m["pause_next"],
 	}
 	a.Misses, _ = strconv.Atoi(m["misses"])
 	skills, levels := split(m["skills"]), split(m["levels"])

@@ -97,6 +97,7 @@ var (
 	callerGoneScript   = script("caller_gone.lua")
 	endedScript        = script("ended.lua")
 	wrapUpDoneScript   = script("wrapup_done.lua")
+	wrapUpExtendScript = script("wrapup_extend.lua")
 	recoverScript      = script("recover.lua")
 	releaseScript      = script("release.lua")
 )
@@ -337,6 +338,22 @@ func (d *Dispatcher) WrapUpDone(ctx context.Context, agentID string, now time.Ti
 		return nil, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
 	}
 	return reservations(v[1]), nil
+}
+
+// ExtendWrapUp moves the end of agentID's wrap-up to until; ErrBadTransition
+// when they are not in wrap-up.
+func (d *Dispatcher) ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error {
+	v, err := d.run(ctx, wrapUpExtendScript, now, agentID, rkeys.Ms(until))
+	if err != nil {
+		return fmt.Errorf("dispatch: extend wrap-up of %s: %w", agentID, err)
+	}
+	switch num(v[0]) {
+	case -1:
+		return fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+	case 0:
+		return fmt.Errorf("%w: %s is not in wrap-up", ErrBadTransition, agentID)
+	}
+	return nil
 }
 
 // Recovered is one reservation returned by lease expiry.

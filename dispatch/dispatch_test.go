@@ -443,3 +443,55 @@ func TestQueueEnqueueThenClaim(t *testing.T) {
 		t.Errorf("claim for reserved agent: %v %v", rs, err)
 	}
 }
+
+// "Pause after this call" pauses the operator when the call is over
+// instead of offering the next caller, whether it ends at once or after
+// wrap-up; "extend" moves the wrap-up's end, which the recovery sweep then
+// respects.
+func TestPauseAfterCallAndExtendedWrapUp(t *testing.T) {
+	f := newFixture(t, op("a1", "", "covid"))
+	f.enqueue("c1", "covid", 0, 0, "")
+	f.enqueue("c2", "covid", 0, time.Second, "")
+	r := one(t, f.ready("a1"), "c1", "a1")
+	if err := f.d.Answered(f.ctx, r, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ag.PauseAfterCall(f.ctx, "a1", "lunch", f.now); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := f.d.Ended(f.ctx, "a1", 0, f.now)
+	if a, _ := f.ag.Get(f.ctx, "a1"); err != nil || len(rs) != 0 || a.State != agents.Paused || a.Reason != "lunch" || a.PauseNext != "" {
+		t.Fatalf("after the call: %+v %v %v, want paused for lunch with c2 still waiting", a, rs, err)
+	}
+
+	r = one(t, f.ready("a1"), "c2", "a1")
+	if err := f.d.Answered(f.ctx, r, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Ended(f.ctx, "a1", 20*time.Second, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.ExtendWrapUp(f.ctx, "a1", f.now.Add(time.Minute), f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(30 * time.Second)
+	if rec, err := f.d.RecoverExpired(f.ctx, f.now); err != nil || len(rec.WrappedUp) != 0 || f.state("a1") != agents.WrapUp {
+		t.Fatalf("extended wrap-up ended at its old time: %+v %v %s", rec, err, f.state("a1"))
+	}
+	if err := f.ag.PauseAfterCall(f.ctx, "a1", "training", f.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.WrapUpDone(f.ctx, "a1", f.now); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.ag.Get(f.ctx, "a1"); a.State != agents.Paused || a.Reason != "training" {
+		t.Fatalf("wrap-up done with a pause asked: %+v", a)
+	}
+	if err := f.d.ExtendWrapUp(f.ctx, "a1", f.now.Add(time.Minute), f.now); !errors.Is(err, dispatch.ErrBadTransition) {
+		t.Errorf("extend while paused: %v", err)
+	}
+	f.ready("a1")
+	if err := f.ag.PauseAfterCall(f.ctx, "a1", "lunch", f.now); !errors.Is(err, agents.ErrBadTransition) {
+		t.Errorf("pause after the call while ready: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 -- ended.lua: the operator's call ended. on_call -> wrap_up until
 -- wrap_until, or straight to ready (and offered the next caller) when
--- wrap_until <= now. Updates the topic's average handle time (EWMA, 0.2)
+-- wrap_until <= now; paused instead when the operator asked to pause
+-- after this call. Updates the topic's average handle time (EWMA, 0.2)
 -- and deletes the caller record.
 -- KEYS[1]  centre prefix
 -- ARGV[1]  now (ms)
@@ -35,6 +36,7 @@ if wrap > now then
   redis.call('ZADD', k_wrapups(), wrap, a.id)
   return { 1, cid, {} }
 end
+if after_call(a, now) then return { 1, cid, {} } end
 a.idle = now
 set_state(a, 'ready', now, '')
 return { 1, cid, push({}, match_agent(a, now, lease)) }

@@ -2,7 +2,8 @@
 -- (its holder died or forgot it): the caller goes back to its original
 -- queue position, the operator back to ready with its old idle-since (no
 -- miss counted: the fault is not known to be theirs). Each wrap-up past its
--- end: the operator becomes ready. Then the freed callers and operators are
+-- end: the operator becomes ready (paused when they asked to pause after
+-- the call). Then the freed callers and operators are
 -- matched again.
 -- KEYS[1]  centre prefix
 -- ARGV[1]  now (ms)
@@ -39,10 +40,12 @@ for _, aid in ipairs(ended) do
   redis.call('ZREM', k_wrapups(), aid)
   local a = load_agent(aid)
   if a and a.state == 'wrap_up' then
-    a.idle = now
-    set_state(a, 'ready', now, '')
-    freed[#freed + 1] = aid
     wrapped[#wrapped + 1] = aid
+    if not after_call(a, now) then
+      a.idle = now
+      set_state(a, 'ready', now, '')
+      freed[#freed + 1] = aid
+    end
   end
 end
 

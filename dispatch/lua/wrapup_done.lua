@@ -1,5 +1,6 @@
--- wrapup_done.lua: wrap-up is over: wrap_up -> ready, offered the next
--- caller. A no-op in any other state (the operator paused, or recovery or
+-- wrapup_done.lua: wrap-up is over (its time ran out, or the operator
+-- said done): wrap_up -> ready, offered the next caller, or paused when the
+-- operator asked to pause after this call. A no-op in any other state (the operator paused, or recovery or
 -- the operator got there first), so a late timer is harmless.
 -- KEYS[1]  centre prefix
 -- ARGV[1]  now (ms)
@@ -10,6 +11,8 @@ local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local a = load_agent(ARGV[3])
 if not a then return { -1, {} } end
 if a.state ~= 'wrap_up' then return { 0, {} } end
+redis.call('ZREM', k_wrapups(), a.id)
+if after_call(a, now) then return { 1, {} } end
 a.idle = now
 set_state(a, 'ready', now, '')
 return { 1, push({}, match_agent(a, now, lease)) }

@@ -75,6 +75,16 @@ local function set_state(a, st, now, reason)
   redis.call('HSET', k_agent(a.id), 'state', st, 'since', now, 'reason', reason or '')
 end
 
+-- after_call: an operator asked to pause after this call ("pause_next"
+-- holds the reason): paused instead of ready. Returns true when paused.
+local function after_call(a, now)
+  local reason = redis.call('HGET', k_agent(a.id), 'pause_next')
+  if not reason or reason == '' then return false end
+  redis.call('HSET', k_agent(a.id), 'pause_next', '')
+  set_state(a, 'paused', now, reason)
+  return true
+end
+
 -- transition applies an operator's own request. op: login|logout|pause|ready.
 -- Returns 1 changed, 0 already there (no-op), -2 not allowed from a.state.
 local function transition(a, op, reason, now)
@@ -89,17 +99,25 @@ local function transition(a, op, reason, now)
   elseif op == 'ready' then
     if st == 'ready' then return 0 end
     if st ~= 'offline' and st ~= 'paused' and st ~= 'wrap_up' then return -2 end
+    redis.call('HSET', k_agent(a.id), 'pause_next', '')
     a.idle = now
     redis.call('HSET', k_agent(a.id), 'misses', 0)
     set_state(a, 'ready', now, '')
     return 1
   elseif op == 'pause' then
     if st ~= 'ready' and st ~= 'paused' and st ~= 'wrap_up' then return -2 end
+    redis.call('HSET', k_agent(a.id), 'pause_next', '')
     set_state(a, 'paused', now, reason)
+    return 1
+  elseif op == 'pause_next' then
+    -- reason '' takes the request back.
+    if st ~= 'reserved' and st ~= 'on_call' and st ~= 'wrap_up' then return -2 end
+    redis.call('HSET', k_agent(a.id), 'pause_next', reason)
     return 1
   elseif op == 'logout' then
     if st == 'offline' then return 0 end
     if st ~= 'ready' and st ~= 'paused' and st ~= 'wrap_up' then return -2 end
+    redis.call('HSET', k_agent(a.id), 'pause_next', '')
     set_state(a, 'offline', now, reason)
     return 1
   end
