@@ -75,7 +75,7 @@ func (s *callbackState) policy(topic string) router.CallbackPolicy {
 
 func due(c callbacks.Callback) router.DueCallback {
 	return router.DueCallback{ID: c.ID, Number: c.Number, Topic: c.Topic, Language: c.Language,
-		QueueTime: c.Arrival(), Priority: c.Priority, Attempts: c.Tries}
+		QueueTime: c.Arrival(), Priority: c.Priority, Attempts: c.Tries, Reasons: c.Reasons}
 }
 
 func (s *callbackState) Schedule(ctx context.Context, req router.CallbackRequest, now time.Time) (router.CallbackTicket, error) {

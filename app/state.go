@@ -203,6 +203,14 @@ func (s *redisState) Pause(ctx context.Context, agentID, reason string, now time
 	return s.agents.Pause(ctx, agentID, reason, now)
 }
 
+func (s *redisState) PauseAfterCall(ctx context.Context, agentID, reason string, now time.Time) error {
+	return s.agents.PauseAfterCall(ctx, agentID, reason, now)
+}
+
+func (s *redisState) ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error {
+	return refused(s.dispatch.ExtendWrapUp(ctx, agentID, until, now))
+}
+
 // Append writes a call's one record: a second write for the same call is
 // a no-op (the router retries until Redis takes it).
 func (s *redisState) Append(ctx context.Context, r records.Record) (string, error) {

@@ -57,6 +57,9 @@ type Record struct {
 	Note         string // free text, e.g. a callback action's detail
 	// Transfers are the transfers made during the call, in order.
 	Transfers []Transfer
+	// Disposition is the operator's word on the call (read back from its
+	// annotation, see Annotate).
+	Disposition Disposition
 }
 
 // Transfer is one transfer of the citizen during a call.
@@ -125,7 +128,11 @@ func (s *Stream) AppendOnce(ctx context.Context, r Record) (id string, written b
 	if r.CallID == "" {
 		return "", false, ErrInvalid
 	}
-	args := append([]any{r.CallID, s.maxLen, rkeys.RecordedTTL}, fields(r)...)
+	at := r.Arrival
+	if at.IsZero() {
+		at = r.EndedAt
+	}
+	args := append([]any{r.CallID, s.maxLen, rkeys.RecordedTTL, NumberKey(r.CallerNumber), r.Agent, ms(at), IndexTTL.Milliseconds()}, fields(r)...)
 	v, err := appendOnceScript.Run(ctx, s.rdb, []string{s.prefix}, args...).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("records: append %s: %w", r.CallID, err)

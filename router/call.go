@@ -197,6 +197,7 @@ func (c *call) feed(ev callEvent) {
 			}
 		}
 	}
+	c.publishCard()
 }
 
 // handle turns a message into the machine's event.

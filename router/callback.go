@@ -77,6 +77,7 @@ type DueCallback struct {
 	QueueTime time.Time
 	Priority  int
 	Attempts  int
+	Reasons   []string // why it is owed (abandoned, dropped, …)
 }
 
 // CallbackAttempt is the result of one attempt to reach the citizen.

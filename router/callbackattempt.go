@@ -128,6 +128,7 @@ func (a *cbAttempt) run(agentFirst bool) {
 // too late.
 func (a *cbAttempt) cleanUp() {
 	r := a.r
+	r.showCard(a.attempt, nil)
 	for _, t := range a.timers {
 		if t != nil {
 			t.Stop()
@@ -173,6 +174,7 @@ func (a *cbAttempt) feed(ev atEvent) {
 			}
 		}
 	}
+	a.publishCard()
 }
 
 // handle turns a PBX event about one of the attempt's legs into the

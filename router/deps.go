@@ -89,6 +89,8 @@ type ACD interface {
 	Ended(ctx context.Context, agentID, callID string, wrap time.Duration, now time.Time) ([]Offer, error)
 	// WrapUpDone makes the operator ready again and offers the next caller.
 	WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
+	// ExtendWrapUp moves the end of the operator's wrap-up to until.
+	ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error
 	// Position is the caller's 1-based place in its queue and the
 	// estimated wait.
 	Position(ctx context.Context, callID string) (pos int, wait time.Duration, err error)
@@ -134,6 +136,9 @@ type Agents interface {
 	Ready(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
 	Logout(ctx context.Context, agentID string, now time.Time) error
 	Pause(ctx context.Context, agentID, reason string, now time.Time) error
+	// PauseAfterCall pauses the operator with reason once their call is
+	// over ("" takes it back).
+	PauseAfterCall(ctx context.Context, agentID, reason string, now time.Time) error
 }
 
 // Recorder writes call records.

@@ -70,6 +70,8 @@ type Options struct {
 	CallbackRenewEvery time.Duration
 	// OnRecord, if set, sees every call record after it is written.
 	OnRecord func(records.Record)
+	// OnCard, if set, is told whose card (Router.Card) changed.
+	OnCard func(agentID string)
 }
 
 // Router routes calls. Create with New, run with Run.
@@ -84,6 +86,7 @@ type Router struct {
 	attempts map[string]bool          // callback entries with an attempt running
 	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
+	cards    map[string]Card            // operator → the call on their phone
 	lastCall map[string]CallbackRequest // operator → their last conversation, for "call back"
 	draining bool
 
@@ -137,6 +140,7 @@ func New(opt Options) (*Router, error) {
 		attempts: make(map[string]bool),
 		legs:     make(map[string]*mailbox[msg]),
 		wrapups:  make(map[string]wrapUp),
+		cards:    make(map[string]Card),
 		lastCall: make(map[string]CallbackRequest),
 
 		promoteNow: make(chan struct{}, 1),
@@ -301,6 +305,7 @@ func (r *Router) launch(ctx context.Context, c *call, legID string) {
 
 // forget removes a finished call and its legs from the routing tables.
 func (r *Router) forget(c *call) {
+	r.showCard(c.id, nil)
 	r.mu.Lock()
 	delete(r.calls, c.id)
 	for leg, owner := range r.legs {
