@@ -10,20 +10,24 @@
 // Only files ending in ".md" count. Hidden files and folders (a name
 // starting with ".") are skipped, and so are folders inside a topic's
 // folder: nesting is one level, so an editor's drafts/ subfolder never
-// reaches the operators. Folder and file names must be ASCII letters,
-// digits, '-', '_' or '.', because they make the article's ID and the
-// desktop puts IDs in URLs; any other name is an error naming the file.
+// reaches the operators. The names of articles and of folders holding
+// them must be ASCII letters, digits, '-', '_' or '.', because they make
+// the article's ID and the desktop puts IDs in URLs; any other name is an
+// error naming the file.
 //
 // An article's Markdown is rendered with goldmark and sanitised with
 // bluemonday's UGC policy (raw HTML is dropped, scripts and javascript:
 // links never survive). Its first top-level "# " heading is its Title and
 // is taken out of the body; without one, the title is the file name.
 //
+// Search looks through every article, of all topics and general ones, for
+// the words of an operator's query (see Base.Search).
+//
 // A Base is immutable after Load and safe for concurrent use; a nil *Base
-// is an empty one (no folder configured yet). Reloading is
-// loading a new Base and swapping it in; a Load that fails (a broken,
-// oversized or badly named file, too many articles) returns an error that
-// names the file, and the caller keeps serving its old Base.
+// is an empty one (no folder configured yet). Reloading is loading a new
+// Base and swapping it in; a Load that fails (a broken, oversized or badly
+// named file, too many articles) returns an error that names the file, and
+// the caller keeps serving its old Base.
 package kb
 
 import (
@@ -104,9 +108,6 @@ func Load(fsys fs.FS, root string) (*Base, error) {
 			}
 			continue
 		}
-		if err := checkName(p, e.Name()); err != nil {
-			return nil, err
-		}
 		sub, err := fs.ReadDir(fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("kb: %w", err)
@@ -157,6 +158,13 @@ func (l *loader) add(p, topic string) error {
 	name, ok := strings.CutSuffix(base, ".md")
 	if !ok {
 		return nil
+	}
+	// A topic folder's name is checked only once it holds an article: a
+	// folder of pictures may be called anything.
+	if topic != "" {
+		if err := checkName(path.Dir(p), topic); err != nil {
+			return err
+		}
 	}
 	if err := checkName(p, name); err != nil {
 		return err

@@ -39,6 +39,7 @@ func TestLoadLayout(t *testing.T) {
 		"kb/testing/.swap.md":           file("# hidden"),
 		"kb/home_visit/booking.md":      file("no heading"),
 		"kb/empty/.keep":                file(""),
+		"kb/Картинки/logo.png":          file("\x89PNG"), // holds no article: its name does not matter
 		"kb/travel/quarantine-rules.MD": file("# only .md counts"),
 		"outside.md":                    file("# not under root"),
 	}

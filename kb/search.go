@@ -254,7 +254,7 @@ func snippet(text string, at int) string {
 	at = max(at, 0)
 	// Show snippetLead runes before the match, or more when the text
 	// ends soon after it, so a short article's snippet is all of it.
-	start := max(0, min(at-snippetLead, len(rs)-SnippetRunes))
+	start := max(0, min(at-snippetLead, len(rs)-(SnippetRunes-1)))
 	if start > 0 {
 		// Start on a word: after the first space past start, unless that
 		// space is after the match itself.
