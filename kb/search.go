@@ -175,8 +175,14 @@ func (b *Base) Search(query string, n int) []Hit {
 	if b == nil || n <= 0 {
 		return nil
 	}
-	if utf8.RuneCountInString(query) > MaxQueryRunes {
-		query = string([]rune(query)[:MaxQueryRunes])
+	// Cut without converting: a pasted megabyte costs a scan, not a copy.
+	runes := 0
+	for i := range query {
+		if runes == MaxQueryRunes {
+			query = query[:i]
+			break
+		}
+		runes++
 	}
 	var qs []string
 	words(query, func(w string, _ int) {
