@@ -58,6 +58,9 @@ type Options struct {
 	// HTTPTimeouts bound the HTTP API's connections; zero fields take the
 	// defaults of DefaultHTTPTimeouts. Tests shorten them.
 	HTTPTimeouts HTTPTimeouts
+	// Env reads the environment (operators' HOTLINE_SECRET_<ID>);
+	// os.Getenv when nil.
+	Env func(string) string
 }
 
 // HTTPTimeouts are the HTTP server's connection limits (net/http.Server's
@@ -111,6 +114,7 @@ type App struct {
 	reg    *prometheus.Registry
 	http   *http.Server
 	ln     net.Listener
+	desk   deskParts
 
 	mu       sync.Mutex
 	draining bool
@@ -158,6 +162,11 @@ func New(opt Options) (*App, error) {
 		OnHandover: opt.OnHandover,
 		OnRecord:   opt.OnRecord,
 		Trunk:      opt.Trunk,
+		OnCard: func(agent string) {
+			if d := a.desk.desk.Load(); d != nil {
+				d.Notify(agent)
+			}
+		},
 	}
 	// The store is always wired: whether a topic owes callbacks is read from
 	// the config in force, so a reload can turn them on or off.
@@ -175,6 +184,14 @@ func New(opt Options) (*App, error) {
 	}
 	a.router = r
 	a.cbs.router = r
+	if err := a.loadDesk(opt.Config); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	d, err := a.newDesk()
+	if err != nil {
+		return nil, fmt.Errorf("app: desk: %w", err)
+	}
+	a.desk.desk.Store(d)
 	return a, nil
 }
 
@@ -214,6 +231,9 @@ func (a *App) HTTPAddr() string {
 // Reload swaps in a new, already validated configuration: operators are
 // synced into Redis first, so a failed sync keeps the running config.
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
+	if err := a.loadDesk(cfg); err != nil {
+		return fmt.Errorf("app: reload: %w", err)
+	}
 	if err := a.state.sync(ctx, cfg); err != nil {
 		return fmt.Errorf("app: reload: %w", err)
 	}
@@ -295,7 +315,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.mu.Lock()
 		a.ln = ln
 		a.http = &http.Server{
-			Handler: api.Handler(api.Options{
+			Handler: withDesk(api.Handler(api.Options{
 				Token:     a.opt.APIToken,
 				Control:   a.router,
 				Snapshot:  a.state,
@@ -304,7 +324,7 @@ func (a *App) Run(ctx context.Context) error {
 				Ready:     a.ready,
 				Log:       a.log.Named("api"),
 				NotFound:  func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
-			}),
+			}), a.desk.desk.Load()),
 			ReadHeaderTimeout: to.ReadHeader,
 			ReadTimeout:       to.Read,
 			WriteTimeout:      to.Write,

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"os"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/configs"
+	"github.com/hotline-acd/hotline/desk"
+	"github.com/hotline-acd/hotline/kb"
+)
+
+// deskParts are the operator desktop's moving parts that a reload
+// replaces: who may sign in, and the knowledge base.
+type deskParts struct {
+	people atomic.Pointer[auth.People]
+	kb     atomic.Pointer[kb.Base]
+	desk   atomic.Pointer[desk.Desk]
+}
+
+// kbSource is where cfg's knowledge base is read from: its kb_dir beside
+// the config file, or the example's own when the config is the embedded
+// example.
+func kbSource(cfg *config.Config) (fs.FS, string) {
+	if cfg.Desk.KBDir == "" {
+		return nil, ""
+	}
+	if cfg.File == configs.ExampleName {
+		return configs.KB, cfg.Desk.KBDir
+	}
+	return os.DirFS(cfg.KBPath()), "."
+}
+
+// loadDesk reads cfg's people and knowledge base; an error leaves the
+// ones in force.
+func (a *App) loadDesk(cfg *config.Config) error {
+	env := a.opt.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	people, missing, err := auth.FromConfig(cfg, env)
+	if err != nil {
+		return fmt.Errorf("sign-ins: %w", err)
+	}
+	var base *kb.Base
+	if fsys, root := kbSource(cfg); fsys != nil {
+		if base, err = kb.Load(fsys, root); err != nil {
+			return fmt.Errorf("knowledge base: %w", err)
+		}
+	}
+	if len(missing) > 0 {
+		a.log.Warn("operators without a sign-in secret cannot use the desktop (set secret_hash or HOTLINE_SECRET_<ID>)", zap.Strings("agents", missing))
+	}
+	a.desk.people.Store(people)
+	a.desk.kb.Store(base)
+	return nil
+}
+
+// newDesk builds the desktop over the app's parts.
+func (a *App) newDesk() (*desk.Desk, error) {
+	return desk.New(desk.Options{
+		Sessions:  auth.NewSessions(a.rdb, a.opt.Config.Centre.ID, a.desk.people.Load),
+		People:    a.desk.people.Load,
+		Presence:  a.router,
+		States:    agentStates{a.state},
+		History:   a.state.records,
+		Knowledge: func() desk.Knowledge { return knowledge{a.desk.kb.Load()} },
+		Config:    a.router.Config,
+		Now:       a.opt.Now,
+		Log:       a.log.Named("desk"),
+	})
+}
+
+// withDesk serves the API's paths from api and every other from the desk.
+func withDesk(api http.Handler, d *desk.Desk) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/metrics", "/healthz", "/readyz"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", d)
+	return mux
+}
+
+// agentStates reads an operator's state for the desktop.
+type agentStates struct{ s *redisState }
+
+func (a agentStates) Agent(ctx context.Context, id string) (desk.AgentView, error) {
+	ag, err := a.s.agents.Get(ctx, id)
+	if err != nil {
+		return desk.AgentView{}, err
+	}
+	return desk.AgentView{State: string(ag.State), Reason: ag.Reason, Since: ag.Since, WrapUpUntil: ag.WrapUpUntil, PauseNext: ag.PauseNext}, nil
+}
+
+// knowledge is the knowledge base as the desktop reads it; a nil base
+// has no articles.
+type knowledge struct{ b *kb.Base }
+
+func article(a kb.Article) desk.Article {
+	// kb renders and sanitises (goldmark, bluemonday): safe as HTML.
+	return desk.Article{ID: a.ID, Topic: a.Topic, Title: a.Title, HTML: template.HTML(a.HTML)} //nolint:gosec
+}
+
+func (k knowledge) ForTopic(topic string) []desk.Article {
+	var out []desk.Article
+	for _, a := range k.b.ForTopic(topic) {
+		out = append(out, article(a))
+	}
+	return out
+}
+
+func (k knowledge) Article(id string) (desk.Article, bool) {
+	a, ok := k.b.Get(id)
+	return article(a), ok
+}
+
+func (k knowledge) Search(q string, n int) []desk.Hit {
+	var out []desk.Hit
+	for _, h := range k.b.Search(q, n) {
+		out = append(out, desk.Hit{ID: h.ID, Topic: h.Topic, Title: h.Title, Snippet: h.Snippet})
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// deskSecrets are the test operators' sign-in secrets (HOTLINE_SECRET_<ID>).
+var deskSecrets = map[string]string{
+	"HOTLINE_SECRET_1001": "secret-of-1001", "HOTLINE_SECRET_1002": "secret-of-1002",
+	"HOTLINE_SECRET_1003": "secret-of-1003", "HOTLINE_SECRET_1004": "secret-of-1004",
+}
+
+func withDeskSecrets(o *app.Options) { o.Env = func(k string) string { return deskSecrets[k] } }
+
+// browser is one operator's browser: its own cookies, and the CSRF token
+// the desktop page gave it.
+type browser struct {
+	h    *harness
+	c    *http.Client
+	csrf string
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) url(path string) string { return "http://" + b.h.app.HTTPAddr() + path }
+
+var csrfRe = regexp.MustCompile(`"X-CSRF-Token": "([^"]+)"`)
+
+// signIn signs in and reads the page's CSRF token; it returns the sign-in
+// answer's status.
+func (b *browser) signIn(id, secret string) int {
+	b.h.t.Helper()
+	resp, err := b.c.PostForm(b.url("/login"), url.Values{"id": {id}, "secret": {secret}, "lang": {"en"}})
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return resp.StatusCode
+	}
+	code, page := b.get("/")
+	m := csrfRe.FindStringSubmatch(page)
+	if code != 200 || m == nil {
+		b.h.t.Fatalf("desktop page after sign-in: %d, CSRF token found: %v", code, m != nil)
+	}
+	b.csrf = m[1]
+	return resp.StatusCode
+}
+
+func (b *browser) get(path string) (int, string) {
+	b.h.t.Helper()
+	resp, err := b.c.Get(b.url(path))
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// post sends a form with the CSRF token unless withoutToken.
+func (b *browser) post(path string, form url.Values, withoutToken bool) (int, string) {
+	b.h.t.Helper()
+	req, _ := http.NewRequest("POST", b.url(path), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	if !withoutToken {
+		req.Header.Set("X-CSRF-Token", b.csrf)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// An operator signs in with their own secret and changes only their own
+// state; every change needs the CSRF token; malformed requests are
+// refused with a message and change nothing; another operator cannot
+// dispose of their call; the session does not open the supervisors' API.
+func TestDeskSignInStateAndRoles(t *testing.T) {
+	h := newHarnessTweaked(t, testConfig(t), emulator.Options{}, nil, withDeskSecrets)
+	anon := h.browser()
+	if code, _ := anon.get("/"); code != http.StatusSeeOther {
+		t.Errorf("desktop without signing in: %d, want a redirect to /login", code)
+	}
+	if code := anon.signIn("1001", "secret-of-1002"); code != http.StatusUnauthorized {
+		t.Errorf("another operator's secret: %d", code)
+	}
+	for range 5 {
+		anon.signIn("1003", "wrong-secret-x")
+	}
+	if code := anon.signIn("1003", "secret-of-1003"); code != http.StatusTooManyRequests {
+		t.Errorf("after five failures the right secret: %d, want 429", code)
+	}
+
+	a, b := h.browser(), h.browser()
+	a.signIn("1001", "secret-of-1001")
+	b.signIn("1002", "secret-of-1002")
+	if code, _ := a.post("/desk/state", url.Values{"action": {"login"}}, true); code != http.StatusForbidden || h.state("1001") != "offline" {
+		t.Errorf("state change without the CSRF token: %d, state %s", code, h.state("1001"))
+	}
+	if code, body := a.post("/desk/state", url.Values{"action": {"login"}}, false); code != 200 || h.state("1001") != "ready" {
+		t.Fatalf("log in from the desktop: %d %s, state %s", code, body, h.state("1001"))
+	}
+	for _, bad := range []url.Values{{"action": {"explode"}}, {"action": {"pause"}, "reason": {"nap"}}, {}} {
+		if code, body := a.post("/desk/state", bad, false); code != http.StatusBadRequest || !strings.Contains(body, "unknown") || h.state("1001") != "ready" {
+			t.Errorf("malformed %v: %d %q, state %s", bad, code, body, h.state("1001"))
+		}
+	}
+	if h.state("1002") != "offline" {
+		t.Errorf("1001's log-in changed 1002: %s", h.state("1002"))
+	}
+
+	c := h.emu.Call(emulator.Caller{Number: "79001414141", Script: choose("2", "3")})
+	h.eventually("1001 talking", func() bool { return h.state("1001") == "on_call" })
+	code, card := a.get("/desk/card")
+	if code != 200 || !strings.Contains(card, "*** ***-41-41") || strings.Contains(card, "79001414141") || !strings.Contains(card, `id="card-topic"`) {
+		t.Errorf("1001's card: %d, want the masked number and the topic:\n%s", code, card)
+	}
+	if _, other := b.get("/desk/card"); strings.Contains(other, c.ID()) {
+		t.Errorf("1002 sees 1001's call:\n%s", other)
+	}
+	callID := c.ID()
+	form := url.Values{"call_id": {callID}, "code": {"consulted"}, "note": {"asked about PCR results"}}
+	if code, _ := b.post("/desk/disposition", form, false); code != http.StatusForbidden {
+		t.Errorf("1002 disposing of 1001's call: %d", code)
+	}
+	if code, _ := a.post("/desk/disposition", url.Values{"call_id": {callID}, "code": {"no-such-code"}}, false); code != http.StatusBadRequest {
+		t.Errorf("unknown disposition: %d", code)
+	}
+	if code, body := a.post("/desk/disposition", form, false); code != 200 {
+		t.Fatalf("1001's disposition: %d %s", code, body)
+	}
+	c.Hangup()
+	rec := h.record(callID)
+	recs, err := h.stream.ByNumber(t.Context(), "79001414141", 5)
+	if err != nil || len(recs) != 1 || recs[0].Disposition.Code != "consulted" || recs[0].Disposition.Note != "asked about PCR results" || recs[0].Disposition.Agent != "1001" {
+		t.Errorf("record %s with disposition %+v (%v), want consulted with the note", rec.CallID, recs, err)
+	}
+
+	// The session is no bearer token: the supervisors' API stays closed.
+	req, _ := http.NewRequest("POST", a.url("/api/v1/callbacks/1/cancel"), nil)
+	req.Header.Set("X-CSRF-Token", a.csrf)
+	resp, err := a.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an operator's session cancelling a callback: %d, want 401", resp.StatusCode)
+	}
+	_ = records.OutcomeAnswered
+}

@@ -1,0 +1,95 @@
+package desk
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hotline-acd/hotline/auth"
+)
+
+// events streams the operator's state and card as server-sent events of
+// HTML fragments (htmx's sse extension swaps them in). Level-triggered:
+// the stream re-reads both on every wake-up (Notify) and every Poll, and
+// sends a fragment only when it changed. The browser's EventSource
+// reconnects by itself when hotline restarts.
+func (d *Desk) events(w http.ResponseWriter, r *http.Request, s auth.Session) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	// The stream outlives the server's write timeout.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	agent := s.Person.ID
+	wake := make(chan struct{}, 1)
+	d.mu.Lock()
+	d.waiters[agent] = append(d.waiters[agent], wake)
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		ws := d.waiters[agent]
+		for i, ch := range ws {
+			if ch == wake {
+				d.waiters[agent] = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(d.waiters[agent]) == 0 {
+			delete(d.waiters, agent)
+		}
+		d.mu.Unlock()
+	}()
+	tick := time.NewTicker(d.opt.Poll)
+	defer tick.Stop()
+	var lastState, lastCard string
+	for {
+		v := d.base(s)
+		st, err := d.state(r.Context(), s)
+		if err == nil {
+			v.State = st
+			if frag := d.fragment("state", v); frag != lastState {
+				send(w, "state", frag)
+				lastState = frag
+			}
+		}
+		v.Card = d.card(r.Context(), s)
+		if frag := d.fragment("card", v); frag != lastCard {
+			send(w, "card", frag)
+			lastCard = frag
+		}
+		fl.Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Desk) fragment(name string, v view) string {
+	var buf bytes.Buffer
+	if err := d.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+		return fmt.Sprintf("<p class=error>%s</p>", err)
+	}
+	return buf.String()
+}
+
+// send writes one event; a fragment's lines each get their data: prefix.
+func send(w http.ResponseWriter, event, html string) {
+	var b strings.Builder
+	b.WriteString("event: " + event + "\n")
+	for _, line := range strings.Split(html, "\n") {
+		b.WriteString("data: " + line + "\n")
+	}
+	b.WriteString("\n")
+	_, _ = w.Write([]byte(b.String()))
+}

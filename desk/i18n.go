@@ -1,0 +1,136 @@
+package desk
+
+// The desktop's strings in the operators' four languages. A key missing
+// in a language falls back to English, then to the key itself, so a new
+// string shows up untranslated rather than as nothing.
+
+// Languages the desktop speaks, in the order the sign-in page offers them.
+var Languages = []string{"ru", "kk", "uk", "en"}
+
+var languageNames = map[string]string{"ru": "Русский", "kk": "Қазақша", "uk": "Українська", "en": "English"}
+
+var texts = map[string]map[string]string{
+	"en": {
+		"title": "Operator desktop", "signin": "Sign in", "operator_id": "Operator ID", "secret": "Secret",
+		"language": "Language", "signout": "Sign out", "bad_signin": "Wrong operator ID or secret.",
+		"too_many": "Too many attempts. Wait a few minutes.",
+		"state":    "State", "state_offline": "Logged out", "state_ready": "Ready", "state_reserved": "Phone ringing",
+		"state_on_call": "On a call", "state_wrap_up": "Wrap-up", "state_paused": "Paused",
+		"login": "Log in to the queues", "ready": "Ready", "pause": "Pause", "logout": "Log out of the queues",
+		"pause_after": "Pause after this call", "pause_after_set": "Pausing after this call", "cancel": "Cancel",
+		"wrapup_left": "Wrap-up ends in", "done": "Done", "extend": "+1 min", "over_by": "over the limit by",
+		"reason_break": "Break", "reason_lunch": "Lunch", "reason_training": "Training", "reason_paperwork": "Paperwork",
+		"no_call": "No call. Waiting for the next citizen.", "ringing": "Incoming call", "talking": "On the call",
+		"last_call": "Last call", "number": "Number", "topic": "Topic", "ivr_path": "Menu path", "waited": "Waited",
+		"callback": "Callback", "attempts": "attempts so far", "reasons": "reasons", "history": "Previous contacts",
+		"no_history": "First contact from this number.", "when": "When", "outcome": "Outcome", "by": "Operator",
+		"disposition": "Disposition", "note": "Note", "save": "Save", "saved": "Saved.",
+		"kb": "Knowledge base", "search": "Search", "no_results": "Nothing found.", "articles": "Articles for this topic",
+		"directory": "Services", "hours": "Hours", "transfer": "Transfer", "consult": "Consult",
+		"to_queue": "To another queue", "complete": "Complete transfer", "return": "Return to the citizen",
+		"transferred": "Transfer started.", "cases": "Cases", "complaint": "Complaint", "home_visit": "Home visit",
+		"organisation": "Medical organisation", "category": "Category", "text": "What happened", "address": "Address",
+		"symptoms": "Symptoms", "preferred_time": "Preferred time", "open_case": "Register",
+		"case_opened": "Registered. Read the number to the citizen:", "my_day": "My day", "calls": "Calls",
+		"open_cases": "Open cases", "export_csv": "Export CSV", "status": "Status", "keys": "Keys",
+		"shortcuts": "Alt+R ready · Alt+P pause · Alt+D wrap-up done", "reconnecting": "Reconnecting…",
+		"lang_ru": "Russian", "lang_kk": "Kazakh", "lang_uk": "Ukrainian", "lang_en": "English",
+	},
+	"ru": {
+		"title": "Рабочее место оператора", "signin": "Войти", "operator_id": "Номер оператора", "secret": "Пароль",
+		"language": "Язык", "signout": "Выйти", "bad_signin": "Неверный номер оператора или пароль.",
+		"too_many": "Слишком много попыток. Подождите несколько минут.",
+		"state":    "Статус", "state_offline": "Не в очереди", "state_ready": "Готов", "state_reserved": "Звонит телефон",
+		"state_on_call": "Разговор", "state_wrap_up": "Обработка", "state_paused": "Пауза",
+		"login": "Встать в очередь", "ready": "Готов", "pause": "Пауза", "logout": "Выйти из очереди",
+		"pause_after": "Пауза после звонка", "pause_after_set": "Пауза после этого звонка", "cancel": "Отменить",
+		"wrapup_left": "Обработка закончится через", "done": "Готово", "extend": "+1 мин", "over_by": "сверх лимита на",
+		"reason_break": "Перерыв", "reason_lunch": "Обед", "reason_training": "Обучение", "reason_paperwork": "Документы",
+		"no_call": "Звонка нет. Ждём следующего гражданина.", "ringing": "Входящий звонок", "talking": "Разговор",
+		"last_call": "Последний звонок", "number": "Номер", "topic": "Тема", "ivr_path": "Путь в меню", "waited": "Ожидание",
+		"callback": "Обратный звонок", "attempts": "попыток было", "reasons": "причины", "history": "Прошлые обращения",
+		"no_history": "С этого номера обращаются впервые.", "when": "Когда", "outcome": "Итог", "by": "Оператор",
+		"disposition": "Результат", "note": "Заметка", "save": "Сохранить", "saved": "Сохранено.",
+		"kb": "База знаний", "search": "Поиск", "no_results": "Ничего не найдено.", "articles": "Статьи по теме",
+		"directory": "Службы", "hours": "Часы работы", "transfer": "Перевести", "consult": "Консультация",
+		"to_queue": "В другую очередь", "complete": "Соединить", "return": "Вернуться к гражданину",
+		"transferred": "Перевод начат.", "cases": "Обращения", "complaint": "Жалоба", "home_visit": "Вызов на дом",
+		"organisation": "Медицинская организация", "category": "Категория", "text": "Что случилось", "address": "Адрес",
+		"symptoms": "Симптомы", "preferred_time": "Удобное время", "open_case": "Зарегистрировать",
+		"case_opened": "Зарегистрировано. Продиктуйте номер гражданину:", "my_day": "Мой день", "calls": "Звонки",
+		"open_cases": "Открытые обращения", "export_csv": "Выгрузить CSV", "status": "Статус", "keys": "Клавиши",
+		"shortcuts": "Alt+R готов · Alt+P пауза · Alt+D обработка закончена", "reconnecting": "Переподключение…",
+		"lang_ru": "русский", "lang_kk": "казахский", "lang_uk": "украинский", "lang_en": "английский",
+	},
+	"kk": {
+		"title": "Оператордың жұмыс орны", "signin": "Кіру", "operator_id": "Оператор нөмірі", "secret": "Құпиясөз",
+		"language": "Тіл", "signout": "Шығу", "bad_signin": "Оператор нөмірі немесе құпиясөз қате.",
+		"too_many": "Тым көп әрекет. Бірнеше минут күтіңіз.",
+		"state":    "Күйі", "state_offline": "Кезекте емес", "state_ready": "Дайын", "state_reserved": "Телефон шырылдап тұр",
+		"state_on_call": "Сөйлесу", "state_wrap_up": "Өңдеу", "state_paused": "Үзіліс",
+		"login": "Кезекке тұру", "ready": "Дайын", "pause": "Үзіліс", "logout": "Кезектен шығу",
+		"pause_after": "Қоңыраудан кейін үзіліс", "pause_after_set": "Осы қоңыраудан кейін үзіліс", "cancel": "Болдырмау",
+		"wrapup_left": "Өңдеу аяқталады", "done": "Дайын", "extend": "+1 мин", "over_by": "шектен асты",
+		"reason_break": "Үзіліс", "reason_lunch": "Түскі ас", "reason_training": "Оқу", "reason_paperwork": "Құжаттар",
+		"no_call": "Қоңырау жоқ. Келесі азаматты күтеміз.", "ringing": "Кіріс қоңырау", "talking": "Сөйлесу",
+		"last_call": "Соңғы қоңырау", "number": "Нөмір", "topic": "Тақырып", "ivr_path": "Мәзір жолы", "waited": "Күтті",
+		"callback": "Кері қоңырау", "attempts": "әрекет болды", "reasons": "себептер", "history": "Бұрынғы өтініштер",
+		"no_history": "Бұл нөмірден алғаш рет хабарласуда.", "when": "Қашан", "outcome": "Нәтиже", "by": "Оператор",
+		"disposition": "Нәтиже", "note": "Ескертпе", "save": "Сақтау", "saved": "Сақталды.",
+		"kb": "Білім қоры", "search": "Іздеу", "no_results": "Ештеңе табылмады.", "articles": "Тақырып бойынша мақалалар",
+		"directory": "Қызметтер", "hours": "Жұмыс уақыты", "transfer": "Аудару", "consult": "Кеңесу",
+		"to_queue": "Басқа кезекке", "complete": "Қосу", "return": "Азаматқа оралу",
+		"transferred": "Аудару басталды.", "cases": "Өтініштер", "complaint": "Шағым", "home_visit": "Үйге шақыру",
+		"organisation": "Медициналық ұйым", "category": "Санат", "text": "Не болды", "address": "Мекенжай",
+		"symptoms": "Белгілері", "preferred_time": "Ыңғайлы уақыт", "open_case": "Тіркеу",
+		"case_opened": "Тіркелді. Нөмірді азаматқа айтыңыз:", "my_day": "Менің күнім", "calls": "Қоңыраулар",
+		"open_cases": "Ашық өтініштер", "export_csv": "CSV жүктеу", "status": "Күйі", "keys": "Пернелер",
+		"shortcuts": "Alt+R дайын · Alt+P үзіліс · Alt+D өңдеу аяқталды", "reconnecting": "Қайта қосылу…",
+		"lang_ru": "орыс", "lang_kk": "қазақ", "lang_uk": "украин", "lang_en": "ағылшын",
+	},
+	"uk": {
+		"title": "Робоче місце оператора", "signin": "Увійти", "operator_id": "Номер оператора", "secret": "Пароль",
+		"language": "Мова", "signout": "Вийти", "bad_signin": "Невірний номер оператора або пароль.",
+		"too_many": "Забагато спроб. Зачекайте кілька хвилин.",
+		"state":    "Стан", "state_offline": "Не в черзі", "state_ready": "Готовий", "state_reserved": "Дзвонить телефон",
+		"state_on_call": "Розмова", "state_wrap_up": "Обробка", "state_paused": "Пауза",
+		"login": "Стати в чергу", "ready": "Готовий", "pause": "Пауза", "logout": "Вийти з черги",
+		"pause_after": "Пауза після дзвінка", "pause_after_set": "Пауза після цього дзвінка", "cancel": "Скасувати",
+		"wrapup_left": "Обробка закінчиться через", "done": "Готово", "extend": "+1 хв", "over_by": "понад ліміт на",
+		"reason_break": "Перерва", "reason_lunch": "Обід", "reason_training": "Навчання", "reason_paperwork": "Документи",
+		"no_call": "Дзвінка немає. Чекаємо наступного громадянина.", "ringing": "Вхідний дзвінок", "talking": "Розмова",
+		"last_call": "Останній дзвінок", "number": "Номер", "topic": "Тема", "ivr_path": "Шлях у меню", "waited": "Очікування",
+		"callback": "Зворотний дзвінок", "attempts": "спроб було", "reasons": "причини", "history": "Попередні звернення",
+		"no_history": "З цього номера звертаються вперше.", "when": "Коли", "outcome": "Підсумок", "by": "Оператор",
+		"disposition": "Результат", "note": "Нотатка", "save": "Зберегти", "saved": "Збережено.",
+		"kb": "База знань", "search": "Пошук", "no_results": "Нічого не знайдено.", "articles": "Статті за темою",
+		"directory": "Служби", "hours": "Години роботи", "transfer": "Перевести", "consult": "Консультація",
+		"to_queue": "В іншу чергу", "complete": "З'єднати", "return": "Повернутися до громадянина",
+		"transferred": "Переведення розпочато.", "cases": "Звернення", "complaint": "Скарга", "home_visit": "Виклик додому",
+		"organisation": "Медичний заклад", "category": "Категорія", "text": "Що сталося", "address": "Адреса",
+		"symptoms": "Симптоми", "preferred_time": "Зручний час", "open_case": "Зареєструвати",
+		"case_opened": "Зареєстровано. Продиктуйте номер громадянину:", "my_day": "Мій день", "calls": "Дзвінки",
+		"open_cases": "Відкриті звернення", "export_csv": "Вивантажити CSV", "status": "Стан", "keys": "Клавіші",
+		"shortcuts": "Alt+R готовий · Alt+P пауза · Alt+D обробку завершено", "reconnecting": "Перепідключення…",
+		"lang_ru": "російська", "lang_kk": "казахська", "lang_uk": "українська", "lang_en": "англійська",
+	},
+}
+
+// tr is key in lang.
+func tr(lang, key string) string {
+	if s, ok := texts[lang][key]; ok {
+		return s
+	}
+	if s, ok := texts["en"][key]; ok {
+		return s
+	}
+	return key
+}
+
+// knownLang is lang if the desktop speaks it, else Russian.
+func knownLang(lang string) string {
+	if _, ok := texts[lang]; ok {
+		return lang
+	}
+	return "ru"
+}
