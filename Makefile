@@ -5,7 +5,7 @@
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test lint deps pbx-deps bench bench-pbx prompts vet
+.PHONY: run test lint deps browser-deps pbx-deps bench bench-pbx prompts vet
 
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
@@ -22,7 +22,7 @@ PBX_PKGS := ./realpbx/ ./pbx/contract/ ./internal/pbxtest/ ./internal/asteriskco
 # (internal/testclock): the tests must not depend on the hour or weekday.
 SUNDAY_NIGHT := 2026-12-06T23:30:00+05:00
 
-test: deps pbx-deps
+test: deps browser-deps pbx-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /realpbx -e /pbx/contract -e /internal/pbxtest -e /internal/asteriskconf -e /chaos)
 	@echo "the chaos suite, alone (its faults and invariants are timed: it gets the machine to itself):"
@@ -59,6 +59,15 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@for t in redis-server espeak-ng sox soxi; do command -v $$t >/dev/null || { echo "$$t is required and could not be installed" >&2; exit 1; }; done
+
+# browser-deps installs Debian's chromium for the desktop's browser tests
+# (app/desk_browser_test.go drives it with chromedp).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium from Debian's packages for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { echo "chromium is required by the browser tests and could not be installed" >&2; exit 1; }
 
 # pbx-deps installs the real Asterisk, SIPp and baresip of the real-PBX suite
 # when the bundle ../shared/pbx is beside the repository (.ci/install-pbx).

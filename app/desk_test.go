@@ -167,3 +167,7 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 	}
 	_ = records.OutcomeAnswered
 }
+
+func recordsDisposition(code, note, agent string) records.Disposition {
+	return records.Disposition{Code: code, Note: note, Agent: agent}
+}

@@ -202,7 +202,7 @@ func (d *Desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The page needs only its own scripts and styles; nothing may frame it.
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin") // no-referrer would make the browser send "Origin: null"
 	d.mux.ServeHTTP(w, r)
 }
 

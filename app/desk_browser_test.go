@@ -1,0 +1,152 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+// chromium starts a headless Chromium (Debian's chromium package, which
+// `make test` installs when absent) at the laptop size operators have.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("the browser tests need Debian's chromium (make test installs it): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1366, 768),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-US"))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot saves the page as name.png in HOTLINE_SCREENSHOTS (default
+// build/screenshots) for people to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HOTLINE_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "build", "screenshots")
+	}
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// textOf waits until sel's text contains want and returns it.
+func textOf(t *testing.T, ctx context.Context, sel, want string) string {
+	t.Helper()
+	q, _ := json.Marshal(sel)
+	w, _ := json.Marshal(want)
+	cond := fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.innerText.includes(%s); })()`, q, w)
+	var ok bool
+	var got string
+	err := chromedp.Run(ctx, chromedp.Poll(cond, &ok, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	_ = chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText : "(no such element)"; })()`, q), &got))
+	if err != nil || !ok {
+		t.Fatalf("%s says %q, want it to contain %q (%v)", sel, got, want, err)
+	}
+	return got
+}
+
+// An operator signs in in a real browser and goes ready; a citizen who
+// called before calls again; the card arrives by itself with the topic,
+// language, menu path and the previous contact with its disposition, and
+// the topic's article; the operator gives this call a disposition and a
+// note, which the record holds.
+func TestDeskInABrowser(t *testing.T) {
+	h := newHarnessTweaked(t, testConfig(t), emulator.Options{}, nil, withDeskSecrets)
+	const number = "79005550001"
+
+	// The citizen's first call, answered by 1001 and given a disposition.
+	h.login("PJSIP/1001")
+	first := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3"), HangupAfterBridged: 200 * time.Millisecond})
+	h.waitClosed(first.Ended(), "the first call")
+	h.record(first.ID())
+	if err := h.stream.Annotate(t.Context(), first.ID(), recordsDisposition("consulted", "results not ready yet", "1001")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("1001 ready after the first call", func() bool { return h.state("1001") == "ready" })
+	if code, _ := h.api("POST", "/api/v1/agents/1001/logout", ""); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+
+	ctx := chromium(t)
+	base := "http://" + h.app.HTTPAddr()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=id]`, "1001", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=secret]`, "secret-of-1001", chromedp.ByQuery),
+		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
+		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	textOf(t, ctx, "#state-name", "Logged out")
+	// Alt+R is "ready" (here: log in to the queues).
+	if err := chromedp.Run(ctx, chromedp.KeyEvent("r", chromedp.KeyModifiers(input.ModifierAlt))); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#state-name", "Ready")
+	if h.state("1001") != "ready" {
+		t.Fatalf("Redis says 1001 is %s after the desktop's ready", h.state("1001"))
+	}
+
+	again := h.emu.Call(emulator.Caller{Number: number, Script: choose("2", "3")})
+	textOf(t, ctx, "#card-topic", "Тестирование")
+	textOf(t, ctx, "#card-language", "Kazakh")
+	textOf(t, ctx, "#card-ivr", "language:2>main:3")
+	hist := textOf(t, ctx, "#card-history", "consulted")
+	if !strings.Contains(hist, "results not ready yet") || !strings.Contains(hist, "1001") {
+		t.Errorf("previous contact: %q, want the disposition, the note and the operator", hist)
+	}
+	textOf(t, ctx, "#card-articles", "ПЦР-тест: сроки и результаты")
+	textOf(t, ctx, "#topic-article", "Бесплатно")
+	h.eventually("1001 talking", func() bool { return h.state("1001") == "on_call" })
+	screenshot(t, ctx, "desktop-call")
+
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`#disposition select[name=code]`, "referred", chromedp.ByQuery),
+		chromedp.SendKeys(`#disposition textarea[name=note]`, "sent to the polyclinic", chromedp.ByQuery),
+		chromedp.Click(`#disposition button`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#result", "Saved")
+	again.Hangup()
+	h.record(again.ID())
+	recs, err := h.stream.ByNumber(t.Context(), number, 5)
+	if err != nil || len(recs) != 2 || recs[0].CallID != again.ID() || recs[0].Disposition.Code != "referred" || recs[0].Disposition.Note != "sent to the polyclinic" {
+		t.Fatalf("records of %s: %+v %v, want the second call referred with the note", number, recs, err)
+	}
+	screenshot(t, ctx, "desktop-after-call")
+}
