@@ -73,6 +73,12 @@ func NewForwarder(s *Store, o ForwarderOptions) *Forwarder {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect is not an acceptance: a 301/302 would turn the POST into
+	// a GET whose 2xx proves nothing. A copy, so the caller's client is
+	// left as it is.
+	cl := *o.Client
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	o.Client = &cl
 	if o.Timeout <= 0 {
 		o.Timeout = o.Client.Timeout
 	}
@@ -191,19 +197,19 @@ func (f *Forwarder) deliver(ctx context.Context, number, claim string) {
 	}
 	hook, ok := f.o.Webhooks(c.Service)
 	if !ok || hook == "" {
-		f.failed(ctx, c, claim, fmt.Sprintf("service %q has no webhook", c.Service))
+		f.failed(ctx, c, claim, fmt.Sprintf("service %q has no webhook", c.Service), "")
 		return
 	}
 	body, err := json.Marshal(Delivery{Case: payloadOf(c)})
 	if err != nil { // cannot happen: strings and numbers only
-		f.failed(ctx, c, claim, "encode: "+err.Error())
+		f.failed(ctx, c, claim, "encode: "+err.Error(), "")
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, hook, bytes.NewReader(body))
 	if err != nil {
-		f.failed(ctx, c, claim, "bad webhook URL: "+describe(err))
+		f.failed(ctx, c, claim, "bad webhook URL: "+describe(err), "")
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -216,18 +222,14 @@ func (f *Forwarder) deliver(ctx context.Context, number, claim string) {
 		} else if rctx.Err() != nil {
 			msg = fmt.Sprintf("no answer in %s", f.o.Timeout)
 		}
-		f.failed(ctx, c, claim, msg)
+		f.failed(ctx, c, claim, msg, "")
 		return
 	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := "HTTP " + resp.Status
-		if s := oneLine(string(head)); s != "" {
-			msg += ": " + s
-		}
-		f.failed(ctx, c, claim, msg)
+		f.failed(ctx, c, claim, "HTTP "+resp.Status, string(head))
 		return
 	}
 	f.delivered(ctx, c)
@@ -271,10 +273,17 @@ func (f *Forwarder) delivered(ctx context.Context, c Case) {
 	}
 }
 
-func (f *Forwarder) failed(ctx context.Context, c Case, claim, msg string) {
+// failed records a failed attempt: msg says what failed; detail (the
+// start of the receiver's answer) goes into LastError but not the log, as
+// a receiver may echo what it was sent.
+func (f *Forwarder) failed(ctx context.Context, c Case, claim, msg, detail string) {
 	now := f.o.Now()
+	last := msg
+	if d := oneLine(detail); d != "" {
+		last += ": " + d
+	}
 	v, err := f.record(ctx, "case-failed/"+c.Number+"/"+claim, func(ctx context.Context) ([]any, error) {
-		return f.s.run(ctx, failedScript, rkeys.Ms(now), c.Number, claim, oneLine(msg),
+		return f.s.run(ctx, failedScript, rkeys.Ms(now), c.Number, claim, oneLine(last),
 			f.o.BackoffMin.Milliseconds(), f.o.BackoffMax.Milliseconds())
 	})
 	if err != nil {

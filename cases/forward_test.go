@@ -408,3 +408,22 @@ func TestForwarderStopsOnCancel(t *testing.T) {
 		t.Fatalf("Run on a cancelled context: %v", err)
 	}
 }
+
+// A redirect is not an acceptance: the POST is not followed (it could turn
+// into a GET), and the attempt counts as failed.
+func TestRedirectIsAFailure(t *testing.T) {
+	f := newFixture(t)
+	rcv := newReceiver(t, nil)
+	redirect := httptest.NewServer(http.RedirectHandler(rcv.srv.URL, http.StatusFound))
+	t.Cleanup(redirect.Close)
+	f.dir.setWebhook("polyclinic_5", redirect.URL)
+	c := f.open(homeVisit("a1", "call-1"))
+	f.round(f.forwarder(f.s, "i1"))
+	got := f.get(c.Number)
+	if got.Status != cases.StatusRegistered || !strings.Contains(got.LastError, "302") {
+		t.Fatalf("after a redirect: %+v", got)
+	}
+	if req, _ := rcv.counts(c.Number); req != 0 {
+		t.Fatalf("the redirect was followed (%d requests)", req)
+	}
+}
