@@ -13,7 +13,7 @@
 -- ARGV[8..] field, value pairs of the case HASH (see the field list below), without
 --          number, status, opened, forwarded, closed, attempts, next
 -- Returns {1, number} opened | {0, number} the request id's earlier case.
--- Work: O(log n).
+-- Work: O(log n) (a lost counter: up to 1000 numbers skipped).
 local now, date, req, enqueue = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4] == '1'
 local agent, call, reqttl = ARGV[5], ARGV[6], tonumber(ARGV[7])
 
@@ -22,8 +22,16 @@ if req ~= '' then
   if seen and redis.call('EXISTS', k_case(seen)) == 1 then return { 0, seen } end
 end
 
-local seq = redis.call('INCR', k_case_seq())
-local number = string.format('K-%s-%04d', date, seq)
+-- The counter never repeats; should it have been lost (a restore from an
+-- older backup), skip numbers already taken rather than overwrite a case.
+local number
+for _ = 1, 1000 do
+  number = string.format('K-%s-%04d', date, redis.call('INCR', k_case_seq()))
+  if redis.call('EXISTS', k_case(number)) == 0 then break end
+end
+if redis.call('EXISTS', k_case(number)) == 1 then
+  return redis.error_reply('cases: no free case number after 1000 tries')
+end
 local ck = k_case(number)
 local nxt = 0
 if enqueue then nxt = now end
