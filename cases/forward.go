@@ -42,9 +42,9 @@ type ForwarderOptions struct {
 	// BackoffMin is the wait after a first failure, doubled after each
 	// further one up to BackoffMax; default 1 s and 5 min.
 	BackoffMin, BackoffMax time.Duration
-	// Batch is how many deliveries one round claims; default 20.
-	Batch int
-	// Workers is how many deliveries run at once; default 4.
+	// Workers is how many deliveries run at once; default 4. A round
+	// claims no more than it can start at once, so no claim waits for a
+	// worker while its lease runs out.
 	Workers int
 	// Poll is the longest wait between rounds, so cases another instance
 	// opened are seen; default 1 s. Kick wakes the forwarder at once.
@@ -96,9 +96,6 @@ func NewForwarder(s *Store, o ForwarderOptions) *Forwarder {
 		o.BackoffMax = 5 * time.Minute
 	}
 	o.BackoffMax = max(o.BackoffMax, o.BackoffMin)
-	if o.Batch <= 0 {
-		o.Batch = 20
-	}
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
@@ -141,7 +138,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			f.log.Warn("cases: forwarder round failed", zap.Error(err))
-		} else if n == f.o.Batch {
+		} else if n == f.o.Workers {
 			continue // more may be due
 		}
 		wait := f.o.Poll
@@ -162,25 +159,20 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// Round claims the deliveries due now and makes them, Workers at a time,
+// Round claims up to Workers deliveries due now and makes them at once,
 // and returns how many it claimed once every one is done and recorded.
 // Run calls it; a caller (or a test) may drive the forwarder with it
 // instead.
 func (f *Forwarder) Round(ctx context.Context) (int, error) {
-	v, err := f.s.run(ctx, claimScript, rkeys.Ms(f.o.Now()), f.o.Lease.Milliseconds(), f.o.Batch, f.o.Instance)
+	v, err := f.s.run(ctx, claimScript, rkeys.Ms(f.o.Now()), f.o.Lease.Milliseconds(), f.o.Workers, f.o.Instance)
 	if err != nil {
 		return 0, fmt.Errorf("cases: claim deliveries: %w", err)
 	}
-	sem := make(chan struct{}, f.o.Workers)
 	var wg sync.WaitGroup
 	for _, e := range v {
 		row := list(e)
 		number, claim := str(row[0]), str(row[1])
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			f.deliver(ctx, number, claim)
-		})
+		wg.Go(func() { f.deliver(ctx, number, claim) })
 	}
 	wg.Wait()
 	return len(v), nil

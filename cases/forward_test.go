@@ -427,3 +427,23 @@ func TestRedirectIsAFailure(t *testing.T) {
 		t.Fatalf("the redirect was followed (%d requests)", req)
 	}
 }
+
+// A round claims only what it can start at once (Workers), so no claimed
+// delivery waits for a worker while its lease runs out.
+func TestRoundClaimsOnlyWhatItStarts(t *testing.T) {
+	f := newFixture(t)
+	rcv := newReceiver(t, nil)
+	f.dir.setWebhook("polyclinic_5", rcv.srv.URL)
+	for range 5 {
+		f.open(homeVisit("a1", "call-1"))
+	}
+	fw := cases.NewForwarder(f.s, cases.ForwarderOptions{Webhooks: f.dir.webhook, Now: f.clock.Now, Workers: 2})
+	for i, want := range []int{2, 2, 1, 0} {
+		if n := f.round(fw); n != want {
+			t.Fatalf("round %d claimed %d, want %d", i+1, n, want)
+		}
+	}
+	if n, _ := f.s.Outbox(f.ctx); n != 0 {
+		t.Fatalf("outbox %d", n)
+	}
+}
