@@ -6,22 +6,30 @@
 //
 // The pieces:
 //
-//	Store.Open         validate, number, store and index a case and, in the
-//	                     same atomic step, put its delivery in the outbox;
-//	                     idempotent on Case.RequestID and on the op id
-//	Store.Get/List*    one case, an operator's, a call's, all by time
-//	Store.SetStatus    a person closes a case (forwarded is set by delivery)
-//	Forwarder.Run      claims due deliveries under a lease, POSTs them,
-//	                     marks them forwarded or retries with backoff
-//	WriteCSV           export for supervisors, safe against formula injection
+//	Store.Open          validate, number, store and index a case and, in
+//	                      the same atomic step, put its delivery in the
+//	                      outbox when its service has a webhook; idempotent
+//	                      on Case.RequestID and on the op id (rkeys.WithOp)
+//	Store.Get, List,    one case; all by opening time (supervisors, CSV);
+//	  ListByAgent,        an operator's of a day; an operator's not closed;
+//	  OpenByAgent,        a call's
+//	  ListByCall
+//	Store.SetStatus     a person closes a case (forwarded is set by delivery)
+//	Forwarder.Run       claims due deliveries under a lease, POSTs them,
+//	                      marks them forwarded or retries with backoff
+//	                      (Round: one pass; Kick: look now)
+//	WriteCSV            export, safe against spreadsheet formula injection
 //
 // Delivery is at least once, and once only as far as hotline can make it:
 // a delivery the receiver answered 2xx is marked forwarded and taken out of
 // the outbox in one step, so it is never sent again; a lease longer than
-// the request timeout keeps two instances from sending one case at once.
-// A receiver that accepts a case but times out before answering (or whose
-// answer is lost) will see it again: it must dedupe on the Idempotency-Key
-// header, which is the case number.
+// the request timeout keeps two instances from sending one case at once
+// (their clocks must agree to within a few seconds, as NTP keeps them). A
+// receiver that accepts a case but times out before answering (or whose
+// answer is lost, or whose hotline stops mid-request) will see it again:
+// it must dedupe on the Idempotency-Key header, which is the case number.
+// A redirect is not an acceptance. Attempts never stop: a receiver down for
+// a day gets the case when it is back (every 5 minutes at most).
 //
 // The citizen's number is health data: it is stored and forwarded, never
 // logged. Redis layout: keys.go; scripts: lua/*.lua.
