@@ -26,10 +26,10 @@ const (
 	sfxOutbox    = "case-outbox" // ZSET   number -> next try ms, or lease expiry ms while claimed
 )
 
-// The case HASH (see the field list below) holds: number kind status req call agent
-// citizen topic lang org_service organisation category text address
-// symptoms preferred service opened(ms) forwarded(ms) closed(ms) closed_by
-// attempts last_error next(ms) holder claims.
+// The case HASH holds: number kind status req call agent citizen topic
+// lang org_service organisation category text address symptoms preferred
+// service opened(ms) forwarded(ms) closed(ms) closed_by attempts
+// last_error next(ms, the outbox score) holder(the live claim) claims.
 
 // reqTTL is how long a request id maps to its case, in ms: a day, far
 // longer than the desktop retries one form.

@@ -10,7 +10,7 @@
 -- ARGV[5]  agent id
 -- ARGV[6]  call id
 -- ARGV[7]  how long the request id is remembered (ms)
--- ARGV[8..] field, value pairs of the case HASH (see the field list below), without
+-- ARGV[8..] field, value pairs of the case HASH (listed in keys.go), without
 --          number, status, opened, forwarded, closed, attempts, next
 -- Returns {1, number} opened | {0, number} the request id's earlier case.
 -- Work: O(log n) (a lost counter: up to 1000 numbers skipped).
