@@ -110,3 +110,21 @@ type Case struct {
 
 // Pending reports whether c still waits for delivery.
 func (c Case) Pending() bool { return c.Service != "" && c.ForwardedAt.IsZero() && !c.NextTry.IsZero() }
+
+// Summary is one short line telling the case apart in an operator's list:
+// the organisation and category of a complaint, the address of a home
+// visit (at most 80 characters; never the citizen's number).
+func (c Case) Summary() string {
+	s := c.Address
+	if c.Kind == KindComplaint {
+		s = c.Organisation
+		if c.Category != "" {
+			s += " · " + c.Category
+		}
+	}
+	s = oneLine(s)
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:79]) + "…"
+	}
+	return s
+}

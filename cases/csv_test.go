@@ -61,3 +61,18 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatalf("header %v", cases.CSVHeader)
 	}
 }
+
+func TestSummary(t *testing.T) {
+	for _, tc := range []struct {
+		c    cases.Case
+		want string
+	}{
+		{cases.Case{Kind: cases.KindComplaint, Organisation: "Polyclinic 5", Category: "rudeness", Text: "long story"}, "Polyclinic 5 · rudeness"},
+		{cases.Case{Kind: cases.KindHomeVisit, Address: "Abay 10,\nflat 5", Symptoms: "fever"}, "Abay 10, flat 5"},
+		{cases.Case{Kind: cases.KindHomeVisit, Address: repeat("д", 100)}, repeat("д", 79) + "…"},
+	} {
+		if got := tc.c.Summary(); got != tc.want {
+			t.Errorf("Summary = %q, want %q", got, tc.want)
+		}
+	}
+}
