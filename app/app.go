@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/cases"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redisopt"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
@@ -115,6 +116,9 @@ type App struct {
 	http   *http.Server
 	ln     net.Listener
 	desk   deskParts
+	// cases opened from the desktop, and their delivery to the services.
+	cases     *cases.Store
+	forwarder *cases.Forwarder
 
 	mu       sync.Mutex
 	draining bool
@@ -184,6 +188,10 @@ func New(opt Options) (*App, error) {
 	}
 	a.router = r
 	a.cbs.router = r
+	a.cases = cases.New(a.rdb, opt.Config.Centre.ID, cases.OptionsFrom(a.router.Config))
+	a.forwarder = cases.NewForwarder(a.cases, cases.ForwarderOptions{
+		Webhooks: cases.WebhooksFrom(a.router.Config), Now: opt.Now, Logger: opt.Log.Named("cases"),
+	})
 	if err := a.loadDesk(opt.Config); err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -288,8 +296,16 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(2)
+	errc := make(chan error, 4)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		// Cases wait in Redis's outbox while a service is down: nothing
+		// here must stop hotline.
+		if err := a.forwarder.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("case forwarding stopped", zap.Error(err))
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.pbx.Run(ctx); err != nil && ctx.Err() == nil {

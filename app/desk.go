@@ -73,6 +73,7 @@ func (a *App) newDesk() (*desk.Desk, error) {
 		States:    agentStates{a.state},
 		History:   a.state.records,
 		Knowledge: func() desk.Knowledge { return knowledge{a.desk.kb.Load()} },
+		Cases:     caseDesk{a},
 		Config:    a.router.Config,
 		Now:       a.opt.Now,
 		Log:       a.log.Named("desk"),

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +84,31 @@ func textOf(t *testing.T, ctx context.Context, sel, want string) string {
 // the topic's article; the operator gives this call a disposition and a
 // note, which the record holds.
 func TestDeskInABrowser(t *testing.T) {
-	h := newHarnessTweaked(t, testConfig(t), emulator.Options{}, nil, withDeskSecrets)
+	// The insurer's webhook refuses the first delivery and takes the next.
+	var mu sync.Mutex
+	var got []string
+	insurer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.Header.Get("Idempotency-Key")+" "+string(body))
+		if len(got) == 1 {
+			http.Error(w, "not today", http.StatusInternalServerError)
+		}
+	}))
+	defer insurer.Close()
+	deliveries := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+	cfg := testConfig(t)
+	for i := range cfg.Services {
+		if cfg.Services[i].ID == "insurer" {
+			cfg.Services[i].Webhook = insurer.URL + "/cases"
+		}
+	}
+	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
 	const number = "79005550001"
 
 	// The citizen's first call, answered by 1001 and given a disposition.
@@ -111,6 +139,10 @@ func TestDeskInABrowser(t *testing.T) {
 		t.Fatalf("signing in: %v", err)
 	}
 	textOf(t, ctx, "#state-name", "Logged out")
+	// The page's scripts are deferred: shortcuts work once they ran.
+	if err := chromedp.Run(ctx, chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the page's scripts: %v", err)
+	}
 	// Alt+R is "ready" (here: log in to the queues).
 	if err := chromedp.Run(ctx, chromedp.KeyEvent("r", chromedp.KeyModifiers(input.ModifierAlt))); err != nil {
 		t.Fatal(err)
@@ -142,11 +174,38 @@ func TestDeskInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	textOf(t, ctx, "#result", "Saved")
+
+	// A complaint registered from the card gets a number to read out and
+	// reaches the insurer exactly once, although it refused the first try.
+	err = chromedp.Run(ctx,
+		chromedp.Click(`#case-complaint-open`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#case-complaint input[name=organisation]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#case-complaint input[name=organisation]`, "Поликлиника №3", chromedp.ByQuery),
+		chromedp.SetValue(`#case-complaint select[name=category]`, "refused_care", chromedp.ByQuery),
+		chromedp.SendKeys(`#case-complaint textarea[name=text]`, "Отказали в записи к терапевту", chromedp.ByQuery),
+		chromedp.Click(`#case-complaint button`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseNumber := textOf(t, ctx, "#case-number", "K-")
+	screenshot(t, ctx, "desktop-case")
+	h.eventually("the insurer took the complaint", func() bool { return len(deliveries()) >= 2 })
+	ds := deliveries()
+	if len(ds) != 2 || !strings.HasPrefix(ds[1], caseNumber+" ") || !strings.Contains(ds[1], "Поликлиника №3") || !strings.Contains(ds[1], "refused_care") {
+		t.Fatalf("deliveries to the insurer: %q, want case %s refused once then taken", ds, caseNumber)
+	}
 	again.Hangup()
 	h.record(again.ID())
 	recs, err := h.stream.ByNumber(t.Context(), number, 5)
-	if err != nil || len(recs) != 2 || recs[0].CallID != again.ID() || recs[0].Disposition.Code != "referred" || recs[0].Disposition.Note != "sent to the polyclinic" {
+	if err != nil || len(recs) != 2 || recs[0].CallID != again.ID() || recs[0].Disposition.Code != "referred" ||
+		recs[0].Disposition.Note != "sent to the polyclinic" || len(recs[0].Disposition.Cases) != 1 || recs[0].Disposition.Cases[0] != caseNumber {
 		t.Fatalf("records of %s: %+v %v, want the second call referred with the note", number, recs, err)
 	}
 	screenshot(t, ctx, "desktop-after-call")
+	// A later delivery round sends nothing again.
+	h.app.KickCases()
+	if ds := deliveries(); len(ds) != 2 {
+		t.Errorf("the insurer got the case again: %q", ds)
+	}
 }

@@ -60,10 +60,13 @@ func (d *Desk) events(w http.ResponseWriter, r *http.Request, s auth.Session) {
 				lastState = frag
 			}
 		}
+		// The card is sent again only when the call changes (another call,
+		// ringing → talking, live → last): a fragment re-sent for a saved
+		// disposition would wipe the forms the operator is typing in.
 		v.Card = d.card(r.Context(), s)
-		if frag := d.fragment("card", v); frag != lastCard {
-			send(w, "card", frag)
-			lastCard = frag
+		if key := cardKey(v.Card); key != lastCard {
+			send(w, "card", d.fragment("card", v))
+			lastCard = key
 		}
 		fl.Flush()
 		select {
@@ -92,4 +95,11 @@ func send(w http.ResponseWriter, event, html string) {
 	}
 	b.WriteString("\n")
 	_, _ = w.Write([]byte(b.String()))
+}
+
+func cardKey(c *cardView) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s|%s|%v", c.CallID, c.State, c.Live)
 }

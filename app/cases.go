@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hotline-acd/hotline/cases"
+	"github.com/hotline-acd/hotline/desk"
+)
+
+// caseDesk is the cases store as the desktop uses it; a case opened is
+// handed to the forwarder at once.
+type caseDesk struct {
+	a *App
+}
+
+func (c caseDesk) Open(ctx context.Context, req desk.CaseRequest, now time.Time) (desk.Case, error) {
+	got, err := c.a.cases.Open(ctx, cases.Case{
+		RequestID: req.RequestID, Kind: cases.Kind(req.Kind), CallID: req.CallID, Agent: req.Agent,
+		CitizenNumber: req.CitizenNumber, Topic: req.Topic, Language: req.Language, Service: req.Service,
+		Organisation: req.Organisation, Category: req.Category, Text: req.Text,
+		Address: req.Address, Symptoms: req.Symptoms, PreferredTime: req.PreferredTime,
+	}, now)
+	if err != nil {
+		if errors.Is(err, cases.ErrInvalid) {
+			return desk.Case{}, fmt.Errorf("%w: %w", desk.ErrInvalidCase, err)
+		}
+		return desk.Case{}, err
+	}
+	c.a.forwarder.Kick()
+	return deskCase(got), nil
+}
+
+func deskCase(c cases.Case) desk.Case {
+	return desk.Case{Number: c.Number, Kind: string(c.Kind), Status: string(c.Status), CallID: c.CallID,
+		Agent: c.Agent, Service: c.Service, Summary: c.Summary(), OpenedAt: c.OpenedAt}
+}
+
+func (c caseDesk) ByAgent(ctx context.Context, agent string, from, to time.Time) ([]desk.Case, error) {
+	cs, err := c.a.cases.ListByAgent(ctx, agent, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]desk.Case, len(cs))
+	for i, x := range cs {
+		out[i] = deskCase(x)
+	}
+	return out, nil
+}
+
+func (c caseDesk) WriteCSV(ctx context.Context, w io.Writer, agent string, from, to time.Time) error {
+	cs, err := c.a.cases.ListByAgent(ctx, agent, from, to)
+	if err != nil {
+		return err
+	}
+	return cases.WriteCSV(w, cs, c.a.router.Config().Hours.Location)
+}
+
+// KickCases makes the case forwarder look at its outbox now (tests, and
+// a supervisor's "retry now").
+func (a *App) KickCases() { a.forwarder.Kick() }
