@@ -227,3 +227,43 @@ func TestAttendedTransferRealAsterisk(t *testing.T) {
 		t.Fatalf("record %+v", rec)
 	}
 }
+
+// A transfer started from the softphone (a SIP REFER; ARI's
+// ChannelTransfer event, which the adapter's event filter drops, is not
+// acted on) does not take the citizen away: 3 s after it the citizen is
+// still in hotline's bridge with the operator's leg, the citizen's SIPp
+// sees no unexpected message, and the call ends with one answered record
+// with no transfer. Transfers are made from the desktop.
+func TestSoftphoneTransferIsRefused(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 10 * time.Second})
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001234569", Steps: steps, HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatalf("operator never got the citizen: %v", err)
+	}
+	var cid string
+	r.waitFor(5*time.Second, "citizen bridged with the operator", func() bool {
+		cid = r.inboundCall()
+		_, chans := r.bridgeOf(cid)
+		return cid != "" && len(chans) == 2
+	})
+	// 122 exists in the operators' dialplan context: the worst target a
+	// REFER could name. The REFER leaves baresip ("transferring call to").
+	op.Transfer(t, "122")
+	r.waitFor(5*time.Second, "the softphone sent its REFER", func() bool {
+		return strings.Contains(op.Log(), "transferring call to")
+	})
+	time.Sleep(3 * time.Second)
+	if _, chans := r.bridgeOf(cid); len(chans) != 2 || !(strings.Contains(chans[0], "-op-") || strings.Contains(chans[1], "-op-")) {
+		t.Fatalf("after the softphone's REFER the citizen is in a bridge with %v, want the operator's leg", chans)
+	}
+	if err := c.Wait(ctxFor(t, 30*time.Second)); err != nil {
+		t.Fatalf("citizen's call failed: %v", err)
+	}
+	rec := r.recordOf("79001234569", 10*time.Second, records.OutcomeAnswered)
+	if rec.Agent != "1001" || len(rec.Transfers) != 0 {
+		t.Fatalf("record %+v", rec)
+	}
+}
