@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,8 +34,17 @@ var ErrUnknownTarget = errors.New("router: unknown transfer target")
 // defaultTransferWait bounds a request whose context has no deadline.
 const defaultTransferWait = 10 * time.Second
 
-// argServiceLeg marks a leg dialled to an outside service for a transfer.
-const argServiceLeg = "service-leg"
+// argServiceLeg marks a leg dialled to an outside service for a transfer;
+// its channel id is <call id><svcSep><n>.
+const (
+	argServiceLeg = "service-leg"
+	svcSep        = "-svc-"
+)
+
+// isServiceLeg tells a transfer's leg to an outside service from a
+// citizen: a restarted router hangs such a leg up rather than adopt it
+// as a caller (the transfer is not resumed).
+func isServiceLeg(channelID string) bool { return strings.Contains(channelID, svcSep) }
 
 // xferMsg is one transfer request on its way to the call.
 type xferMsg struct {
@@ -243,7 +253,7 @@ func (c *call) holdCitizen() {
 // dialService dials the service's number through the trunk with the
 // centre's caller ID; the number comes from the validated config.
 func (c *call) dialService() callEvent {
-	c.svcLegID = c.id + "-svc-" + c.r.uniq()
+	c.svcLegID = c.id + svcSep + c.r.uniq()
 	req := citizenLeg(c.r, c.svcLegID, c.svcNumber, c.id)
 	req.Args = []string{argServiceLeg, c.id}
 	if err := c.r.dialLeg(c.inbox, req); err != nil {
