@@ -283,3 +283,53 @@ func TestTransferErrors(t *testing.T) {
 		t.Fatalf("complete with no call: %v, want ErrNoCall", err)
 	}
 }
+
+// The citizen hangs up while the service still rings: the ringing leg is
+// cancelled and the one record is abandoned, with no callback.
+func TestBlindTransferCitizenHangsUpWhileRinging(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.withServices(emulator.Phone{NeverAnswer: true})
+	h.login("PJSIP/1001")
+	c, _ := h.talking("79001234567", "PJSIP/1001")
+	if err := h.app.Router().TransferToService(h.ctx(), "1001", "volunteers"); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	h.eventually("the volunteers ringing, the citizen on hold", func() bool {
+		d := h.emu.Dialled(volunteers)
+		return len(d) == 1 && d[0].Outcome == "ringing" && c.OnMOH()
+	})
+	c.Hangup()
+	h.eventually("the ringing leg cancelled", func() bool {
+		d := h.emu.Dialled(volunteers)
+		return len(d) == 1 && d[0].Outcome == "cancelled"
+	})
+	r := h.record(c.ID())
+	if r.Outcome != records.OutcomeAbandoned || r.Callback != "" || r.EndedBy != "caller" {
+		t.Fatalf("record: %s callback %q", fmtRecord(r), r.Callback)
+	}
+	checkTransfer(t, r, records.Transfer{Kind: "blind", To: "volunteers", Number: volunteers, Agent: "1001", Outcome: "failed"})
+}
+
+// The operator's line drops during the consultation: the service leg is
+// hung up and the citizen, not left on hold, hears the apology and goes
+// back to the queue, where the next free operator gets them.
+func TestConsultOperatorDrops(t *testing.T) {
+	h, c, _ := consulting(t, emulator.Phone{AnswerAfter: 30 * time.Millisecond})
+	svc := h.serviceLeg(volunteers)
+	h.login("PJSIP/1003")
+	if !h.emu.DropPhone("PJSIP/1001", 38) {
+		t.Fatal("no call to drop on 1001")
+	}
+	h.waitClosed(svc.Ended(), "the service's leg hung up")
+	h.eventually("apology heard", func() bool { return containsMedia(c.Played(), "sound:hotline/kk/operator_dropped") })
+	h.eventually("citizen bridged with 1003", func() bool {
+		origs := h.emu.Originations("PJSIP/1003")
+		return len(origs) == 1 && peerOf(c) == origs[0].ChannelID
+	})
+	c.Hangup()
+	r := h.record(c.ID())
+	if r.Agent != "1003" || r.Outcome != "answered" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+	checkTransfer(t, r, records.Transfer{Kind: "attended", To: "volunteers", Number: volunteers, Agent: "1001", Outcome: "failed"})
+}
