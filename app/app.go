@@ -262,6 +262,9 @@ func (a *App) Drain() {
 // ActiveCalls is how many calls are still in progress (for draining).
 func (a *App) ActiveCalls() int { return a.router.ActiveCalls() }
 
+// Router is the running router, for the operators' desktop (transfers).
+func (a *App) Router() *router.Router { return a.router }
+
 func (a *App) ready() error {
 	a.mu.Lock()
 	draining := a.draining

@@ -110,6 +110,7 @@ type rig struct {
 	proc    *exec.Cmd
 	procEnd chan struct{}
 	log     *bytes.Buffer
+	inProc  *inProcess // with rigOptions.inProcess
 }
 
 type rigOptions struct {
@@ -125,6 +126,11 @@ type rigOptions struct {
 	durableRedis bool
 	// ariProxy puts a cutProxy between hotline and ARI (rig.ariCut).
 	ariProxy bool
+	// inProcess runs hotline inside the test (app.New) instead of the
+	// binary, so the test can call its router (rig.app): the transfers
+	// the operators' desktop asks for have no HTTP endpoint of their own
+	// here.
+	inProcess bool
 }
 
 // newRig boots everything and waits until hotline's Stasis application is
@@ -191,6 +197,12 @@ func (r *rig) writeConfig(opt rigOptions) {
 		r.t.Fatal("test config: the example's hours block changed; update writeConfig")
 	}
 	text = hours.ReplaceAllString(text, "\n  weekly:\n    - {days: [mon, tue, wed, thu, fri, sat, sun], open: \"00:00\", close: \"24:00\"}\n\nivr:")
+	// The knowledge base stays beside the example config.
+	kb, err := filepath.Abs("../configs/kb")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	text = mustReplace(r.t, text, "kb_dir: kb ", "kb_dir: "+kb+" ")
 	if opt.edit != nil {
 		text = opt.edit(text)
 	}
@@ -210,6 +222,10 @@ func mustReplace(t testing.TB, s, old, new string) string {
 // start runs `hotline serve` and waits for its application in Asterisk.
 func (r *rig) start() {
 	r.t.Helper()
+	if r.opt.inProcess {
+		r.startInProcess()
+		return
+	}
 	ariURL := r.ast.ARIURL()
 	if r.ariCut != nil {
 		ariURL = "http://" + r.ariCut.Addr() + "/ari"
@@ -256,6 +272,10 @@ func (r *rig) kill9() {
 // stop ends hotline: a first SIGTERM drains, a second (after 5 s) stops
 // it at once.
 func (r *rig) stop() {
+	if r.opt.inProcess {
+		r.stopInProcess()
+		return
+	}
 	r.mu.Lock()
 	p, end := r.proc, r.procEnd
 	r.mu.Unlock()

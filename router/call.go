@@ -21,6 +21,9 @@ type msg struct {
 	ev       pbx.Event
 	offer    *Offer
 	resynced bool // ev was synthesised by a re-sync, not sent by the PBX
+	// xfer is an operator's transfer request (transfer.go); the answer
+	// goes back on its reply channel.
+	xfer *xferMsg
 }
 
 // call is one citizen's call: the executor of its callMachine. Only its
@@ -74,6 +77,16 @@ type call struct {
 	enteredNumber string
 	entryPlayback string
 	goodbyeID     string
+
+	// Transfers (transfer.go): the request being fed to the machine, the
+	// transfer in progress (its record entry), the service's number, leg
+	// and bridge, the topic asked for.
+	xferReq   *xferMsg
+	xfer      *records.Transfer
+	svcNumber string
+	svcLegID  string
+	svcBridge string
+	xferTopic string
 }
 
 func newCall(r *Router, ev pbx.Event) *call {
@@ -150,7 +163,11 @@ func (c *call) run(ctx context.Context) {
 			// hotline is stopping: the caller stays where Redis holds it and
 			// the next instance re-syncs; nothing is abandoned here.
 			c.log.Debug("router stopping; call left to re-sync", zap.String("phase", c.m.phase.String()))
-			c.inbox.close()
+			for _, m := range c.inbox.close() {
+				if m.xfer != nil {
+					m.xfer.answer(fmt.Errorf("router: %s by operator %s on call %s: router stopping: %w", m.xfer.op, m.xfer.agent, c.id, ErrNoCall))
+				}
+			}
 			return
 		case <-c.inbox.C():
 			// Every message is fed, also after the call ended: the machine
@@ -177,6 +194,9 @@ func (c *call) run(ctx context.Context) {
 	// Whatever is still queued is about a finished call; offers must be
 	// released so the operator is not held.
 	for _, m := range c.inbox.close() {
+		if m.xfer != nil {
+			m.xfer.answer(fmt.Errorf("router: %s by operator %s on call %s: the call ended: %w", m.xfer.op, m.xfer.agent, c.id, ErrNoCall))
+		}
 		if m.offer != nil {
 			o := *m.offer
 			c.r.spawn(func() { c.r.deliver([]Offer{o}, o.FreedAt) })
@@ -204,6 +224,10 @@ func (c *call) feed(ev callEvent) {
 func (c *call) handle(m msg) {
 	if m.offer != nil {
 		c.feed(evOffer{Offer: *m.offer})
+		return
+	}
+	if m.xfer != nil {
+		c.transferRequest(m.xfer)
 		return
 	}
 	ev := m.ev
@@ -234,6 +258,13 @@ func (c *call) handle(m msg) {
 			c.feed(evLegDestroyed{Cause: ev.Cause})
 		case pbx.ChannelEnteredBridge:
 			c.enteredBridge(ev, &c.inBridge[1])
+		}
+	case ev.ChannelID == c.svcLegID && c.svcLegID != "":
+		switch ev.Type {
+		case pbx.StasisStart:
+			c.feed(evServiceAnswered{})
+		case pbx.StasisEnd, pbx.ChannelDestroyed:
+			c.feed(evServiceGone{Cause: ev.Cause})
 		}
 	}
 }
@@ -442,6 +473,22 @@ func (c *call) exec(cmd callCmd) callEvent {
 		c.rec.Note = strings.TrimSpace(c.rec.Note + " " + x.Text)
 	case cmdRecord:
 		c.finish(x.Outcome, x.By, x.Cause)
+	case cmdTransferReply:
+		c.transferReply(x.Refused)
+	case cmdReleaseOperator:
+		c.releaseOperator()
+	case cmdHoldCitizen:
+		c.holdCitizen()
+	case cmdDialService:
+		return c.dialService()
+	case cmdBridgeService:
+		return c.bridgeService(x.WithOperator)
+	case cmdEndService:
+		c.endService()
+	case cmdSetTopic:
+		c.setTopic()
+	case cmdTransferDone:
+		c.transferDone(x.Outcome)
 	default:
 		c.log.Error("call machine: unknown command", zap.String("command", fmt.Sprintf("%T", cmd)))
 	}
@@ -887,6 +934,13 @@ func (c *call) endConversation(by string) {
 	if by == "operator" {
 		c.log.Info("operator hung up")
 	}
+	c.operatorTurnOver()
+}
+
+// operatorTurnOver frees the conversation's operator into wrap-up (or to
+// the next caller), tears the bridge down and remembers the call for
+// "call back".
+func (c *call) operatorTurnOver() {
 	agent := c.offer.AgentID
 	log := c.log.With(zap.String("agent", agent))
 	wrap := c.topic.WrapUp.D()

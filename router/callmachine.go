@@ -38,6 +38,10 @@ type callMachine struct {
 
 	entry *entryState // number entry in progress (phaseNumber)
 
+	// xfer is the operator's transfer in progress (phaseTransfer,
+	// phaseConsult, phaseTransferred, or a topic transfer being requeued).
+	xfer *xferState
+
 	goodbye        Outcome  // the closing message's outcome (phaseGoodbye)
 	afterHoursWith []string // prompts once the after-hours offer is taken
 	afterHoursTook bool
@@ -66,11 +70,52 @@ const (
 	phaseNumber                // keying in a number for a callback
 	phaseGoodbye               // hearing a closing message, then hung up
 	phaseDone                  // over: everything released, the record written
+	// phaseTransfer: the operator handed the citizen to an outside
+	// service; the citizen hears music while its line rings (blind), or is
+	// being joined with the service that answered the operator (attended).
+	phaseTransfer
+	// phaseConsult: the operator consults an outside service (attended
+	// transfer); the citizen waits on hold, out of the operator's bridge.
+	phaseConsult
+	// phaseTransferred: talking to an outside service; the operator is
+	// released.
+	phaseTransferred
 )
 
 func (p phase) String() string {
-	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done"}[p]
+	return [...]string{"ivr", "queued", "offering", "bridged", "number", "goodbye", "done",
+		"transfer", "consult", "transferred"}[p]
 }
+
+// xferOp is what an operator asks of the call they are talking on.
+type xferOp int
+
+const (
+	xferBlind    xferOp = iota + 1 // hand the citizen to an outside service
+	xferTopic                      // put the citizen in another topic's queue
+	xferConsult                    // consult a service, the citizen on hold
+	xferComplete                   // join the citizen with the consulted service
+	xferCancel                     // end the consult, back to the citizen
+)
+
+func (o xferOp) String() string {
+	return [...]string{"", "blind", "topic", "consult", "complete", "cancel"}[o]
+}
+
+// xferState is a transfer in progress.
+type xferState struct {
+	op     xferOp // xferBlind, xferTopic or xferConsult
+	svcLeg bool   // a leg to the service exists (dialled, ringing or up)
+	svcUp  bool   // the service answered
+}
+
+// Refusals of a transfer request, as told to the operator.
+const (
+	refuseNotTalking = "the operator is not in a conversation"
+	refuseBusy       = "a transfer is already in progress"
+	refuseNoConsult  = "no consultation in progress"
+	refuseNotAnswerd = "the service has not answered yet"
+)
 
 // entryState is the number-entry dialogue: key it in, end with #, hear it
 // read back, 1 confirms, 2 starts again.
@@ -111,6 +156,8 @@ const (
 	awRing
 	awRequeue
 	awOverflow
+	awService       // cmdDialService → evServiceDialed
+	awServiceBridge // cmdBridgeService → evServiceBridged
 )
 
 // resultOf says which awaited result ev is, if it is one.
@@ -132,6 +179,10 @@ func resultOf(ev callEvent) (awaitSet, bool) {
 		return awRequeue, true
 	case evOverflow:
 		return awOverflow, true
+	case evServiceDialed:
+		return awService, true
+	case evServiceBridged:
+		return awServiceBridge, true
 	}
 	return 0, false
 }
@@ -222,6 +273,17 @@ type (
 	evAnnounceTick struct{}
 	// evMenuDone: the menu (ivr.Machine) ended; Out nil means it failed.
 	evMenuDone struct{ Out *menuOutcome }
+	// evTransferRequest: the operator on the call asks for a transfer
+	// (from the desktop). Invalid is the executor's refusal of the target
+	// (an unknown service or topic, a topic closed now); Policy is the
+	// target topic's callback policy (xferTopic).
+	evTransferRequest struct {
+		Op      xferOp
+		Invalid string
+		Policy  CallbackPolicy
+	}
+	evServiceAnswered struct{}            // the service leg entered the application
+	evServiceGone     struct{ Cause int } // the service leg left (StasisEnd or ChannelDestroyed)
 )
 
 type adoptKind int
@@ -300,6 +362,8 @@ type (
 	evPlayFailed     struct{ Which playbackKind }
 	evLeft           struct{ Next []Offer } // Redis released the caller's place
 	evTransferred    struct{ OK bool }
+	evServiceDialed  struct{ OK bool } // the originate to the service was accepted
+	evServiceBridged struct{ OK bool } // the service leg joined its bridge
 )
 
 type topicResult int
@@ -345,36 +409,41 @@ const (
 	overflowJoinFailed                // out of the first queue, not in the second
 )
 
-func (evStart) isCallEvent()          {}
-func (evCalledBack) isCallEvent()     {}
-func (evAdopted) isCallEvent()        {}
-func (evCallerHangup) isCallEvent()   {}
-func (evDigit) isCallEvent()          {}
-func (evPlaybackDone) isCallEvent()   {}
-func (evOffer) isCallEvent()          {}
-func (evLegAnswered) isCallEvent()    {}
-func (evLegHangupReq) isCallEvent()   {}
-func (evLegStasisEnd) isCallEvent()   {}
-func (evLegDestroyed) isCallEvent()   {}
-func (evTimer) isCallEvent()          {}
-func (evAnnounceTick) isCallEvent()   {}
-func (evMenuDone) isCallEvent()       {}
-func (evAnswerResult) isCallEvent()   {}
-func (evTopicChecked) isCallEvent()   {}
-func (evEnqueued) isCallEvent()       {}
-func (evFallback) isCallEvent()       {}
-func (evRing) isCallEvent()           {}
-func (evLeaseRenewed) isCallEvent()   {}
-func (evAnswered) isCallEvent()       {}
-func (evBridged) isCallEvent()        {}
-func (evCallerJoined) isCallEvent()   {}
-func (evRequeued) isCallEvent()       {}
-func (evOverflow) isCallEvent()       {}
-func (evAnnounced) isCallEvent()      {}
-func (evCallbackResult) isCallEvent() {}
-func (evPlayFailed) isCallEvent()     {}
-func (evLeft) isCallEvent()           {}
-func (evTransferred) isCallEvent()    {}
+func (evStart) isCallEvent()           {}
+func (evCalledBack) isCallEvent()      {}
+func (evAdopted) isCallEvent()         {}
+func (evCallerHangup) isCallEvent()    {}
+func (evDigit) isCallEvent()           {}
+func (evPlaybackDone) isCallEvent()    {}
+func (evOffer) isCallEvent()           {}
+func (evLegAnswered) isCallEvent()     {}
+func (evLegHangupReq) isCallEvent()    {}
+func (evLegStasisEnd) isCallEvent()    {}
+func (evLegDestroyed) isCallEvent()    {}
+func (evTimer) isCallEvent()           {}
+func (evAnnounceTick) isCallEvent()    {}
+func (evMenuDone) isCallEvent()        {}
+func (evAnswerResult) isCallEvent()    {}
+func (evTopicChecked) isCallEvent()    {}
+func (evEnqueued) isCallEvent()        {}
+func (evFallback) isCallEvent()        {}
+func (evRing) isCallEvent()            {}
+func (evLeaseRenewed) isCallEvent()    {}
+func (evAnswered) isCallEvent()        {}
+func (evBridged) isCallEvent()         {}
+func (evCallerJoined) isCallEvent()    {}
+func (evRequeued) isCallEvent()        {}
+func (evOverflow) isCallEvent()        {}
+func (evAnnounced) isCallEvent()       {}
+func (evCallbackResult) isCallEvent()  {}
+func (evPlayFailed) isCallEvent()      {}
+func (evLeft) isCallEvent()            {}
+func (evTransferred) isCallEvent()     {}
+func (evTransferRequest) isCallEvent() {}
+func (evServiceAnswered) isCallEvent() {}
+func (evServiceGone) isCallEvent()     {}
+func (evServiceDialed) isCallEvent()   {}
+func (evServiceBridged) isCallEvent()  {}
 
 // ---- commands ----
 
@@ -450,6 +519,31 @@ type (
 	}
 	cmdCancelTimer struct{ Kind timerKind }
 	cmdNote        struct{ Text string } // appended to the record's note
+	// cmdTransferReply answers the operator's request: "" accepted, else
+	// why it was refused (the call stays as it was).
+	cmdTransferReply struct{ Refused string }
+	// cmdReleaseOperator ends the operator's part after a transfer: their
+	// leg is forgotten and hung up, they go to wrap-up as after a
+	// conversation, the conversation's bridge is destroyed; the citizen
+	// stays in the application.
+	cmdReleaseOperator struct{}
+	// cmdHoldCitizen takes the citizen out of the operator's bridge (it is
+	// destroyed) onto music on hold, for a consultation.
+	cmdHoldCitizen struct{}
+	// cmdDialService originates a leg to the requested service through
+	// the trunk → evServiceDialed; its events reach the call.
+	cmdDialService struct{}
+	// cmdBridgeService joins the service leg with the operator (consult)
+	// or with the citizen → evServiceBridged.
+	cmdBridgeService struct{ WithOperator bool }
+	// cmdEndService hangs the service leg up (if still there), forgets it
+	// and destroys the bridge it was in.
+	cmdEndService struct{}
+	// cmdSetTopic moves the call to the requested topic (xferTopic).
+	cmdSetTopic struct{}
+	// cmdTransferDone adds the transfer to the record with its outcome
+	// (connected, returned, failed).
+	cmdTransferDone struct{ Outcome string }
 	// cmdRecord writes the call's one record.
 	cmdRecord struct {
 		Outcome Outcome
@@ -501,6 +595,14 @@ func (cmdSetTimer) isCallCmd()           {}
 func (cmdCancelTimer) isCallCmd()        {}
 func (cmdNote) isCallCmd()               {}
 func (cmdRecord) isCallCmd()             {}
+func (cmdTransferReply) isCallCmd()      {}
+func (cmdReleaseOperator) isCallCmd()    {}
+func (cmdHoldCitizen) isCallCmd()        {}
+func (cmdDialService) isCallCmd()        {}
+func (cmdBridgeService) isCallCmd()      {}
+func (cmdEndService) isCallCmd()         {}
+func (cmdSetTopic) isCallCmd()           {}
+func (cmdTransferDone) isCallCmd()       {}
 
 // ---- transitions ----
 
@@ -623,6 +725,8 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		}
 	case evLegStasisEnd:
 		switch m.phase {
+		case phaseConsult:
+			m.consultOperatorGone(out, e.Cause)
 		case phaseOffering:
 			m.offerFailed(out, e.Cause)
 		case phaseBridged:
@@ -636,6 +740,8 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		}
 	case evLegDestroyed:
 		switch m.phase {
+		case phaseConsult:
+			m.consultOperatorGone(out, e.Cause)
 		case phaseOffering:
 			m.offerFailed(out, e.Cause)
 		case phaseBridged:
@@ -660,6 +766,16 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		m.callbackResult(out, e, now)
 	case evLeft:
 		deliver(out, e.Next)
+	case evTransferRequest:
+		m.transferRequest(out, e, now)
+	case evServiceDialed:
+		m.serviceDialed(out, e, now)
+	case evServiceAnswered:
+		m.serviceAnswered(out)
+	case evServiceBridged:
+		m.serviceBridged(out, e, now)
+	case evServiceGone:
+		m.serviceGone(out, e, now)
 	}
 }
 
@@ -819,6 +935,17 @@ func (m *callMachine) callerGone(out *cmds, cause int, now time.Time) {
 		m.exit(out, now, exitSpec{outcome: OutcomeAbandoned, by: "caller", cause: cause, abandonCallback: m.queued})
 	case phaseBridged:
 		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "caller", cause: cause})
+	case phaseConsult:
+		// The call is over: the consultation (and the operator) with it.
+		out.add(cmdTransferDone{Outcome: xferFailed})
+		m.exit(out, now, exitSpec{outcome: OutcomeAnswered, by: "caller", cause: cause})
+	case phaseTransfer:
+		// Gone before the service answered: served by an operator, so no
+		// callback, but not transferred either.
+		out.add(cmdTransferDone{Outcome: xferFailed})
+		m.exit(out, now, exitSpec{outcome: OutcomeAbandoned, by: "caller", cause: cause})
+	case phaseTransferred:
+		m.exit(out, now, exitSpec{outcome: OutcomeTransferred, by: "caller", cause: cause})
 	}
 }
 
@@ -991,6 +1118,15 @@ func (m *callMachine) operatorLeft(out *cmds, cause int, now time.Time) {
 func (m *callMachine) requeued(out *cmds, e evRequeued, now time.Time) {
 	if m.phase != phaseQueued || m.queued {
 		return
+	}
+	topicXfer := m.xfer != nil && m.xfer.op == xferTopic
+	m.xfer = nil
+	if topicXfer {
+		outcome := xferConnected
+		if !e.OK {
+			outcome = xferFailed
+		}
+		out.add(cmdTransferDone{Outcome: outcome})
 	}
 	if !e.OK {
 		// The topic is full, or hotline is stopping: a callback keeps the
@@ -1265,6 +1401,9 @@ func (m *callMachine) exit(out *cmds, now time.Time, x exitSpec) {
 			out.add(cmdHangupCaller{})
 		}
 	}
+	if m.xfer != nil && m.xfer.svcLeg {
+		out.add(cmdEndService{})
+	}
 	if callback != "" {
 		out.add(cmdScheduleCallback{Reason: callback})
 	}
@@ -1277,10 +1416,193 @@ func (m *callMachine) exit(out *cmds, now time.Time, x exitSpec) {
 	out.add(cmdRecord{Outcome: outcome, By: x.by, Cause: x.cause})
 	m.phase, m.await = phaseDone, 0
 	m.queued, m.offer, m.leg, m.talking, m.entry, m.pending = false, nil, false, false, nil, nil
-	m.announcing, m.vhOffered, m.awaitingLeg = false, false, false
+	m.announcing, m.vhOffered, m.awaitingLeg, m.xfer = false, false, false, nil
 }
 
 // abandonCallback is the callback owed to this caller leaving the queue now.
 func (m *callMachine) abandonCallback(now time.Time) string {
 	return abandonCallback(m.policy, now.Sub(m.enqueuedAt), m.operatorLost)
+}
+
+// ---- transfers ----
+
+// Outcomes of a transfer in the record.
+const (
+	xferConnected = "connected" // the citizen reached the service, or the other topic's queue
+	xferReturned  = "returned"  // the consult ended and the operator has the citizen back
+	xferFailed    = "failed"    // the service did not answer, or the call ended first
+)
+
+// transferRequest: the operator asks, from the desktop, for a transfer of
+// the citizen they talk to. It is refused (the call stays as it was)
+// unless the conversation is up and no transfer is in progress.
+func (m *callMachine) transferRequest(out *cmds, e evTransferRequest, now time.Time) {
+	refuse := func(why string) { out.add(cmdTransferReply{Refused: why}) }
+	switch {
+	case e.Invalid != "":
+		refuse(e.Invalid)
+		return
+	case m.phase == phaseConsult:
+		switch e.Op {
+		case xferCancel:
+			out.add(cmdTransferReply{})
+			m.consultBack(out, xferReturned)
+		case xferComplete:
+			if !m.xfer.svcUp {
+				refuse(refuseNotAnswerd)
+				return
+			}
+			out.add(cmdTransferReply{})
+			// The operator's part ends; the citizen is joined with the
+			// service (phaseTransfer until the bridge holds).
+			m.talking, m.leg, m.offer, m.unbridged = false, false, nil, false
+			m.phase = phaseTransfer
+			out.add(cmdReleaseOperator{}, cmdStopMOH{})
+			m.ask(out, awServiceBridge, cmdBridgeService{})
+		default:
+			refuse(refuseBusy)
+		}
+		return
+	case m.phase == phaseTransfer || m.phase == phaseTransferred:
+		refuse(refuseBusy)
+		return
+	case m.phase != phaseBridged || !m.talking || m.awaitingLeg:
+		refuse(refuseNotTalking)
+		return
+	}
+	switch e.Op {
+	case xferBlind:
+		out.add(cmdTransferReply{})
+		m.xfer = &xferState{op: xferBlind, svcLeg: true}
+		m.talking, m.leg, m.offer, m.unbridged = false, false, nil, false
+		m.phase = phaseTransfer
+		out.add(cmdReleaseOperator{}, cmdStartMOH{})
+		m.ask(out, awService, cmdDialService{})
+	case xferConsult:
+		out.add(cmdTransferReply{})
+		m.xfer = &xferState{op: xferConsult, svcLeg: true}
+		m.phase = phaseConsult
+		out.add(cmdHoldCitizen{})
+		m.ask(out, awService, cmdDialService{})
+	case xferTopic:
+		// Into the other topic's queue at the original queue time; the
+		// operator to wrap-up.
+		out.add(cmdTransferReply{})
+		m.xfer = &xferState{op: xferTopic}
+		m.talking, m.leg, m.offer, m.unbridged = false, false, nil, false
+		m.policy = e.Policy
+		m.phase = phaseQueued
+		out.add(cmdReleaseOperator{}, cmdSetTopic{}, cmdStartMOH{})
+		m.ask(out, awRequeue, cmdRequeue{})
+	default:
+		refuse(refuseNoConsult)
+	}
+}
+
+func (m *callMachine) serviceDialed(out *cmds, e evServiceDialed, now time.Time) {
+	if e.OK || m.xfer == nil {
+		return
+	}
+	m.xfer.svcLeg = false
+	switch m.phase {
+	case phaseTransfer:
+		m.transferFailed(out)
+	case phaseConsult:
+		m.consultBack(out, xferFailed)
+	}
+}
+
+func (m *callMachine) serviceAnswered(out *cmds) {
+	if m.xfer == nil || !m.xfer.svcLeg || m.xfer.svcUp {
+		return
+	}
+	switch m.phase {
+	case phaseTransfer:
+		m.xfer.svcUp = true
+		out.add(cmdStopMOH{})
+		m.ask(out, awServiceBridge, cmdBridgeService{})
+	case phaseConsult:
+		m.xfer.svcUp = true
+		m.ask(out, awServiceBridge, cmdBridgeService{WithOperator: true})
+	}
+}
+
+func (m *callMachine) serviceBridged(out *cmds, e evServiceBridged, now time.Time) {
+	switch {
+	case m.phase == phaseTransfer && e.OK:
+		m.phase = phaseTransferred
+		out.add(cmdTransferDone{Outcome: xferConnected})
+	case m.phase == phaseTransfer:
+		out.add(cmdEndService{})
+		m.xfer.svcLeg = false
+		m.transferFailed(out)
+	case m.phase == phaseConsult && !e.OK:
+		m.consultBack(out, xferFailed)
+	}
+}
+
+// serviceGone: the service's leg ended.
+func (m *callMachine) serviceGone(out *cmds, e evServiceGone, now time.Time) {
+	if m.xfer == nil || !m.xfer.svcLeg {
+		return
+	}
+	switch m.phase {
+	case phaseTransfer:
+		// Busy, no answer, refused: the citizen is not lost.
+		m.xfer.svcLeg = false
+		out.add(cmdEndService{})
+		m.transferFailed(out)
+	case phaseConsult:
+		outcome := xferFailed
+		if m.xfer.svcUp {
+			outcome = xferReturned
+		}
+		m.consultBack(out, outcome)
+	case phaseTransferred:
+		m.exit(out, now, exitSpec{outcome: OutcomeTransferred, by: "service", cause: e.Cause, hangUp: true})
+	}
+}
+
+// transferFailed: the service was not reached after the operator let go;
+// the citizen hears the apology and goes back to the head of their queue
+// at their original queue time, as after an operator's line dropped.
+func (m *callMachine) transferFailed(out *cmds) {
+	out.add(cmdTransferDone{Outcome: xferFailed})
+	m.xfer = nil
+	m.await &^= awService | awServiceBridge
+	m.operatorLost++
+	m.phase = phaseQueued
+	m.announcing = true
+	out.add(cmdStopMOH{}, cmdPlayApology{})
+	m.ask(out, awRequeue, cmdRequeue{})
+}
+
+// consultBack ends a consultation: the service leg is hung up and the
+// operator has the citizen back in their bridge.
+func (m *callMachine) consultBack(out *cmds, outcome string) {
+	if m.xfer.svcLeg {
+		out.add(cmdEndService{})
+	}
+	m.xfer = nil
+	m.phase = phaseBridged
+	m.await &^= awService | awServiceBridge
+	out.add(cmdTransferDone{Outcome: outcome}, cmdStopMOH{}, cmdBridge{})
+}
+
+// consultOperatorGone: the operator's leg ended during a consultation;
+// whatever the cause the citizen is not left on hold: back to the head of
+// the queue after the apology, as after a dropped line.
+func (m *callMachine) consultOperatorGone(out *cmds, cause int) {
+	if m.xfer.svcLeg {
+		out.add(cmdEndService{})
+	}
+	out.add(cmdTransferDone{Outcome: xferFailed})
+	m.xfer = nil
+	m.await &^= awService | awServiceBridge
+	m.operatorLost++
+	m.talking, m.leg, m.offer, m.unbridged = false, false, nil, false
+	m.phase = phaseQueued
+	m.announcing = true
+	out.add(cmdForgetLeg{}, cmdOperatorDropped{Cause: cause}, cmdStopMOH{}, cmdPlayApology{})
+	m.ask(out, awRequeue, cmdRequeue{})
 }

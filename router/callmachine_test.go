@@ -84,6 +84,29 @@ func inGoodbye(t *testing.T) *callMachine {
 	return m
 }
 
+// inTransfer: the operator handed the citizen to a service (blind) whose
+// line rings; the citizen hears music, the operator is released.
+func inTransfer(t *testing.T) *callMachine {
+	m := inBridged(t)
+	drive(t, m, t0.Add(time.Minute), evTransferRequest{Op: xferBlind}, evServiceDialed{OK: true})
+	return m
+}
+
+// inConsult: the operator consults a service whose line rings; the
+// citizen waits on hold.
+func inConsult(t *testing.T) *callMachine {
+	m := inBridged(t)
+	drive(t, m, t0.Add(time.Minute), evTransferRequest{Op: xferConsult}, evServiceDialed{OK: true})
+	return m
+}
+
+// inTransferred: the citizen talks to the service; the operator is gone.
+func inTransferred(t *testing.T) *callMachine {
+	m := inTransfer(t)
+	drive(t, m, t0.Add(time.Minute), evServiceAnswered{}, evServiceBridged{OK: true})
+	return m
+}
+
 func inDone(t *testing.T) *callMachine {
 	m := inIVR(t)
 	drive(t, m, t0, evCallerHangup{Cause: 16})
@@ -95,7 +118,9 @@ var fixtures = []struct {
 	make  fixture
 }{
 	{phaseIVR, inIVR}, {phaseQueued, inQueued}, {phaseOffering, inOffering}, {phaseBridged, inBridged},
-	{phaseNumber, inNumber}, {phaseGoodbye, inGoodbye}, {phaseDone, inDone},
+	{phaseNumber, inNumber}, {phaseGoodbye, inGoodbye},
+	{phaseTransfer, inTransfer}, {phaseConsult, inConsult}, {phaseTransferred, inTransferred},
+	{phaseDone, inDone},
 }
 
 // events is every event a call can see, by name; timers fire with the
@@ -158,6 +183,18 @@ var events = []struct {
 	{"announced", func(*callMachine) callEvent { return evAnnounced{Playing: true, OfferedCallback: true} }},
 	{"goodbyeFailed", func(*callMachine) callEvent { return evPlayFailed{Which: playGoodbye} }},
 	{"callbackRefused", func(*callMachine) callEvent { return evCallbackResult{} }},
+	{"xferBlind", func(*callMachine) callEvent { return evTransferRequest{Op: xferBlind} }},
+	{"xferTopic", func(*callMachine) callEvent { return evTransferRequest{Op: xferTopic, Policy: cbOn} }},
+	{"xferConsult", func(*callMachine) callEvent { return evTransferRequest{Op: xferConsult} }},
+	{"xferComplete", func(*callMachine) callEvent { return evTransferRequest{Op: xferComplete} }},
+	{"xferCancel", func(*callMachine) callEvent { return evTransferRequest{Op: xferCancel} }},
+	{"xferInvalid", func(*callMachine) callEvent { return evTransferRequest{Op: xferTopic, Invalid: "closed"} }},
+	{"svcDialed", func(*callMachine) callEvent { return evServiceDialed{OK: true} }},
+	{"svcDialFailed", func(*callMachine) callEvent { return evServiceDialed{} }},
+	{"svcAnswered", func(*callMachine) callEvent { return evServiceAnswered{} }},
+	{"svcBridged", func(*callMachine) callEvent { return evServiceBridged{OK: true} }},
+	{"svcBridgeFailed", func(*callMachine) callEvent { return evServiceBridged{} }},
+	{"svcGone", func(*callMachine) callEvent { return evServiceGone{Cause: 17} }},
 }
 
 func timerEv(k timerKind) func(m *callMachine) callEvent {
@@ -193,6 +230,20 @@ func names(cmds []callCmd) string {
 			n += "(" + x.Reason + ")"
 		case cmdPlayGoodbye:
 			n += "(" + strings.Join(x.Prompts, "+") + ")"
+		case cmdTransferReply:
+			if x.Refused == "" {
+				n += "(ok)"
+			} else {
+				n += "(refused)"
+			}
+		case cmdTransferDone:
+			n += "(" + x.Outcome + ")"
+		case cmdBridgeService:
+			if x.WithOperator {
+				n += "(operator)"
+			} else {
+				n += "(citizen)"
+			}
 		}
 		s = append(s, n)
 	}
@@ -223,6 +274,12 @@ var matrix = map[phase]map[string]cell{
 		"left":            {phaseIVR, "Deliver"},
 		"enqueueOK":       {phaseIVR, "Deliver"},
 		"ringOK":          {phaseIVR, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":       {phaseIVR, "TransferReply(refused)"},
+		"xferTopic":       {phaseIVR, "TransferReply(refused)"},
+		"xferConsult":     {phaseIVR, "TransferReply(refused)"},
+		"xferComplete":    {phaseIVR, "TransferReply(refused)"},
+		"xferCancel":      {phaseIVR, "TransferReply(refused)"},
+		"xferInvalid":     {phaseIVR, "TransferReply(refused)"},
 	},
 	phaseQueued: {
 		"hangup":          {phaseDone, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) Record(abandoned,caller)"},
@@ -236,6 +293,12 @@ var matrix = map[phase]map[string]cell{
 		"ringFailed":      {phaseQueued, "ReleaseOffer(1002,unexpected)"},
 		"enqueueOK":       {phaseQueued, "Deliver"},
 		"ringOK":          {phaseQueued, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":       {phaseQueued, "TransferReply(refused)"},
+		"xferTopic":       {phaseQueued, "TransferReply(refused)"},
+		"xferConsult":     {phaseQueued, "TransferReply(refused)"},
+		"xferComplete":    {phaseQueued, "TransferReply(refused)"},
+		"xferCancel":      {phaseQueued, "TransferReply(refused)"},
+		"xferInvalid":     {phaseQueued, "TransferReply(refused)"},
 	},
 	phaseOffering: {
 		"hangup":             {phaseDone, "HangupLeg(normal) LeaveQueue ScheduleCallback(abandoned) CancelTimer(ring) CancelTimer(lease) CancelTimer(max_wait) ForgetLeg Record(abandoned,caller)"},
@@ -258,6 +321,12 @@ var matrix = map[phase]map[string]cell{
 		"enqueueOK":          {phaseOffering, "Deliver"},
 		"ringOK":             {phaseOffering, "ReleaseOffer(1002,unexpected)"},
 		"leaseRenewed":       {phaseOffering, "SetTimer(lease)"},
+		"xferBlind":          {phaseOffering, "TransferReply(refused)"},
+		"xferTopic":          {phaseOffering, "TransferReply(refused)"},
+		"xferConsult":        {phaseOffering, "TransferReply(refused)"},
+		"xferComplete":       {phaseOffering, "TransferReply(refused)"},
+		"xferCancel":         {phaseOffering, "TransferReply(refused)"},
+		"xferInvalid":        {phaseOffering, "TransferReply(refused)"},
 	},
 	phaseBridged: {
 		"hangup":             {phaseDone, "EndConversation(caller) CancelTimer(max_wait) ForgetLeg Record(answered,caller)"},
@@ -273,6 +342,12 @@ var matrix = map[phase]map[string]cell{
 		"left":               {phaseBridged, "Deliver"},
 		"enqueueOK":          {phaseBridged, "Deliver"},
 		"ringOK":             {phaseBridged, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":          {phaseTransfer, "TransferReply(ok) ReleaseOperator StartMOH DialService"},
+		"xferTopic":          {phaseQueued, "TransferReply(ok) ReleaseOperator SetTopic StartMOH Requeue"},
+		"xferConsult":        {phaseConsult, "TransferReply(ok) HoldCitizen DialService"},
+		"xferComplete":       {phaseBridged, "TransferReply(refused)"},
+		"xferCancel":         {phaseBridged, "TransferReply(refused)"},
+		"xferInvalid":        {phaseBridged, "TransferReply(refused)"},
 	},
 	phaseNumber: {
 		"hangup":          {phaseDone, "LeaveQueue ScheduleCallback(abandoned) CancelTimer(max_wait) CancelTimer(entry) Record(abandoned,caller)"},
@@ -287,6 +362,12 @@ var matrix = map[phase]map[string]cell{
 		"left":            {phaseNumber, "Deliver"},
 		"enqueueOK":       {phaseNumber, "Deliver"},
 		"ringOK":          {phaseNumber, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":       {phaseNumber, "TransferReply(refused)"},
+		"xferTopic":       {phaseNumber, "TransferReply(refused)"},
+		"xferConsult":     {phaseNumber, "TransferReply(refused)"},
+		"xferComplete":    {phaseNumber, "TransferReply(refused)"},
+		"xferCancel":      {phaseNumber, "TransferReply(refused)"},
+		"xferInvalid":     {phaseNumber, "TransferReply(refused)"},
 	},
 	phaseGoodbye: {
 		"hangup":          {phaseDone, "CancelTimer(max_wait) Record(callback_later,caller)"},
@@ -299,6 +380,69 @@ var matrix = map[phase]map[string]cell{
 		"enqueueOK":       {phaseGoodbye, "Deliver"},
 		"ringOK":          {phaseGoodbye, "ReleaseOffer(1002,unexpected)"},
 		"goodbyeFailed":   {phaseDone, "HangupCaller CancelTimer(max_wait) Record(callback_later,system)"},
+		"xferBlind":       {phaseGoodbye, "TransferReply(refused)"},
+		"xferTopic":       {phaseGoodbye, "TransferReply(refused)"},
+		"xferConsult":     {phaseGoodbye, "TransferReply(refused)"},
+		"xferComplete":    {phaseGoodbye, "TransferReply(refused)"},
+		"xferCancel":      {phaseGoodbye, "TransferReply(refused)"},
+		"xferInvalid":     {phaseGoodbye, "TransferReply(refused)"},
+	},
+	phaseTransfer: {
+		"hangup":          {phaseDone, "TransferDone(failed) EndService CancelTimer(max_wait) Record(abandoned,caller)"},
+		"hangup38":        {phaseDone, "TransferDone(failed) EndService CancelTimer(max_wait) Record(abandoned,caller)"},
+		"offer":           {phaseTransfer, "ReleaseOffer(1002,unexpected)"},
+		"ringUnreachable": {phaseTransfer, "ReleaseOffer(1002,unexpected)"},
+		"ringFailed":      {phaseTransfer, "ReleaseOffer(1002,unexpected)"},
+		"left":            {phaseTransfer, "Deliver"},
+		"enqueueOK":       {phaseTransfer, "Deliver"},
+		"ringOK":          {phaseTransfer, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":       {phaseTransfer, "TransferReply(refused)"},
+		"xferTopic":       {phaseTransfer, "TransferReply(refused)"},
+		"xferConsult":     {phaseTransfer, "TransferReply(refused)"},
+		"xferComplete":    {phaseTransfer, "TransferReply(refused)"},
+		"xferCancel":      {phaseTransfer, "TransferReply(refused)"},
+		"xferInvalid":     {phaseTransfer, "TransferReply(refused)"},
+		"svcAnswered":     {phaseTransfer, "StopMOH BridgeService(citizen)"},
+		"svcGone":         {phaseQueued, "EndService TransferDone(failed) StopMOH PlayApology Requeue"},
+	},
+	phaseConsult: {
+		"hangup":             {phaseDone, "TransferDone(failed) EndConversation(caller) EndService CancelTimer(max_wait) ForgetLeg Record(answered,caller)"},
+		"hangup38":           {phaseDone, "TransferDone(failed) EndConversation(caller) EndService ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,caller)"},
+		"offer":              {phaseConsult, "ReleaseOffer(1002,unexpected)"},
+		"legStasisEnd":       {phaseQueued, "EndService TransferDone(failed) ForgetLeg OperatorDropped StopMOH PlayApology Requeue"},
+		"legStasisEndResync": {phaseQueued, "EndService TransferDone(failed) ForgetLeg OperatorDropped StopMOH PlayApology Requeue"},
+		"legDestroyed16":     {phaseQueued, "EndService TransferDone(failed) ForgetLeg OperatorDropped StopMOH PlayApology Requeue"},
+		"legDestroyed38":     {phaseQueued, "EndService TransferDone(failed) ForgetLeg OperatorDropped StopMOH PlayApology Requeue"},
+		"ringUnreachable":    {phaseConsult, "ReleaseOffer(1002,unexpected)"},
+		"ringFailed":         {phaseConsult, "ReleaseOffer(1002,unexpected)"},
+		"left":               {phaseConsult, "Deliver"},
+		"enqueueOK":          {phaseConsult, "Deliver"},
+		"ringOK":             {phaseConsult, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":          {phaseConsult, "TransferReply(refused)"},
+		"xferTopic":          {phaseConsult, "TransferReply(refused)"},
+		"xferConsult":        {phaseConsult, "TransferReply(refused)"},
+		"xferComplete":       {phaseConsult, "TransferReply(refused)"},
+		"xferCancel":         {phaseBridged, "TransferReply(ok) EndService TransferDone(returned) StopMOH Bridge"},
+		"xferInvalid":        {phaseConsult, "TransferReply(refused)"},
+		"svcAnswered":        {phaseConsult, "BridgeService(operator)"},
+		"svcGone":            {phaseBridged, "EndService TransferDone(failed) StopMOH Bridge"},
+	},
+	phaseTransferred: {
+		"hangup":          {phaseDone, "EndService CancelTimer(max_wait) Record(transferred,caller)"},
+		"hangup38":        {phaseDone, "EndService CancelTimer(max_wait) Record(transferred,caller)"},
+		"offer":           {phaseTransferred, "ReleaseOffer(1002,unexpected)"},
+		"ringUnreachable": {phaseTransferred, "ReleaseOffer(1002,unexpected)"},
+		"ringFailed":      {phaseTransferred, "ReleaseOffer(1002,unexpected)"},
+		"left":            {phaseTransferred, "Deliver"},
+		"enqueueOK":       {phaseTransferred, "Deliver"},
+		"ringOK":          {phaseTransferred, "ReleaseOffer(1002,unexpected)"},
+		"xferBlind":       {phaseTransferred, "TransferReply(refused)"},
+		"xferTopic":       {phaseTransferred, "TransferReply(refused)"},
+		"xferConsult":     {phaseTransferred, "TransferReply(refused)"},
+		"xferComplete":    {phaseTransferred, "TransferReply(refused)"},
+		"xferCancel":      {phaseTransferred, "TransferReply(refused)"},
+		"xferInvalid":     {phaseTransferred, "TransferReply(refused)"},
+		"svcGone":         {phaseDone, "HangupCaller EndService CancelTimer(max_wait) Record(transferred,service)"},
 	},
 	phaseDone: {
 		"offer":           {phaseDone, "OfferAfterEnd"},
@@ -333,12 +477,12 @@ func TestCallMachineMatrix(t *testing.T) {
 
 // holds is what a machine holds, for the exit's invariants.
 type holds struct {
-	queued, leg, talking bool
-	timers               []timerKind
+	queued, leg, talking, service bool
+	timers                        []timerKind
 }
 
 func holding(m *callMachine) holds {
-	h := holds{queued: m.queued, leg: m.leg, talking: m.talking}
+	h := holds{queued: m.queued, leg: m.leg, talking: m.talking, service: m.xfer != nil && m.xfer.svcLeg}
 	for k, gen := range m.timers {
 		if gen != 0 {
 			h.timers = append(h.timers, timerKind(k))
@@ -371,6 +515,9 @@ func checkExit(t *testing.T, before holds, cmds []callCmd) {
 	}
 	if before.leg && !before.talking && count["HangupLeg"] != 1 {
 		t.Errorf("a ringing leg was not hung up (%s)", names(cmds))
+	}
+	if before.service != (count["EndService"] == 1) {
+		t.Errorf("held a service leg: %v, service legs ended: %d (%s)", before.service, count["EndService"], names(cmds))
 	}
 	for _, k := range before.timers {
 		if !cancelled[k] {

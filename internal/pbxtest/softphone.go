@@ -205,6 +205,15 @@ func (p *Softphone) Dial(tb testing.TB, exten string) {
 	}
 }
 
+// Transfer blind-transfers the phone's current call to an extension (a
+// SIP REFER from the phone).
+func (p *Softphone) Transfer(tb testing.TB, exten string) {
+	tb.Helper()
+	if err := p.Command("transfer", "sip:"+exten+"@"+strings.Split(p.accountHost(), ";")[0]); err != nil {
+		tb.Fatalf("%s transfer to %s: %v", p.Ext, exten, err)
+	}
+}
+
 func (p *Softphone) accountHost() string {
 	b, _ := os.ReadFile(filepath.Join(p.dir, "accounts"))
 	s := string(b)
