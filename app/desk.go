@@ -74,6 +74,7 @@ func (a *App) newDesk() (*desk.Desk, error) {
 		History:   a.state.records,
 		Knowledge: func() desk.Knowledge { return knowledge{a.desk.kb.Load()} },
 		Cases:     caseDesk{a},
+		Transfers: a.router,
 		Config:    a.router.Config,
 		Now:       a.opt.Now,
 		Log:       a.log.Named("desk"),

@@ -18,7 +18,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // chromium starts a headless Chromium (Debian's chromium package, which
@@ -108,7 +110,9 @@ func TestDeskInABrowser(t *testing.T) {
 			cfg.Services[i].Webhook = insurer.URL + "/cases"
 		}
 	}
+	cfg.Topics["testing"].WrapUp = config.Duration(time.Minute) // ended by Alt+D
 	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
+	h.withServices(emulator.Phone{AnswerAfter: 30 * time.Millisecond})
 	const number = "79005550001"
 
 	// The citizen's first call, answered by 1001 and given a disposition.
@@ -119,7 +123,7 @@ func TestDeskInABrowser(t *testing.T) {
 	if err := h.stream.Annotate(t.Context(), first.ID(), recordsDisposition("consulted", "results not ready yet", "1001")); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("1001 ready after the first call", func() bool { return h.state("1001") == "ready" })
+	h.eventually("1001 in wrap-up after the first call", func() bool { return h.state("1001") == "wrap_up" })
 	if code, _ := h.api("POST", "/api/v1/agents/1001/logout", ""); code != 200 {
 		t.Fatalf("logout: %d", code)
 	}
@@ -165,6 +169,29 @@ func TestDeskInABrowser(t *testing.T) {
 	h.eventually("1001 talking", func() bool { return h.state("1001") == "on_call" })
 	screenshot(t, ctx, "desktop-call")
 
+	// The citizen needs the volunteers: one click in the directory, and the
+	// emulator sees the outside leg bridged with the citizen.
+	if err := chromedp.Run(ctx, chromedp.Click(`button.xfer[data-service=volunteers]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#result", "Transfer started")
+	h.eventually("citizen bridged with the volunteers", func() bool {
+		leg := h.serviceLeg(volunteers)
+		return leg != nil && peerOf(again) == leg.ID()
+	})
+	again.Hangup()
+	checkTransfer(t, h.record(again.ID()), records.Transfer{Kind: "blind", To: "volunteers", Number: volunteers, Agent: "1001", Outcome: "connected"})
+	// Wrap-up: Alt+D ends it.
+	textOf(t, ctx, "#state-name", "Wrap-up")
+	if err := chromedp.Run(ctx, chromedp.KeyEvent("d", chromedp.KeyModifiers(input.ModifierAlt))); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#state-name", "Ready")
+
+	// Another citizen: a disposition, a note and a complaint case.
+	const other = "79005550002"
+	third := h.emu.Call(emulator.Caller{Number: other, Script: choose("2", "3")})
+	textOf(t, ctx, ".card.live", "First contact")
 	err = chromedp.Run(ctx,
 		chromedp.SetValue(`#disposition select[name=code]`, "referred", chromedp.ByQuery),
 		chromedp.SendKeys(`#disposition textarea[name=note]`, "sent to the polyclinic", chromedp.ByQuery),
@@ -195,12 +222,12 @@ func TestDeskInABrowser(t *testing.T) {
 	if len(ds) != 2 || !strings.HasPrefix(ds[1], caseNumber+" ") || !strings.Contains(ds[1], "Поликлиника №3") || !strings.Contains(ds[1], "refused_care") {
 		t.Fatalf("deliveries to the insurer: %q, want case %s refused once then taken", ds, caseNumber)
 	}
-	again.Hangup()
-	h.record(again.ID())
-	recs, err := h.stream.ByNumber(t.Context(), number, 5)
-	if err != nil || len(recs) != 2 || recs[0].CallID != again.ID() || recs[0].Disposition.Code != "referred" ||
+	third.Hangup()
+	h.record(third.ID())
+	recs, err := h.stream.ByNumber(t.Context(), other, 5)
+	if err != nil || len(recs) != 1 || recs[0].CallID != third.ID() || recs[0].Disposition.Code != "referred" ||
 		recs[0].Disposition.Note != "sent to the polyclinic" || len(recs[0].Disposition.Cases) != 1 || recs[0].Disposition.Cases[0] != caseNumber {
-		t.Fatalf("records of %s: %+v %v, want the second call referred with the note", number, recs, err)
+		t.Fatalf("records of %s: %+v %v, want the call referred with the note and the case", other, recs, err)
 	}
 	screenshot(t, ctx, "desktop-after-call")
 	// A later delivery round sends nothing again.
