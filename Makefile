@@ -10,8 +10,10 @@ SHELL := /bin/bash
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
 
+# run shows the product: virtual citizens call until Ctrl-C, and the desktop's
+# address and this run's sign-ins are printed at start.
 run: deps
-	$(GO) run ./cmd/hotline demo
+	$(GO) run ./cmd/hotline demo --http 127.0.0.1:8080 --duration 24h
 
 # The real-PBX suite (a real Asterisk 22, SIPp citizens, baresip operators)
 # runs verbosely apart from the rest, so the log shows each of its tests ran

@@ -6,7 +6,10 @@ package demo
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/auth"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/configs"
 	"github.com/hotline-acd/hotline/internal/logmask"
@@ -48,6 +52,9 @@ type Options struct {
 	CallbackDelay  time.Duration
 	Settle         time.Duration
 	Log            *zap.Logger
+	// Banner, if set, is told at start where the desktop is and how each
+	// demo operator signs in (secrets made up for this run).
+	Banner io.Writer
 }
 
 func (o *Options) defaults() {
@@ -179,7 +186,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	emu.AddTrunk("carrier", emulator.Trunk{})
 
 	t := &tally{}
+	secrets, err := demoSecrets(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
 	a, err := app.New(app.Options{
+		Env:    func(k string) string { return secrets[k] },
 		Config: cfg, RedisAddr: redisAddr, HTTPAddr: o.HTTPAddr, APIToken: o.APIToken,
 		Log:        log.Named("hotline"),
 		ARI:        ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "demo"},
@@ -207,6 +219,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	if addr := a.HTTPAddr(); addr != "" {
 		log.Info("HTTP API", zap.String("addr", addr))
+		if o.Banner != nil {
+			printBanner(o.Banner, addr, cfg, secrets)
+		}
 	}
 
 	// Operators pick up after 0.3–1.5 s and log in from their phones.
@@ -367,4 +382,26 @@ func logCall(log *zap.Logger, r records.Record) {
 		fields = append(fields, zap.String("agent", r.Agent), zap.Duration("talked", r.EndedAt.Sub(r.AnsweredAt).Round(time.Millisecond)))
 	}
 	log.Info("call", fields...)
+}
+
+// demoSecrets makes up a sign-in secret for each demo operator, given to
+// hotline as HOTLINE_SECRET_<ID> would be.
+func demoSecrets(cfg *config.Config) (map[string]string, error) {
+	out := map[string]string{}
+	for _, op := range cfg.Operators {
+		b := make([]byte, 9)
+		if _, err := crand.Read(b); err != nil {
+			return nil, fmt.Errorf("demo: secret: %w", err)
+		}
+		out[auth.SecretEnv(op.ID)] = "demo-" + base64.RawURLEncoding.EncodeToString(b)
+	}
+	return out, nil
+}
+
+func printBanner(w io.Writer, addr string, cfg *config.Config, secrets map[string]string) {
+	fmt.Fprintf(w, "\n  Operator desktop: http://%s/\n  Sign in (this run only):\n", addr)
+	for _, op := range cfg.Operators {
+		fmt.Fprintf(w, "    operator %s  secret %s\n", op.ID, secrets[auth.SecretEnv(op.ID)])
+	}
+	fmt.Fprintf(w, "  Virtual citizens call until Ctrl-C (or --duration).\n\n")
 }

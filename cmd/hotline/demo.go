@@ -27,7 +27,7 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	fs.Float64Var(&o.CallersPerMinute, "callers-per-minute", 60, "mean arrival rate of virtual callers")
 	fs.IntVar(&o.Operators, "operators", 4, "number of virtual operators (PJSIP/1001…)")
 	fs.StringVar(&o.RedisAddr, "redis", "", "Redis URL (redis://[user:password@]host:port, rediss://...) or host:port; empty starts a redis-server from PATH")
-	fs.StringVar(&o.HTTPAddr, "http", "", "serve the HTTP API here too, e.g. 127.0.0.1:8080")
+	fs.StringVar(&o.HTTPAddr, "http", "", "serve the operator desktop and the HTTP API here, e.g. 127.0.0.1:8080")
 	fs.StringVar(&o.APIToken, "api-token", "demo", "bearer token for the HTTP API")
 	fs.DurationVar(&o.WrapUp, "wrap-up", 2*time.Second, "operators' wrap-up after each call")
 	fs.DurationVar(&o.TalkMin, "talk-min", 3*time.Second, "shortest conversation")
@@ -54,6 +54,7 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	defer func() { _ = log.Sync() }()
 	// The demo logs each call's end; the router's own story is at debug.
 	o.Log = log
+	o.Banner = stderr
 	s, err := demo.Run(ctx, o)
 	if err != nil {
 		return err

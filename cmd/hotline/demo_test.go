@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // The issue's own command: 20 s at 300 callers a minute with 10 operators
@@ -110,5 +113,46 @@ func TestDemoLogMasksNumbersUnlessAsked(t *testing.T) {
 		case reveal && !full.MatchString(log):
 			t.Fatalf("--log-full-numbers: no full number in the log:\n%s", log)
 		}
+	}
+}
+
+// `hotline demo --http ADDR` prints the desktop's address and a sign-in
+// for each demo operator that works while the demo runs.
+func TestDemoPrintsWorkingSignIns(t *testing.T) {
+	var out bytes.Buffer
+	var errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--duration", "1m", "--operators", "2", "--log-level", "warn"}, &out, &errb)
+	}()
+	banner := regexp.MustCompile(`Operator desktop: (http://\S+/)[\s\S]*operator 1001  secret (\S+)`)
+	var m []string
+	deadline := time.Now().Add(30 * time.Second)
+	for m == nil && time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			t.Fatalf("demo exited %d before printing its sign-ins: %s", code, errb.String())
+		case <-time.After(50 * time.Millisecond): // polling the demo's output
+		}
+		m = banner.FindStringSubmatch(errb.String())
+	}
+	if m == nil {
+		t.Fatalf("no desktop address and sign-in in the demo's output:\n%s", errb.String())
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for secret, want := range map[string]int{m[2]: http.StatusSeeOther, m[2] + "x": http.StatusUnauthorized} {
+		resp, err := noRedirect.PostForm(m[1]+"login", url.Values{"id": {"1001"}, "secret": {secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("sign-in with %q: %d, want %d", secret, resp.StatusCode, want)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("demo exit %d after Ctrl-C: %s", code, errb.String())
 	}
 }
