@@ -147,6 +147,44 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 	if code, body := a.post("/desk/disposition", form, false); code != 200 {
 		t.Fatalf("1001's disposition: %d %s", code, body)
 	}
+	// Cases: a malformed one is refused with a message and registers
+	// nothing; one on another operator's call is refused; one's own is
+	// seen in one's own day and CSV only.
+	complaint := url.Values{"call_id": {callID}, "kind": {"complaint"}, "service": {"insurer"}, "request_id": {"r1"},
+		"organisation": {"Поликлиника №3"}, "category": {"rudeness"}, "text": {"Нагрубили в регистратуре"}}
+	for name, bad := range map[string]url.Values{
+		"no text":       with(complaint, "text", ""),
+		"bad category":  with(complaint, "category", "nonsense"),
+		"wrong service": with(complaint, "service", "ambulance"),
+		"huge text":     with(complaint, "text", strings.Repeat("я", 4001)),
+	} {
+		if code, body := a.post("/desk/cases", bad, false); code != http.StatusBadRequest || body == "" {
+			t.Errorf("%s: %d %q, want 400 with a message", name, code, body)
+		}
+	}
+	if code, _ := b.post("/desk/cases", complaint, false); code != http.StatusForbidden {
+		t.Errorf("1002 opening a case on 1001's call: %d", code)
+	}
+	code, body := a.post("/desk/cases", complaint, false)
+	number := regexp.MustCompile(`K-\d{8}-\d+`).FindString(body)
+	if code != 200 || number == "" {
+		t.Fatalf("1001's complaint: %d %s", code, body)
+	}
+	if code, again := a.post("/desk/cases", complaint, false); code != 200 || !strings.Contains(again, number) {
+		t.Errorf("the same form sent twice: %d %s, want the same case %s", code, again, number)
+	}
+	if _, day := a.get("/desk/day"); len(regexp.MustCompile(`K-\d{8}-\d+`).FindAllString(day, -1)) != 1 || !strings.Contains(day, number) {
+		t.Errorf("1001's day: want exactly their one case %s (the refused forms registered none):\n%s", number, day)
+	}
+	if _, day := b.get("/desk/day"); strings.Contains(day, number) {
+		t.Errorf("1002's day shows 1001's case %s", number)
+	}
+	if _, csv := b.get("/desk/cases.csv"); strings.Contains(csv, number) {
+		t.Errorf("1002's CSV holds 1001's case %s", number)
+	}
+	if _, csv := a.get("/desk/cases.csv"); !strings.Contains(csv, number) {
+		t.Errorf("1001's CSV lacks their case %s:\n%s", number, csv)
+	}
 	c.Hangup()
 	rec := h.record(callID)
 	recs, err := h.stream.ByNumber(t.Context(), "79001414141", 5)
@@ -170,4 +208,15 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 
 func recordsDisposition(code, note, agent string) records.Disposition {
 	return records.Disposition{Code: code, Note: note, Agent: agent}
+}
+
+// with is form with field set to v.
+func with(form url.Values, field, v string) url.Values {
+	out := url.Values{}
+	for k, vs := range form {
+		out[k] = append([]string(nil), vs...)
+	}
+	out.Set(field, v)
+	out.Set("request_id", field+"-bad")
+	return out
 }
