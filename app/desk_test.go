@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,6 +194,13 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 		t.Errorf("record %s with disposition %+v (%v), want consulted with the note", rec.CallID, recs, err)
 	}
 
+	// Sessions live in Redis: a restarted hotline keeps the operator
+	// signed in (the browser's event stream reconnects to it by itself).
+	h.restart()
+	if code, page := a.get("/"); code != 200 || !strings.Contains(page, a.csrf) {
+		t.Errorf("after a restart of hotline: %d, want the desktop with the same session", code)
+	}
+
 	// The session is no bearer token: the supervisors' API stays closed.
 	req, _ := http.NewRequest("POST", a.url("/api/v1/callbacks/1/cancel"), nil)
 	req.Header.Set("X-CSRF-Token", a.csrf)
@@ -219,4 +228,47 @@ func with(form url.Values, field, v string) url.Values {
 	out.Set(field, v)
 	out.Set("request_id", field+"-bad")
 	return out
+}
+
+// The knowledge base is read again with the config: a new article is
+// found after a reload; a broken one makes the reload fail and the
+// articles in force stay.
+func TestDeskKnowledgeBaseReloads(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("testing/pcr.md", "# ПЦР\n\nРезультат через сутки.\n")
+	cfg := testConfig(t)
+	cfg.Desk.KBDir = dir
+	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
+	a := h.browser()
+	a.signIn("1001", "secret-of-1001")
+	search := func(q string) string {
+		_, body := a.get("/desk/kb?q=" + url.QueryEscape(q))
+		return body
+	}
+	if body := search("вакцинация"); strings.Contains(body, "Прививки") {
+		t.Fatalf("found an article not yet written: %s", body)
+	}
+	write("vaccines.md", "# Прививки\n\nВакцинация бесплатна в поликлинике.\n")
+	if err := h.app.Reload(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if body := search("вакцинация"); !strings.Contains(body, "Прививки") {
+		t.Fatalf("after the reload the new article is not found: %s", body)
+	}
+	write("broken.md", "\xff\xfe not text")
+	if err := h.app.Reload(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "broken.md") {
+		t.Fatalf("reload with a broken article: %v, want an error naming it", err)
+	}
+	if body := search("вакцинация"); !strings.Contains(body, "Прививки") {
+		t.Fatalf("a refused reload lost the articles in force: %s", body)
+	}
 }
