@@ -51,6 +51,18 @@ func (c caseDesk) ByAgent(ctx context.Context, agent string, from, to time.Time)
 	return out, nil
 }
 
+func (c caseDesk) OpenByAgent(ctx context.Context, agent string) ([]desk.Case, error) {
+	cs, err := c.a.cases.OpenByAgent(ctx, agent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]desk.Case, len(cs))
+	for i, x := range cs {
+		out[i] = deskCase(x)
+	}
+	return out, nil
+}
+
 func (c caseDesk) WriteCSV(ctx context.Context, w io.Writer, agent string, from, to time.Time) error {
 	cs, err := c.a.cases.ListByAgent(ctx, agent, from, to)
 	if err != nil {

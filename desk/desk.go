@@ -104,6 +104,8 @@ var ErrInvalidCase = errors.New("desk: invalid case")
 type Cases interface {
 	Open(ctx context.Context, req CaseRequest, now time.Time) (Case, error)
 	ByAgent(ctx context.Context, agent string, from, to time.Time) ([]Case, error)
+	// OpenByAgent are the operator's cases not closed yet, of any day.
+	OpenByAgent(ctx context.Context, agent string) ([]Case, error)
 	WriteCSV(ctx context.Context, w io.Writer, agent string, from, to time.Time) error
 }
 

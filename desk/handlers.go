@@ -400,7 +400,8 @@ func (d *Desk) kbArticle(w http.ResponseWriter, r *http.Request, s auth.Session)
 // dayView is the operator's own day.
 type dayView struct {
 	Calls []records.Record
-	Cases []Case
+	Cases []Case // opened today
+	Open  []Case // not closed, of any day
 }
 
 // today is the start and end of the operator's day in the centre's time.
@@ -423,6 +424,10 @@ func (d *Desk) day(w http.ResponseWriter, r *http.Request, s auth.Session) {
 	}
 	if d.opt.Cases != nil {
 		if dv.Cases, err = d.opt.Cases.ByAgent(r.Context(), s.Person.ID, from, to); err != nil {
+			d.bad(w, s, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		if dv.Open, err = d.opt.Cases.OpenByAgent(r.Context(), s.Person.ID); err != nil {
 			d.bad(w, s, http.StatusServiceUnavailable, err.Error())
 			return
 		}
