@@ -74,3 +74,12 @@ func (c caseDesk) WriteCSV(ctx context.Context, w io.Writer, agent string, from,
 // KickCases makes the case forwarder look at its outbox now (tests, and
 // a supervisor's "retry now").
 func (a *App) KickCases() { a.forwarder.Kick() }
+
+func (c caseDesk) Close(ctx context.Context, agent, number string, now time.Time) error {
+	got, err := c.a.cases.Get(ctx, number)
+	if err != nil || got.Agent != agent {
+		return fmt.Errorf("%w: %s", desk.ErrNotYours, number)
+	}
+	_, err = c.a.cases.SetStatus(ctx, number, cases.StatusClosed, agent, now)
+	return err
+}

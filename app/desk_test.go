@@ -187,6 +187,19 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 	if _, csv := a.get("/desk/cases.csv"); !strings.Contains(csv, number) {
 		t.Errorf("1001's CSV lacks their case %s:\n%s", number, csv)
 	}
+	if code, _ := b.post("/desk/cases/close", url.Values{"number": {number}}, false); code != http.StatusNotFound {
+		t.Errorf("1002 closing 1001's case: %d, want 404", code)
+	}
+	if code, day := a.post("/desk/cases/close", url.Values{"number": {number}}, false); code != 200 || !strings.Contains(day, "Open cases (0)") {
+		t.Errorf("1001 closing their case: %d\n%s", code, day)
+	}
+
+	// Every state change without the session's CSRF token is refused.
+	for _, path := range []string{"/desk/state", "/desk/disposition", "/desk/cases", "/desk/cases/close", "/desk/transfer", "/desk/language", "/logout"} {
+		if code, _ := a.post(path, url.Values{"action": {"ready"}, "kind": {"service"}, "target": {"volunteers"}, "lang": {"ru"}}, true); code != http.StatusForbidden {
+			t.Errorf("POST %s without the CSRF token: %d, want 403", path, code)
+		}
+	}
 	c.Hangup()
 	rec := h.record(callID)
 	recs, err := h.stream.ByNumber(t.Context(), "79001414141", 5)

@@ -97,8 +97,12 @@ type Case struct {
 	OpenedAt                                              time.Time
 }
 
-// ErrInvalidCase is what Cases.Open wraps for a request it refuses.
-var ErrInvalidCase = errors.New("desk: invalid case")
+// ErrInvalidCase is what Cases.Open wraps for a request it refuses;
+// ErrNotYours what Cases.Close wraps for another operator's case.
+var (
+	ErrInvalidCase = errors.New("desk: invalid case")
+	ErrNotYours    = errors.New("desk: not your case")
+)
 
 // Cases are complaints and home-visit requests.
 type Cases interface {
@@ -106,6 +110,8 @@ type Cases interface {
 	ByAgent(ctx context.Context, agent string, from, to time.Time) ([]Case, error)
 	// OpenByAgent are the operator's cases not closed yet, of any day.
 	OpenByAgent(ctx context.Context, agent string) ([]Case, error)
+	// Close closes case number if agent opened it (ErrNotYours if not).
+	Close(ctx context.Context, agent, number string, now time.Time) error
 	WriteCSV(ctx context.Context, w io.Writer, agent string, from, to time.Time) error
 }
 
@@ -189,6 +195,7 @@ func New(o Options) (*Desk, error) {
 	m.HandleFunc("POST /desk/state", d.signedIn(d.changeState))
 	m.HandleFunc("POST /desk/disposition", d.signedIn(d.dispose))
 	m.HandleFunc("POST /desk/cases", d.signedIn(d.openCase))
+	m.HandleFunc("POST /desk/cases/close", d.signedIn(d.closeCase))
 	m.HandleFunc("POST /desk/transfer", d.signedIn(d.transfer))
 	m.HandleFunc("POST /desk/language", d.signedIn(d.setLanguage))
 	m.HandleFunc("GET /desk/kb", d.signedIn(d.kbSearch))

@@ -302,6 +302,25 @@ func (d *Desk) openCase(w http.ResponseWriter, r *http.Request, s auth.Session) 
 	d.render(w, http.StatusOK, "caseok", v)
 }
 
+// closeCase closes one of the operator's own cases.
+func (d *Desk) closeCase(w http.ResponseWriter, r *http.Request, s auth.Session) {
+	if d.opt.Cases == nil {
+		d.bad(w, s, http.StatusNotFound, "cases are not configured")
+		return
+	}
+	number := r.PostFormValue("number")
+	if err := d.opt.Cases.Close(r.Context(), s.Person.ID, number, d.opt.Now()); err != nil {
+		status := http.StatusConflict
+		if errors.Is(err, ErrNotYours) {
+			status = http.StatusNotFound // another's case is none of theirs to know of
+		}
+		d.bad(w, s, status, err.Error())
+		return
+	}
+	d.opt.Log.Info("desk: case closed", zap.String("agent", s.Person.ID), zap.String("case", clip(number)))
+	d.day(w, r, s)
+}
+
 func takes(kinds []string, kind string) bool {
 	for _, k := range kinds {
 		if k == kind {
