@@ -26,16 +26,32 @@ func clearServeEnv(t *testing.T) {
 	}
 }
 
-// writeConfig writes the example config with a centre id of the test's own.
-func writeConfig(t *testing.T) (path, centre string) {
+// exampleCopy is the example config's text to write elsewhere: its
+// knowledge base, beside it in configs/, named by absolute path.
+func exampleCopy(t *testing.T) string {
 	t.Helper()
 	example, err := os.ReadFile("../../configs/hotline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	kb, err := filepath.Abs("../../configs/kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(example), "kb_dir: kb ", "kb_dir: "+kb+" ", 1)
+	if text == string(example) {
+		t.Fatal("the example config has no kb_dir: kb")
+	}
+	return text
+}
+
+// writeConfig writes the example config with a centre id of the test's own.
+func writeConfig(t *testing.T) (path, centre string) {
+	t.Helper()
+	example := exampleCopy(t)
 	centre = strings.ToLower(redistest.Prefix(t))
 	path = filepath.Join(t.TempDir(), "hotline.yaml")
-	if err := os.WriteFile(path, []byte(strings.Replace(string(example), "id: kz-1406", "id: "+centre, 1)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(example, "id: kz-1406", "id: "+centre, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path, centre

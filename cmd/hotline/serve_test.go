@@ -46,12 +46,9 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	emu.AddPhone("PJSIP/1001", emulator.Phone{Registered: true, AnswerAfter: 20 * time.Millisecond})
 	redisAddr := redistest.Addr(t)
 
-	example, err := os.ReadFile("../../configs/hotline.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := exampleCopy(t)
 	cfgPath := filepath.Join(t.TempDir(), "hotline.yaml")
-	good := strings.Replace(string(example), "id: kz-1406", "id: "+strings.ToLower(redistest.Prefix(t)), 1)
+	good := strings.Replace(example, "id: kz-1406", "id: "+strings.ToLower(redistest.Prefix(t)), 1)
 	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
