@@ -9,9 +9,11 @@ import (
 
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/dispatch"
 	"github.com/hotline-acd/hotline/internal/rkeys"
 	"github.com/hotline-acd/hotline/internal/spoken"
 	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // A caller chooses language 2 and topic 3, is queued, operator 1001
@@ -731,5 +733,38 @@ func TestOperatorLineDropThenSameOperatorAgain(t *testing.T) {
 	})
 	if r := h.record(c.ID()); r.Outcome != "answered" || r.Agent != "1001" {
 		t.Fatalf("record: %s", fmtRecord(r))
+	}
+}
+
+// A router that dies after the end of a conversation in Redis but before
+// the call's record leaves it owed in Redis's outbox: the next one writes
+// it from what Redis knew, once, and the operator is not touched again.
+func TestRecordOwedByADeadRouterIsWritten(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	h.login("PJSIP/1001")
+	c := h.emu.Call(emulator.Caller{Number: "79009990031", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	h.stop()
+	h.eventually("the emulator to see hotline gone", func() bool { return !h.emu.Connected() })
+	// What the dead router did last: the operator's turn ended in Redis.
+	d := dispatch.New(h.rdb, h.cfg.Centre.ID, time.Minute)
+	if _, err := d.Ended(context.Background(), "1001", 0, h.now()); err != nil {
+		t.Fatal(err)
+	}
+	c.Hangup()
+	h.advance(time.Minute)
+	h.start()
+	r := h.record(c.ID())
+	if r.Outcome != "answered" || r.Agent != "1001" || r.Topic != "testing" || r.CallerNumber != "79009990031" || r.IVRPath == "" {
+		t.Fatalf("record: %s, want the answered call written from Redis", fmtRecord(r))
+	}
+	if n := len(slices.DeleteFunc(h.records(), func(x records.Record) bool { return x.CallID != c.ID() })); n != 1 {
+		t.Fatalf("%d records of the call, want 1", n)
+	}
+	if n, err := h.rdb.ZCard(context.Background(), rkeys.Owed(h.cfg.Centre.ID)).Result(); err != nil || n != 0 {
+		t.Fatalf("records still owed: %d (%v)", n, err)
+	}
+	if got := h.state("1001"); got != agents.Ready {
+		t.Fatalf("1001 is %s, want ready", got)
 	}
 }

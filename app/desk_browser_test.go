@@ -191,7 +191,10 @@ func TestDeskInABrowser(t *testing.T) {
 	// Another citizen: a disposition, a note and a complaint case.
 	const other = "79005550002"
 	third := h.emu.Call(emulator.Caller{Number: other, Script: choose("2", "3")})
-	textOf(t, ctx, ".card.live", "First contact")
+	// Forms are filled once the call is answered: the card is drawn again
+	// when ringing turns into talking.
+	h.eventually("1001 talking to the third citizen", func() bool { return h.state("1001") == "on_call" })
+	textOf(t, ctx, ".card.live.talking", "First contact")
 	err = chromedp.Run(ctx,
 		chromedp.SetValue(`#disposition select[name=code]`, "referred", chromedp.ByQuery),
 		chromedp.SendKeys(`#disposition textarea[name=note]`, "sent to the polyclinic", chromedp.ByQuery),

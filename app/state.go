@@ -218,6 +218,11 @@ func (s *redisState) Append(ctx context.Context, r records.Record) (string, erro
 	return id, refused(err)
 }
 
+// Owed are the call records owed (router.OwedRecords).
+func (s *redisState) Owed(ctx context.Context, before time.Time, n int64) ([]records.Record, error) {
+	return s.records.Owed(ctx, before, n)
+}
+
 // Agents lists operators for supervisors (api.Snapshot).
 func (s *redisState) Agents(ctx context.Context) (any, error) {
 	return s.agents.List(ctx)

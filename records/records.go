@@ -75,6 +75,7 @@ type Transfer struct {
 // Stream is one centre's call-record stream.
 type Stream struct {
 	rdb    redis.UniversalClient
+	centre string
 	key    string
 	prefix string
 	maxLen int64
@@ -86,7 +87,7 @@ func New(rdb redis.UniversalClient, centre string, maxLen int64) *Stream {
 	if maxLen <= 0 {
 		maxLen = 100000
 	}
-	return &Stream{rdb: rdb, key: rkeys.Records(centre), prefix: rkeys.Prefix(centre), maxLen: maxLen}
+	return &Stream{rdb: rdb, centre: centre, key: rkeys.Records(centre), prefix: rkeys.Prefix(centre), maxLen: maxLen}
 }
 
 func ms(t time.Time) int64 {

@@ -40,6 +40,45 @@ func (r *Router) reconcile(ctx context.Context) {
 	}
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
+	r.writeOwed(live)
+}
+
+// OwedRecords is the outbox of call records owed (records.Stream.Owed):
+// calls whose operator's turn ended in Redis but whose record was not
+// written. A Recorder that has it lets the reconciler write the records a
+// router that died owed.
+type OwedRecords interface {
+	Owed(ctx context.Context, before time.Time, n int64) ([]records.Record, error)
+}
+
+// owedAge is how long a record may be owed before the reconciler writes
+// it: a live router writes its own within milliseconds of the turn's end.
+const owedAge = 30 * time.Second
+
+// writeOwed writes the records owed for calls no router holds any more
+// (the channel is gone and no call of this router owns it). A call that
+// goes on after its operator's turn (transferred, requeued after an
+// operator's line dropped) is still live, and is left to write its own.
+func (r *Router) writeOwed(live map[string]bool) {
+	o, ok := r.opt.Records.(OwedRecords)
+	if !ok {
+		return
+	}
+	cctx, cancel := r.cmdCtx()
+	owed, err := o.Owed(cctx, r.now().Add(-owedAge), 100)
+	cancel()
+	if err != nil {
+		r.log.Warn("reconcile: cannot read the records owed", zap.Error(err))
+		return
+	}
+	for _, rec := range owed {
+		if r.owns(rec.CallID) || live[rec.CallID] {
+			continue
+		}
+		log := r.log.With(zap.String("call_id", rec.CallID), zap.String("agent", rec.Agent), zap.String("queue", rec.Topic))
+		log.Info("reconcile: the call's record was owed by a router that stopped; written from Redis")
+		r.writeRecord(log, rec)
+	}
 }
 
 // owns reports whether a call or a callback attempt of this router holds id.

@@ -599,6 +599,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	}
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
+	r.writeOwed(live)
 	r.syncOutage(ctx)
 }
 

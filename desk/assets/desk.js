@@ -5,8 +5,12 @@
   "use strict";
   function click(id) {
     var b = document.getElementById(id);
-    if (b) { b.click(); return true; }
-    return false;
+    if (!b) return false;
+    // A button the event stream has just swapped in may not be wired
+    // by htmx yet: wire it first (htmx skips what it already did).
+    if (window.htmx) window.htmx.process(b);
+    b.click();
+    return true;
   }
   document.addEventListener("keydown", function (e) {
     if (!e.altKey || e.ctrlKey || e.metaKey) return;

@@ -28,6 +28,20 @@ if topic then
   if old then aht = old + 0.2 * (handle - old) end
   redis.call('HSET', k_aht(), topic, math.floor(aht))
 end
+-- The call's record is owed from here: what Redis knows of the call goes
+-- into the outbox, which the record's write empties (append_once.lua). A
+-- router that dies before writing it leaves it to the reconciler. A
+-- callback's queue entry is not a call (its attempt writes its own).
+if string.sub(cid, 1, 3) ~= 'cb-' then
+  local c = redis.call('HGETALL', k_caller(cid))
+  if #c > 0 then
+    redis.call('HSET', k_owed_call(cid), unpack(c))
+  end
+  redis.call('HSET', k_owed_call(cid), 'agent', a.id, 'ended', now,
+    'answered', redis.call('HGET', k_agent(a.id), 'answered') or 0)
+  redis.call('PEXPIRE', k_owed_call(cid), 172800000)
+  redis.call('ZADD', k_owed(), now, cid)
+end
 redis.call('DEL', k_caller(cid))
 redis.call('HSET', k_agent(a.id), 'call', '')
 if wrap > now then

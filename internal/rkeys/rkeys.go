@@ -37,6 +37,8 @@ const (
 	sfxAHT         = "aht"      // HASH  topic -> recent average handle time, ms (EWMA)
 	sfxRecords     = "records"  // STREAM call records
 	sfxRecorded    = "rec:"     // STRING stream id of a call's one record (PX RecordedTTL)
+	sfxOwed        = "recowed"  // ZSET  callID -> ms its operator's turn ended; records owed (an outbox)
+	sfxOwedCall    = "recowed:" // HASH  what Redis knew of that call when its turn ended
 )
 
 // CallerFields documents the caller HASH: topic skill prio arrival(ms)
@@ -58,6 +60,13 @@ func Queue(centre, topic string) string { return Prefix(centre) + sfxQueue + top
 
 // Caller is one caller's record. HASH, fields CallerFields.
 func Caller(centre, callID string) string { return Prefix(centre) + sfxCaller + callID }
+
+// Owed is the outbox of call records owed: calls whose operator's turn
+// ended in Redis and whose record is not written yet.
+func Owed(centre string) string { return Prefix(centre) + sfxOwed }
+
+// OwedCall is what Redis knew of an owed call when its turn ended.
+func OwedCall(centre, callID string) string { return Prefix(centre) + sfxOwedCall + callID }
 
 // Topics lists topics that ever had a caller. SET of topic ids.
 func Topics(centre string) string { return Prefix(centre) + sfxTopics }
@@ -200,6 +209,8 @@ var luaKeys = strings.Join([]string{
 	fmt.Sprintf("local function k_aht() return P .. %q end", sfxAHT),
 	fmt.Sprintf("local function k_records() return P .. %q end", sfxRecords),
 	fmt.Sprintf("local function k_recorded(c) return P .. %q .. c end", sfxRecorded),
+	fmt.Sprintf("local function k_owed() return P .. %q end", sfxOwed),
+	fmt.Sprintf("local function k_owed_call(c) return P .. %q .. c end", sfxOwedCall),
 	"",
 }, "\n")
 

@@ -2,7 +2,8 @@
 -- unless this call's record is already there (a retry after a timeout, a
 -- router and a reconciler both writing it), in the same atomic step as the
 -- mark that says so, and indexes it by the citizen's number (their last
--- contacts, for the operator's card) and by operator (their day).
+-- contacts, for the operator's card) and by operator (their day). The call
+-- is no longer in the outbox of records owed (dispatch's ended.lua).
 -- KEYS[1]  centre prefix
 -- ARGV[1]  call id
 -- ARGV[2]  stream MAXLEN (approximate)
@@ -14,6 +15,9 @@
 -- ARGV[8..] the record's field/value pairs
 -- Returns {1 written | 0 already there, stream id}.
 local mark = k_recorded(ARGV[1])
+-- Written (now or before): no longer owed.
+redis.call('ZREM', k_owed(), ARGV[1])
+redis.call('DEL', k_owed_call(ARGV[1]))
 local prev = redis.call('GET', mark)
 if prev then return { 0, prev } end
 local id = redis.call('XADD', k_records(), 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 8))
