@@ -160,7 +160,7 @@ func TestDeskInABrowser(t *testing.T) {
 	textOf(t, ctx, "#card-topic", "Тестирование")
 	textOf(t, ctx, "#card-language", "Kazakh")
 	textOf(t, ctx, "#card-ivr", "language:2>main:3")
-	hist := textOf(t, ctx, "#card-history", "consulted")
+	hist := textOf(t, ctx, "#card-history", "Consulted")
 	if !strings.Contains(hist, "results not ready yet") || !strings.Contains(hist, "1001") {
 		t.Errorf("previous contact: %q, want the disposition, the note and the operator", hist)
 	}

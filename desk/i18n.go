@@ -116,6 +116,55 @@ var texts = map[string]map[string]string{
 	},
 }
 
+// labels are the names of the configured ids (dispositions, complaint
+// categories, outcomes, case statuses) per language; an id with none shows
+// as itself.
+var labels = map[string]map[string]string{
+	"en": {
+		"disp_consulted": "Consulted", "disp_referred": "Referred", "disp_complaint_registered": "Complaint registered",
+		"disp_home_visit_booked": "Home visit booked", "disp_transferred": "Transferred", "disp_wrong_number": "Wrong number", "disp_silent": "Silent call",
+		"cat_refused_care": "Refused care", "cat_waiting_time": "Waiting time", "cat_rudeness": "Rudeness", "cat_medicines": "Medicines", "cat_other": "Other",
+		"out_answered": "answered", "out_abandoned": "abandoned", "out_dropped": "dropped", "out_transferred": "transferred",
+		"out_ivr_hangup": "hung up in the menu", "out_fallback": "fallback queue", "out_lost": "lost",
+		"st_registered": "registered", "st_forwarded": "forwarded", "st_closed": "closed",
+	},
+	"ru": {
+		"disp_consulted": "Консультация", "disp_referred": "Направлен", "disp_complaint_registered": "Жалоба зарегистрирована",
+		"disp_home_visit_booked": "Вызов врача на дом", "disp_transferred": "Переведён", "disp_wrong_number": "Ошибся номером", "disp_silent": "Молчание",
+		"cat_refused_care": "Отказ в помощи", "cat_waiting_time": "Очереди", "cat_rudeness": "Грубость", "cat_medicines": "Лекарства", "cat_other": "Другое",
+		"out_answered": "отвечен", "out_abandoned": "не дождался", "out_dropped": "прервался", "out_transferred": "переведён",
+		"out_ivr_hangup": "положил трубку в меню", "out_fallback": "резервная очередь", "out_lost": "потерян",
+		"st_registered": "зарегистрировано", "st_forwarded": "передано", "st_closed": "закрыто",
+	},
+	"kk": {
+		"disp_consulted": "Кеңес берілді", "disp_referred": "Жолданды", "disp_complaint_registered": "Шағым тіркелді",
+		"disp_home_visit_booked": "Дәрігер үйге шақырылды", "disp_transferred": "Ауыстырылды", "disp_wrong_number": "Қате нөмір", "disp_silent": "Үнсіз қоңырау",
+		"cat_refused_care": "Көмектен бас тарту", "cat_waiting_time": "Кезектер", "cat_rudeness": "Дөрекілік", "cat_medicines": "Дәрі-дәрмек", "cat_other": "Басқа",
+		"out_answered": "жауап берілді", "out_abandoned": "күтпеді", "out_dropped": "үзілді", "out_transferred": "ауыстырылды",
+		"out_ivr_hangup": "мәзірде тастады", "out_fallback": "резервтік кезек", "out_lost": "жоғалды",
+		"st_registered": "тіркелді", "st_forwarded": "жіберілді", "st_closed": "жабылды",
+	},
+	"uk": {
+		"disp_consulted": "Консультація", "disp_referred": "Направлено", "disp_complaint_registered": "Скаргу зареєстровано",
+		"disp_home_visit_booked": "Виклик лікаря додому", "disp_transferred": "Переведено", "disp_wrong_number": "Помилився номером", "disp_silent": "Мовчання",
+		"cat_refused_care": "Відмова в допомозі", "cat_waiting_time": "Черги", "cat_rudeness": "Грубість", "cat_medicines": "Ліки", "cat_other": "Інше",
+		"out_answered": "відповіли", "out_abandoned": "не дочекався", "out_dropped": "перервався", "out_transferred": "переведено",
+		"out_ivr_hangup": "поклав слухавку в меню", "out_fallback": "резервна черга", "out_lost": "втрачено",
+		"st_registered": "зареєстровано", "st_forwarded": "передано", "st_closed": "закрито",
+	},
+}
+
+// label is the name of id (of kind disp, cat, out or st) in lang.
+func label(lang, kind, id string) string {
+	if s, ok := labels[lang][kind+"_"+id]; ok {
+		return s
+	}
+	if s, ok := labels["en"][kind+"_"+id]; ok {
+		return s
+	}
+	return id
+}
+
 // tr is key in lang.
 func tr(lang, key string) string {
 	if s, ok := texts[lang][key]; ok {

@@ -47,7 +47,8 @@ type cardView struct {
 
 func (d *Desk) funcs() template.FuncMap {
 	return template.FuncMap{
-		"t": tr,
+		"t":     tr,
+		"label": label,
 		"tf": func(lang, key string, args ...any) string {
 			return fmt.Sprintf(tr(lang, key), args...)
 		},
