@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/router"
 )
 
 // events streams the operator's state and card as server-sent events of
@@ -63,8 +64,11 @@ func (d *Desk) events(w http.ResponseWriter, r *http.Request, s auth.Session) {
 		// The card is sent again only when the call changes (another call,
 		// ringing → talking, live → last): a fragment re-sent for a saved
 		// disposition would wipe the forms the operator is typing in.
-		v.Card = d.card(r.Context(), s)
-		if key := cardKey(v.Card); key != lastCard {
+		c, live, ok := d.currentCard(agent)
+		if key := cardKey(c, live, ok); key != lastCard {
+			if ok {
+				v.Card = d.cardView(r.Context(), c, live)
+			}
 			send(w, "card", d.fragment("card", v))
 			lastCard = key
 		}
@@ -97,9 +101,9 @@ func send(w http.ResponseWriter, event, html string) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func cardKey(c *cardView) string {
-	if c == nil {
+func cardKey(c router.Card, live, ok bool) string {
+	if !ok {
 		return "none"
 	}
-	return fmt.Sprintf("%s|%s|%v", c.CallID, c.State, c.Live)
+	return fmt.Sprintf("%s|%s|%v", c.CallID, c.State, live)
 }

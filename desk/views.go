@@ -154,23 +154,35 @@ func (d *Desk) state(ctx context.Context, s auth.Session) (*stateView, error) {
 // card is the operator's live call, or else the last one they had (kept
 // for its disposition during wrap-up).
 func (d *Desk) card(ctx context.Context, s auth.Session) *cardView {
-	agent := s.Person.ID
+	c, live, ok := d.currentCard(s.Person.ID)
+	if !ok {
+		return nil
+	}
+	return d.cardView(ctx, c, live)
+}
+
+// currentCard is the operator's live card, or else their last one; it
+// remembers the calls the operator had (for their dispositions).
+func (d *Desk) currentCard(agent string) (router.Card, bool, bool) {
 	c, live := d.opt.Presence.Card(agent)
 	d.mu.Lock()
-	if live {
-		d.last[agent] = c
-		if d.seen[agent] == nil {
-			d.seen[agent] = map[string]bool{}
-		}
-		d.seen[agent][c.CallID] = true
-	} else {
-		var ok bool
-		if c, ok = d.last[agent]; !ok {
-			d.mu.Unlock()
-			return nil
-		}
+	defer d.mu.Unlock()
+	if !live {
+		c, ok := d.last[agent]
+		return c, false, ok
 	}
-	d.mu.Unlock()
+	d.last[agent] = c
+	if d.seen[agent] == nil || len(d.seen[agent]) > 1000 {
+		// Bounded: older calls are found in the records (owns).
+		d.seen[agent] = map[string]bool{}
+	}
+	d.seen[agent][c.CallID] = true
+	return c, true, true
+}
+
+// cardView is c with what the card shows beside it: the citizen's last
+// contacts, the topic's articles, the disposition given so far.
+func (d *Desk) cardView(ctx context.Context, c router.Card, live bool) *cardView {
 	cfg := d.opt.Config()
 	v := &cardView{Card: c, Live: live, Masked: Mask(c.Number, cfg.Desk.NumberMask)}
 	switch {
