@@ -47,9 +47,46 @@ type Snapshot interface {
 	Records(ctx context.Context, n int) (any, error)
 }
 
+// Actor is who makes a request: a person signed in (their session) or a
+// machine with a bearer token.
+type Actor struct {
+	ID   string
+	Role string // operator, supervisor, admin
+}
+
+// Roles, in the order of what they may do.
+const (
+	RoleOperator   = "operator"
+	RoleSupervisor = "supervisor"
+	RoleAdmin      = "admin"
+)
+
+func rank(role string) int {
+	switch role {
+	case RoleOperator:
+		return 1
+	case RoleSupervisor:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// ErrUnauthenticated is what Authenticate returns for a request that
+// carries no credential, or one that is not valid (401).
+var ErrUnauthenticated = errors.New("api: not authenticated")
+
 // Options configure the handler.
 type Options struct {
-	Token     string // bearer token for /api/v1; empty refuses every API call
+	Token string // bearer token for /api/v1 (an admin machine, "api-token"); empty refuses it
+	// Authenticate names the actor of a request that carries no bearer
+	// token (a person's session); nil: only the token is accepted. A
+	// session's state change must carry its CSRF token: Authenticate
+	// refuses it otherwise.
+	Authenticate func(r *http.Request) (Actor, error)
+	// Audit, if set, records an actor's action on an operator.
+	Audit     func(actor Actor, action, target, detail string)
 	Control   AgentControl
 	Snapshot  Snapshot
 	Callbacks Callbacks // nil: callbacks are not configured
@@ -83,19 +120,33 @@ func Handler(o Options) http.Handler {
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
-	auth := func(h http.HandlerFunc) http.HandlerFunc {
+	// allow runs h for an actor of at least role min: 401 without a
+	// credential, 403 for a role below it.
+	allow := func(min string, h func(w http.ResponseWriter, r *http.Request, a Actor)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if o.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(o.Token)) != 1 {
-				writeJSON(w, http.StatusUnauthorized, errBody("missing or wrong bearer token"))
+			a, err := o.actor(r)
+			if err != nil {
+				writeJSON(w, http.StatusUnauthorized, errBody(err.Error()))
 				return
 			}
-			h(w, r)
+			if rank(a.Role) < rank(min) {
+				writeJSON(w, http.StatusForbidden, errBody(fmt.Sprintf("%s %s may not do this: it needs the %s role", a.Role, a.ID, min)))
+				return
+			}
+			h(w, r, a)
 		}
 	}
-	mux.HandleFunc("POST /api/v1/agents/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
+	// self lets an operator act on their own id only.
+	self := func(w http.ResponseWriter, a Actor, id string) bool {
+		if a.Role == RoleOperator && a.ID != id {
+			writeJSON(w, http.StatusForbidden, errBody(fmt.Sprintf("operator %s may act only on themselves", a.ID)))
+			return false
+		}
+		return true
+	}
+	mux.HandleFunc("POST /api/v1/agents/{id}/{action}", allow(RoleOperator, func(w http.ResponseWriter, r *http.Request, a Actor) {
 		id, action := r.PathValue("id"), r.PathValue("action")
-		if !validID(w, id) {
+		if !validID(w, id) || !self(w, a, id) {
 			return
 		}
 		if o.Control == nil {
@@ -131,11 +182,14 @@ func Handler(o Options) http.Handler {
 			writeJSON(w, status, errBody(err.Error()))
 			return
 		}
-		o.Log.Info("operator action", zap.String("agent", id), zap.String("action", action))
+		o.Log.Info("operator action", zap.String("agent", id), zap.String("action", action), zap.String("actor", a.ID))
+		if o.Audit != nil {
+			o.Audit(a, action, id, "")
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"agent": id, "action": action, "result": "ok"})
 	}))
 	read := func(get func(ctx context.Context) (any, error)) http.HandlerFunc {
-		return auth(func(w http.ResponseWriter, r *http.Request) {
+		return allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) {
 			if o.Snapshot == nil {
 				writeJSON(w, http.StatusServiceUnavailable, errBody("not available"))
 				return
@@ -151,10 +205,13 @@ func Handler(o Options) http.Handler {
 		})
 	}
 	if o.Callbacks != nil {
-		mux.HandleFunc("POST /api/v1/agents/{id}/callback", auth(func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc("POST /api/v1/agents/{id}/callback", allow(RoleOperator, func(w http.ResponseWriter, r *http.Request, a Actor) {
 			id := r.PathValue("id")
+			if !validID(w, id) || !self(w, a, id) {
+				return
+			}
 			reason, ok := readReason(w, r, "")
-			if !ok || !validID(w, id) {
+			if !ok {
 				return
 			}
 			if reason == "" {
@@ -169,7 +226,7 @@ func Handler(o Options) http.Handler {
 			o.Log.Info("operator marked a call back", zap.String("agent", id), zap.String("callback", cb))
 			writeJSON(w, http.StatusOK, map[string]string{"agent": id, "callback": cb})
 		}))
-		mux.HandleFunc("GET /api/v1/callbacks", auth(func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc("GET /api/v1/callbacks", allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) {
 			var statuses []string
 			for _, st := range strings.Split(r.URL.Query().Get("status"), ",") {
 				if st = strings.TrimSpace(st); st != "" {
@@ -187,7 +244,7 @@ func Handler(o Options) http.Handler {
 			}
 			writeJSON(w, http.StatusOK, v)
 		}))
-		mux.HandleFunc("POST /api/v1/callbacks/{id}/{action}", auth(func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc("POST /api/v1/callbacks/{id}/{action}", allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, a Actor) {
 			id, action := r.PathValue("id"), r.PathValue("action")
 			if !validID(w, id) {
 				return
@@ -195,9 +252,9 @@ func Handler(o Options) http.Handler {
 			var err error
 			switch action {
 			case "cancel":
-				err = o.Callbacks.CancelCallback(r.Context(), id, "api")
+				err = o.Callbacks.CancelCallback(r.Context(), id, a.ID)
 			case "now":
-				err = o.Callbacks.CallbackNow(r.Context(), id, "api")
+				err = o.Callbacks.CallbackNow(r.Context(), id, a.ID)
 			default:
 				writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("unknown action %q: use cancel or now", action)))
 				return
@@ -206,7 +263,7 @@ func Handler(o Options) http.Handler {
 				writeJSON(w, http.StatusConflict, errBody(err.Error()))
 				return
 			}
-			o.Log.Info("callback action", zap.String("callback", id), zap.String("action", action))
+			o.Log.Info("callback action", zap.String("callback", id), zap.String("action", action), zap.String("actor", a.ID))
 			writeJSON(w, http.StatusOK, map[string]string{"callback": id, "action": action, "result": "ok"})
 		}))
 	}
@@ -216,6 +273,26 @@ func Handler(o Options) http.Handler {
 		mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
 	}
 	return mux
+}
+
+// actor is who makes r: the bearer token's machine, or a person's
+// session through Authenticate.
+func (o Options) actor(r *http.Request) (Actor, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		got, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || o.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(o.Token)) != 1 {
+			return Actor{}, errors.New("missing or wrong bearer token")
+		}
+		return Actor{ID: "api-token", Role: RoleAdmin}, nil
+	}
+	if o.Authenticate == nil {
+		return Actor{}, errors.New("missing or wrong bearer token")
+	}
+	a, err := o.Authenticate(r)
+	if err != nil {
+		return Actor{}, err
+	}
+	return a, nil
 }
 
 // validID answers 400 unless id is a plain operator or callback id.

@@ -2,28 +2,34 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/auth"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/configs"
 	"github.com/hotline-acd/hotline/desk"
 	"github.com/hotline-acd/hotline/kb"
+	"github.com/hotline-acd/hotline/records"
 )
 
 // deskParts are the operator desktop's moving parts that a reload
 // replaces: who may sign in, and the knowledge base.
 type deskParts struct {
-	people atomic.Pointer[auth.People]
-	kb     atomic.Pointer[kb.Base]
-	desk   atomic.Pointer[desk.Desk]
+	sessions *auth.Sessions
+	people   atomic.Pointer[auth.People]
+	kb       atomic.Pointer[kb.Base]
+	desk     atomic.Pointer[desk.Desk]
 }
 
 // kbSource is where cfg's knowledge base is read from: its kb_dir beside
@@ -66,8 +72,9 @@ func (a *App) loadDesk(cfg *config.Config) error {
 
 // newDesk builds the desktop over the app's parts.
 func (a *App) newDesk() (*desk.Desk, error) {
+	a.desk.sessions = auth.NewSessions(a.rdb, a.opt.Config.Centre.ID, a.desk.people.Load)
 	return desk.New(desk.Options{
-		Sessions:  auth.NewSessions(a.rdb, a.opt.Config.Centre.ID, a.desk.people.Load),
+		Sessions:  a.desk.sessions,
 		People:    a.desk.people.Load,
 		Presence:  a.router,
 		States:    agentStates{a.state},
@@ -130,4 +137,36 @@ func (k knowledge) Search(q string, n int) []desk.Hit {
 		out = append(out, desk.Hit{ID: h.ID, Topic: h.Topic, Title: h.Title, Snippet: h.Snippet})
 	}
 	return out
+}
+
+// apiActor is the person whose session makes an API request; a state
+// change must carry the session's CSRF token.
+func (a *App) apiActor(r *http.Request) (api.Actor, error) {
+	s, err := a.desk.sessions.Get(r)
+	if err != nil {
+		if errors.Is(err, auth.ErrNoSession) {
+			return api.Actor{}, fmt.Errorf("%w: sign in, or send a bearer token", api.ErrUnauthenticated)
+		}
+		return api.Actor{}, err
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if err := auth.CheckCSRF(r, s); err != nil {
+			return api.Actor{}, fmt.Errorf("%w: %w", api.ErrUnauthenticated, err)
+		}
+	}
+	return api.Actor{ID: s.Person.ID, Role: s.Person.Role}, nil
+}
+
+// audit writes an actor's action on an operator into the records stream,
+// where supervisors audit calls and callbacks.
+func (a *App) audit(actor api.Actor, action, target, detail string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := a.state.records.Append(ctx, records.Record{
+		CallID: "audit-" + target, Outcome: "audit_" + action, Agent: target, EndedAt: a.opt.Now(),
+		Note: strings.TrimSpace("by " + actor.Role + " " + actor.ID + " " + detail),
+	})
+	if err != nil {
+		a.log.Warn("audit entry not written", zap.String("agent", target), zap.String("actor", actor.ID), zap.Error(err))
+	}
 }

@@ -20,6 +20,7 @@ import (
 var deskSecrets = map[string]string{
 	"HOTLINE_SECRET_1001": "secret-of-1001", "HOTLINE_SECRET_1002": "secret-of-1002",
 	"HOTLINE_SECRET_1003": "secret-of-1003", "HOTLINE_SECRET_1004": "secret-of-1004",
+	"HOTLINE_SECRET_SUP1": "secret-of-sup1", "HOTLINE_SECRET_ADM1": "secret-of-adm1",
 }
 
 func withDeskSecrets(o *app.Options) { o.Env = func(k string) string { return deskSecrets[k] } }
@@ -214,7 +215,7 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 		t.Errorf("after a restart of hotline: %d, want the desktop with the same session", code)
 	}
 
-	// The session is no bearer token: the supervisors' API stays closed.
+	// An operator's session opens only their own part of the API.
 	req, _ := http.NewRequest("POST", a.url("/api/v1/callbacks/1/cancel"), nil)
 	req.Header.Set("X-CSRF-Token", a.csrf)
 	resp, err := a.c.Do(req)
@@ -222,8 +223,8 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("an operator's session cancelling a callback: %d, want 401", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an operator's session cancelling a callback: %d, want 403", resp.StatusCode)
 	}
 	_ = records.OutcomeAnswered
 }

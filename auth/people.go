@@ -16,6 +16,7 @@ import (
 const (
 	RoleOperator   = "operator"
 	RoleSupervisor = "supervisor"
+	RoleAdmin      = "admin"
 )
 
 // Person is someone who may sign in.
@@ -42,36 +43,66 @@ func SecretEnv(id string) string {
 	return "HOTLINE_SECRET_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(id))
 }
 
-// FromConfig lists the config's operators with their secrets: the
-// config's secret_hash, or SecretEnv(id) in env. One with neither cannot
+// FromConfig lists the config's operators and staff with their roles and
+// secrets: the config's secret_hash, or SecretEnv(id) in env. One with neither cannot
 // sign in (reported in the second return, as a warning); a bad hash or a
 // weak secret is an error: nobody should run with it.
 func FromConfig(cfg *config.Config, env Env) (*People, []string, error) {
 	p := &People{byID: map[string]Person{}}
 	var missing []string
+	type cred struct{ id, name, role, hash string }
+	var creds []cred
 	for _, op := range cfg.Operators {
-		h := op.SecretHash
-		if h != "" {
-			if err := ValidHash(h); err != nil {
-				return nil, nil, fmt.Errorf("operator %s: secret_hash: %w", op.ID, err)
-			}
-		} else if s := env(SecretEnv(op.ID)); s != "" {
-			// The environment holds it in clear anyway: a keyed hash with
-			// this process's own key keeps it out of memory at no cost,
-			// where PBKDF2 would cost every start a second per operator.
-			if err := CheckSecret(s); err != nil {
-				return nil, nil, fmt.Errorf("operator %s: %s: %w", op.ID, SecretEnv(op.ID), err)
-			}
-			p.byID[op.ID] = Person{ID: op.ID, Name: op.Name, Role: RoleOperator, mac: macOf(s)}
-			continue
-		} else {
-			missing = append(missing, op.ID)
+		creds = append(creds, cred{op.ID, op.Name, RoleOperator, op.SecretHash})
+	}
+	for _, st := range cfg.Staff {
+		creds = append(creds, cred{st.ID, st.Name, st.Role, st.SecretHash})
+	}
+	for _, c := range creds {
+		per, ok, err := person(c.id, c.name, c.role, c.hash, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			missing = append(missing, c.id)
 			continue
 		}
-		p.byID[op.ID] = Person{ID: op.ID, Name: op.Name, Role: RoleOperator, hash: h}
+		p.byID[c.id] = per
 	}
 	sort.Strings(missing)
 	return p, missing, nil
+}
+
+// person is one person's credential: a PBKDF2 hash from the config, or
+// else a secret from the environment; ok false when there is neither.
+func person(id, name, role, hash string, env Env) (Person, bool, error) {
+	if hash != "" {
+		if err := ValidHash(hash); err != nil {
+			return Person{}, false, fmt.Errorf("%s %s: secret_hash: %w", role, id, err)
+		}
+		return Person{ID: id, Name: name, Role: role, hash: hash}, true, nil
+	}
+	s := env(SecretEnv(id))
+	if s == "" {
+		return Person{}, false, nil
+	}
+	if err := CheckSecret(s); err != nil {
+		return Person{}, false, fmt.Errorf("%s %s: %s: %w", role, id, SecretEnv(id), err)
+	}
+	return Person{ID: id, Name: name, Role: role, mac: macOf(s)}, true, nil
+}
+
+// Rank orders roles by what they may do.
+func Rank(role string) int {
+	switch role {
+	case RoleOperator:
+		return 1
+	case RoleSupervisor:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
 }
 
 // Add adds or replaces a person with a secret already hashed.

@@ -50,6 +50,22 @@ type Service struct {
 	Webhook string `yaml:"webhook"`
 }
 
+// StaffMember is a supervisor or an administrator: someone who signs in
+// to the wallboard and the API with their own secret (secret_hash, or
+// HOTLINE_SECRET_<ID> in the environment) and the role's rights.
+type StaffMember struct {
+	ID         string `yaml:"id"`
+	Name       string `yaml:"name"`
+	Role       string `yaml:"role"` // supervisor | admin
+	SecretHash string `yaml:"secret_hash"`
+}
+
+// Staff roles.
+const (
+	RoleSupervisor = "supervisor"
+	RoleAdmin      = "admin"
+)
+
 // Case kinds.
 const (
 	CaseComplaint = "complaint"
@@ -152,6 +168,29 @@ func (v *validator) desk() {
 		}
 	}
 	v.services()
+	v.staff()
+}
+
+func (v *validator) staff() {
+	seen := map[string]bool{}
+	for _, op := range v.cfg.Operators {
+		seen[op.ID] = true
+	}
+	for i, p := range v.cfg.Staff {
+		switch {
+		case !operatorID.MatchString(p.ID):
+			v.errorf(at("staff", i, "id"), "staff %q: an id is letters, digits, \".\", \"-\" and \"_\"", p.ID)
+		case seen[p.ID]:
+			v.errorf(at("staff", i, "id"), "staff %q: the id is already an operator's or listed twice", p.ID)
+		}
+		seen[p.ID] = true
+		if p.Role != RoleSupervisor && p.Role != RoleAdmin {
+			v.errorf(at("staff", i, "role"), "staff %q: role %q: use supervisor or admin", p.ID, p.Role)
+		}
+		if p.Name == "" {
+			v.cfg.Staff[i].Name = p.ID
+		}
+	}
 }
 
 func (v *validator) idList(path []any, what string, ids []string) {

@@ -18,6 +18,7 @@ type Config struct {
 	Callbacks CallbackRules        `yaml:"callbacks"`
 	Desk      Desk                 `yaml:"desk"`
 	Services  []Service            `yaml:"services"`
+	Staff     []StaffMember        `yaml:"staff"`
 
 	// File is the path the config was loaded from (for messages).
 	File string `yaml:"-"`
