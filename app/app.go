@@ -25,6 +25,7 @@ import (
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
+	"github.com/hotline-acd/hotline/wallboard"
 )
 
 // Options configure one hotline instance.
@@ -104,18 +105,19 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 
 // App is one running hotline.
 type App struct {
-	opt    Options
-	log    *zap.Logger
-	rdb    *redis.Client
-	ownRDB bool
-	pbx    *ariadapter.Client
-	router *router.Router
-	state  *redisState
-	cbs    *callbackState
-	reg    *prometheus.Registry
-	http   *http.Server
-	ln     net.Listener
-	desk   deskParts
+	opt       Options
+	log       *zap.Logger
+	rdb       *redis.Client
+	ownRDB    bool
+	pbx       *ariadapter.Client
+	router    *router.Router
+	state     *redisState
+	cbs       *callbackState
+	reg       *prometheus.Registry
+	http      *http.Server
+	ln        net.Listener
+	desk      deskParts
+	wallboard *wallboard.Wallboard
 	// cases opened from the desktop, and their delivery to the services.
 	cases     *cases.Store
 	forwarder *cases.Forwarder
@@ -200,6 +202,9 @@ func New(opt Options) (*App, error) {
 		return nil, fmt.Errorf("app: desk: %w", err)
 	}
 	a.desk.desk.Store(d)
+	if a.wallboard, err = a.newWallboard(); err != nil {
+		return nil, fmt.Errorf("app: wallboard: %w", err)
+	}
 	return a, nil
 }
 
@@ -334,7 +339,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.mu.Lock()
 		a.ln = ln
 		a.http = &http.Server{
-			Handler: withDesk(api.Handler(api.Options{
+			Handler: withPages(api.Handler(api.Options{
 				Token:        a.opt.APIToken,
 				Authenticate: a.apiActor,
 				Audit:        a.audit,
@@ -345,7 +350,7 @@ func (a *App) Run(ctx context.Context) error {
 				Ready:        a.ready,
 				Log:          a.log.Named("api"),
 				NotFound:     func(err error) bool { return errors.Is(err, router.ErrUnknownAgent) },
-			}), a.desk.desk.Load()),
+			}), a.desk.desk.Load(), a.wallboard),
 			ReadHeaderTimeout: to.ReadHeader,
 			ReadTimeout:       to.Read,
 			WriteTimeout:      to.Write,

@@ -21,6 +21,7 @@ import (
 	"github.com/hotline-acd/hotline/desk"
 	"github.com/hotline-acd/hotline/kb"
 	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/wallboard"
 )
 
 // deskParts are the operator desktop's moving parts that a reload
@@ -88,14 +89,31 @@ func (a *App) newDesk() (*desk.Desk, error) {
 	})
 }
 
-// withDesk serves the API's paths from api and every other from the desk.
-func withDesk(api http.Handler, d *desk.Desk) http.Handler {
+// withPages serves the API's paths from api, the wallboard's from wb and
+// every other from the desk.
+func withPages(api http.Handler, d *desk.Desk, wb *wallboard.Wallboard) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/api/", "/metrics", "/healthz", "/readyz"} {
 		mux.Handle(p, api)
 	}
+	mux.Handle("/wallboard", wb)
+	mux.Handle("/wallboard/", wb)
 	mux.Handle("/", d)
 	return mux
+}
+
+// newWallboard builds the supervisors' board over the app's parts.
+func (a *App) newWallboard() (*wallboard.Wallboard, error) {
+	return wallboard.New(wallboard.Options{
+		Sessions: a.desk.sessions,
+		Source:   boardSource{a},
+		Actions:  boardActions{a},
+		Audit: func(who, role, action, target string) {
+			a.audit(api.Actor{ID: who, Role: role}, action, target, "from the wallboard")
+		},
+		Now: a.opt.Now,
+		Log: a.log.Named("wallboard"),
+	})
 }
 
 // agentStates reads an operator's state for the desktop.

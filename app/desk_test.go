@@ -54,10 +54,10 @@ func (b *browser) signIn(id, secret string) int {
 	if resp.StatusCode != http.StatusSeeOther {
 		return resp.StatusCode
 	}
-	code, page := b.get("/")
+	code, page := b.get(resp.Header.Get("Location")) // the desktop, or a supervisor's wallboard
 	m := csrfRe.FindStringSubmatch(page)
 	if code != 200 || m == nil {
-		b.h.t.Fatalf("desktop page after sign-in: %d, CSRF token found: %v", code, m != nil)
+		b.h.t.Fatalf("page after sign-in (%s): %d, CSRF token found: %v", resp.Header.Get("Location"), code, m != nil)
 	}
 	b.csrf = m[1]
 	return resp.StatusCode

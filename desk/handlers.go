@@ -88,8 +88,17 @@ func (d *Desk) login(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	delete(d.fails, id)
 	d.mu.Unlock()
-	d.opt.Log.Info("desk: signed in", zap.String("agent", id))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	d.opt.Log.Info("desk: signed in", zap.String("agent", id), zap.String("role", per.Role))
+	http.Redirect(w, r, home(per.Role), http.StatusSeeOther)
+}
+
+// home is where a person goes after signing in: operators to their
+// desktop, supervisors and admins to the wallboard.
+func home(role string) string {
+	if role == auth.RoleOperator {
+		return "/"
+	}
+	return "/wallboard"
 }
 
 func (d *Desk) tooManyFails(id string, now time.Time) bool {
@@ -126,6 +135,10 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request) {
 	s, err := d.opt.Sessions.Get(r)
 	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if s.Person.Role != auth.RoleOperator {
+		http.Redirect(w, r, home(s.Person.Role), http.StatusSeeOther)
 		return
 	}
 	v := d.base(s)

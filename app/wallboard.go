@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/desk"
+	"github.com/hotline-acd/hotline/queue"
+	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/wallboard"
+)
+
+// boardSource computes the wallboard from Redis: the queues and operators
+// as they are, today's records, and the callbacks owed.
+type boardSource struct{ a *App }
+
+func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
+	a := b.a
+	cfg := a.router.Config()
+	now := a.opt.Now()
+	loc := cfg.Hours.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	dayStart := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	board := wallboard.Board{At: local}
+	today, err := callsSince(ctx, a.state.records, dayStart)
+	if err != nil {
+		return board, err
+	}
+	ids := make([]string, 0, len(cfg.Topics))
+	for id := range cfg.Topics {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t := cfg.Topics[id]
+		row := wallboard.Topic{ID: id, Name: t.Name, TargetPercent: t.ServiceLevel.Percent, TargetWithin: t.ServiceLevel.Within.D()}
+		if row.Waiting, err = a.state.queue.Len(ctx, id); err != nil {
+			return board, err
+		}
+		if first, err := a.state.queue.List(ctx, id, 1); err == nil && len(first) > 0 && !first[0].EnqueuedAt.IsZero() {
+			row.OldestWait = now.Sub(first[0].EnqueuedAt)
+		} else if err != nil && !errors.Is(err, queue.ErrNotFound) {
+			return board, err
+		}
+		var waits, talks time.Duration
+		for _, r := range today[id] {
+			row.Offered++
+			switch r.Outcome {
+			case records.OutcomeAnswered, records.OutcomeDropped, records.OutcomeTransferred:
+				row.Answered++
+				waits += r.Wait
+				if !r.AnsweredAt.IsZero() && r.EndedAt.After(r.AnsweredAt) {
+					talks += r.EndedAt.Sub(r.AnsweredAt)
+				}
+				if row.TargetWithin > 0 && r.Wait <= row.TargetWithin {
+					row.AnsweredInTarget++
+				}
+			case records.OutcomeAbandoned:
+				row.Abandoned++
+			}
+		}
+		if row.Answered > 0 {
+			row.ASA = waits / time.Duration(row.Answered)
+			row.AHT = talks / time.Duration(row.Answered)
+		}
+		board.Topics = append(board.Topics, row)
+	}
+	ags, err := a.state.agents.List(ctx)
+	if err != nil {
+		return board, err
+	}
+	for _, ag := range ags {
+		board.Operators = append(board.Operators, wallboard.Operator{ID: ag.ID, Name: ag.Name, State: string(ag.State), Reason: ag.Reason, Since: ag.Since.In(loc)})
+	}
+	counts, err := a.cbs.store.Counts(ctx)
+	if err != nil {
+		return board, err
+	}
+	board.Callbacks = wallboard.Callbacks{Pending: counts.Pending, Due: counts.Queued + counts.Promoting + counts.InFlight, Unreached: counts.Unreached}
+	open, err := a.cbs.store.List(ctx, callbacks.Filter{}, 50)
+	if err != nil {
+		return board, err
+	}
+	for _, c := range open {
+		board.Pending = append(board.Pending, wallboard.Callback{ID: c.ID, Topic: c.Topic, Status: string(c.Status),
+			Number: desk.Mask(c.Number, cfg.Desk.NumberMask), Due: c.DueAt.In(loc), Attempts: c.Tries, Reasons: c.Reasons})
+	}
+	return board, nil
+}
+
+// callsSince are the inbound calls that reached a queue since from, by
+// topic, from the records stream (whose ids are the write times in ms).
+func callsSince(ctx context.Context, s *records.Stream, from time.Time) (map[string][]records.Record, error) {
+	out := map[string][]records.Record{}
+	start := strconv.FormatInt(from.UnixMilli(), 10)
+	for {
+		recs, err := s.Range(ctx, start, "+", 1000)
+		if err != nil {
+			return nil, fmt.Errorf("wallboard: today's records: %w", err)
+		}
+		for _, r := range recs {
+			if r.Topic == "" || r.EnqueuedAt.IsZero() || strings.HasPrefix(r.CallID, "cb-") || strings.HasPrefix(r.CallID, "audit-") {
+				continue
+			}
+			out[r.Topic] = append(out[r.Topic], r)
+		}
+		if len(recs) < 1000 {
+			return out, nil
+		}
+		start = "(" + recs[len(recs)-1].ID
+	}
+}
+
+// boardActions are the supervisor's actions from the board.
+type boardActions struct{ a *App }
+
+func (b boardActions) CancelCallback(ctx context.Context, id, who string) error {
+	return callbackAPI{b.a.cbs}.CancelCallback(ctx, id, who)
+}
+
+func (b boardActions) CallbackNow(ctx context.Context, id, who string) error {
+	return callbackAPI{b.a.cbs}.CallbackNow(ctx, id, who)
+}
+
+func (b boardActions) Pause(ctx context.Context, agentID, reason string) error {
+	return b.a.router.Pause(ctx, agentID, reason)
+}
+
+func (b boardActions) Logout(ctx context.Context, agentID string) error {
+	return b.a.router.Logout(ctx, agentID)
+}

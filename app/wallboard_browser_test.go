@@ -1,0 +1,125 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hotline-acd/hotline/pbx/emulator"
+)
+
+// After a scripted burst of calls, every number on the wallboard equals
+// what the API and the records say; the supervisor cancels a callback and
+// force-pauses an operator from the page; an operator gets 403 there.
+func TestWallboardInABrowser(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	withStaff(cfg)
+	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
+	// One caller waits past the minimum and gives up (a callback owed),
+	// then 1001 logs in and answers two.
+	_, abandoned := h.abandonAfterMinimum(emulator.Caller{Number: "79007770001"})
+	h.login("PJSIP/1001")
+	for i := range 2 {
+		c := h.emu.Call(emulator.Caller{Number: fmt.Sprintf("7900777001%d", i), Script: choose("2", "3"), HangupAfterBridged: 100 * time.Millisecond})
+		h.waitClosed(c.Ended(), "an answered call")
+		h.record(c.ID())
+	}
+	recs := h.records()
+	var offered, answered, gaveUp int
+	for _, r := range recs {
+		if r.Topic != "testing" || r.EnqueuedAt.IsZero() || strings.HasPrefix(r.CallID, "cb-") {
+			continue
+		}
+		offered++
+		switch r.Outcome {
+		case "answered":
+			answered++
+		case "abandoned":
+			gaveUp++
+		}
+	}
+	if offered != 3 || answered != 2 || gaveUp != 1 || abandoned.Callback == "" {
+		t.Fatalf("records: offered %d answered %d abandoned %d (callback %q), want 3, 2, 1 with a callback", offered, answered, gaveUp, abandoned.Callback)
+	}
+	h.eventually("1001 ready", func() bool { return h.state("1001") == "ready" })
+
+	op := h.browser()
+	op.signIn("1001", "secret-of-1001")
+	if code, _ := op.get("/wallboard"); code != 403 {
+		t.Errorf("an operator's session on the wallboard: %d, want 403", code)
+	}
+
+	ctx := chromium(t)
+	base := "http://" + h.app.HTTPAddr()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/login?lang=en"),
+		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=id]`, "sup1", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=secret]`, "secret-of-sup1", chromedp.ByQuery),
+		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#topics`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("supervisor signing in: %v", err)
+	}
+	row := `#topics tr[data-topic=testing] `
+	for sel, want := range map[string]int{row + ".offered": offered, row + ".answered": answered, row + ".abandoned": gaveUp} {
+		if got := textOf(t, ctx, sel, strconv.Itoa(want)); strings.TrimSpace(got) != strconv.Itoa(want) {
+			t.Errorf("%s shows %q, the records say %d", sel, got, want)
+		}
+	}
+	// Waiting and callbacks as the API says.
+	_, qbody := h.api("GET", "/api/v1/queues", "")
+	var queues []struct {
+		Topic   string
+		Waiting int
+	}
+	if err := json.Unmarshal([]byte(qbody), &queues); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queues {
+		if got := textOf(t, ctx, fmt.Sprintf(`#topics tr[data-topic=%s] .waiting`, q.Topic), strconv.Itoa(q.Waiting)); strings.TrimSpace(got) != strconv.Itoa(q.Waiting) {
+			t.Errorf("waiting in %s: page %q, API %d", q.Topic, got, q.Waiting)
+		}
+	}
+	open := h.openCallbacks()
+	if got := textOf(t, ctx, "#cb-pending", strconv.Itoa(len(open))); strings.TrimSpace(got) != strconv.Itoa(len(open)) || len(open) != 1 {
+		t.Errorf("pending callbacks: page %q, store %d (want 1)", got, len(open))
+	}
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "ready")
+	screenshot(t, ctx, "wallboard")
+
+	// Cancel the callback and force-pause 1001 from the page.
+	err = chromedp.Run(ctx,
+		chromedp.Click(fmt.Sprintf(`tr[data-callback=%q] .cb-cancel`, open[0].ID), chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#cb-pending", "0")
+	if cb := h.callback(open[0].ID); cb.Status != "cancelled" {
+		t.Errorf("callback after the page's cancel: %s", cb.Status)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click(`tr[data-agent="1001"] .force-pause`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "paused")
+	if st := h.state("1001"); st != "paused" {
+		t.Errorf("1001 after the page's pause: %s", st)
+	}
+	audit := false
+	for _, r := range h.records() {
+		if r.CallID == "audit-1001" && r.Outcome == "audit_pause" && strings.Contains(r.Note, "sup1") {
+			audit = true
+		}
+	}
+	if !audit {
+		t.Error("the force-pause is not in the audit under the supervisor's id")
+	}
+}
+
