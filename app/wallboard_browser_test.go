@@ -122,4 +122,3 @@ func TestWallboardInABrowser(t *testing.T) {
 		t.Error("the force-pause is not in the audit under the supervisor's id")
 	}
 }
-
