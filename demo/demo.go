@@ -121,6 +121,7 @@ func Config(n int, wrapUp, minAbandon, cbDelay time.Duration) (*config.Config, e
 	for _, l := range cfg.Languages {
 		langs = append(langs, l.Code)
 	}
+	cfg.Staff = []config.StaffMember{{ID: "supervisor", Name: "Demo supervisor", Role: config.RoleSupervisor}}
 	cfg.Operators = nil
 	for i := 0; i < n; i++ {
 		id := strconv.Itoa(1001 + i)
@@ -388,12 +389,19 @@ func logCall(log *zap.Logger, r records.Record) {
 // hotline as HOTLINE_SECRET_<ID> would be.
 func demoSecrets(cfg *config.Config) (map[string]string, error) {
 	out := map[string]string{}
+	ids := []string{}
 	for _, op := range cfg.Operators {
+		ids = append(ids, op.ID)
+	}
+	for _, st := range cfg.Staff {
+		ids = append(ids, st.ID)
+	}
+	for _, id := range ids {
 		b := make([]byte, 9)
 		if _, err := crand.Read(b); err != nil {
 			return nil, fmt.Errorf("demo: secret: %w", err)
 		}
-		out[auth.SecretEnv(op.ID)] = "demo-" + base64.RawURLEncoding.EncodeToString(b)
+		out[auth.SecretEnv(id)] = "demo-" + base64.RawURLEncoding.EncodeToString(b)
 	}
 	return out, nil
 }
@@ -402,6 +410,9 @@ func printBanner(w io.Writer, addr string, cfg *config.Config, secrets map[strin
 	fmt.Fprintf(w, "\n  Operator desktop: http://%s/\n  Sign in (this run only):\n", addr)
 	for _, op := range cfg.Operators {
 		fmt.Fprintf(w, "    operator %s  secret %s\n", op.ID, secrets[auth.SecretEnv(op.ID)])
+	}
+	for _, st := range cfg.Staff {
+		fmt.Fprintf(w, "  Wallboard: http://%s/wallboard  %s %s  secret %s\n", addr, st.Role, st.ID, secrets[auth.SecretEnv(st.ID)])
 	}
 	fmt.Fprintf(w, "  Virtual citizens call until Ctrl-C (or --duration).\n\n")
 }

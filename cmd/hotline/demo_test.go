@@ -126,7 +126,7 @@ func TestDemoPrintsWorkingSignIns(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--duration", "1m", "--operators", "2", "--log-level", "warn"}, &out, &errb)
 	}()
-	banner := regexp.MustCompile(`Operator desktop: (http://\S+/)[\s\S]*operator 1001  secret (\S+)`)
+	banner := regexp.MustCompile(`Operator desktop: (http://\S+/)[\s\S]*operator 1001  secret (\S+)[\s\S]*Wallboard: \S+  supervisor supervisor  secret (\S+)`)
 	var m []string
 	deadline := time.Now().Add(30 * time.Second)
 	for m == nil && time.Now().Before(deadline) {
@@ -141,8 +141,12 @@ func TestDemoPrintsWorkingSignIns(t *testing.T) {
 		t.Fatalf("no desktop address and sign-in in the demo's output:\n%s", errb.String())
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for secret, want := range map[string]int{m[2]: http.StatusSeeOther, m[2] + "x": http.StatusUnauthorized} {
-		resp, err := noRedirect.PostForm(m[1]+"login", url.Values{"id": {"1001"}, "secret": {secret}})
+	for _, c := range []struct {
+		id, secret string
+		want       int
+	}{{"1001", m[2], http.StatusSeeOther}, {"1001", m[2] + "x", http.StatusUnauthorized}, {"supervisor", m[3], http.StatusSeeOther}} {
+		id, secret, want := c.id, c.secret, c.want
+		resp, err := noRedirect.PostForm(m[1]+"login", url.Values{"id": {id}, "secret": {secret}})
 		if err != nil {
 			t.Fatal(err)
 		}
