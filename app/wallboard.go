@@ -74,6 +74,9 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 		}
 		board.Topics = append(board.Topics, row)
 	}
+	if board.History, err = history(ctx, a, now, loc); err != nil {
+		return board, err
+	}
 	ags, err := a.state.agents.List(ctx)
 	if err != nil {
 		return board, err
@@ -137,4 +140,69 @@ func (b boardActions) Pause(ctx context.Context, agentID, reason string) error {
 
 func (b boardActions) Logout(ctx context.Context, agentID string) error {
 	return b.a.router.Logout(ctx, agentID)
+}
+
+// historySteps and historyStep are the board's history: the last four
+// hours in ten-minute steps.
+const (
+	historySteps = 24
+	historyStep  = 10 * time.Minute
+)
+
+// history is read back from the records: a step counts the callers who
+// waited at some moment of the ten minutes up to it (queued before its
+// end, answered or gone after its start); the callers waiting now are
+// added to the last step. Nothing is sampled, so a restart loses
+// nothing.
+func history(ctx context.Context, a *App, now time.Time, loc *time.Location) ([]wallboard.Point, error) {
+	from := now.Add(-historySteps * historyStep)
+	byTopic, err := callsSince(ctx, a.state.records, from.Add(-time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.router.Config()
+	pts := make([]wallboard.Point, historySteps+1)
+	offered := make([]int, len(pts))
+	within := make([]int, len(pts))
+	for i := range pts {
+		pts[i].At = from.Add(time.Duration(i) * historyStep).In(loc)
+	}
+	for topic, recs := range byTopic {
+		target := time.Duration(0)
+		if t, ok := cfg.Topic(topic); ok {
+			target = t.ServiceLevel.Within.D()
+		}
+		for _, r := range recs {
+			left := r.EndedAt
+			if !r.AnsweredAt.IsZero() {
+				left = r.AnsweredAt
+			}
+			for i := range pts {
+				at := pts[i].At
+				if r.EnqueuedAt.Before(at) && left.After(at.Add(-historyStep)) {
+					pts[i].Waiting++
+				}
+			}
+			if i := int(r.EndedAt.Sub(from) / historyStep); i >= 0 && i < len(pts) {
+				offered[i]++
+				if !r.AnsweredAt.IsZero() && target > 0 && r.Wait <= target {
+					within[i]++
+				}
+			}
+		}
+	}
+	for i := range pts {
+		pts[i].ServiceLevel = -1
+		if offered[i] > 0 {
+			pts[i].ServiceLevel = 100 * float64(within[i]) / float64(offered[i])
+		}
+	}
+	for id := range cfg.Topics {
+		n, err := a.state.queue.Len(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		pts[len(pts)-1].Waiting += n
+	}
+	return pts, nil
 }

@@ -92,6 +92,15 @@ func TestWallboardInABrowser(t *testing.T) {
 		t.Errorf("pending callbacks: page %q, store %d (want 1)", got, len(open))
 	}
 	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "ready")
+	// The history chart: the abandoned caller waited within the last
+	// hours, so the waiting line is not flat at zero.
+	var points string
+	if err := chromedp.Run(ctx, chromedp.AttributeValue(`#history polyline.w`, "points", &points, nil, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if pts := strings.Fields(points); len(pts) != 25 || !strings.Contains(points, ",10 ") && !strings.HasSuffix(points, ",10") {
+		t.Errorf("waiting history %q: want 25 steps reaching the top for the one caller who waited", points)
+	}
 	screenshot(t, ctx, "wallboard")
 
 	// Cancel the callback and force-pause 1001 from the page.

@@ -30,6 +30,48 @@ type Board struct {
 	Operators []Operator
 	Callbacks Callbacks
 	Pending   []Callback // the open callbacks, soonest first
+	// History is the last hours in equal steps, oldest first: callers
+	// waiting at each step and the service level of the step's answers.
+	History []Point
+}
+
+// Point is one step of the board's history.
+type Point struct {
+	At           time.Time
+	Waiting      int
+	ServiceLevel float64 // -1: nothing offered in the step
+}
+
+// chart is the history as two SVG polylines (waiting, service level) in a
+// width × height box: drawn on the server, so the page needs no chart
+// script.
+type chart struct {
+	Width, Height       int
+	Waiting, Level      string // polyline points
+	MaxWaiting          int
+	FirstLabel, LastLab string
+}
+
+func newChart(h []Point) chart {
+	c := chart{Width: 600, Height: 120, MaxWaiting: 1}
+	if len(h) < 2 {
+		return c
+	}
+	for _, p := range h {
+		c.MaxWaiting = max(c.MaxWaiting, p.Waiting)
+	}
+	var w, l strings.Builder
+	step := float64(c.Width) / float64(len(h)-1)
+	for i, p := range h {
+		x := float64(i) * step
+		fmt.Fprintf(&w, "%.0f,%.0f ", x, float64(c.Height)-float64(p.Waiting)*float64(c.Height-10)/float64(c.MaxWaiting))
+		if p.ServiceLevel >= 0 {
+			fmt.Fprintf(&l, "%.0f,%.0f ", x, float64(c.Height)-p.ServiceLevel*float64(c.Height-10)/100)
+		}
+	}
+	c.Waiting, c.Level = strings.TrimSpace(w.String()), strings.TrimSpace(l.String())
+	c.FirstLabel, c.LastLab = h[0].At.Format("15:04"), h[len(h)-1].At.Format("15:04")
+	return c
 }
 
 // Topic is one queue's numbers.
@@ -130,9 +172,10 @@ func New(o Options) (*Wallboard, error) {
 			}
 			return fmt.Sprintf("%.0f%%", f)
 		},
-		"ms":   func(t time.Time) int64 { return t.UnixMilli() },
-		"join": strings.Join,
-		"hhmm": func(t time.Time) string { return t.Format("15:04") },
+		"ms":    func(t time.Time) int64 { return t.UnixMilli() },
+		"join":  strings.Join,
+		"hhmm":  func(t time.Time) string { return t.Format("15:04") },
+		"chart": newChart,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
