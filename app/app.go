@@ -152,6 +152,7 @@ func New(opt Options) (*App, error) {
 		a.ownRDB = true
 	}
 	a.state = newRedisState(a.rdb, opt.Config)
+	a.state.now = opt.Now
 	if opt.ARI.Events == nil {
 		opt.ARI.Events = router.Events
 	}
@@ -177,6 +178,7 @@ func New(opt Options) (*App, error) {
 	// The store is always wired: whether a topic owes callbacks is read from
 	// the config in force, so a reload can turn them on or off.
 	a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
+	a.cbs.now = opt.Now
 	ropt.Callbacks, ropt.Policy = a.cbs, a.cbs.policy
 	ropt.OutageTopic = outageTopic(opt.Config)
 	if opt.CallbackAttemptLease > 0 {

@@ -21,6 +21,7 @@ import (
 // callbackState adapts the callbacks store to the router and the API; the
 // rules of each topic come from the config in force.
 type callbackState struct {
+	now    func() time.Time // the app's clock
 	cfg    *atomic.Pointer[config.Config]
 	store  *callbacks.Store
 	router *router.Router
@@ -181,7 +182,7 @@ func (s callbackAPI) ListCallbacks(ctx context.Context, statuses []string) (any,
 }
 
 func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {
-	if _, err := s.store.Cancel(ctx, id, who, time.Now()); err != nil {
+	if _, err := s.store.Cancel(ctx, id, who, s.now()); err != nil {
 		return err
 	}
 	// A cancelled callback waiting in its queue must not ring anyone.
@@ -189,7 +190,7 @@ func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {
 }
 
 func (s callbackAPI) CallbackNow(ctx context.Context, id, who string) error {
-	if err := s.store.MoveNow(ctx, id, who, time.Now()); err != nil {
+	if err := s.store.MoveNow(ctx, id, who, s.now()); err != nil {
 		return err
 	}
 	s.router.KickCallbacks()

@@ -25,6 +25,7 @@ const defaultAHT = 3 * time.Minute
 // redisState adapts the Redis packages to the interfaces the router and the
 // API declare. It holds no state of its own beyond the config in force.
 type redisState struct {
+	now      func() time.Time // the app's clock
 	cfg      atomic.Pointer[config.Config]
 	queue    *queue.Queue
 	agents   *agents.Registry
@@ -58,7 +59,7 @@ func (s *redisState) sync(ctx context.Context, cfg *config.Config) error {
 			ID: op.ID, Name: op.Name, Endpoint: op.Endpoint, Skills: op.Skills, Languages: op.Languages,
 		})
 	}
-	if err := s.agents.Sync(ctx, ops, time.Now()); err != nil {
+	if err := s.agents.Sync(ctx, ops, s.now()); err != nil {
 		return fmt.Errorf("sync operators: %w", err)
 	}
 	s.cfg.Store(cfg)
