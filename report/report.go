@@ -271,7 +271,7 @@ func kindOf(r records.Record) (kind, string) {
 	if !ok {
 		return inbound, ""
 	}
-	if r.Callback != "" && rest == r.Callback {
+	if r.IsCallbackAudit() {
 		return audit, r.Callback
 	}
 	if r.Callback != "" && strings.HasPrefix(rest, r.Callback+"-a") {

@@ -223,3 +223,48 @@ func TestFromConfig(t *testing.T) {
 		t.Fatalf("rules %+v", r)
 	}
 }
+
+// Hours follow the local clock whatever the offset: a half-hour zone's
+// hours start at :00 local, and the hour a DST change repeats is two
+// buckets (Berlin, 25 October 2026: 02:00–03:00 twice).
+func TestHourBucketsInOtherZones(t *testing.T) {
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(id string, at time.Time) records.Record {
+		return abandoned(id, "covid", at, time.Minute, "")
+	}
+	from := time.Date(2026, 12, 1, 10, 0, 0, 0, kolkata)
+	rep, err := report.Compute(report.Request{From: from, To: from.Add(2 * time.Hour), By: report.Hour, Topic: "covid"},
+		report.Rules{Location: kolkata}, []records.Record{call("k1", from.Add(59*time.Minute)), call("k2", from.Add(61*time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 2 || rep.Rows[0].Start.Format("15:04") != "10:00" || rep.Rows[0].Offered != 1 || rep.Rows[1].Offered != 1 {
+		t.Fatalf("Kolkata rows %+v", rep.Rows)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC) // 02:00 CEST
+	rep, err = report.Compute(report.Request{From: first, To: first.Add(2 * time.Hour), By: report.Hour, Topic: "covid"},
+		report.Rules{Location: berlin}, []records.Record{call("b1", first.Add(10*time.Minute)), call("b2", first.Add(70*time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, fmt.Sprintf("%s=%d", r.Start.Format("15:04Z07:00"), r.Offered))
+	}
+	if strings.Join(got, " ") != "02:00+02:00=1 02:00+01:00=1" {
+		t.Fatalf("Berlin's repeated hour: %v", got)
+	}
+	// Days are the local calendar's: the day of the change is 25 hours.
+	rep, err = report.Compute(report.Request{From: time.Date(2026, 10, 25, 0, 0, 0, 0, berlin), To: time.Date(2026, 10, 27, 0, 0, 0, 0, berlin), By: report.Day, Topic: "covid"},
+		report.Rules{Location: berlin}, []records.Record{call("d1", time.Date(2026, 10, 25, 23, 30, 0, 0, berlin))})
+	if err != nil || len(rep.Rows) != 2 || rep.Rows[0].Offered != 1 || rep.Rows[1].Start.Format(time.RFC3339) != "2026-10-26T00:00:00+01:00" {
+		t.Fatalf("Berlin days %+v %v", rep.Rows, err)
+	}
+}
