@@ -90,6 +90,7 @@ type Options struct {
 	Control   AgentControl
 	Snapshot  Snapshot
 	Callbacks Callbacks // nil: callbacks are not configured
+	Reports   Reports   // nil: GET /api/v1/records is the latest 100 (Snapshot), no report
 	Gatherer  prometheus.Gatherer
 	Ready     func() error // nil error: ready to take calls
 	Log       *zap.Logger
@@ -270,8 +271,11 @@ func Handler(o Options) http.Handler {
 	if o.Snapshot != nil {
 		mux.HandleFunc("GET /api/v1/agents", read(o.Snapshot.Agents))
 		mux.HandleFunc("GET /api/v1/queues", read(o.Snapshot.Queues))
-		mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
+		if o.Reports == nil {
+			mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
+		}
 	}
+	reportRoutes(mux, o, auth)
 	return mux
 }
 

@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"serve":       {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
 	"demo":        {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
 	"callbacks":   {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"report":      {runReport, "the supervisors' report over a running hotline's API: hotline report --from 2026-12-01 --to 2026-12-02 [--by hour|day]"},
 	"hash-secret": {runHashSecret, "hash an operator's sign-in secret read from stdin, for secret_hash in the config"},
 	"prompts":     {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
 }
