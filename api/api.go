@@ -275,7 +275,9 @@ func Handler(o Options) http.Handler {
 			mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
 		}
 	}
-	reportRoutes(mux, o, auth)
+	reportRoutes(mux, o, func(h http.HandlerFunc) http.HandlerFunc {
+		return allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) { h(w, r) })
+	})
 	return mux
 }
 

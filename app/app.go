@@ -343,6 +343,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.http = &http.Server{
 			Handler: withPages(api.Handler(api.Options{
 				Token:        a.opt.APIToken,
+				Reports:      api.RecordReports{Stream: a.state.records, Config: a.state.cfg.Load},
 				Authenticate: a.apiActor,
 				Audit:        a.audit,
 				Control:      a.router,

@@ -87,6 +87,8 @@ func TestAPIRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/agents", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"GET", "/api/v1/queues", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"GET", "/api/v1/records", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
+		{"GET", "/api/v1/records?topic=testing&limit=10", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
+		{"GET", "/api/v1/report?from=2026-12-01&to=2026-12-02&by=hour", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"GET", "/api/v1/callbacks", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"POST", "/api/v1/callbacks/42/cancel", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
 		{"POST", "/api/v1/callbacks/42/now", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
