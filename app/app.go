@@ -113,9 +113,11 @@ type App struct {
 	state  *redisState
 	cbs    *callbackState
 	reg    *prometheus.Registry
-	http   *http.Server
-	ln     net.Listener
-	desk   deskParts
+	// metrics are the router's series, given the topics of each reload.
+	metrics *router.Metrics
+	http    *http.Server
+	ln      net.Listener
+	desk    deskParts
 	// cases opened from the desktop, and their delivery to the services.
 	cases     *cases.Store
 	forwarder *cases.Forwarder
@@ -149,11 +151,17 @@ func New(opt Options) (*App, error) {
 		a.rdb = redis.NewClient(ro)
 		a.ownRDB = true
 	}
+	a.rdb.AddHook(newRedisMetrics(a.reg))
 	a.state = newRedisState(a.rdb, opt.Config)
 	if opt.ARI.Events == nil {
 		opt.ARI.Events = router.Events
 	}
+	ari := newARIMetrics(a.reg, func() bool { return a.pbx != nil && a.pbx.Connected() })
+	opt.ARI.ObserveREST = ari.observe
 	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
+	rm := router.NewMetrics(a.reg)
+	rm.Init(opt.Config)
+	a.metrics = rm
 	ropt := router.Options{
 		PBX:        a.pbx,
 		ACD:        a.state,
@@ -161,7 +169,7 @@ func New(opt Options) (*App, error) {
 		Records:    a.state,
 		Config:     opt.Config,
 		Log:        opt.Log.Named("router"),
-		Metrics:    router.NewMetrics(a.reg),
+		Metrics:    rm,
 		Now:        opt.Now,
 		OnHandover: opt.OnHandover,
 		OnRecord:   opt.OnRecord,
@@ -200,6 +208,7 @@ func New(opt Options) (*App, error) {
 		return nil, fmt.Errorf("app: desk: %w", err)
 	}
 	a.desk.desk.Store(d)
+	a.reg.MustRegister(newStateCollector(a))
 	return a, nil
 }
 
@@ -246,6 +255,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("app: reload: %w", err)
 	}
 	a.router.SetConfig(cfg)
+	a.metrics.Init(cfg)
 	a.log.Info("configuration reloaded", zap.Int("topics", len(cfg.Topics)), zap.Int("operators", len(cfg.Operators)))
 	return nil
 }
