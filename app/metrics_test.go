@@ -3,6 +3,10 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,4 +176,90 @@ func TestMetricsWithRedisDown(t *testing.T) {
 		m := h.scrape()
 		return m[`hotline_redis_errors_total{kind="connection"}`]+m[`hotline_redis_errors_total{kind="timeout"}`] > 0
 	})
+}
+
+// metricNames are the metric names of a scrape (the part before "{").
+func metricNames(series map[string]float64) map[string]bool {
+	names := map[string]bool{}
+	for s := range series {
+		name, _, _ := strings.Cut(s, "{")
+		names[name] = true
+	}
+	return names
+}
+
+// promQLName is a metric or recording-rule name in PromQL or a dashboard.
+var promQLName = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
+
+// referencedNames are the hotline_ metric names a file's text mentions;
+// recording rules' names (level:metric:operation, with colons) are not
+// metrics hotline exports and are left out.
+func referencedNames(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range promQLName.FindAllString(string(b), -1) {
+		if strings.HasPrefix(n, "hotline_") && !strings.Contains(n, ":") && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// exported reports whether a running hotline exports name: as is, or as
+// a histogram's _bucket, _sum or _count.
+func exported(names map[string]bool, name string) bool {
+	if names[name] || names[name+"_bucket"] {
+		return true
+	}
+	for _, suf := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suf); ok && names[base+"_bucket"] {
+			return true
+		}
+	}
+	return false
+}
+
+// Every metric the Grafana dashboard and the Prometheus rules name is one a
+// running hotline exports after a small scenario (one caller answered),
+// and promtool accepts the rules and their unit tests.
+func TestDashboardAndRulesNameExportedMetrics(t *testing.T) {
+	h := newHarness(t, testConfig(t))
+	c := h.emu.Call(emulator.Caller{Number: "79001000005", Script: choose("2", "3")})
+	h.eventually("caller queued", func() bool { return c.OnMOH() })
+	h.login("PJSIP/1001")
+	h.waitClosed(c.Bridged(), "caller bridged")
+	c.Hangup()
+	h.record(c.ID())
+	names := metricNames(h.scrape())
+
+	for _, f := range []string{"../deploy/grafana/hotline.json", "../deploy/prometheus/alerts.yml"} {
+		refs := referencedNames(t, f)
+		if len(refs) < 5 {
+			t.Errorf("%s names only %v", f, refs)
+		}
+		for _, n := range refs {
+			if !exported(names, n) {
+				t.Errorf("%s names %s, which hotline does not export", f, n)
+			}
+		}
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is required to check deploy/prometheus (make prom-deps installs Debian's prometheus package)")
+	}
+	for _, args := range [][]string{
+		{"check", "rules", "alerts.yml"},
+		{"test", "rules", "alerts_test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "../deploy/prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
 }
