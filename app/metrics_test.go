@@ -146,7 +146,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 }
 
 // With Redis down a scrape still answers: the Redis-read gauges are left
-// out, hotline_state_up is 0 and the failed commands are counted.
+// out, hotline_state_up is 0 and the failed commands are counted; with the
+// PBX down too, hotline_ari_up is 0.
 func TestMetricsWithRedisDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -176,6 +177,13 @@ func TestMetricsWithRedisDown(t *testing.T) {
 		m := h.scrape()
 		return m[`hotline_redis_errors_total{kind="connection"}`]+m[`hotline_redis_errors_total{kind="timeout"}`] > 0
 	})
+
+	// And with the PBX gone, so is hotline_ari_up.
+	if m[`hotline_ari_up`] != 1 {
+		t.Fatalf("hotline_ari_up %v before the PBX went away", m[`hotline_ari_up`])
+	}
+	h.emu.Close()
+	h.eventually("hotline_ari_up 0", func() bool { return h.scrape()[`hotline_ari_up`] == 0 })
 }
 
 // metricNames are the metric names of a scrape (the part before "{").
