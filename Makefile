@@ -5,7 +5,7 @@
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test lint deps browser-deps pbx-deps bench bench-pbx prompts vet
+.PHONY: run test lint deps browser-deps prom-deps pbx-deps bench bench-pbx prompts vet
 
 CONFIG ?= configs/hotline.yaml
 SOUNDS ?= build/sounds
@@ -24,7 +24,7 @@ PBX_PKGS := ./realpbx/ ./pbx/contract/ ./internal/pbxtest/ ./internal/asteriskco
 # (internal/testclock): the tests must not depend on the hour or weekday.
 SUNDAY_NIGHT := 2026-12-06T23:30:00+05:00
 
-test: deps browser-deps pbx-deps
+test: deps browser-deps prom-deps pbx-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /realpbx -e /pbx/contract -e /internal/pbxtest -e /internal/asteriskconf -e /chaos)
 	@echo "the chaos suite, alone (its faults and invariants are timed: it gets the machine to itself):"
@@ -70,6 +70,16 @@ browser-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v chromium >/dev/null || { echo "chromium is required by the browser tests and could not be installed" >&2; exit 1; }
+
+# prom-deps installs Debian's prometheus package for its promtool: app's
+# TestDashboardAndRulesNameExportedMetrics checks and unit-tests
+# deploy/prometheus/alerts.yml with it.
+prom-deps:
+	@command -v promtool >/dev/null || { \
+	  echo "installing prometheus (promtool) from Debian's packages for the rules tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v promtool >/dev/null || { echo "promtool is required by the rules tests and could not be installed" >&2; exit 1; }
 
 # pbx-deps installs the real Asterisk, SIPp and baresip of the real-PBX suite
 # when the bundle ../shared/pbx is beside the repository (.ci/install-pbx).

@@ -105,15 +105,17 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 
 // App is one running hotline.
 type App struct {
-	opt       Options
-	log       *zap.Logger
-	rdb       *redis.Client
-	ownRDB    bool
-	pbx       *ariadapter.Client
-	router    *router.Router
-	state     *redisState
-	cbs       *callbackState
-	reg       *prometheus.Registry
+	opt    Options
+	log    *zap.Logger
+	rdb    *redis.Client
+	ownRDB bool
+	pbx    *ariadapter.Client
+	router *router.Router
+	state  *redisState
+	cbs    *callbackState
+	reg    *prometheus.Registry
+	// metrics are the router's series, given the topics of each reload.
+	metrics   *router.Metrics
 	http      *http.Server
 	ln        net.Listener
 	desk      deskParts
@@ -151,12 +153,18 @@ func New(opt Options) (*App, error) {
 		a.rdb = redis.NewClient(ro)
 		a.ownRDB = true
 	}
+	a.rdb.AddHook(newRedisMetrics(a.reg))
 	a.state = newRedisState(a.rdb, opt.Config)
 	a.state.now = opt.Now
 	if opt.ARI.Events == nil {
 		opt.ARI.Events = router.Events
 	}
+	ari := newARIMetrics(a.reg, func() bool { return a.pbx != nil && a.pbx.Connected() })
+	opt.ARI.ObserveREST = ari.observe
 	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
+	rm := router.NewMetrics(a.reg)
+	rm.Init(opt.Config)
+	a.metrics = rm
 	ropt := router.Options{
 		PBX:        a.pbx,
 		ACD:        a.state,
@@ -164,7 +172,7 @@ func New(opt Options) (*App, error) {
 		Records:    a.state,
 		Config:     opt.Config,
 		Log:        opt.Log.Named("router"),
-		Metrics:    router.NewMetrics(a.reg),
+		Metrics:    rm,
 		Now:        opt.Now,
 		OnHandover: opt.OnHandover,
 		OnRecord:   opt.OnRecord,
@@ -207,6 +215,7 @@ func New(opt Options) (*App, error) {
 	if a.wallboard, err = a.newWallboard(); err != nil {
 		return nil, fmt.Errorf("app: wallboard: %w", err)
 	}
+	a.reg.MustRegister(newStateCollector(a))
 	return a, nil
 }
 
@@ -253,6 +262,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("app: reload: %w", err)
 	}
 	a.router.SetConfig(cfg)
+	a.metrics.Init(cfg)
 	a.log.Info("configuration reloaded", zap.Int("topics", len(cfg.Topics)), zap.Int("operators", len(cfg.Operators)))
 	return nil
 }

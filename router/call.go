@@ -66,6 +66,7 @@ type call struct {
 	onMOH      bool
 
 	rec records.Record
+	met callMetrics // for the per-topic counters at the end
 
 	adopted *adoption // set when a restarted router took the call over
 	// calledBack is set for a customer-first callback the citizen answered:
@@ -370,6 +371,9 @@ func (c *call) exec(cmd callCmd) callEvent {
 		}
 	case cmdMenuChoice:
 		c.rec.IVRPath = x.Out.Path
+		if c.r.opt.Metrics != nil {
+			c.r.opt.Metrics.menuChoices(c, x.Out.Path)
+		}
 		if x.Out.Language != "" {
 			c.lang = x.Out.Language
 		}
@@ -565,6 +569,7 @@ func (c *call) enqueue() callEvent {
 		return evEnqueued{Result: enqueueFailed}
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
+	c.met.queued = true
 	mine := false
 	for _, o := range offers {
 		mine = mine || o.CallID == c.id
@@ -630,6 +635,7 @@ func (c *call) overflow() callEvent {
 		c.log.Error("overflow: joining the overflow queue failed; caller hung up", zap.String("overflow", to.ID), zap.Error(err))
 		return evOverflow{Result: overflowJoinFailed}
 	}
+	c.met.queued = true
 	c.log.Info("waited too long; moved to the overflow topic", zap.String("from", from), zap.String("overflow", to.ID))
 	c.log = c.r.log.With(zap.String("call_id", c.id), zap.String("queue", to.ID))
 	return evOverflow{Result: overflowMoved, Policy: c.policy(), MaxWait: c.maxWaitFor(to), Offers: offers}
@@ -905,6 +911,7 @@ func (c *call) bridge() callEvent {
 func (c *call) connected() {
 	c.closeOwedCallbacks()
 	c.rec.Wait = c.rec.AnsweredAt.Sub(c.rec.EnqueuedAt)
+	c.met.answer(c.rec.Wait)
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Wait.WithLabelValues(c.topic.ID).Observe(c.rec.Wait.Seconds())
 	}
@@ -1068,6 +1075,7 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	}
 	if c.r.opt.Metrics != nil {
 		c.r.opt.Metrics.Calls.WithLabelValues(string(outcome)).Inc()
+		c.r.opt.Metrics.ended(c, outcome)
 	}
 	c.r.writeRecord(c.log, c.rec)
 	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),

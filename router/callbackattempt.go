@@ -365,6 +365,9 @@ func (a *cbAttempt) finish(result string, cause int) {
 	if result != "reached" {
 		a.log.Info("citizen not reached", zap.String("result", result), zap.Int("cause", cause))
 	}
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.attempt(result)
+	}
 	topic := a.cb.Topic
 	if a.offer.Topic != "" {
 		topic = a.offer.Topic

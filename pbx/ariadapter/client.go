@@ -44,6 +44,10 @@ type Options struct {
 	// them (half of a call's events are progress the router ignores).
 	// nil: every type the adapter translates.
 	Events []pbx.EventType
+	// ObserveREST, when set, is told every REST command's operation name
+	// (a fixed word such as "answer" or "add to bridge", never an id), how
+	// long it took and its error (nil: success), for metrics.
+	ObserveREST func(op string, took time.Duration, err error)
 }
 
 func (o *Options) setDefaults() {

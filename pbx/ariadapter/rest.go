@@ -152,7 +152,8 @@ func timeoutErr(op, id string, ctxErr error) error {
 // passes first the caller gets ErrTimeout at once, and the goroutine ends
 // when the HTTP client's own timeout (installed by installHTTPClient) fires,
 // so no goroutine outlives CommandTimeout by much. Close waits for them.
-func (c *Client) call(ctx context.Context, kind opKind, op, id string, fn func() error) error {
+func (c *Client) call(ctx context.Context, kind opKind, op, id string, fn func() error) (err error) {
+	defer c.observe(op, time.Now(), &err)
 	if !c.enter() {
 		return &HTTPError{Op: op, ID: id, cause: ErrClosed}
 	}
@@ -187,7 +188,8 @@ func (c *Client) call(ctx context.Context, kind opKind, op, id string, fn func()
 // raw performs one REST request with our own http.Client (for what ari/v5
 // lacks or loses: eventFilter, dialplan app fields of GET /channels, status
 // codes of Data()). path is relative to Options.URL. out may be nil.
-func (c *Client) raw(ctx context.Context, kind opKind, op, id, method, path string, q url.Values, body, out any) error {
+func (c *Client) raw(ctx context.Context, kind opKind, op, id, method, path string, q url.Values, body, out any) (err error) {
+	defer c.observe(op, time.Now(), &err)
 	if !c.enter() {
 		return &HTTPError{Op: op, ID: id, cause: ErrClosed}
 	}
@@ -288,4 +290,16 @@ func installedHTTPClient(nc *native.Client) (http.Client, bool) {
 		return http.Client{}, false
 	}
 	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(http.Client), true
+}
+
+// observe reports a REST command to Options.ObserveREST, its operation
+// name stripped of the bridge id some carry ("add to bridge <id>").
+func (c *Client) observe(op string, start time.Time, err *error) {
+	if c.opts.ObserveREST == nil {
+		return
+	}
+	if before, _, ok := strings.Cut(op, " bridge "); ok {
+		op = before + " bridge"
+	}
+	c.opts.ObserveREST(op, time.Since(start), *err)
 }
