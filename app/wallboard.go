@@ -13,6 +13,7 @@ import (
 	"github.com/hotline-acd/hotline/desk"
 	"github.com/hotline-acd/hotline/queue"
 	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/report"
 	"github.com/hotline-acd/hotline/wallboard"
 )
 
@@ -31,7 +32,7 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 	local := now.In(loc)
 	dayStart := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	board := wallboard.Board{At: local}
-	today, err := callsSince(ctx, a.state.records, dayStart)
+	today, err := todayReport(ctx, a, dayStart)
 	if err != nil {
 		return board, err
 	}
@@ -51,26 +52,16 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 		} else if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			return board, err
 		}
-		var waits, talks time.Duration
-		for _, r := range today[id] {
-			row.Offered++
-			switch r.Outcome {
-			case records.OutcomeAnswered, records.OutcomeDropped, records.OutcomeTransferred:
-				row.Answered++
-				waits += r.Wait
-				if !r.AnsweredAt.IsZero() && r.EndedAt.After(r.AnsweredAt) {
-					talks += r.EndedAt.Sub(r.AnsweredAt)
-				}
-				if row.TargetWithin > 0 && r.Wait <= row.TargetWithin {
-					row.AnsweredInTarget++
-				}
-			case records.OutcomeAbandoned:
-				row.Abandoned++
+		// Today's numbers are the report's (GET /api/v1/report): one
+		// definition of offered, answered and service level everywhere.
+		if r, ok := today[id]; ok {
+			row.Offered, row.Answered, row.Abandoned, row.AnsweredInTarget = r.Offered, r.Answered, r.Abandoned, r.AnsweredWithin
+			if r.ASASeconds != nil {
+				row.ASA = time.Duration(*r.ASASeconds * float64(time.Second))
 			}
-		}
-		if row.Answered > 0 {
-			row.ASA = waits / time.Duration(row.Answered)
-			row.AHT = talks / time.Duration(row.Answered)
+			if r.AHTSeconds != nil {
+				row.AHT = time.Duration(*r.AHTSeconds * float64(time.Second))
+			}
 		}
 		board.Topics = append(board.Topics, row)
 	}
@@ -98,6 +89,33 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 			Number: desk.Mask(c.Number, cfg.Desk.NumberMask), Due: c.DueAt.In(loc), Attempts: c.Tries, Reasons: c.Reasons})
 	}
 	return board, nil
+}
+
+// todayReport is today's report by topic, from the records written since
+// the day began.
+func todayReport(ctx context.Context, a *App, dayStart time.Time) (map[string]report.Row, error) {
+	var recs []records.Record
+	start := strconv.FormatInt(dayStart.UnixMilli(), 10)
+	for {
+		page, err := a.state.records.Range(ctx, start, "+", 1000)
+		if err != nil {
+			return nil, fmt.Errorf("wallboard: today's records: %w", err)
+		}
+		recs = append(recs, page...)
+		if len(page) < 1000 {
+			break
+		}
+		start = "(" + page[len(page)-1].ID
+	}
+	rep, err := report.Compute(report.Request{From: dayStart, To: dayStart.Add(24 * time.Hour), By: report.Day}, report.FromConfig(a.router.Config()), recs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]report.Row{}
+	for _, r := range rep.Rows {
+		out[r.Topic] = r
+	}
+	return out, nil
 }
 
 // callsSince are the inbound calls that reached a queue since from, by

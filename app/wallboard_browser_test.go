@@ -73,6 +73,31 @@ func TestWallboardInABrowser(t *testing.T) {
 			t.Errorf("%s shows %q, the records say %d", sel, got, want)
 		}
 	}
+	// The same numbers as the API's report of the day.
+	day := h.now().UTC().Format("2006-01-02")
+	next := h.now().UTC().Add(24 * time.Hour).Format("2006-01-02")
+	code, rbody := h.api("GET", "/api/v1/report?by=day&topic=testing&format=json&from="+day+"&to="+next, "")
+	var rep struct {
+		Rows []struct {
+			Topic                        string
+			Offered, Answered, Abandoned int
+		}
+	}
+	if err := json.Unmarshal([]byte(rbody), &rep); code != 200 || err != nil {
+		t.Fatalf("report: %d %v %s", code, err, rbody)
+	}
+	found := false
+	for _, r := range rep.Rows {
+		if r.Topic == "testing" {
+			found = true
+			if r.Offered != offered || r.Answered != answered || r.Abandoned != gaveUp {
+				t.Errorf("the API's report says %+v, the wallboard and records %d/%d/%d", r, offered, answered, gaveUp)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no testing row in the report: %s", rbody)
+	}
 	// Waiting and callbacks as the API says.
 	_, qbody := h.api("GET", "/api/v1/queues", "")
 	var queues []struct {
