@@ -63,6 +63,14 @@ func (h *harness) now() time.Time {
 	return testclock.Now().Add(h.offset)
 }
 
+// harnessClock is the harness's clock for the emulator: its time, real
+// timers.
+type harnessClock struct{ h *harness }
+
+func (c harnessClock) Now() time.Time { return c.h.now() }
+
+func (c harnessClock) AfterFunc(d time.Duration, f func()) emulator.Timer { return time.AfterFunc(d, f) }
+
 // advance moves the harness's clock forward by d.
 func (h *harness) advance(d time.Duration) {
 	h.mu.Lock()
@@ -143,15 +151,21 @@ func newHarnessTweaked(t *testing.T, cfg *config.Config, eo emulator.Options, lo
 // can kill, say).
 func newHarnessOn(t *testing.T, cfg *config.Config, eo emulator.Options, log *zap.Logger, tweak func(*app.Options), rdb *redis.Client) *harness {
 	t.Helper()
+	h := &harness{t: t, rdb: rdb, cfg: cfg,
+		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0),
+		cbs: callbacks.New(rdb, cfg.Centre.ID, callbacks.Options{CountryCode: cfg.Centre.CountryCode})}
 	eo.App, eo.User, eo.Password, eo.TimeScale = "hotline", "hotline", "secret", timeScale
+	if eo.Clock == nil {
+		// The PBX's timestamps (a channel's creation, an event's time) on
+		// the app's clock, as a real Asterisk and hotline share one.
+		eo.Clock = harnessClock{h}
+	}
 	emu := emulator.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emu.Close)
-	h := &harness{t: t, emu: emu, rdb: rdb, cfg: cfg,
-		agents: agents.New(rdb, cfg.Centre.ID), stream: records.New(rdb, cfg.Centre.ID, 0),
-		cbs: callbacks.New(rdb, cfg.Centre.ID, callbacks.Options{CountryCode: cfg.Centre.CountryCode})}
+	h.emu = emu
 	for _, op := range cfg.Operators {
 		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
 	}

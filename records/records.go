@@ -104,12 +104,7 @@ func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
 	if r.CallID == "" {
 		return "", ErrInvalid
 	}
-	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: s.key,
-		MaxLen: s.maxLen,
-		Approx: true,
-		Values: fields(r),
-	}).Result()
+	id, err := appendAtScript.Run(ctx, s.rdb, []string{s.prefix}, append([]any{s.maxLen, entryMs(r)}, fields(r)...)...).Text()
 	if err != nil {
 		return "", fmt.Errorf("records: append %s: %w", r.CallID, err)
 	}
@@ -120,6 +115,23 @@ func (s *Stream) Append(ctx context.Context, r Record) (string, error) {
 var appendOnceLua string
 
 var appendOnceScript = redis.NewScript(rkeys.Lua(appendOnceLua))
+
+//go:embed lua/append_at.lua
+var appendAtLua string
+
+var appendAtScript = redis.NewScript(rkeys.Lua(appendAtLua))
+
+// entryMs is the stream entry's time: when the call ended on the app's
+// clock (an entry's id says when it was written; tests move that clock).
+func entryMs(r Record) int64 {
+	switch {
+	case !r.EndedAt.IsZero():
+		return r.EndedAt.UnixMilli()
+	case !r.Arrival.IsZero():
+		return r.Arrival.UnixMilli()
+	}
+	return 0
+}
 
 // AppendOnce writes the one record of call r.CallID: a second write for
 // the same call (a retry after a timeout that did reach Redis, a restarted
@@ -133,7 +145,7 @@ func (s *Stream) AppendOnce(ctx context.Context, r Record) (id string, written b
 	if at.IsZero() {
 		at = r.EndedAt
 	}
-	args := append([]any{r.CallID, s.maxLen, rkeys.RecordedTTL, NumberKey(r.CallerNumber), r.Agent, ms(at), IndexTTL.Milliseconds()}, fields(r)...)
+	args := append([]any{r.CallID, s.maxLen, rkeys.RecordedTTL, NumberKey(r.CallerNumber), r.Agent, ms(at), IndexTTL.Milliseconds(), entryMs(r)}, fields(r)...)
 	v, err := appendOnceScript.Run(ctx, s.rdb, []string{s.prefix}, args...).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("records: append %s: %w", r.CallID, err)

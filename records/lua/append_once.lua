@@ -12,7 +12,8 @@
 -- ARGV[5]  the operator ('' none)
 -- ARGV[6]  the call's time (ms), the indexes' score
 -- ARGV[7]  index lifetime (ms)
--- ARGV[8..] the record's field/value pairs
+-- ARGV[8]  the stream entry's time (ms, the app's clock; 0: Redis's)
+-- ARGV[9..] the record's field/value pairs
 -- Returns {1 written | 0 already there, stream id}.
 local mark = k_recorded(ARGV[1])
 -- Written (now or before): no longer owed.
@@ -20,7 +21,7 @@ redis.call('ZREM', k_owed(), ARGV[1])
 redis.call('DEL', k_owed_call(ARGV[1]))
 local prev = redis.call('GET', mark)
 if prev then return { 0, prev } end
-local id = redis.call('XADD', k_records(), 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 8))
+local id = append_at(tonumber(ARGV[2]), tonumber(ARGV[8]), 9)
 redis.call('SET', mark, id, 'PX', ARGV[3])
 local at, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
 local function index(key, keep)

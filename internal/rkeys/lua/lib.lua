@@ -245,3 +245,18 @@ local function push(out, r)
   if r then out[#out + 1] = r end
   return out
 end
+
+-- append_at adds ARGV[first..] to the records stream with an id at ms
+-- (the app's clock; 0: Redis's), never below the newest entry's.
+local function append_at(maxlen, ms, first)
+  local id = '*'
+  if ms and ms > 0 then
+    local last = redis.call('XREVRANGE', k_records(), '+', '-', 'COUNT', 1)
+    if #last > 0 then
+      local lastms = tonumber(string.match(last[1][1], '^(%d+)')) or 0
+      if ms < lastms then ms = lastms end
+    end
+    id = string.format('%d-*', ms)
+  end
+  return redis.call('XADD', k_records(), 'MAXLEN', '~', maxlen, id, unpack(ARGV, first))
+end
