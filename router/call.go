@@ -84,6 +84,7 @@ type call struct {
 	// noticePlayed: the caller heard the recording notice.
 	recName      string
 	noticePlayed bool
+	noticeID     string // the notice's playback, until the caller is bridged
 
 	// Transfers (transfer.go): the request being fed to the machine, the
 	// transfer in progress (its record entry), the service's number, leg
@@ -915,6 +916,7 @@ func (c *call) answered(o Offer) callEvent {
 
 // bridge joins the citizen and the operator.
 func (c *call) bridge() callEvent {
+	c.stopPlayback(&c.noticeID)
 	c.bridgeID = bridgePrefix + c.id
 	c.inBridge = [2]bool{}
 	if err := c.r.bridgeLegs(c.bridgeID, c.id, c.legID); err != nil {

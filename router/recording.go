@@ -103,9 +103,10 @@ func (c *call) stopRecording() {
 }
 
 // playRecordingNotice tells a caller of a recording topic, once per call,
-// that the conversation may be recorded; it plays before anything else
-// queued on the channel, and a channel still playing joins the
-// conversation's bridge only once it is over.
+// that the conversation may be recorded, as they join the queue. It is
+// stopped before the caller is bridged (bridge): on Asterisk an addChannel
+// waits for the channel's playback to end and would outlast the command
+// timeout; a caller answered within the notice hears it cut short.
 func (c *call) playRecordingNotice() {
 	if c.topic == nil || !c.topic.Record || c.noticePlayed {
 		return
@@ -113,8 +114,10 @@ func (c *call) playRecordingNotice() {
 	c.noticePlayed = true
 	cctx, cancel := c.r.cmdCtx()
 	defer cancel()
-	if err := c.r.opt.PBX.Play(cctx, c.id, c.r.nextID("notice-"+c.id), c.sound(promptRecordingNotice)); err != nil {
+	c.noticeID = c.r.nextID("notice-" + c.id)
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.noticeID, c.sound(promptRecordingNotice)); err != nil {
 		c.log.Warn("recording notice", zap.Error(err))
+		c.noticeID = ""
 	}
 }
 
