@@ -310,6 +310,8 @@ func (s *Server) routeRecordings(rq *request) (int, any) {
 				return 404, msg("Recording not found")
 			}
 			return 200, rawBody{contentType: "audio/wav", data: append([]byte(nil), r.data...)}
+		case n == 4 && seg[3] == "copy" && m == "POST":
+			return 501, msg("Not implemented by the emulator")
 		case n == 3 || (n == 4 && (seg[3] == "file" || seg[3] == "copy")):
 			return 405, invalidMethod
 		}
