@@ -69,7 +69,9 @@ type harnessClock struct{ h *harness }
 
 func (c harnessClock) Now() time.Time { return c.h.now() }
 
-func (c harnessClock) AfterFunc(d time.Duration, f func()) emulator.Timer { return time.AfterFunc(d, f) }
+func (c harnessClock) AfterFunc(d time.Duration, f func()) emulator.Timer {
+	return time.AfterFunc(d, f)
+}
 
 // advance moves the harness's clock forward by d.
 func (h *harness) advance(d time.Duration) {

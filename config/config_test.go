@@ -157,7 +157,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		{"unknown_key.yaml", []string{
 			`54: topics.general: unknown key "ring_timout" (did you mean "ring_timeout"?)`,
-			`56: top level: unknown key "queues" (known keys: agents, callbacks, centre, desk, hours, ivr, languages, operators, prompts, records, services, staff, topics)`,
+			`56: top level: unknown key "queues" (known keys: agents, callbacks, centre, desk, hours, ivr, languages, operators, prompts, recordings, records, services, staff, topics)`,
 		}},
 		{"unknown_language.yaml", []string{
 			`33: ivr node "language": digit "2" sets language "kz", which is not in languages (ru, kk)`,

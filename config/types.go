@@ -19,6 +19,9 @@ type Config struct {
 	Desk      Desk                 `yaml:"desk"`
 	Services  []Service            `yaml:"services"`
 	Staff     []StaffMember        `yaml:"staff"`
+	// Recordings are the centre's rules for conversation recordings
+	// (topics.<id>.record turns recording on for a topic).
+	Recordings Recordings `yaml:"recordings"`
 
 	// File is the path the config was loaded from (for messages).
 	File string `yaml:"-"`
@@ -127,6 +130,10 @@ type Topic struct {
 	// Callbacks overrides the centre's callbacks: keys for this topic; Load
 	// replaces it with the merged result (see Config.CallbackRules).
 	Callbacks *CallbackRules `yaml:"callbacks"`
+	// Record: the topic's conversations are recorded (an ARI bridge
+	// recording named after the call); its callers hear the
+	// recording_notice prompt when they join the queue.
+	Record bool `yaml:"record"`
 
 	// ID is the topic's key in Topics, filled by Load.
 	ID string `yaml:"-"`
@@ -158,6 +165,29 @@ type AgentRules struct {
 }
 
 // Records configures the call-record stream.
+// Recordings: how long stored conversation recordings are kept.
+type Recordings struct {
+	// Retention: a stored recording older than this is deleted; default
+	// DefaultRecordingRetention.
+	Retention Duration `yaml:"retention"`
+}
+
+// DefaultRecordingRetention is recordings.retention when not set (30 days).
+const DefaultRecordingRetention = Duration(720 * time.Hour)
+
+// RecordingNotice is the prompt that tells a caller their conversation may
+// be recorded. It is played only to callers of a topic that records; no
+// other prompt may say so unless every topic records (see
+// RecordingWords).
+const RecordingNotice = "recording_notice"
+
+// RecordingWords are the word stems, per language, by which a prompt's text
+// tells callers they may be recorded (en "recorded", ru "записан",
+// "записывается", uk "записуватися", kk "жазылуы", "жазып алу");
+// matched case-insensitively. Narrow on purpose: "запись на приём" and
+// "қабылдауға жазылу" (an appointment) are not a recording notice.
+var RecordingWords = []string{"recorded", "recording", "записан", "записыва", "записув", "жазылуы", "жазып ал"}
+
 type Records struct {
 	StreamMaxLen int64 `yaml:"stream_max_len"` // approximate MAXLEN; default 100000
 }

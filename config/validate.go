@@ -197,6 +197,9 @@ func (v *validator) defaults() {
 	if !v.has("records", "stream_max_len") {
 		c.Records.StreamMaxLen = DefaultStreamMaxLen
 	}
+	if !v.has("recordings", "retention") {
+		c.Recordings.Retention = DefaultRecordingRetention
+	}
 	v.callbackDefaults()
 	v.deskDefaults()
 }
@@ -297,6 +300,57 @@ func (v *validator) validate() {
 	v.agents()
 	v.callbacks()
 	v.desk()
+	v.recordings()
+}
+
+// recordings: a caller is told they may be recorded exactly when their
+// topic records. The notice is its own prompt (recording_notice), played
+// to a recording topic's callers as they join its queue; any other prompt
+// saying so (the welcome, a menu: played before or whatever the topic) is
+// refused while some topic does not record, and a recording topic needs
+// the notice.
+func (v *validator) recordings() {
+	c := v.cfg
+	if c.Recordings.Retention <= 0 {
+		v.errorf(at("recordings", "retention"), "recordings: retention must be more than zero (e.g. \"720h\")")
+	}
+	var silent, recording []string
+	for _, id := range slices.Sorted(maps.Keys(c.Topics)) {
+		if c.Topics[id].Record {
+			recording = append(recording, id)
+		} else {
+			silent = append(silent, id)
+		}
+	}
+	if len(recording) > 0 && !v.promptExists(RecordingNotice) {
+		v.errorf(at("topics", recording[0], "record"), "topic %q records its conversations: prompt %q, which tells its callers so, does not exist in prompts", recording[0], RecordingNotice)
+	}
+	if len(silent) == 0 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Prompts)) {
+		if name == RecordingNotice {
+			continue
+		}
+		set := c.Prompts[name]
+		for _, code := range slices.Sorted(maps.Keys(set)) {
+			if w := recordingWord(set[code]); w != "" {
+				v.errorf(at("prompts", name, code), "prompt %q (%s) tells callers they may be recorded (%q), but topic %q does not record: say it in prompt %q, played only to callers of topics with record: true", name, code, w, silent[0], RecordingNotice)
+				break
+			}
+		}
+	}
+}
+
+// recordingWord returns the first of RecordingWords in text, or "".
+func recordingWord(text string) string {
+	low := strings.ToLower(text)
+	for _, w := range RecordingWords {
+		if strings.Contains(low, w) {
+			return w
+		}
+	}
+	return ""
 }
 
 func (v *validator) centre() {

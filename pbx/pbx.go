@@ -6,6 +6,7 @@ package pbx
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -118,6 +119,37 @@ type OriginateRequest struct {
 	Extension string
 }
 
+// Snoop directions (ARI's spy and whisper): "in" is the audio the snooped
+// channel sends into the PBX (the snooped party's own voice), "out" the
+// audio the PBX sends it (what the snooped party hears). Spying "both"
+// hears the whole conversation; whispering "out" is heard by the snooped
+// party only, "in" by the party they talk to.
+const (
+	SnoopNone = "none"
+	SnoopIn   = "in"
+	SnoopOut  = "out"
+	SnoopBoth = "both"
+)
+
+// SnoopRequest asks for a snoop channel on ChannelID: it enters the
+// application with Args under SnoopID, already up, and hears (Spy) or
+// speaks into (Whisper) the snooped channel's audio. The PBX hangs it up
+// when the snooped channel goes.
+type SnoopRequest struct {
+	ChannelID string
+	SnoopID   string
+	Spy       string // SnoopNone, SnoopIn, SnoopOut, SnoopBoth; "" is none
+	Whisper   string
+	Args      []string
+}
+
+// StoredRecording is a finished recording the PBX keeps (ARI
+// /recordings/stored).
+type StoredRecording struct {
+	Name   string
+	Format string
+}
+
 // Client is the call-control surface of a PBX. All methods honour ctx and
 // return one of the sentinel errors above (wrapped) when the PBX refuses.
 type Client interface {
@@ -147,6 +179,20 @@ type Client interface {
 	Continue(ctx context.Context, channelID, context, exten string) error
 	// Channels lists the channels currently in the application (re-sync).
 	Channels(ctx context.Context) ([]Channel, error)
+	// Snoop creates a snoop channel (ARI POST /channels/{id}/snoop/{snoopId}).
+	Snoop(ctx context.Context, req SnoopRequest) (Channel, error)
+	// RecordBridge starts recording a bridge's mix as name in format
+	// (e.g. "wav"); a recording of that name existing already is
+	// ErrConflict (ifExists=fail).
+	RecordBridge(ctx context.Context, bridgeID, name, format string) error
+	// StopRecording stops a live recording; it is stored then.
+	StopRecording(ctx context.Context, name string) error
+	// StoredRecordings lists the finished recordings.
+	StoredRecordings(ctx context.Context) ([]StoredRecording, error)
+	// RecordingFile opens a stored recording's audio; the caller closes it.
+	RecordingFile(ctx context.Context, name string) (io.ReadCloser, error)
+	// DeleteRecording deletes a stored recording.
+	DeleteRecording(ctx context.Context, name string) error
 }
 
 // Source delivers events. Events never blocks the PBX connection: the

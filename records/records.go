@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,6 +61,13 @@ type Record struct {
 	// Disposition is the operator's word on the call (read back from its
 	// annotation, see Annotate).
 	Disposition Disposition
+	// Recording names the conversation's stored recordings (ARI
+	// /recordings/stored), comma-separated when a re-queued citizen talked
+	// twice; empty when the topic does not record.
+	Recording string
+	// Monitored lists who listened to or whispered in the conversation, as
+	// "<mode>:<supervisor endpoint>" (router.Monitor).
+	Monitored []string
 }
 
 // Transfer is one transfer of the citizen during a call.
@@ -177,6 +185,8 @@ func fields(r Record) []any {
 		"callback", r.Callback,
 		"note", r.Note,
 		"transfers", encodeTransfers(r.Transfers),
+		"recording", r.Recording,
+		"monitored", strings.Join(r.Monitored, ","),
 	}
 }
 
@@ -247,5 +257,13 @@ func decode(m redis.XMessage) Record {
 		Outcome: get("outcome"), HangupCause: int(n("hangup_cause")), EndedBy: get("ended_by"),
 		Offers: int(n("offers")), Wait: time.Duration(n("wait_ms")) * time.Millisecond,
 		Callback: get("callback"), Note: get("note"), Transfers: decodeTransfers(get("transfers")),
+		Recording: get("recording"), Monitored: splitNonEmpty(get("monitored")),
 	}
+}
+
+func splitNonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -45,7 +45,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 	legs := map[string]pbx.Channel{}
 	var citizens []pbx.Channel
 	for _, ch := range unknown {
-		if isCallback(ch.ID) && !r.queuedCalledBack(ch) || strings.HasPrefix(ch.ID, "dbsync") || isServiceLeg(ch.ID) {
+		if isCallback(ch.ID) && !r.queuedCalledBack(ch) || strings.HasPrefix(ch.ID, "dbsync") || isServiceLeg(ch.ID) || isMonitorLeg(ch.ID) {
 			// A callback attempt or an AstDB read cut off by the restart:
 			// its lease returns the callback to the schedule; a leg left
 			// ringing would let the citizen be dialled twice at once.

@@ -24,6 +24,8 @@ type msg struct {
 	// xfer is an operator's transfer request (transfer.go); the answer
 	// goes back on its reply channel.
 	xfer *xferMsg
+	// mon is a supervisor's monitor request (monitor.go).
+	mon *monReq
 }
 
 // call is one citizen's call: the executor of its callMachine. Only its
@@ -78,6 +80,12 @@ type call struct {
 	enteredNumber string
 	entryPlayback string
 	goodbyeID     string
+
+	// recName is the conversation's recording in progress (recording.go);
+	// noticePlayed: the caller heard the recording notice.
+	recName      string
+	noticePlayed bool
+	noticeID     string // the notice's playback, until the caller is bridged
 
 	// Transfers (transfer.go): the request being fed to the machine, the
 	// transfer in progress (its record entry), the service's number, leg
@@ -168,6 +176,9 @@ func (c *call) run(ctx context.Context) {
 				if m.xfer != nil {
 					m.xfer.answer(fmt.Errorf("router: %s by operator %s on call %s: router stopping: %w", m.xfer.op, m.xfer.agent, c.id, ErrNoCall))
 				}
+				if m.mon != nil {
+					m.mon.answer(monReply{err: fmt.Errorf("router: monitor of operator %s on call %s: router stopping: %w", m.mon.agent, c.id, ErrNoCall)})
+				}
 			}
 			return
 		case <-c.inbox.C():
@@ -197,6 +208,9 @@ func (c *call) run(ctx context.Context) {
 	for _, m := range c.inbox.close() {
 		if m.xfer != nil {
 			m.xfer.answer(fmt.Errorf("router: %s by operator %s on call %s: the call ended: %w", m.xfer.op, m.xfer.agent, c.id, ErrNoCall))
+		}
+		if m.mon != nil {
+			m.mon.answer(monReply{err: fmt.Errorf("router: monitor of operator %s on call %s: the call ended: %w", m.mon.agent, c.id, ErrNoCall)})
 		}
 		if m.offer != nil {
 			o := *m.offer
@@ -229,6 +243,10 @@ func (c *call) handle(m msg) {
 	}
 	if m.xfer != nil {
 		c.transferRequest(m.xfer)
+		return
+	}
+	if m.mon != nil {
+		c.monitorRequest(m.mon)
 		return
 	}
 	ev := m.ev
@@ -279,6 +297,9 @@ func (c *call) enteredBridge(ev pbx.Event, in *bool) {
 	*in = true
 	if c.inBridge[0] && c.inBridge[1] {
 		c.feed(evCallerJoined{})
+		if c.m.phase == phaseBridged {
+			c.startRecording()
+		}
 	}
 }
 
@@ -570,6 +591,7 @@ func (c *call) enqueue() callEvent {
 	}
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
 	c.met.queued = true
+	c.playRecordingNotice()
 	mine := false
 	for _, o := range offers {
 		mine = mine || o.CallID == c.id
@@ -717,6 +739,9 @@ const (
 	// promptOperatorDropped: "the line to the operator dropped; you keep
 	// your place in line".
 	promptOperatorDropped = "operator_dropped"
+	// promptRecordingNotice: "the conversation may be recorded", for
+	// callers of a topic that records only.
+	promptRecordingNotice = config.RecordingNotice
 )
 
 func (c *call) sound(name string) string {
@@ -897,6 +922,7 @@ func (c *call) answered(o Offer) callEvent {
 
 // bridge joins the citizen and the operator.
 func (c *call) bridge() callEvent {
+	c.stopPlayback(&c.noticeID)
 	c.bridgeID = bridgePrefix + c.id
 	c.inBridge = [2]bool{}
 	if err := c.r.bridgeLegs(c.bridgeID, c.id, c.legID); err != nil {
@@ -958,6 +984,7 @@ func (c *call) operatorTurnOver() {
 	if wrap <= 0 {
 		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
 	}
+	c.stopRecording()
 	c.r.destroyBridge(log, c.bridgeID)
 	c.bridgeID = ""
 	c.r.rememberLastCall(agent, CallbackRequest{
@@ -977,6 +1004,7 @@ func (c *call) operatorDropped(cause int) {
 	log := c.log.With(zap.String("agent", agent))
 	log.Warn("operator's line dropped; the citizen goes back to the head of the queue", zap.Int("cause", cause))
 	c.freed = c.r.endOperatorTurn(log, "operator wrap-up", c.endedOp(agent), agent, c.id, c.topic.WrapUp.D(), c.r.now())
+	c.stopRecording()
 	c.r.destroyBridge(log, c.bridgeID)
 	c.bridgeID = ""
 	c.rec.Note = strings.TrimSpace(c.rec.Note + " operator_line_dropped:" + agent)

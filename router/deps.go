@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/hotline-acd/hotline/pbx"
@@ -30,6 +31,15 @@ type PBX interface {
 	Channels(ctx context.Context) ([]pbx.Channel, error)
 	// Continue sends the channel back to the dialplan at context/exten.
 	Continue(ctx context.Context, channelID, context, exten string) error
+
+	// Snoop channels for supervisors (monitor.go) and conversation
+	// recordings (recording.go).
+	Snoop(ctx context.Context, req pbx.SnoopRequest) (pbx.Channel, error)
+	RecordBridge(ctx context.Context, bridgeID, name, format string) error
+	StopRecording(ctx context.Context, name string) error
+	StoredRecordings(ctx context.Context) ([]pbx.StoredRecording, error)
+	RecordingFile(ctx context.Context, name string) (io.ReadCloser, error)
+	DeleteRecording(ctx context.Context, name string) error
 }
 
 // Waiting describes a caller to put in a topic queue.

@@ -68,6 +68,9 @@ type Options struct {
 	// CallbackRenewEvery renews an attempt's lease in the callbacks store;
 	// it must be well under the lease (default 1 m for the store's 3 m).
 	CallbackRenewEvery time.Duration
+	// RecordingSweepEvery is how often stored recordings past
+	// recordings.retention are deleted; default 1 h.
+	RecordingSweepEvery time.Duration
 	// OnRecord, if set, sees every call record after it is written.
 	OnRecord func(records.Record)
 	// OnCard, if set, is told whose card (Router.Card) changed.
@@ -88,6 +91,7 @@ type Router struct {
 	wrapups  map[string]wrapUp
 	cards    map[string]Card            // operator → the call on their phone
 	lastCall map[string]CallbackRequest // operator → their last conversation, for "call back"
+	monitors map[string]*monitor        // supervisors listening, by monitor id
 	draining bool
 
 	runCtx     context.Context
@@ -129,6 +133,9 @@ func New(opt Options) (*Router, error) {
 	if opt.CallbackRingTimeout <= 0 {
 		opt.CallbackRingTimeout = 30 * time.Second
 	}
+	if opt.RecordingSweepEvery <= 0 {
+		opt.RecordingSweepEvery = time.Hour
+	}
 	if opt.CallbackRenewEvery <= 0 {
 		opt.CallbackRenewEvery = time.Minute
 	}
@@ -142,6 +149,7 @@ func New(opt Options) (*Router, error) {
 		wrapups:  make(map[string]wrapUp),
 		cards:    make(map[string]Card),
 		lastCall: make(map[string]CallbackRequest),
+		monitors: make(map[string]*monitor),
 
 		promoteNow: make(chan struct{}, 1),
 		instance:   newInstance(),
@@ -185,6 +193,11 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 	go func() {
 		defer r.wg.Done()
 		r.recoverLoop(ctx)
+	}()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.recordingSweepLoop(ctx, r.opt.RecordingSweepEvery)
 	}()
 
 	defer func() {
@@ -265,6 +278,10 @@ func (r *Router) route(ctx context.Context, ev pbx.Event) {
 			defer r.dropLeg(ev.ChannelID)
 			r.featureCode(ctx, kind, ev, box)
 		})
+	case argMonitor, argMonitorLeg:
+		// A monitor's snoop channel or supervisor leg whose monitor ended.
+		r.log.Info("monitor channel without its monitor; hanging up", zap.String("channel", ev.ChannelID))
+		r.spawn(func() { r.hangupQuietly(ctx, ev.ChannelID, "normal") })
 	case argOperatorLeg:
 		// An operator answered after the call it was for ended: nobody to talk to.
 		r.log.Info("operator leg for a finished call; hanging up", zap.String("channel", ev.ChannelID))

@@ -244,6 +244,7 @@ func (c *call) releaseOperator() {
 // holdCitizen takes the citizen out of the conversation's bridge onto
 // music on hold, for a consultation.
 func (c *call) holdCitizen() {
+	c.stopRecording()
 	c.r.destroyBridge(c.log, c.bridgeID)
 	c.bridgeID = ""
 	c.inBridge = [2]bool{}

@@ -171,7 +171,7 @@ func start(tb testing.TB, prefix string, opt Options) (*Asterisk, error) {
 }
 
 func (a *Asterisk) writeConfig(opt Options) error {
-	for _, d := range []string{"etc", "run", "log", "spool", "lib", "cache", "data/sounds"} {
+	for _, d := range []string{"etc", "run", "log", "spool", "spool/recording", "lib", "cache", "data/sounds"} {
 		if err := os.MkdirAll(filepath.Join(a.Dir, d), 0o755); err != nil {
 			return err
 		}

@@ -221,6 +221,10 @@ func (s *Server) destroyLocked(c *channel, cause, techCause int) {
 		c.bridge = nil
 	}
 	delete(s.channels, c.id)
+	if c.snoopOf != nil {
+		c.snoopOf.snoops = slicesDelete(c.snoopOf.snoops, c)
+	}
+	s.endSnoopsLocked(c)
 	s.dropSubsLocked("channel:" + c.id)
 	if c.ph != nil {
 		c.ph.dropChannel(c)
@@ -458,6 +462,7 @@ func (s *Server) bridgeLeaveLocked(c *channel) {
 }
 
 func (s *Server) destroyBridgeLocked(b *bridge) {
+	s.endBridgeRecordingsLocked(b)
 	for len(b.channels) > 0 {
 		s.bridgeLeaveLocked(b.channels[0])
 	}
@@ -465,4 +470,14 @@ func (s *Server) destroyBridgeLocked(b *bridge) {
 	s.emitLocked(s.event("BridgeDestroyed", kv{"bridge", b.json()}), nil, []*bridge{b})
 	delete(s.bridges, b.id)
 	s.dropSubsLocked("bridge:" + b.id)
+}
+
+func slicesDelete(cs []*channel, c *channel) []*channel {
+	out := cs[:0]
+	for _, x := range cs {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
 }

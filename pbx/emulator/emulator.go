@@ -192,6 +192,9 @@ type Server struct {
 	db        map[string]string // AstDB: "family/key" → value
 	refuseWS  bool              // RefuseWebSockets: event sockets are refused
 
+	liveRecs   map[string]*liveRecording   // bridge recordings in progress
+	storedRecs map[string]*storedRecording // finished recordings
+
 	chanSeq  int // unique id suffix
 	nameSeq  int // channel name suffix
 	objSeq   int // playback / bridge ids
@@ -234,19 +237,21 @@ func New(opts Options) *Server {
 		opts.DigitGap = 50 * time.Millisecond
 	}
 	return &Server{
-		opts:      opts,
-		log:       opts.Logger.Named("ari-emulator"),
-		clock:     opts.Clock,
-		closing:   make(chan struct{}),
-		apps:      map[string]*app{},
-		socks:     map[*wsConn]struct{}{},
-		channels:  map[string]*channel{},
-		bridges:   map[string]*bridge{},
-		playbacks: map[string]*playback{},
-		phones:    map[string]*phone{},
-		timers:    map[*timer]struct{}{},
-		db:        map[string]string{},
-		startTime: opts.Clock.Now(),
+		opts:       opts,
+		log:        opts.Logger.Named("ari-emulator"),
+		clock:      opts.Clock,
+		closing:    make(chan struct{}),
+		apps:       map[string]*app{},
+		socks:      map[*wsConn]struct{}{},
+		channels:   map[string]*channel{},
+		bridges:    map[string]*bridge{},
+		playbacks:  map[string]*playback{},
+		phones:     map[string]*phone{},
+		timers:     map[*timer]struct{}{},
+		db:         map[string]string{},
+		liveRecs:   map[string]*liveRecording{},
+		storedRecs: map[string]*storedRecording{},
+		startTime:  opts.Clock.Now(),
 	}
 }
 

@@ -92,6 +92,12 @@ type channel struct {
 	// escalationsInhibited: the channel's thread refuses dangerous
 	// functions (set by ARI's POST variable, for good; see setVariableLocked).
 	escalationsInhibited bool
+
+	// snoopOf: this is a snoop channel on that channel, spying and
+	// whispering as given; snoops: the snoop channels on this one.
+	snoopOf      *channel
+	spy, whisper string
+	snoops       []*channel
 }
 
 func (c *channel) json() obj {

@@ -57,6 +57,12 @@ type errBody = obj
 func msg(m string) errBody { return obj{{"message", m}} }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
+	if rb, ok := body.(rawBody); ok {
+		w.Header().Set("Content-Type", rb.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(rb.data)
+		return
+	}
 	if body == nil {
 		w.WriteHeader(status)
 		return
@@ -222,6 +228,8 @@ func (s *Server) route(rq *request) (int, any) {
 		}
 	case "bridges":
 		return s.routeBridges(rq)
+	case "recordings":
+		return s.routeRecordings(rq)
 	case "endpoints":
 		return s.routeEndpoints(rq)
 	case "events":
@@ -444,8 +452,15 @@ func (s *Server) routeChannels(rq *request) (int, any) {
 	op := seg[2]
 	known := map[string]bool{"answer": true, "ring": true, "moh": true, "play": true, "variable": true, "dtmf": true,
 		"continue": true, "hold": true, "mute": true, "silence": true, "redirect": true, "snoop": true, "record": true, "dial": true, "move": true, "rtp_statistics": true}
-	if !known[op] || (n > 3 && op != "play") || n > 4 {
+	if !known[op] || (n > 3 && op != "play" && op != "snoop") || n > 4 {
 		return 404, notFound
+	}
+	if op == "snoop" {
+		id := rq.get("snoopId")
+		if n == 4 {
+			id = seg[3]
+		}
+		return s.snoopLocked(rq, seg[1], id)
 	}
 	if c == nil {
 		return 404, msg("Channel not found")
@@ -686,7 +701,9 @@ func (s *Server) routeBridges(rq *request) (int, any) {
 			s.touchLocked(c)
 		}
 		return 204, nil
-	case "play", "record", "videoSource":
+	case "record":
+		return s.recordBridgeLocked(rq, b)
+	case "play", "videoSource":
 		if b == nil {
 			return 404, msg("Bridge not found")
 		}
