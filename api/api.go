@@ -91,14 +91,19 @@ type Options struct {
 	Snapshot  Snapshot
 	Callbacks Callbacks // nil: callbacks are not configured
 	Reports   Reports   // nil: GET /api/v1/records is the latest 100 (Snapshot), no report
-	Gatherer  prometheus.Gatherer
-	Ready     func() error // nil error: ready to take calls
-	Log       *zap.Logger
+	// Supervision is listening, whispering and recordings; nil: none.
+	Supervision Supervision
+	Gatherer    prometheus.Gatherer
+	Ready       func() error // nil error: ready to take calls
+	Log         *zap.Logger
 	// NotFound tells an unknown-operator error apart so it maps to 404.
 	NotFound func(error) bool
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+var (
+	idPattern       = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	endpointPattern = regexp.MustCompile(`^[A-Za-z]{2,10}/[A-Za-z0-9_.@-]{1,64}$`)
+)
 
 // Handler returns the HTTP handler.
 func Handler(o Options) http.Handler {
@@ -275,6 +280,7 @@ func Handler(o Options) http.Handler {
 			mux.HandleFunc("GET /api/v1/records", read(func(ctx context.Context) (any, error) { return o.Snapshot.Records(ctx, 100) }))
 		}
 	}
+	superviseRoutes(mux, o, allow)
 	reportRoutes(mux, o, func(h http.HandlerFunc) http.HandlerFunc {
 		return allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) { h(w, r) })
 	})

@@ -354,6 +354,7 @@ func (a *App) Run(ctx context.Context) error {
 			Handler: withPages(api.Handler(api.Options{
 				Token:        a.opt.APIToken,
 				Reports:      api.RecordReports{Stream: a.state.records, Config: a.state.cfg.Load},
+				Supervision:  supervision{a},
 				Authenticate: a.apiActor,
 				Audit:        a.audit,
 				Control:      a.router,

@@ -92,6 +92,10 @@ func TestAPIRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/callbacks", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"POST", "/api/v1/callbacks/42/cancel", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
 		{"POST", "/api/v1/callbacks/42/now", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
+		{"POST", "/api/v1/agents/1001/monitor", `{"endpoint":"PJSIP/1901","mode":"listen"}`, [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
+		{"POST", "/api/v1/monitors/m1/stop", "", [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
+		{"GET", "/api/v1/recordings", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
+		{"GET", "/api/v1/recordings/nope", "", [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
 		{"GET", "/healthz", "", [6]int{ok, ok, ok, ok, ok, ok}, ""},
 	}
 	for _, r := range rows {

@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/desk"
 	"github.com/hotline-acd/hotline/queue"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/report"
+	"github.com/hotline-acd/hotline/router"
 	"github.com/hotline-acd/hotline/wallboard"
 )
 
@@ -223,4 +226,26 @@ func history(ctx context.Context, a *App, now time.Time, loc *time.Location) ([]
 		pts[len(pts)-1].Waiting += n
 	}
 	return pts, nil
+}
+
+// supervision is the router's listening, whispering and recordings for
+// the API.
+type supervision struct{ a *App }
+
+func (s supervision) Monitor(ctx context.Context, endpoint, agent, mode string) (string, error) {
+	return s.a.router.Monitor(ctx, endpoint, agent, mode)
+}
+
+func (s supervision) StopMonitor(ctx context.Context, id string) error {
+	return s.a.router.StopMonitor(ctx, id)
+}
+
+func (s supervision) Recordings(ctx context.Context) (any, error) { return s.a.router.Recordings(ctx) }
+
+func (s supervision) RecordingFile(ctx context.Context, name string) (io.ReadCloser, error) {
+	f, err := s.a.router.RecordingFile(ctx, name)
+	if errors.Is(err, router.ErrNoRecording) {
+		return nil, fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	}
+	return f, err
 }
