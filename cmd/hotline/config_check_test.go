@@ -34,7 +34,7 @@ func TestConfigCheck(t *testing.T) {
 			args: []string{"config", "check", "../../configs/hotline.yaml", "../../config/testdata/good.yaml"},
 			code: 0,
 			stdout: "../../configs/hotline.yaml: ok\n" +
-				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 28 prompts\n" +
+				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 29 prompts\n" +
 				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n" +
 				"../../config/testdata/good.yaml: ok\n" +
 				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
