@@ -23,6 +23,7 @@ import (
 
 	"github.com/hotline-acd/hotline/auth"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/webpage"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )
@@ -207,11 +208,7 @@ func New(o Options) (*Desk, error) {
 }
 
 func (d *Desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	// The page needs only its own scripts and styles; nothing may frame it.
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin") // no-referrer would make the browser send "Origin: null"
+	webpage.SecureHeaders(w.Header())
 	d.mux.ServeHTTP(w, r)
 }
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/internal/webpage"
 	"github.com/hotline-acd/hotline/router"
 )
 
@@ -90,16 +90,8 @@ func (d *Desk) fragment(name string, v view) string {
 	return buf.String()
 }
 
-// send writes one event; a fragment's lines each get their data: prefix.
-func send(w http.ResponseWriter, event, html string) {
-	var b strings.Builder
-	b.WriteString("event: " + event + "\n")
-	for _, line := range strings.Split(html, "\n") {
-		b.WriteString("data: " + line + "\n")
-	}
-	b.WriteString("\n")
-	_, _ = w.Write([]byte(b.String()))
-}
+// send writes one event of html.
+func send(w http.ResponseWriter, event, html string) { _, _ = w.Write(webpage.Event(event, html)) }
 
 func cardKey(c router.Card, live, ok bool) string {
 	if !ok {

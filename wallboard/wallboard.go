@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/internal/webpage"
 )
 
 // Board is what the wallboard shows, computed by the app from Redis.
@@ -191,10 +192,7 @@ func New(o Options) (*Wallboard, error) {
 }
 
 func (w *Wallboard) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	h := rw.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	webpage.SecureHeaders(rw.Header())
 	w.mux.ServeHTTP(rw, r)
 }
 
@@ -279,13 +277,7 @@ func (w *Wallboard) events(rw http.ResponseWriter, r *http.Request, s auth.Sessi
 		var buf bytes.Buffer
 		if err := w.tmpl.ExecuteTemplate(&buf, "board", view{Me: s.Person, CSRF: s.CSRF, Board: b, Error: msg}); err == nil && buf.String() != last {
 			last = buf.String()
-			var ev strings.Builder
-			ev.WriteString("event: board\n")
-			for _, line := range strings.Split(last, "\n") {
-				ev.WriteString("data: " + line + "\n")
-			}
-			ev.WriteString("\n")
-			_, _ = rw.Write([]byte(ev.String()))
+			_, _ = rw.Write(webpage.Event("board", last))
 			fl.Flush()
 		}
 		select {
