@@ -40,19 +40,14 @@ func deskCase(c cases.Case) desk.Case {
 }
 
 func (c caseDesk) ByAgent(ctx context.Context, agent string, from, to time.Time) ([]desk.Case, error) {
-	cs, err := c.a.cases.ListByAgent(ctx, agent, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]desk.Case, len(cs))
-	for i, x := range cs {
-		out[i] = deskCase(x)
-	}
-	return out, nil
+	return deskCases(c.a.cases.ListByAgent(ctx, agent, from, to))
 }
 
 func (c caseDesk) OpenByAgent(ctx context.Context, agent string) ([]desk.Case, error) {
-	cs, err := c.a.cases.OpenByAgent(ctx, agent)
+	return deskCases(c.a.cases.OpenByAgent(ctx, agent))
+}
+
+func deskCases(cs []cases.Case, err error) ([]desk.Case, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -97,18 +97,9 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 // todayReport is today's report by topic, from the records written since
 // the day began.
 func todayReport(ctx context.Context, a *App, dayStart time.Time) (map[string]report.Row, error) {
-	var recs []records.Record
-	start := strconv.FormatInt(dayStart.UnixMilli(), 10)
-	for {
-		page, err := a.state.records.Range(ctx, start, "+", 1000)
-		if err != nil {
-			return nil, fmt.Errorf("wallboard: today's records: %w", err)
-		}
-		recs = append(recs, page...)
-		if len(page) < 1000 {
-			break
-		}
-		start = "(" + page[len(page)-1].ID
+	recs, err := recordsSince(ctx, a.state.records, dayStart)
+	if err != nil {
+		return nil, err
 	}
 	rep, err := report.Compute(report.Request{From: dayStart, To: dayStart.Add(24 * time.Hour), By: report.Day}, report.FromConfig(a.router.Config()), recs)
 	if err != nil {
@@ -124,23 +115,34 @@ func todayReport(ctx context.Context, a *App, dayStart time.Time) (map[string]re
 // callsSince are the inbound calls that reached a queue since from, by
 // topic, from the records stream (whose ids are the write times in ms).
 func callsSince(ctx context.Context, s *records.Stream, from time.Time) (map[string][]records.Record, error) {
+	recs, err := recordsSince(ctx, s, from)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]records.Record{}
+	for _, r := range recs {
+		if r.Topic == "" || r.EnqueuedAt.IsZero() || strings.HasPrefix(r.CallID, "cb-") || strings.HasPrefix(r.CallID, "audit-") {
+			continue
+		}
+		out[r.Topic] = append(out[r.Topic], r)
+	}
+	return out, nil
+}
+
+// recordsSince are the records written since from, a page at a time.
+func recordsSince(ctx context.Context, s *records.Stream, from time.Time) ([]records.Record, error) {
+	var out []records.Record
 	start := strconv.FormatInt(from.UnixMilli(), 10)
 	for {
-		recs, err := s.Range(ctx, start, "+", 1000)
+		page, err := s.Range(ctx, start, "+", 1000)
 		if err != nil {
-			return nil, fmt.Errorf("wallboard: today's records: %w", err)
+			return nil, fmt.Errorf("wallboard: records since %s: %w", from.Format(time.RFC3339), err)
 		}
-		for _, r := range recs {
-			if r.Topic == "" || r.EnqueuedAt.IsZero() || strings.HasPrefix(r.CallID, "cb-") || strings.HasPrefix(r.CallID, "audit-") {
-				continue
-			}
-			out[r.Topic] = append(out[r.Topic], r)
-		}
-		if len(recs) < 1000 {
+		out = append(out, page...)
+		if len(page) < 1000 {
 			return out, nil
 		}
-		start = "(" + recs[len(recs)-1].ID
+		start = "(" + page[len(page)-1].ID
 	}
 }
 
