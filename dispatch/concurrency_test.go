@@ -248,8 +248,13 @@ func TestConcurrentMatchers(t *testing.T) {
 	}()
 
 	// Operators log in, then flap; a recovery loop runs; an auditor checks.
+	// Flapping starts once every login has held: a flap's Ready that came
+	// first would reserve the operator and refuse the login's, rightly.
+	var logins sync.WaitGroup
 	for _, id := range agentIDs {
+		logins.Add(1)
 		later(0, func(m matcher) {
+			defer logins.Done()
 			rs, err := m.d.Ready(ctx, id, time.Now())
 			if err != nil {
 				fail("login %s: %v", id, err)
@@ -262,6 +267,7 @@ func TestConcurrentMatchers(t *testing.T) {
 	loops.Add(2)
 	go func() { // flapping
 		defer loops.Done()
+		logins.Wait()
 		for {
 			select {
 			case <-stop:
