@@ -140,7 +140,7 @@ func newRig(t testing.TB, opt rigOptions) *rig {
 	if setupErr != nil {
 		t.Fatalf("realpbx setup: %v", setupErr)
 	}
-	ast := pbxtest.Start(t, pbxtest.Options{DeployDir: "../deploy/asterisk", Sounds: soundsDir})
+	ast := pbxtest.Start(t, pbxtest.Options{DeployDir: "../deploy/asterisk", Sounds: soundsDir, Observe: []string{"app_mixmonitor"}})
 	r := &rig{t: t, ast: ast, token: "test-token-" + redistest.Prefix(t), log: &bytes.Buffer{}, opt: opt}
 	if r.opt.logLevel == "" {
 		r.opt.logLevel = "debug"

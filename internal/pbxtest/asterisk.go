@@ -73,6 +73,10 @@ type Options struct {
 	Sounds string
 	// Verbose is the console verbosity written to full.log (0: 3).
 	Verbose int
+	// Observe are modules loaded beside the deploy's own for a test to
+	// watch calls with (app_mixmonitor: what a channel hears, from the
+	// CLI); never to change how calls are handled.
+	Observe []string
 }
 
 // Asterisk is one running instance.
@@ -299,6 +303,10 @@ func (a *Asterisk) substitute(name, text string, opt Options) (string, error) {
 			return "", err
 		}
 		text = re.ReplaceAllString(text, fmt.Sprintf("rtpstart=%d\nrtpend=%d", a.RTPStart, a.RTPStart+198))
+	case "modules.conf":
+		for _, m := range opt.Observe {
+			text += "\nload = " + m + ".so ; a test's observer\n"
+		}
 	case "extensions.conf":
 		for _, inc := range opt.Include {
 			text += "\n#include " + inc + "\n"

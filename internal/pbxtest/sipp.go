@@ -22,6 +22,11 @@ type Step struct {
 	Wait  time.Duration // stay on the line this long (a BYE from Asterisk ends the call cleanly)
 	Digit string        // send one RFC 4733 digit: 0-9, *, #
 	Audio bool          // start 7 s of G.711 A-law speech towards Asterisk
+	// Tone: start a sine of this frequency (Hz) towards Asterisk, lasting
+	// ToneFor (default 30 s): a voice a test can recognise in what others
+	// hear (Audio.ToneShare).
+	Tone    float64
+	ToneFor time.Duration
 }
 
 // Citizen describes one SIPp caller through the carrier trunk.
@@ -136,6 +141,15 @@ func (a *Asterisk) Call(tb testing.TB, c Citizen) *SIPpRun {
 			fmt.Fprintf(&b, "  <recv request=\"BYE\" timeout=\"250\" ontimeout=\"s%d\" next=\"bye\"/>\n  <label id=\"s%d\"/>\n", i, i)
 		case s.Audio:
 			b.WriteString("  <nop><action><exec play_pcap_audio=\"/opt/sipp/pcap/g711a.pcap\"/></action></nop>\n")
+		case s.Tone > 0:
+			if s.ToneFor == 0 {
+				s.ToneFor = 30 * time.Second
+			}
+			pcap := filepath.Join(tb.TempDir(), fmt.Sprintf("tone-%v.pcap", s.Tone))
+			if err := WriteTonePCAP(pcap, s.Tone, s.ToneFor); err != nil {
+				tb.Fatal(err)
+			}
+			fmt.Fprintf(&b, "  <nop><action><exec play_pcap_audio=%q/></action></nop>\n", pcap)
 		case s.Wait > 0:
 			// Waiting is a BYE with a timeout: Asterisk may hang up at any time.
 			fmt.Fprintf(&b, "  <recv request=\"BYE\" timeout=\"%d\" ontimeout=\"s%d\" next=\"bye\"/>\n  <label id=\"s%d\"/>\n", s.Wait.Milliseconds(), i, i)

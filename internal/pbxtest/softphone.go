@@ -20,7 +20,8 @@ import (
 
 // Softphone is an operator's SIP phone: a baresip registered as one of the
 // deploy's PJSIP accounts (1001...), sending a 440 Hz tone as its voice,
-// driven over baresip's ctrl_tcp (netstring-framed JSON).
+// driven over baresip's ctrl_tcp (netstring-framed JSON). With
+// PhoneOptions.Record it keeps what it hears, for Heard.
 type Softphone struct {
 	Ext string
 
@@ -51,6 +52,12 @@ type PhoneEvent struct {
 type PhoneOptions struct {
 	// Manual: ring and wait for Answer instead of answering at once.
 	Manual bool
+	// Tone is the frequency (Hz) of the sine the phone sends as its
+	// voice; default 440.
+	Tone int
+	// Record keeps the audio the phone receives, decoded, in a wav per
+	// call (baresip's sndfile module), for Heard.
+	Record bool
 }
 
 // Softphone starts baresip registered as ext and waits until Asterisk
@@ -77,13 +84,21 @@ func (a *Asterisk) Softphone(tb testing.TB, ext string, opt PhoneOptions) *Softp
 	if opt.Manual {
 		answer = "manual"
 	}
+	tone := opt.Tone
+	if tone == 0 {
+		tone = 440
+	}
+	record := ""
+	if opt.Record {
+		record = "module sndfile.so\nsnd_path " + dir + "\n"
+	}
 	rtp := phoneRTPLow + (sipPort%((phoneRTPHigh-phoneRTPLow)/100))*100 // a range of its own
 	account := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_user=%s;auth_pass=%s;answermode=%s;regint=300;audio_codecs=pcma,pcmu\n",
 		ext, a.SIPAddr(), ext, pw, answer)
 	config := fmt.Sprintf(`poll_method epoll
 sip_listen 127.0.0.1:%d
 net_interface 127.0.0.1
-audio_source ausine,440
+audio_source ausine,%d
 ausrc_srate 48000
 ausrc_channels 2
 auplay_srate 48000
@@ -98,7 +113,7 @@ module account.so
 module menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-`, sipPort, rtp, rtp+98, ctrlPort)
+%s`, sipPort, tone, rtp, rtp+98, ctrlPort, record)
 	for name, text := range map[string]string{"accounts": account, "config": config, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			tb.Fatal(err)
@@ -303,4 +318,20 @@ func (p *Softphone) stop() {
 	if p.tb.Failed() {
 		p.tb.Logf("baresip %s log:\n%s", p.Ext, p.Log())
 	}
+}
+
+// Heard is what the phone received in its latest call (PhoneOptions.Record),
+// decoded: baresip's sndfile writes dump-<peer>-dec.wav per call.
+func (p *Softphone) Heard() (Audio, error) {
+	files, err := filepath.Glob(filepath.Join(p.dir, "dump-*-dec.wav"))
+	if err != nil || len(files) == 0 {
+		return Audio{}, fmt.Errorf("pbxtest: softphone %s recorded nothing (PhoneOptions.Record set?): %v", p.Ext, err)
+	}
+	newest, at := "", time.Time{}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(at) {
+			newest, at = f, st.ModTime()
+		}
+	}
+	return ReadWAV(newest)
 }
