@@ -48,7 +48,7 @@ func (h *harness) abandonAfterMinimum(cl emulator.Caller) (*emulator.CallHandle,
 	cl.Script = choose("2", "3")
 	c := h.emu.Call(cl)
 	h.eventually("caller queued", func() bool { return c.OnMOH() })
-	time.Sleep(400 * time.Millisecond)
+	h.advance(400 * time.Millisecond) // past the minimum, on the app's clock
 	c.Hangup()
 	return c, h.record(c.ID())
 }

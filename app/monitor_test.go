@@ -242,3 +242,42 @@ func TestRecordingRetentionSweep(t *testing.T) {
 		t.Fatalf("stored %v, want only %s (not %s)", got, young, old)
 	}
 }
+
+// An agent-first callback of a recording topic is recorded like an
+// inbound conversation of it, and the citizen, who did not pass the queue
+// where the notice plays, is told so once bridged: the attempt's record
+// names the recording and it is stored when the conversation ends.
+func TestCalledBackConversationOfARecordingTopicIsRecorded(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, 0))
+	h.withTrunk()
+	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 200 * time.Millisecond}
+	c := h.emu.Call(emulator.Caller{Number: "79004000001", Script: choose("1", "6"), AnswerCallbacks: &answer})
+	h.eventually("complaints caller queued", func() bool { return c.OnMOH() })
+	h.advance(400 * time.Millisecond) // past callbackConfig's minimum abandon wait
+	c.Hangup()
+	if r := h.record(c.ID()); r.Callback == "" || r.Recording != "" {
+		t.Fatalf("abandoned complaints caller: callback %q, recording %q", r.Callback, r.Recording)
+	}
+	h.login("PJSIP/1002")
+	h.eventually("citizen called back", func() bool { return h.emu.CitizenLeg("+79004000001") != nil })
+	leg := h.emu.CitizenLeg("+79004000001")
+	h.waitClosed(leg.Bridged(), "called-back citizen talking with the operator")
+	h.waitClosed(leg.Ended(), "callback conversation over")
+	if !containsMedia(leg.Played(), "/recording_notice") {
+		t.Fatalf("the called-back citizen was not told of the recording: %v", leg.Played())
+	}
+	var rec records.Record
+	h.eventually("the attempt's record", func() bool {
+		for _, r := range h.records() {
+			if strings.HasPrefix(r.CallID, "cb-") && !r.AnsweredAt.IsZero() { // a short talk counts as a drop
+				rec = r
+				return true
+			}
+		}
+		return false
+	})
+	if rec.Recording == "" || !strings.Contains(rec.Recording, strings.ReplaceAll(rec.CallID, ".", "_")) {
+		t.Fatalf("attempt %s names recording %q", rec.CallID, rec.Recording)
+	}
+	h.eventually("stored", func() bool { return slices.Contains(h.emu.StoredRecordingNames(), rec.Recording) })
+}

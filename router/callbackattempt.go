@@ -244,6 +244,7 @@ func (a *cbAttempt) exec(cmd atCmd) atEvent {
 			return aevBridged{}
 		}
 		a.log.Info("citizen reached; bridged with the operator")
+		a.record()
 		return aevBridged{OK: true}
 	case acDestroyBridge:
 		r.destroyBridge(a.log, a.bridgeID)
@@ -306,6 +307,26 @@ func (a *cbAttempt) exec(cmd atCmd) atEvent {
 		}
 	}
 	return nil
+}
+
+// record records a called-back conversation of a recording topic, as an
+// inbound one is, and tells the citizen so (the notice plays to their leg
+// alone, over the conversation: they did not pass the queue where an
+// inbound caller hears it). Destroying the bridge stores the recording.
+func (a *cbAttempt) record() {
+	r := a.r
+	t, ok := r.Config().Topic(a.offer.Topic)
+	if !ok || !t.Record {
+		return
+	}
+	if r.recordBridge(a.log, a.bridgeID, a.attempt, &a.rec.Recording) == "" {
+		return
+	}
+	cctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := r.opt.PBX.Play(cctx, a.citLeg, r.nextID("notice-"+a.attempt), r.opt.SoundPrefix+a.cb.Language+"/"+promptRecordingNotice); err != nil {
+		a.log.Warn("recording notice", zap.Error(err))
+	}
 }
 
 // begin asks the store for the callback: it refuses one another holder is

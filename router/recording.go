@@ -68,23 +68,33 @@ func (c *call) startRecording() {
 	if c.topic == nil || !c.topic.Record || c.bridgeID == "" || c.recName != "" {
 		return
 	}
-	name := recordingName(c.id, c.r.now())
-	for strings.Contains(","+c.rec.Recording+",", ","+name+",") {
+	if name := c.r.recordBridge(c.log, c.bridgeID, c.id, &c.rec.Recording); name != "" {
+		c.recName = name
+	}
+}
+
+// recordBridge starts recording bridgeID, the conversation of call
+// callID, under a name of its own, added to *names (the record's list);
+// it returns the name, or "" when Asterisk refused (logged: the
+// conversation goes on unrecorded).
+func (r *Router) recordBridge(log *zap.Logger, bridgeID, callID string, names *string) string {
+	name := recordingName(callID, r.now())
+	for strings.Contains(","+*names+",", ","+name+",") {
 		name += "x" // a second conversation within the same second
 	}
-	cctx, cancel := c.r.cmdCtx()
+	cctx, cancel := r.cmdCtx()
 	defer cancel()
-	if err := c.r.opt.PBX.RecordBridge(cctx, c.bridgeID, name, RecordingFormat); err != nil {
-		c.log.Error("recording the conversation", zap.String("recording", name), zap.Error(err))
-		return
+	if err := r.opt.PBX.RecordBridge(cctx, bridgeID, name, RecordingFormat); err != nil {
+		log.Error("recording the conversation", zap.String("recording", name), zap.Error(err))
+		return ""
 	}
-	c.recName = name
-	if c.rec.Recording == "" {
-		c.rec.Recording = name
+	if *names == "" {
+		*names = name
 	} else {
-		c.rec.Recording += "," + name
+		*names += "," + name
 	}
-	c.log.Info("recording the conversation", zap.String("recording", name))
+	log.Info("recording the conversation", zap.String("recording", name))
+	return name
 }
 
 // stopRecording stops the conversation's recording, if any, before its
