@@ -281,3 +281,41 @@ func TestCalledBackConversationOfARecordingTopicIsRecorded(t *testing.T) {
 	}
 	h.eventually("stored", func() bool { return slices.Contains(h.emu.StoredRecordingNames(), rec.Recording) })
 }
+
+// A complaints caller answered while the recording notice still plays
+// (it lasts longer here than the hand-over) hears it cut short and then
+// again, whole, once in the conversation; a caller who waited through it
+// hears it once. Either way it is heard to its end before the talk.
+func TestRecordingNoticeIsHeardWholeEvenWhenAnsweredAtOnce(t *testing.T) {
+	const notice = "sound:hotline/ru/recording_notice"
+	h := newHarnessWith(t, testConfig(t), emulator.Options{SoundDurations: map[string]time.Duration{notice: 10 * time.Second}})
+	h.login("PJSIP/1002")
+	c := h.emu.Call(emulator.Caller{Number: "79004000002", Script: choose("1", "6")})
+	h.waitClosed(c.Bridged(), "complaints caller bridged")
+	h.eventually("the notice heard to its end", func() bool { return slices.Contains(c.Completed(), notice) })
+	if n := countMedia(c.Played(), notice); n != 2 {
+		t.Fatalf("the notice played %d times, want 2 (cut short by the answer, then whole): %v", n, c.Played())
+	}
+	c.Hangup()
+	h.record(c.ID())
+
+	h2 := newHarness(t, testConfig(t))
+	c2 := h2.emu.Call(emulator.Caller{Number: "79004000003", Script: choose("1", "6")})
+	h2.eventually("the notice heard in the queue", func() bool { return slices.Contains(c2.Completed(), notice) })
+	h2.login("PJSIP/1002")
+	h2.waitClosed(c2.Bridged(), "complaints caller bridged")
+	h2.eventually("the recording", func() bool { return len(h2.emu.LiveRecordingNames()) == 1 })
+	if n := countMedia(c2.Played(), notice); n != 1 {
+		t.Fatalf("the notice played %d times to a caller who heard it whole in the queue: %v", n, c2.Played())
+	}
+}
+
+func countMedia(played []string, media string) int {
+	n := 0
+	for _, m := range played {
+		if m == media {
+			n++
+		}
+	}
+	return n
+}

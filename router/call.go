@@ -85,7 +85,10 @@ type call struct {
 	// noticePlayed: the caller heard the recording notice.
 	recName      string
 	noticePlayed bool
-	noticeID     string // the notice's playback, until the caller is bridged
+	noticeID     string // the notice's playback, until it ends or the caller is bridged
+	// noticeCut: the caller was bridged before the notice ended; it is
+	// played again to them alone once the conversation is held.
+	noticeCut bool
 
 	// Transfers (transfer.go): the request being fed to the machine, the
 	// transfer in progress (its record entry), the service's number, leg
@@ -299,6 +302,7 @@ func (c *call) enteredBridge(ev pbx.Event, in *bool) {
 		c.feed(evCallerJoined{})
 		if c.m.phase == phaseBridged {
 			c.startRecording()
+			c.replayCutNotice()
 		}
 	}
 }
@@ -310,6 +314,9 @@ func (c *call) playback(id string) playbackKind {
 		return playOther
 	case id == c.goodbyeID:
 		return playGoodbye
+	case id == c.noticeID:
+		c.noticeID = "" // heard to its end
+		return playOther
 	case id == c.announceID:
 		c.announceID = ""
 		return playAnnounce
@@ -922,6 +929,7 @@ func (c *call) answered(o Offer) callEvent {
 
 // bridge joins the citizen and the operator.
 func (c *call) bridge() callEvent {
+	c.noticeCut = c.noticeCut || c.noticeID != ""
 	c.stopPlayback(&c.noticeID)
 	c.bridgeID = bridgePrefix + c.id
 	c.inBridge = [2]bool{}

@@ -116,7 +116,8 @@ func (c *call) stopRecording() {
 // that the conversation may be recorded, as they join the queue. It is
 // stopped before the caller is bridged (bridge): on Asterisk an addChannel
 // waits for the channel's playback to end and would outlast the command
-// timeout; a caller answered within the notice hears it cut short.
+// timeout; a caller answered within the notice hears it again, whole,
+// once in the conversation (replayCutNotice).
 func (c *call) playRecordingNotice() {
 	if c.topic == nil || !c.topic.Record || c.noticePlayed {
 		return
@@ -128,6 +129,21 @@ func (c *call) playRecordingNotice() {
 	if err := c.r.opt.PBX.Play(cctx, c.id, c.noticeID, c.sound(promptRecordingNotice)); err != nil {
 		c.log.Warn("recording notice", zap.Error(err))
 		c.noticeID = ""
+	}
+}
+
+// replayCutNotice plays the recording notice again to a caller bridged
+// before it ended: to their leg alone (Asterisk holds their audio from the
+// bridge while it plays), so nobody is recorded without being told.
+func (c *call) replayCutNotice() {
+	if !c.noticeCut {
+		return
+	}
+	c.noticeCut = false
+	cctx, cancel := c.r.cmdCtx()
+	defer cancel()
+	if err := c.r.opt.PBX.Play(cctx, c.id, c.r.nextID("notice-"+c.id), c.sound(promptRecordingNotice)); err != nil {
+		c.log.Warn("recording notice, again in the conversation", zap.Error(err))
 	}
 }
 
