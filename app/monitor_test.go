@@ -319,3 +319,58 @@ func countMedia(played []string, media string) int {
 	}
 	return n
 }
+
+// A called-back conversation (agent first) can be monitored like an
+// inbound one: the snoop is on the operator's leg of the attempt, the
+// citizen stays bridged with the operator alone, and the attempt's record
+// names the monitor. Before the citizen answers there is nothing to
+// monitor.
+func TestCalledBackConversationCanBeMonitored(t *testing.T) {
+	h := newHarness(t, callbackConfig(t, 0))
+	h.withTrunk()
+	h.withSupervisor()
+	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond}
+	c := h.emu.Call(emulator.Caller{Number: "79004000004", Script: choose("2", "3"), AnswerCallbacks: &answer})
+	h.eventually("caller queued", func() bool { return c.OnMOH() })
+	h.advance(400 * time.Millisecond) // past callbackConfig's minimum abandon wait
+	c.Hangup()
+	if r := h.record(c.ID()); r.Callback == "" {
+		t.Fatalf("no callback owed: %s", fmtRecord(r))
+	}
+	h.login("PJSIP/1001")
+	h.eventually("citizen called back", func() bool { return h.emu.CitizenLeg("+79004000004") != nil })
+	leg := h.emu.CitizenLeg("+79004000004")
+	h.waitClosed(leg.Bridged(), "called-back citizen talking with the operator")
+	opLeg := peerOf(leg)
+	id, err := h.app.Router().Monitor(h.ctx(), supervisor, "1001", router.MonitorWhisper)
+	if err != nil {
+		t.Fatalf("monitor of a called-back conversation: %v", err)
+	}
+	sup := h.supervisorLeg()
+	if s := h.monitoring(opLeg, sup); s.Spy != "both" || s.Whisper != "out" {
+		t.Fatalf("whisper snoop %+v", s)
+	}
+	if peerOf(leg) != opLeg {
+		t.Fatalf("the citizen is bridged with %q, want the operator's leg %s alone", peerOf(leg), opLeg)
+	}
+	if err := h.app.Router().StopMonitor(h.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	leg.Hangup()
+	var rec records.Record
+	h.eventually("the attempt's record", func() bool {
+		for _, r := range h.records() {
+			if strings.HasPrefix(r.CallID, "cb-") && !r.AnsweredAt.IsZero() {
+				rec = r
+				return true
+			}
+		}
+		return false
+	})
+	if !slices.Equal(rec.Monitored, []string{"whisper:" + supervisor}) {
+		t.Fatalf("attempt record %s monitored %v", fmtRecord(rec), rec.Monitored)
+	}
+	if _, err := h.app.Router().Monitor(h.ctx(), supervisor, "1001", router.MonitorListen); !errors.Is(err, router.ErrNoCall) {
+		t.Fatalf("monitor after the conversation: %v, want ErrNoCall", err)
+	}
+}

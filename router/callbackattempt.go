@@ -50,7 +50,7 @@ func (r *Router) startCallback(ctx context.Context, o Offer) {
 	// Registered, so the reconciler does not take the operator it holds
 	// for one whose call is gone.
 	r.mu.Lock()
-	r.attempts[o.CallID] = true
+	r.attempts[o.CallID] = a
 	r.mu.Unlock()
 	r.spawn(func() {
 		defer func() {
@@ -118,6 +118,10 @@ func (a *cbAttempt) run(agentFirst bool) {
 					r.spawn(func() { r.deliver([]Offer{o}, o.FreedAt) })
 					continue
 				}
+				if m.mon != nil {
+					a.monitorRequest(m.mon)
+					continue
+				}
 				a.handle(m.ev)
 			}
 		}
@@ -145,6 +149,9 @@ func (a *cbAttempt) cleanUp() {
 		if m.offer != nil {
 			o := *m.offer
 			r.spawn(func() { r.deliver([]Offer{o}, o.FreedAt) })
+		}
+		if m.mon != nil {
+			m.mon.answer(monReply{err: fmt.Errorf("router: monitor of operator %s on callback %s: the attempt ended: %w", m.mon.agent, a.attempt, ErrNoCall)})
 		}
 	}
 }

@@ -122,15 +122,21 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 		return "", fmt.Errorf("router: monitor of operator %s: finding their call: %w", agentID, err)
 	}
 	callID := onCall[agentID]
+	// The operator talks to an inbound caller, or to a citizen called back.
+	var inbox *mailbox[msg]
 	r.mu.Lock()
-	c := r.calls[callID]
+	if c := r.calls[callID]; c != nil {
+		inbox = c.inbox
+	} else if a := r.attempts[callID]; a != nil {
+		inbox = a.inbox
+	}
 	r.mu.Unlock()
-	if callID == "" || c == nil {
+	if callID == "" || inbox == nil {
 		return "", fmt.Errorf("router: monitor of operator %s: %w", agentID, ErrNoCall)
 	}
 	id := monPrefix + r.uniq()
 	q := &monReq{agent: agentID, supervisor: supervisorEndpoint, mode: mode, id: id, reply: make(chan monReply, 1)}
-	if !c.inbox.post(msg{mon: q}) {
+	if !inbox.post(msg{mon: q}) {
 		return "", fmt.Errorf("router: monitor of operator %s on call %s: %w", agentID, callID, ErrNoCall)
 	}
 	var rep monReply
@@ -273,6 +279,19 @@ func (r *Router) audit(log *zap.Logger, rec records.Record) {
 	if _, err := r.opt.Records.Append(ctx, rec); err != nil {
 		log.Warn("audit entry lost", zap.String("id", rec.CallID), zap.Error(err))
 	}
+}
+
+// monitorRequest answers a monitor's request for the operator's leg in a
+// called-back conversation: while the operator and the citizen talk.
+func (a *cbAttempt) monitorRequest(q *monReq) {
+	if a.m.phase != atTalking || a.offer.AgentID != q.agent || a.opLeg == "" {
+		q.answer(monReply{err: fmt.Errorf("router: monitor of operator %s on callback %s: %w", q.agent, a.attempt, ErrNoCall)})
+		return
+	}
+	a.rec.Monitored = append(a.rec.Monitored, q.mode+":"+q.supervisor)
+	a.log.Info("a supervisor monitors the called-back conversation", zap.String("supervisor", q.supervisor),
+		zap.String("mode", q.mode), zap.String("monitor", q.id))
+	q.answer(monReply{callID: a.attempt, legID: a.opLeg})
 }
 
 // monitorRequest answers a monitor's request for the operator's leg: only

@@ -85,7 +85,7 @@ func (r *Router) writeOwed(live map[string]bool) {
 func (r *Router) owns(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.calls[id] != nil || r.attempts[id]
+	return r.calls[id] != nil || r.attempts[id] != nil
 }
 
 // reconcileHeld removes the ghosts of callers who hung up while no router

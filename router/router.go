@@ -86,7 +86,7 @@ type Router struct {
 
 	mu       sync.Mutex
 	calls    map[string]*call         // caller channel id → call
-	attempts map[string]bool          // callback entries with an attempt running
+	attempts map[string]*cbAttempt    // agent-first callback attempts running, by their queue entry
 	legs     map[string]*mailbox[msg] // leg channel id → its owner's mailbox
 	wrapups  map[string]wrapUp
 	cards    map[string]Card            // operator → the call on their phone
@@ -144,7 +144,7 @@ func New(opt Options) (*Router, error) {
 		log:      opt.Log,
 		now:      opt.Now,
 		calls:    make(map[string]*call),
-		attempts: make(map[string]bool),
+		attempts: make(map[string]*cbAttempt),
 		legs:     make(map[string]*mailbox[msg]),
 		wrapups:  make(map[string]wrapUp),
 		cards:    make(map[string]Card),
