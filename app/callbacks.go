@@ -46,6 +46,10 @@ func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Conf
 			if a.Detail != "" {
 				note = strings.TrimSpace(note + " " + a.Detail)
 			}
+			if a.Who != "" {
+				// A supervisor's action names them, as audit_* entries do.
+				note = strings.TrimSpace(note + " by " + a.Who)
+			}
 			_, _ = rec.Append(ctx, records.Record{
 				CallID: "cb-" + a.CallbackID, Outcome: "callback_" + a.Kind, Callback: a.CallbackID, Topic: a.Topic,
 				CallerNumber: a.Number, Agent: a.AgentID, HangupCause: a.Cause, EndedAt: a.At, Note: note,
