@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,64 @@ func TestSupervisorMovesAQueuedCallback(t *testing.T) {
 	}
 	if moves != 1 {
 		t.Errorf("%d moves in the records, want 1", moves)
+	}
+}
+
+// A supervisor moves a callback from the wallboard: the row offers the
+// configured topics, the form posts with the page's CSRF token, and the
+// board comes back with the callback in its new topic. Without the token,
+// as an operator, or naming no or an unknown topic, nothing changes.
+func TestWallboardMovesACallback(t *testing.T) {
+	cfg := callbackConfig(t, time.Hour)
+	withStaff(cfg)
+	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
+	cb, _, err := h.cbs.Schedule(context.Background(), callbacks.Request{RawNumber: "+79009300001", Topic: "testing",
+		Reason: callbacks.ReasonAbandoned, SourceCallID: "wb"}, callbacks.Rules{Delays: []time.Duration{time.Hour}, Numbers: callbacks.NumberRules{CountryCode: "7"}}, h.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := h.browser()
+	sup.signIn("sup1", "secret-of-sup1")
+	_, page := sup.get("/wallboard")
+	sel := `<select name="topic" id="cb-move-` + cb.ID + `"`
+	if !strings.Contains(page, sel) || !strings.Contains(page, `<option value="testing" selected>`) || !strings.Contains(page, `<option value="general">`) {
+		t.Fatalf("the wallboard offers no move to the configured topics for %s:\n%s", cb.ID, page)
+	}
+	op := h.browser()
+	op.signIn("1001", "secret-of-1001")
+	path := "/wallboard/callbacks/" + cb.ID + "/move"
+	for _, tc := range []struct {
+		who          *browser
+		form         url.Values
+		withoutToken bool
+		want         int
+	}{
+		{sup, url.Values{"topic": {"general"}}, true, 403},
+		{op, url.Values{"topic": {"general"}}, false, 403},
+		{sup, url.Values{}, false, 400},
+		{sup, url.Values{"topic": {"gen eral"}}, false, 400},
+		{sup, url.Values{"topic": {"nowhere"}}, false, 409},
+	} {
+		if code, body := tc.who.post(path, tc.form, tc.withoutToken); code != tc.want {
+			t.Errorf("move %v (without token %v): %d %s, want %d", tc.form, tc.withoutToken, code, body, tc.want)
+		}
+		if got := h.callback(cb.ID); got.Topic != "testing" || len(got.History) != len(cb.History) {
+			t.Fatalf("a refused move changed the callback: %s, %d events", got.Topic, len(got.History))
+		}
+	}
+	code, board := sup.post(path, url.Values{"topic": {"general"}}, false)
+	row := `<tr data-callback="` + cb.ID + `"><td>` + cb.ID + `</td><td class="topic">general</td>`
+	if code != 200 || !strings.Contains(board, row) {
+		t.Fatalf("move from the wallboard: %d, the board has no %q:\n%s", code, row, board)
+	}
+	if got := h.callback(cb.ID); got.Topic != "general" || got.History[len(got.History)-1].Who != "sup1" {
+		t.Fatalf("after the wallboard's move: %s, last event %+v", got.Topic, got.History[len(got.History)-1])
+	}
+	audited := false
+	for _, r := range h.records() {
+		audited = audited || (r.Callback == cb.ID && r.Outcome == "callback_moved_topic" && strings.Contains(r.Note, "by sup1"))
+	}
+	if !audited {
+		t.Error("the wallboard's move is not in the records under the supervisor's id")
 	}
 }
