@@ -30,7 +30,9 @@ type AgentControl interface {
 }
 
 // Callbacks is the control of callbacks owed: operators mark their last
-// call "call back"; supervisors list, cancel or bring one forward.
+// call "call back"; supervisors list, cancel, bring forward or move one to
+// another topic. An error wrapping ErrNotFound answers 404, one wrapping
+// ErrInvalid 422, any other 409.
 type Callbacks interface {
 	MarkCallback(ctx context.Context, agentID, reason string) (string, error)
 	// ListCallbacks lists callbacks in the given statuses (none: the open
@@ -38,6 +40,9 @@ type Callbacks interface {
 	ListCallbacks(ctx context.Context, statuses []string) (any, error)
 	CancelCallback(ctx context.Context, id, who string) error
 	CallbackNow(ctx context.Context, id, who string) error
+	// MoveCallback moves a pending callback to topic (the same topic: a
+	// no-op); ErrInvalid when topic is not configured.
+	MoveCallback(ctx context.Context, id, topic, who string) error
 }
 
 // Snapshot reads what supervisors watch.
@@ -256,20 +261,36 @@ func Handler(o Options) http.Handler {
 				return
 			}
 			var err error
+			detail := ""
 			switch action {
 			case "cancel":
 				err = o.Callbacks.CancelCallback(r.Context(), id, a.ID)
 			case "now":
 				err = o.Callbacks.CallbackNow(r.Context(), id, a.ID)
+			case "move":
+				topic, ok := readTopic(w, r)
+				if !ok {
+					return
+				}
+				detail = topic
+				err = o.Callbacks.MoveCallback(r.Context(), id, topic, a.ID)
 			default:
-				writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("unknown action %q: use cancel or now", action)))
+				writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("unknown action %q: use cancel, now or move", action)))
 				return
 			}
 			if err != nil {
-				writeJSON(w, http.StatusConflict, errBody(err.Error()))
+				status := http.StatusConflict
+				switch {
+				case errors.Is(err, ErrNotFound):
+					status = http.StatusNotFound
+				case errors.Is(err, ErrInvalid):
+					status = http.StatusUnprocessableEntity
+				}
+				o.Log.Info("callback action refused", zap.String("callback", id), zap.String("action", action), zap.String("actor", a.ID), zap.Error(err))
+				writeJSON(w, status, errBody(err.Error()))
 				return
 			}
-			o.Log.Info("callback action", zap.String("callback", id), zap.String("action", action), zap.String("actor", a.ID))
+			o.Log.Info("callback action", zap.String("callback", id), zap.String("action", action), zap.String("actor", a.ID), zap.String("detail", detail))
 			writeJSON(w, http.StatusOK, map[string]string{"callback": id, "action": action, "result": "ok"})
 		}))
 	}
@@ -337,6 +358,29 @@ func readReason(w http.ResponseWriter, r *http.Request, def string) (string, boo
 		return "", false
 	}
 	return reason, true
+}
+
+// readTopic reads a move's {"topic":"..."} body: a plain topic id, no
+// other field, at most 4 KiB.
+func readTopic(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var body struct {
+		Topic string `json:"topic"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, errBody(`body must be JSON like {"topic":"general"}: `+err.Error()))
+		return "", false
+	}
+	if dec.More() {
+		writeJSON(w, http.StatusBadRequest, errBody(`body must be one JSON object like {"topic":"general"}`))
+		return "", false
+	}
+	if !idPattern.MatchString(body.Topic) {
+		writeJSON(w, http.StatusBadRequest, errBody("topic must be a topic id: 1-64 letters, digits, '_', '.', '-'"))
+		return "", false
+	}
+	return body.Topic, true
 }
 
 func errBody(msg string) map[string]string { return map[string]string{"error": msg} }

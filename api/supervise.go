@@ -93,5 +93,10 @@ func superviseRoutes(mux *http.ServeMux, o Options, allow func(string, func(http
 	}))
 }
 
-// ErrNotFound is what Supervision wraps for an unknown recording.
+// ErrNotFound is what Supervision wraps for an unknown recording, and
+// Callbacks for an unknown callback (404).
 var ErrNotFound = errors.New("api: not found")
+
+// ErrInvalid is what Callbacks wraps for a well-formed request naming
+// something that does not exist, such as a topic not configured (422).
+var ErrInvalid = errors.New("api: request cannot be applied")

@@ -14,6 +14,7 @@ import (
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/rkeys"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )
@@ -45,6 +46,10 @@ func newCallbackState(rdb redis.UniversalClient, cfg *atomic.Pointer[config.Conf
 			note := a.Reason
 			if a.Detail != "" {
 				note = strings.TrimSpace(note + " " + a.Detail)
+			}
+			if a.Who != "" {
+				// A supervisor's action names them, as audit_* entries do.
+				note = strings.TrimSpace(note + " by " + a.Who)
 			}
 			_, _ = rec.Append(ctx, records.Record{
 				CallID: "cb-" + a.CallbackID, Outcome: "callback_" + a.Kind, Callback: a.CallbackID, Topic: a.Topic,
@@ -195,6 +200,66 @@ func (s callbackAPI) CallbackNow(ctx context.Context, id, who string) error {
 	}
 	s.router.KickCallbacks()
 	return nil
+}
+
+// MoveCallback moves a pending callback to topic, one of the running
+// configuration's. One that waited in its old topic's queue has left it
+// and is due now: the promotion kicked here (or the next sweep, on any
+// instance, should this one stop first) queues it in topic at its
+// original place.
+func (s callbackAPI) MoveCallback(ctx context.Context, id, topic, who string) error {
+	if _, ok := s.cfg.Load().Topic(topic); !ok {
+		return fmt.Errorf("%w: callback %s: no topic %q in the configuration", api.ErrInvalid, id, topic)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	now := s.now()
+	err := untilHeld(ctx, func(ctx context.Context) error { return s.store.Move(ctx, id, topic, who, now) })
+	switch {
+	case errors.Is(err, callbacks.ErrNotFound):
+		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	case errors.Is(err, callbacks.ErrInvalid):
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	case err != nil:
+		return err
+	}
+	s.router.KickCallbacks()
+	return nil
+}
+
+// untilHeld runs a supervisor's store step under one operation id until it
+// holds, the store gives a final answer, or ctx ends: a Redis blip does not
+// fail the action, and the operation id keeps a retry from applying it
+// twice.
+func untilHeld(ctx context.Context, step func(ctx context.Context) error) error {
+	ctx = rkeys.WithOp(ctx, "supervisor-"+rkeys.NewOp())
+	wait := 50 * time.Millisecond
+	for {
+		err := step(ctx)
+		if err == nil || ctx.Err() != nil || storeAnswer(err) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// storeAnswer reports whether err is the callbacks store's decision (not a
+// Redis failure worth retrying).
+func storeAnswer(err error) bool {
+	for _, e := range []error{callbacks.ErrNotFound, callbacks.ErrClosed, callbacks.ErrBusy, callbacks.ErrNotHeld,
+		callbacks.ErrInvalid, callbacks.ErrDuplicate} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Counts are the centre's callback numbers (the demo's summary).

@@ -1,12 +1,16 @@
 package app_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
@@ -78,6 +82,18 @@ func TestAPIRoleMatrix(t *testing.T) {
 		stateAfter         string // 1001's state after the row ("" unchecked)
 	}
 	const ok, unauth, forbid, conflict = 200, 401, 403, 409
+	// A callback owed, for the supervisor to move (its due time is minutes
+	// away: it waits in no queue meanwhile).
+	owed, _, err := h.cbs.Schedule(context.Background(), callbacks.Request{RawNumber: "+79009200001", Topic: "testing",
+		Reason: callbacks.ReasonAbandoned, SourceCallID: "roles"}, callbacks.Rules{Delays: []time.Duration{time.Hour}, Numbers: callbacks.NumberRules{CountryCode: "7"}}, h.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// callbackNow is what a refused request must leave as it was.
+	callbackNow := func() string {
+		cb := h.callback(owed.ID)
+		return fmt.Sprintf("%s in %s, %d events", cb.Status, cb.Topic, len(cb.History))
+	}
 	rows := []row{
 		{"POST", "/api/v1/agents/1001/login", "", [6]int{unauth, ok, forbid, ok, ok, ok}, "ready"},
 		{"POST", "/api/v1/agents/1001/pause", `{"reason":"lunch"}`, [6]int{unauth, ok, forbid, ok, ok, ok}, "paused"},
@@ -92,6 +108,8 @@ func TestAPIRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/callbacks", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"POST", "/api/v1/callbacks/42/cancel", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
 		{"POST", "/api/v1/callbacks/42/now", "", [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
+		{"POST", "/api/v1/callbacks/42/move", `{"topic":"general"}`, [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
+		{"POST", "/api/v1/callbacks/" + owed.ID + "/move", `{"topic":"general"}`, [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"POST", "/api/v1/agents/1001/monitor", `{"endpoint":"PJSIP/1901","mode":"listen"}`, [6]int{unauth, forbid, forbid, conflict, conflict, conflict}, ""},
 		{"POST", "/api/v1/monitors/m1/stop", "", [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
 		{"GET", "/api/v1/recordings", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
@@ -100,10 +118,14 @@ func TestAPIRoleMatrix(t *testing.T) {
 	}
 	for _, r := range rows {
 		for i, c := range callers {
+			cbBefore := callbackNow()
 			// Operator 1001's own request (the second caller) sets the row's
 			// state; a refusal after it must leave that state alone.
 			if got := c.do(r.method, r.path, r.body); got != r.want[i] {
 				t.Errorf("%s %s as %s: %d, want %d", r.method, r.path, c.name, got, r.want[i])
+			}
+			if after := callbackNow(); r.want[i] != ok && after != cbBefore {
+				t.Errorf("%s %s refused for %s changed callback %s: %s, was %s", r.method, r.path, c.name, owed.ID, after, cbBefore)
 			}
 			if r.stateAfter != "" && r.want[i] != ok && i > 1 {
 				if st := string(h.state("1001")); st != r.stateAfter {
@@ -116,6 +138,13 @@ func TestAPIRoleMatrix(t *testing.T) {
 				t.Errorf("after %s %s: 1001 is %s, want %s", r.method, r.path, st, r.stateAfter)
 			}
 		}
+	}
+	// The supervisor moved it (the admin's and the token's moves to where
+	// it is were no-ops), under the supervisor's name.
+	if cb := h.callback(owed.ID); cb.Topic != "general" || cb.Status != callbacks.StatusScheduled {
+		t.Errorf("the callback after the moves: %s in %s, want scheduled in general", cb.Status, cb.Topic)
+	} else if last := cb.History[len(cb.History)-1]; last.Kind != "moved_topic" || last.Who != "sup1" {
+		t.Errorf("its last event %+v, want the move by sup1", last)
 	}
 	// A session's state change without its CSRF token is refused.
 	b := h.browser()

@@ -157,6 +157,10 @@ func (b boardActions) CallbackNow(ctx context.Context, id, who string) error {
 	return callbackAPI{b.a.cbs}.CallbackNow(ctx, id, who)
 }
 
+func (b boardActions) MoveCallback(ctx context.Context, id, topic, who string) error {
+	return callbackAPI{b.a.cbs}.MoveCallback(ctx, id, topic, who)
+}
+
 func (b boardActions) Pause(ctx context.Context, agentID, reason string) error {
 	return b.a.router.Pause(ctx, agentID, reason)
 }

@@ -14,8 +14,9 @@ import (
 )
 
 // After a scripted burst of calls, every number on the wallboard equals
-// what the API and the records say; the supervisor cancels a callback and
-// force-pauses an operator from the page; an operator gets 403 there.
+// what the API and the records say; the supervisor moves a callback to
+// another topic with the keyboard, cancels it and force-pauses an operator
+// from the page; an operator gets 403 there.
 func TestWallboardInABrowser(t *testing.T) {
 	cfg := callbackConfig(t, time.Hour)
 	withStaff(cfg)
@@ -127,6 +128,23 @@ func TestWallboardInABrowser(t *testing.T) {
 		t.Errorf("waiting history %q: want 25 steps reaching the top for the one caller who waited", points)
 	}
 	screenshot(t, ctx, "wallboard")
+
+	// Move the callback to general with the keyboard: type-ahead in the
+	// row's topic list, then Enter on its button.
+	move := fmt.Sprintf(`#cb-move-%s`, open[0].ID)
+	err = chromedp.Run(ctx,
+		chromedp.Focus(move, chromedp.ByQuery),
+		chromedp.KeyEvent("g"),
+		chromedp.Focus(`#cb-move-go-`+open[0].ID, chromedp.ByQuery),
+		chromedp.KeyEvent("\r"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, fmt.Sprintf(`tr[data-callback=%q] .topic`, open[0].ID), "general")
+	if cb := h.callback(open[0].ID); cb.Topic != "general" || cb.Status != "scheduled" {
+		t.Errorf("callback after the page's move: %s in %s", cb.Status, cb.Topic)
+	}
 
 	// Cancel the callback and force-pause 1001 from the page.
 	err = chromedp.Run(ctx,

@@ -25,7 +25,10 @@
 //	                                       scheduled or unreached
 //	an inbound call from the number is   CloseInbound; CallerGone each id
 //	  served                               returned ("cb-<id>")
-//	supervisor                           List, Get, Cancel, MoveNow, Counts
+//	supervisor                           List, Get, Cancel, MoveNow, Counts;
+//	                                       Move to another topic (then
+//	                                       promote: a queued one left its
+//	                                       old queue and is due now)
 //
 // Redis layout: internal/rkeys (the callback block); scripts: lua/*.lua.
 package callbacks

@@ -72,6 +72,9 @@ var (
 	ErrBusy     = errors.New("callbacks: another attempt holds the callback")
 	ErrNotHeld  = errors.New("callbacks: attempt not held by this call")
 	ErrInvalid  = errors.New("callbacks: invalid request")
+	// ErrDuplicate: the number already has an open callback in the topic
+	// a callback was to move to (one open callback per number and topic).
+	ErrDuplicate = errors.New("callbacks: the number already has an open callback in that topic")
 )
 
 // Calendar is when the centre is open; config.Hours satisfies it.
@@ -207,7 +210,7 @@ func (c Callback) CallID() string { return CallIDPrefix + c.ID }
 // Action is one thing that happened to a callback, for the audit hook.
 type Action struct {
 	At         time.Time
-	Kind       string // scheduled merged refused promoted queued attempt_started attempt reached reached_inbound unreached cancelled moved aborted interrupted
+	Kind       string // scheduled merged refused promoted queued attempt_started attempt reached reached_inbound unreached cancelled moved moved_topic aborted interrupted
 	CallbackID string
 	Number     string
 	Topic      string
@@ -285,6 +288,7 @@ var (
 	closeInboundScript = script("close_inbound.lua")
 	cancelScript       = script("cancel.lua")
 	moveNowScript      = script("move_now.lua")
+	moveTopicScript    = script("move_topic.lua")
 )
 
 // New returns the callbacks of centre.
@@ -686,6 +690,50 @@ func (s *Store) MoveNow(ctx context.Context, id, who string, now time.Time) erro
 		return fmt.Errorf("%w: %s is %s", ErrClosed, id, str(v[1]))
 	case 1:
 		s.auditWho(ctx, id, now, "moved", who)
+	}
+	return nil
+}
+
+// Move moves an open callback to topic for who (a supervisor): scheduled
+// (waiting for its first attempt or for a retry after an unanswered one)
+// or queued. It keeps its reasons, attempts, original queue time, priority
+// and due time; one waiting in its old topic's queue leaves it in the same
+// atomic step and is due now, so the next promotion queues it in topic at
+// its original place (call the router's promotion after Move). Moving to
+// the topic it is in already is a no-op. ErrBusy while it is on its way
+// (promoting, in flight, or its queue entry offered to an operator): try
+// again once that settled; ErrClosed when closed; ErrDuplicate when the
+// number has another open callback in topic. The caller checks that topic
+// is configured.
+func (s *Store) Move(ctx context.Context, id, topic, who string, now time.Time) error {
+	if !rkeys.ValidID(topic) {
+		return fmt.Errorf("%w: move %s: bad topic %q", ErrInvalid, id, topic)
+	}
+	v, err := s.run(ctx, moveTopicScript, rkeys.Ms(now), id, topic, who)
+	if err != nil {
+		return fmt.Errorf("callbacks: move %s to %s: %w", id, topic, err)
+	}
+	prev, detail := Status(str(v[1])), str(v[2])
+	switch num(v[0]) {
+	case -1:
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	case -2:
+		return fmt.Errorf("%w: %s is %s", ErrClosed, id, prev)
+	case -3:
+		if detail != "" {
+			return fmt.Errorf("%w: %s: its queue entry is %s to an operator", ErrBusy, id, detail)
+		}
+		return fmt.Errorf("%w: %s is %s", ErrBusy, id, prev)
+	case -5:
+		return fmt.Errorf("%w: %s: callback %s is open for the same number in %s", ErrDuplicate, id, detail, topic)
+	case 1:
+		if s.opt.Audit != nil {
+			if cb, err := s.Get(ctx, id); err == nil {
+				a := actionOf(cb, now, "moved_topic")
+				a.Who, a.Detail = who, "from "+detail+" (was "+string(prev)+")"
+				s.audit(a)
+			}
+		}
 	}
 	return nil
 }

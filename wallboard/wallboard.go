@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -124,6 +125,9 @@ type Source interface {
 type Actions interface {
 	CancelCallback(ctx context.Context, id, who string) error
 	CallbackNow(ctx context.Context, id, who string) error
+	// MoveCallback moves a pending callback to another of the board's
+	// topics.
+	MoveCallback(ctx context.Context, id, topic, who string) error
 	Pause(ctx context.Context, agentID, reason string) error
 	Logout(ctx context.Context, agentID string) error
 }
@@ -296,8 +300,15 @@ func (w *Wallboard) callbackAction(rw http.ResponseWriter, r *http.Request, s au
 		err = w.opt.Actions.CancelCallback(r.Context(), id, s.Person.ID)
 	case "now":
 		err = w.opt.Actions.CallbackNow(r.Context(), id, s.Person.ID)
+	case "move":
+		topic := r.PostFormValue("topic")
+		if !topicPattern.MatchString(topic) {
+			http.Error(rw, "choose the topic to move the callback to", http.StatusBadRequest)
+			return
+		}
+		err = w.opt.Actions.MoveCallback(r.Context(), id, topic, s.Person.ID)
 	default:
-		http.Error(rw, fmt.Sprintf("unknown action %q: cancel or now", clip(action)), http.StatusBadRequest)
+		http.Error(rw, fmt.Sprintf("unknown action %q: cancel, now or move", clip(action)), http.StatusBadRequest)
 		return
 	}
 	w.answer(rw, r, s, "callback "+action, id, err)
@@ -332,6 +343,10 @@ func (w *Wallboard) answer(rw http.ResponseWriter, r *http.Request, s auth.Sessi
 	b, msg := w.board(r.Context())
 	w.render(rw, "board", view{Me: s.Person, CSRF: s.CSRF, Board: b, Error: msg})
 }
+
+// topicPattern is a topic id as a move's form names it (the app checks
+// it is configured).
+var topicPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 func clip(s string) string {
 	if len(s) > 40 {
