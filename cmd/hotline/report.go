@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -18,8 +16,8 @@ import (
 func runReport(ctx context.Context, _ clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	api := fs.String("api", envOr("HOTLINE_API", "http://127.0.0.1:8080"), "a running hotline's HTTP API (HOTLINE_API)")
-	token := fs.String("api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token (HOTLINE_API_TOKEN)")
+	// The API gives a report 20 s; the rest is the answer's way here.
+	api := newAPIClient(fs, 30*time.Second)
 	from := fs.String("from", "", "start: a date (2026-12-01, the centre's midnight) or an RFC 3339 time; required")
 	to := fs.String("to", "", "end, excluded: a date or an RFC 3339 time; required")
 	by := fs.String("by", "hour", "bucket: hour or day")
@@ -44,30 +42,13 @@ func runReport(ctx context.Context, _ clock, args []string, stdout, stderr io.Wr
 		return usagef("--by must be hour or day, not %q", *by)
 	case *format != "csv" && *format != "json":
 		return usagef("--format must be csv or json, not %q", *format)
-	case isPlaceholder(*token):
-		return usagef("the API token, HOTLINE_API_TOKEN (or --api-token), still holds the CHANGE_ME placeholder of the example")
+	}
+	if err := api.check(); err != nil {
+		return err
 	}
 	q := url.Values{"from": {*from}, "to": {*to}, "by": {*by}, "format": {*format}}
 	if *topic != "" {
 		q.Set("topic", *topic)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*api, "/")+"/api/v1/report?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+*token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("is hotline serving its API at %s? %w", *api, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		fmt.Fprintf(stderr, "hotline report: %s: %s\n", resp.Status, strings.TrimSpace(string(body)))
-		return errReported
-	}
-	_, err = io.Copy(stdout, resp.Body)
-	return err
+	return api.copyTo(ctx, "/api/v1/report?"+q.Encode(), stdout)
 }
