@@ -138,6 +138,18 @@ func (c *apiClient) call(ctx context.Context, method, path string, body any) ([]
 	return b, nil
 }
 
+// getJSON reads GET path's JSON answer into v.
+func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
+	b, err := c.call(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("the API's answer to GET %s is not what this hotline expects: %w", path, err)
+	}
+	return nil
+}
+
 // copyTo streams GET path's answer into w as it comes (a long report).
 func (c *apiClient) copyTo(ctx context.Context, path string, w io.Writer) error {
 	resp, cancel, err := c.send(ctx, http.MethodGet, path, nil)

@@ -89,7 +89,7 @@ func TestConfigCheck(t *testing.T) {
 			name:      "help",
 			args:      []string{"-h"},
 			code:      0,
-			stderrHas: "  config   check configuration files",
+			stderrHas: "  config      check configuration files",
 		},
 	}
 	for _, tt := range tests {

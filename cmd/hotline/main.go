@@ -32,6 +32,8 @@ var commands = map[string]command{
 	"serve":       {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
 	"demo":        {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
 	"callbacks":   {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"status":      {runStatus, "queues and operators of a running hotline as tables: hotline status [--format table|json]"},
+	"operators":   {runOperators, "list, pause or log out operators: hotline operators list | pause ID [--reason R] | logout ID"},
 	"report":      {runReport, "the supervisors' report over a running hotline's API: hotline report --from 2026-12-01 --to 2026-12-02 [--by hour|day]"},
 	"hash-secret": {runHashSecret, "hash an operator's sign-in secret read from stdin, for secret_hash in the config"},
 	"prompts":     {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
@@ -112,6 +114,6 @@ func runAt(ctx context.Context, clk clock, args []string, stdout, stderr io.Writ
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hotline COMMAND [ARGS]\n\ncommands:")
 	for _, name := range slices.Sorted(maps.Keys(commands)) {
-		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-11s %s\n", name, commands[name].summary)
 	}
 }
