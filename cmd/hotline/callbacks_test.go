@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,51 @@ func TestCallbacksCLI(t *testing.T) {
 		"POST /api/v1/callbacks/gone/cancel Bearer tok",
 		"GET /api/v1/callbacks?status=refused Bearer tok",
 		"POST /api/v1/callbacks/abc/now Bearer tok",
+	}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// `hotline callbacks move ID --topic T` posts {"topic":"T"} as JSON to
+// the callback's move route, with the flags anywhere; without --topic, or
+// --topic on another action, it asks nothing of the API (exit 2).
+func TestCallbacksMoveCLI(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		seen = append(seen, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+r.Header.Get("Content-Type")+" "+string(body))
+		if strings.Contains(r.URL.Path, "/gone/") {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = w.Write([]byte(`{"error":"callbacks: no open callback gone"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"callback":"42","action":"move","result":"ok"}`))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		args      []string
+		code      int
+		out, errs string
+	}{
+		{[]string{"move", "42", "--topic", "general"}, 0, `"action": "move"`, ""},
+		{[]string{"--topic", "travel", "move", "42"}, 0, `"result": "ok"`, ""},
+		{[]string{"move", "gone", "--topic", "general"}, 1, "", "the API answered 409 Conflict: callbacks: no open callback gone"},
+		{[]string{"move", "42"}, 2, "", "move needs --topic"},
+		{[]string{"now", "42", "--topic", "general"}, 2, "", "only move takes it"},
+		{[]string{"move", "--topic", "general"}, 2, "", `unknown or incomplete action "move"`},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"callbacks", "--api", srv.URL, "--api-token", "tok"}, tc.args...)
+		code := run(context.Background(), args, &out, &errb)
+		if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.errs) {
+			t.Errorf("%v: exit %d, out %q, err %q; want %d, %q, %q", tc.args, code, out.String(), errb.String(), tc.code, tc.out, tc.errs)
+		}
+	}
+	want := []string{
+		`POST /api/v1/callbacks/42/move Bearer tok application/json {"topic":"general"}`,
+		`POST /api/v1/callbacks/42/move Bearer tok application/json {"topic":"travel"}`,
+		`POST /api/v1/callbacks/gone/move Bearer tok application/json {"topic":"general"}`,
 	}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
