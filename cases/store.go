@@ -193,6 +193,12 @@ func (s *Store) List(ctx context.Context, from, to time.Time, n int) ([]Case, er
 	return s.byIndex(ctx, keyAll(s.centre), from, to, n)
 }
 
+// All returns every case opened in [from, to), oldest first, however many
+// (zero ends are open): the admins' export, which must not stop at a cap.
+func (s *Store) All(ctx context.Context, from, to time.Time) ([]Case, error) {
+	return s.byIndex(ctx, keyAll(s.centre), from, to, -1)
+}
+
 // Outbox returns how many deliveries are waiting (or in flight).
 func (s *Store) Outbox(ctx context.Context) (int64, error) {
 	n, err := s.rdb.ZCard(ctx, keyOutbox(s.centre)).Result()
@@ -236,19 +242,23 @@ func (s *Store) SetStatus(ctx context.Context, number string, st Status, who str
 	return s.Get(ctx, number)
 }
 
-// byIndex reads the cases of index ZSET key scored in [from, to).
+// byIndex reads at most n cases of index ZSET key scored in [from, to):
+// n 0 is DefaultListLimit, n < 0 every one.
 func (s *Store) byIndex(ctx context.Context, key string, from, to time.Time, n int) ([]Case, error) {
-	min, max := "-inf", "+inf"
+	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: int64(n)}
 	if !from.IsZero() {
-		min = strconv.FormatInt(rkeys.Ms(from), 10)
+		rng.Min = strconv.FormatInt(rkeys.Ms(from), 10)
 	}
 	if !to.IsZero() {
-		max = "(" + strconv.FormatInt(rkeys.Ms(to), 10)
+		rng.Max = "(" + strconv.FormatInt(rkeys.Ms(to), 10)
 	}
-	if n <= 0 {
-		n = DefaultListLimit
+	switch {
+	case n == 0:
+		rng.Count = DefaultListLimit
+	case n < 0:
+		rng.Count = 0 // go-redis sends no LIMIT when offset and count are 0
 	}
-	numbers, err := s.rdb.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: min, Max: max, Count: int64(n)}).Result()
+	numbers, err := s.rdb.ZRangeByScore(ctx, key, rng).Result()
 	if err != nil {
 		return nil, fmt.Errorf("cases: list: %w", err)
 	}

@@ -128,7 +128,7 @@ func TestListByAgent(t *testing.T) {
 	a1d1b := f.open(homeVisit("a1", "c3"))
 	f.clock.Add(24 * time.Hour)
 	a1d2 := f.open(complaint("a1", "c4"))
-	f.open(complaint("a2", "c5"))
+	a2d2 := f.open(complaint("a2", "c5"))
 
 	start := time.Date(day1.Year(), day1.Month(), day1.Day(), 0, 0, 0, 0, almaty)
 	got, err := f.s.ListByAgent(f.ctx, "a1", start, start.AddDate(0, 0, 1))
@@ -164,6 +164,13 @@ func TestListByAgent(t *testing.T) {
 	}
 	if two, _ := f.s.List(f.ctx, time.Time{}, time.Time{}, 2); len(two) != 2 {
 		t.Fatalf("List n=2: %v", numbers(two))
+	}
+	// The admins' export: every case of the period, of every operator.
+	if got, err := f.s.All(f.ctx, start.AddDate(0, 0, 1), time.Time{}); err != nil || !slices.Equal(numbers(got), []string{a1d2.Number, a2d2.Number}) {
+		t.Fatalf("All from day 2: %v %v", numbers(got), err)
+	}
+	if got, _ := f.s.All(f.ctx, time.Time{}, time.Time{}); len(got) != 5 {
+		t.Fatalf("All: %v", numbers(got))
 	}
 }
 
