@@ -1,7 +1,8 @@
 // Package api is hotline's small HTTP surface: operators log in, pause and
-// log out; supervisors read operator states and queues; Prometheus scrapes
-// /metrics; orchestrators probe /healthz and /readyz. Every /api/v1 route
-// needs the bearer token.
+// log out; supervisors read operator states and queues; admins reload the
+// config and export every case; Prometheus scrapes /metrics; orchestrators
+// probe /healthz and /readyz. Every /api/v1 route needs a credential: the
+// bearer token or a person's session.
 package api
 
 import (
@@ -103,6 +104,16 @@ type Options struct {
 	Log         *zap.Logger
 	// NotFound tells an unknown-operator error apart so it maps to 404.
 	NotFound func(error) bool
+	// Reload reloads the config file exactly as SIGHUP does and returns a
+	// summary of the config now in force; a ConfigRefused error keeps the
+	// running one. Admins only; nil: no POST /api/v1/config/reload.
+	Reload func(ctx context.Context) (string, error)
+	// Cases is every case, exported as CSV for admins; nil: no GET
+	// /api/v1/cases.csv.
+	Cases CaseExport
+	// Now is the clock of the cases export's default period; time.Now
+	// when nil.
+	Now func() time.Time
 }
 
 var (
@@ -302,6 +313,7 @@ func Handler(o Options) http.Handler {
 		}
 	}
 	superviseRoutes(mux, o, allow)
+	adminRoutes(mux, o, allow)
 	reportRoutes(mux, o, func(h http.HandlerFunc) http.HandlerFunc {
 		return allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) { h(w, r) })
 	})
