@@ -63,6 +63,9 @@ type Options struct {
 	// Env reads the environment (operators' HOTLINE_SECRET_<ID>);
 	// os.Getenv when nil.
 	Env func(string) string
+	// Reload reloads the config file as SIGHUP does (hotline serve sets
+	// it) for the admins' POST /api/v1/config/reload; nil: no such route.
+	Reload func(ctx context.Context) (string, error)
 }
 
 // HTTPTimeouts are the HTTP server's connection limits (net/http.Server's
@@ -360,6 +363,9 @@ func (a *App) Run(ctx context.Context) error {
 				Control:      a.router,
 				Snapshot:     a.state,
 				Callbacks:    a.callbackAPI(),
+				Reload:       a.opt.Reload,
+				Cases:        caseExport{a},
+				Now:          a.opt.Now,
 				Gatherer:     a.reg,
 				Ready:        a.ready,
 				Log:          a.log.Named("api"),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,7 +75,17 @@ func withStaff(cfg *config.Config) {
 func TestAPIRoleMatrix(t *testing.T) {
 	cfg := testConfig(t)
 	withStaff(cfg)
-	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, func(o *app.Options) { withDeskSecrets(o) })
+	// Reload counts the reloads that got past the role check: a refused
+	// caller must reload nothing.
+	var h *harness
+	var reloads atomic.Int32
+	h = newHarnessTweaked(t, cfg, emulator.Options{}, nil, func(o *app.Options) {
+		withDeskSecrets(o)
+		o.Reload = func(ctx context.Context) (string, error) {
+			reloads.Add(1)
+			return "same config", h.app.Reload(ctx, cfg)
+		}
+	})
 	callers := roleCallers(h)
 	type row struct {
 		method, path, body string
@@ -114,6 +125,9 @@ func TestAPIRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/monitors/m1/stop", "", [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
 		{"GET", "/api/v1/recordings", "", [6]int{unauth, forbid, forbid, ok, ok, ok}, ""},
 		{"GET", "/api/v1/recordings/nope", "", [6]int{unauth, forbid, forbid, 404, 404, 404}, ""},
+		{"POST", "/api/v1/config/reload", "", [6]int{unauth, forbid, forbid, forbid, ok, ok}, ""},
+		{"GET", "/api/v1/cases.csv", "", [6]int{unauth, forbid, forbid, forbid, ok, ok}, ""},
+		{"GET", "/api/v1/cases.csv?from=2026-12-01&to=2026-12-02", "", [6]int{unauth, forbid, forbid, forbid, ok, ok}, ""},
 		{"GET", "/healthz", "", [6]int{ok, ok, ok, ok, ok, ok}, ""},
 	}
 	for _, r := range rows {
@@ -145,6 +159,9 @@ func TestAPIRoleMatrix(t *testing.T) {
 		t.Errorf("the callback after the moves: %s in %s, want scheduled in general", cb.Status, cb.Topic)
 	} else if last := cb.History[len(cb.History)-1]; last.Kind != "moved_topic" || last.Who != "sup1" {
 		t.Errorf("its last event %+v, want the move by sup1", last)
+	}
+	if n := reloads.Load(); n != 2 {
+		t.Errorf("%d reloads, want 2: the admin's and the token's", n)
 	}
 	// A session's state change without its CSRF token is refused.
 	b := h.browser()
