@@ -67,13 +67,13 @@ func (o Options) reloadConfig(w http.ResponseWriter, r *http.Request, a Actor) {
 	switch {
 	case errors.As(err, &refused):
 		ps := refused.problems()
-		o.Log.Warn("config reload refused; keeping the running config", zap.String("actor", a.ID), zap.Int("problems", len(ps)))
+		o.Log.Warn("config reload over the API refused", zap.String("actor", a.ID), zap.Int("problems", len(ps)))
 		o.audit(a, "config_reload_refused", "config", fmt.Sprintf("%d problems", len(ps)))
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 			"error": "the config file is refused; the running config is kept", "problems": ps,
 		})
 	case err != nil:
-		o.Log.Error("config reload failed; keeping the running config", zap.String("actor", a.ID), zap.Error(err))
+		o.Log.Error("config reload over the API failed", zap.String("actor", a.ID), zap.Error(err))
 		o.audit(a, "config_reload_failed", "config", "")
 		writeJSON(w, http.StatusInternalServerError, errBody("config reload failed; the running config is kept: "+err.Error()))
 	default:

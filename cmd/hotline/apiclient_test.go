@@ -46,7 +46,7 @@ func TestAPIClientErrors(t *testing.T) {
 	ln.Close()
 	t.Setenv("HOTLINE_API_TOKEN", "")
 	t.Setenv("HOTLINE_API", "")
-	for _, cmd := range [][]string{{"report", "--from", "2026-12-01", "--to", "2026-12-02"}, {"callbacks", "list"}, {"status"}, {"operators", "list"}} {
+	for _, cmd := range [][]string{{"report", "--from", "2026-12-01", "--to", "2026-12-02"}, {"callbacks", "list"}, {"status"}, {"operators", "list"}, {"reload"}} {
 		for _, tc := range []struct {
 			name, api, token string
 			code             int

@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"serve":       {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
 	"demo":        {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
 	"callbacks":   {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"reload":      {runReload, "a running hotline rereads its config file, as on SIGHUP (an admin's token): hotline reload"},
 	"status":      {runStatus, "queues and operators of a running hotline as tables: hotline status [--format table|json]"},
 	"operators":   {runOperators, "list, pause or log out operators: hotline operators list | pause ID [--reason R] | logout ID"},
 	"report":      {runReport, "the supervisors' report over a running hotline's API: hotline report --from 2026-12-01 --to 2026-12-02 [--by hour|day]"},

@@ -11,12 +11,14 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/redisopt"
@@ -41,8 +43,9 @@ func envOr(name, def string) string {
 
 // runServe is `hotline serve`: connect to Asterisk and Redis and route
 // calls until stopped. The first SIGINT/SIGTERM drains (no new calls, calls
-// in progress finish, up to --drain); a second one stops at once. SIGHUP
-// reloads the config, keeping the running one if the new one is invalid.
+// in progress finish, up to --drain); a second one stops at once. SIGHUP,
+// or an admin's POST /api/v1/config/reload (hotline reload), reloads the
+// config, keeping the running one if the new one is invalid.
 func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hotline serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -98,14 +101,17 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 		defer stopProfile()
 	}
 
+	rl := &reloader{clk: clk, path: f.config, log: log}
 	a, err := app.New(app.Options{
 		Config: cfg, RedisAddr: f.redis, RedisPassword: f.redisPassword, RedisCA: f.redisCA,
 		HTTPAddr: f.http, APIToken: f.apiToken, Log: log, Now: clk,
-		ARI: ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
+		ARI:    ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
+		Reload: rl.reload,
 	})
 	if err != nil {
 		return err
 	}
+	rl.app = a // before Run: the API, which calls it, starts there
 	// The app runs under its own context: the first signal only drains.
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
@@ -122,7 +128,7 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 		case err := <-done:
 			return err
 		case <-hup:
-			reload(runCtx, clk, a, f.config, log)
+			_, _ = rl.reload(runCtx) // it logs the outcome
 		case <-ctx.Done():
 			return drain(a, stop, done, f.drain, log)
 		}
@@ -156,19 +162,36 @@ func logHours(log *zap.Logger, cfg *config.Config, now time.Time) {
 	log.Warn(msg + "; callers hear the closed prompt until then")
 }
 
-func reload(ctx context.Context, clk clock, a *app.App, path string, log *zap.Logger) {
-	cfg, err := config.Load(path)
+// reloader replaces the running config from its file, for SIGHUP and for
+// an admin's POST /api/v1/config/reload alike: one reload at a time, and
+// a file that is refused or fails to apply leaves the running config.
+type reloader struct {
+	mu   sync.Mutex
+	clk  clock
+	app  *app.App
+	path string
+	log  *zap.Logger
+}
+
+// reload loads the file and swaps it in. It returns a summary of the
+// config now in force; a refused file is an api.ConfigRefused.
+func (r *reloader) reload(ctx context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, err := config.Load(r.path)
 	if err != nil {
-		log.Error("config reload refused; keeping the running config", zap.String("errors", strings.TrimSpace(err.Error())))
-		return
+		r.log.Error("config reload refused; keeping the running config", zap.String("errors", strings.TrimSpace(err.Error())))
+		return "", api.ConfigRefused{Err: err}
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := a.Reload(rctx, cfg); err != nil {
-		log.Error("config reload failed; keeping the running config", zap.Error(err))
-		return
+	if err := r.app.Reload(rctx, cfg); err != nil {
+		r.log.Error("config reload failed; keeping the running config", zap.Error(err))
+		return "", fmt.Errorf("reload %s: %w", r.path, err)
 	}
-	logHours(log, cfg, clk())
+	now := r.clk()
+	logHours(r.log, cfg, now)
+	return fmt.Sprintf("%s: %s; business hours: %s", r.path, summary(cfg), cfg.Hours.Describe(now)), nil
 }
 
 // drain is the first stage of shutdown: no new calls, and calls in progress

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,9 +35,10 @@ func (s *syncBuffer) String() string {
 }
 
 // `hotline serve` with flags and environment routes a call end to end,
-// reloads its config on SIGHUP (refusing a broken one and keeping the
-// running one), and drains on the first stop signal: it returns only when
-// the call in progress has ended.
+// reloads its config on SIGHUP and on `hotline reload` (refusing a broken
+// one and keeping the running one), shows the call to `hotline status`,
+// and drains on the first stop signal: it returns only when the call in
+// progress has ended.
 func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "pw", TimeScale: 0.02})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
@@ -60,7 +62,7 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- runAt(ctx, clockAt(openWednesday(t)), []string{"serve", "--config", cfgPath, "--redis", redisAddr, "--ari-url", emu.URL(),
-			"--ari-user", "hotline", "--http", "", "--log-level", "info"}, &stdout, &stderr)
+			"--ari-user", "hotline", "--http", "127.0.0.1:0", "--api-token", "serve-token", "--log-level", "info"}, &stdout, &stderr)
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer wcancel()
@@ -92,6 +94,31 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	waitFor(t, &stderr, "configuration reloaded")
+
+	// The same reload over the API: the broken file's problem is shown and
+	// the running config kept; the good one is taken.
+	api := "http://" + waitForMatch(t, &stderr, httpAddrRe)
+	staff := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := runAt(ctx, clockAt(openWednesday(t)), append(args, "--api", api, "--api-token", "serve-token"), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if err := os.WriteFile(cfgPath, []byte(good+"\nbogus_key: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := staff("reload"); code != 1 || !strings.Contains(errOut, "422 Unprocessable Entity: the config file is refused; the running config is kept") ||
+		!strings.Contains(errOut, "bogus_key") || out != "" {
+		t.Fatalf("hotline reload of a broken file: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := staff("reload"); code != 0 || !strings.HasPrefix(out, "reloaded: "+cfgPath+": centre ") || !strings.Contains(out, "business hours: open now") {
+		t.Fatalf("hotline reload: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if code, out, errOut := staff("status"); code != 0 || !regexp.MustCompile(`(?m)^1001 +\S.* on_call `).MatchString(out) {
+		t.Fatalf("hotline status during the call: exit %d, err %q:\n%s", code, errOut, out)
+	}
 
 	// First stop: drain. serve waits for the conversation to end.
 	cancel()
@@ -128,6 +155,24 @@ func openWednesday(t *testing.T) time.Time {
 func clockAt(start time.Time) clock {
 	t0 := time.Now()
 	return func() time.Time { return start.Add(time.Since(t0)) }
+}
+
+// httpAddrRe finds the API's address in serve's log.
+var httpAddrRe = regexp.MustCompile(`http api listening\s+\{"addr": "([^"]+)"\}`)
+
+// waitForMatch waits for the log to match re and returns its first group.
+func waitForMatch(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(b.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log never matched %s:\n%s", re, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func waitFor(t *testing.T, b *syncBuffer, text string) {
