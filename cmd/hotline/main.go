@@ -31,7 +31,7 @@ var commands = map[string]command{
 	"config":      {runConfig, "check configuration files: hotline config check FILE..."},
 	"serve":       {runServe, "route calls from Asterisk (ARI) with Redis: hotline serve --config FILE"},
 	"demo":        {runDemo, "run everything here with an emulated Asterisk and virtual callers"},
-	"callbacks":   {runCallbacks, "list, cancel or bring forward callbacks: hotline callbacks list | cancel ID | now ID"},
+	"callbacks":   {runCallbacks, "list, cancel, bring forward or move callbacks: hotline callbacks list | cancel ID | now ID | move ID --topic T"},
 	"reload":      {runReload, "a running hotline rereads its config file, as on SIGHUP (an admin's token): hotline reload"},
 	"status":      {runStatus, "queues and operators of a running hotline as tables: hotline status [--format table|json]"},
 	"operators":   {runOperators, "list, pause or log out operators: hotline operators list | pause ID [--reason R] | logout ID"},
