@@ -87,13 +87,13 @@ func readAPIError(resp *http.Response) error {
 }
 
 // send makes one request (body, when not nil, as JSON) and returns the
-// answer when it is 2xx; the caller closes it and calls the cancel func.
-func (c *apiClient) send(ctx context.Context, method, path string, body any) (*http.Response, context.CancelFunc, error) {
+// answer when it is 2xx; closing its body ends the request's time limit.
+func (c *apiClient) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -101,7 +101,7 @@ func (c *apiClient) send(ctx context.Context, method, path string, body any) (*h
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.base, "/")+path, rd)
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("--api %q: %w", c.base, err)
+		return nil, fmt.Errorf("--api %q: %w", c.base, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
@@ -110,23 +110,34 @@ func (c *apiClient) send(ctx context.Context, method, path string, body any) (*h
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("is hotline serving its API at %s? %w", c.base, err)
+		return nil, fmt.Errorf("is hotline serving its API at %s? %w", c.base, err)
 	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
 	if resp.StatusCode/100 != 2 {
-		defer cancel()
 		defer resp.Body.Close()
-		return nil, nil, readAPIError(resp)
+		return nil, readAPIError(resp)
 	}
-	return resp, cancel, nil
+	return resp, nil
+}
+
+// cancelOnClose is an answer's body that ends its request's context when
+// closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
 }
 
 // call makes one request and returns the whole answer's body.
 func (c *apiClient) call(ctx context.Context, method, path string, body any) ([]byte, error) {
-	resp, cancel, err := c.send(ctx, method, path, body)
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return nil, err
 	}
-	defer cancel()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
@@ -152,11 +163,10 @@ func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
 
 // copyTo streams GET path's answer into w as it comes (a long report).
 func (c *apiClient) copyTo(ctx context.Context, path string, w io.Writer) error {
-	resp, cancel, err := c.send(ctx, http.MethodGet, path, nil)
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
-	defer cancel()
 	defer resp.Body.Close()
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("read the API's answer: %w", err)
