@@ -116,6 +116,11 @@ func TestServeRoutesReloadsAndDrains(t *testing.T) {
 	if code, out, errOut := staff("reload"); code != 0 || !strings.HasPrefix(out, "reloaded: "+cfgPath+": centre ") || !strings.Contains(out, "business hours: open now") {
 		t.Fatalf("hotline reload: exit %d, out %q, err %q", code, out, errOut)
 	}
+	// The real move route reads the CLI's body: a callback it does not know
+	// is 404 (a body it could not read would be 400).
+	if code, _, errOut := staff("callbacks", "move", "nope", "--topic", "general"); code != 1 || !strings.Contains(errOut, "the API answered 404 Not Found") {
+		t.Fatalf("hotline callbacks move of an unknown callback: exit %d, err %q", code, errOut)
+	}
 	if code, out, errOut := staff("status"); code != 0 || !regexp.MustCompile(`(?m)^1001 +\S.* on_call `).MatchString(out) {
 		t.Fatalf("hotline status during the call: exit %d, err %q:\n%s", code, errOut, out)
 	}
