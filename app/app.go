@@ -258,12 +258,14 @@ func (a *App) HTTPAddr() string {
 // Reload swaps in a new, already validated configuration: operators are
 // synced into Redis first, so a failed sync keeps the running config.
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
-	if err := a.loadDesk(cfg); err != nil {
+	applyDesk, err := a.prepareDesk(cfg)
+	if err != nil {
 		return fmt.Errorf("app: reload: %w", err)
 	}
 	if err := a.state.sync(ctx, cfg); err != nil {
 		return fmt.Errorf("app: reload: %w", err)
 	}
+	applyDesk()
 	a.router.SetConfig(cfg)
 	a.metrics.Init(cfg)
 	a.log.Info("configuration reloaded", zap.Int("topics", len(cfg.Topics)), zap.Int("operators", len(cfg.Operators)))

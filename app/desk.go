@@ -49,26 +49,39 @@ func kbSource(cfg *config.Config) (fs.FS, string) {
 // loadDesk reads cfg's people and knowledge base; an error leaves the
 // ones in force.
 func (a *App) loadDesk(cfg *config.Config) error {
+	apply, err := a.prepareDesk(cfg)
+	if err != nil {
+		return err
+	}
+	apply()
+	return nil
+}
+
+// prepareDesk reads cfg's sign-ins and knowledge base; apply puts them in
+// force. Apart, so a reload can check them before the Redis sync and swap
+// them only after it holds.
+func (a *App) prepareDesk(cfg *config.Config) (apply func(), err error) {
 	env := a.opt.Env
 	if env == nil {
 		env = os.Getenv
 	}
 	people, missing, err := auth.FromConfig(cfg, env)
 	if err != nil {
-		return fmt.Errorf("sign-ins: %w", err)
+		return nil, fmt.Errorf("sign-ins: %w", err)
 	}
 	var base *kb.Base
 	if fsys, root := kbSource(cfg); fsys != nil {
 		if base, err = kb.Load(fsys, root); err != nil {
-			return fmt.Errorf("knowledge base: %w", err)
+			return nil, fmt.Errorf("knowledge base: %w", err)
 		}
 	}
-	if len(missing) > 0 {
-		a.log.Warn("operators without a sign-in secret cannot use the desktop (set secret_hash or HOTLINE_SECRET_<ID>)", zap.Strings("agents", missing))
-	}
-	a.desk.people.Store(people)
-	a.desk.kb.Store(base)
-	return nil
+	return func() {
+		if len(missing) > 0 {
+			a.log.Warn("operators without a sign-in secret cannot use the desktop (set secret_hash or HOTLINE_SECRET_<ID>)", zap.Strings("agents", missing))
+		}
+		a.desk.people.Store(people)
+		a.desk.kb.Store(base)
+	}, nil
 }
 
 // newDesk builds the desktop over the app's parts.
@@ -180,10 +193,19 @@ func (a *App) apiActor(r *http.Request) (api.Actor, error) {
 func (a *App) audit(actor api.Actor, action, target, detail string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err := a.state.records.Append(ctx, records.Record{
-		CallID: "audit-" + target, Outcome: "audit_" + action, Agent: target, EndedAt: a.opt.Now(),
+	rec := records.Record{
+		CallID: "audit-" + target, Outcome: "audit_" + action, EndedAt: a.opt.Now(),
 		Note: strings.TrimSpace("by " + actor.Role + " " + actor.ID + " " + detail),
-	})
+	}
+	// The target is filed as the operator only when it is one, so that
+	// an operator's history holds what was done to them and no entry of
+	// a config reload or a recording fetch.
+	if _, ok := a.router.Config().OperatorByID(target); ok {
+		rec.Agent = target
+	} else {
+		rec.Note += " (" + target + ")"
+	}
+	_, err := a.state.records.Append(ctx, rec)
 	if err != nil {
 		a.log.Warn("audit entry not written", zap.String("agent", target), zap.String("actor", actor.ID), zap.Error(err))
 	}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -284,5 +285,17 @@ func TestDeskKnowledgeBaseReloads(t *testing.T) {
 	}
 	if body := search("вакцинация"); !strings.Contains(body, "Прививки") {
 		t.Fatalf("a refused reload lost the articles in force: %s", body)
+	}
+	// A reload whose Redis sync fails (here its context is gone) keeps
+	// the desk on the running config, as the router is.
+	_ = os.Remove(filepath.Join(dir, "broken.md"))
+	write("masks.md", "# Маски\n\nМаски выдают бесплатно.\n")
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := h.app.Reload(gone, cfg); err == nil {
+		t.Fatal("a reload whose sync cannot run succeeded")
+	}
+	if body := search("маски"); strings.Contains(body, "Маски") {
+		t.Fatalf("a reload that failed its sync put its articles in force: %s", body)
 	}
 }
