@@ -1,15 +1,11 @@
 package desk
 
-// The desktop's strings in the operators' four languages. A key missing
-// in a language falls back to English, then to the key itself, so a new
-// string shows up untranslated rather than as nothing.
+import "github.com/hotline-acd/hotline/internal/i18n"
 
-// Languages the desktop speaks, in the order the sign-in page offers them.
-var Languages = []string{"ru", "kk", "uk", "en"}
-
-var languageNames = map[string]string{"ru": "Русский", "kk": "Қазақша", "uk": "Українська", "en": "English"}
-
-var texts = map[string]map[string]string{
+// The desktop's strings in the operators' four languages (i18n.Languages).
+// A key missing in a language falls back to English, then to the key
+// itself, so a new string shows up untranslated rather than as nothing.
+var texts = i18n.Table{
 	"en": {
 		"title": "Operator desktop", "signin": "Sign in", "operator_id": "Operator ID", "secret": "Secret",
 		"language": "Language", "signout": "Sign out", "bad_signin": "Wrong operator ID or secret.",
@@ -119,7 +115,7 @@ var texts = map[string]map[string]string{
 // labels are the names of the configured ids (dispositions, complaint
 // categories, outcomes, case statuses) per language; an id with none shows
 // as itself.
-var labels = map[string]map[string]string{
+var labels = i18n.Table{
 	"en": {
 		"disp_consulted": "Consulted", "disp_referred": "Referred", "disp_complaint_registered": "Complaint registered",
 		"disp_home_visit_booked": "Home visit booked", "disp_transferred": "Transferred", "disp_wrong_number": "Wrong number", "disp_silent": "Silent call",
@@ -156,30 +152,14 @@ var labels = map[string]map[string]string{
 
 // label is the name of id (of kind disp, cat, out or st) in lang.
 func label(lang, kind, id string) string {
-	if s, ok := labels[lang][kind+"_"+id]; ok {
+	if s, ok := labels.Lookup(lang, kind+"_"+id); ok {
 		return s
 	}
-	if s, ok := labels["en"][kind+"_"+id]; ok {
+	if s, ok := labels.Lookup("en", kind+"_"+id); ok {
 		return s
 	}
 	return id
 }
 
 // tr is key in lang.
-func tr(lang, key string) string {
-	if s, ok := texts[lang][key]; ok {
-		return s
-	}
-	if s, ok := texts["en"][key]; ok {
-		return s
-	}
-	return key
-}
-
-// knownLang is lang if the desktop speaks it, else Russian.
-func knownLang(lang string) string {
-	if _, ok := texts[lang]; ok {
-		return lang
-	}
-	return "ru"
-}
+func tr(lang, key string) string { return texts.Text(lang, key) }
