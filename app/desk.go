@@ -108,8 +108,8 @@ func (a *App) newWallboard() (*wallboard.Wallboard, error) {
 		Sessions: a.desk.sessions,
 		Source:   boardSource{a},
 		Actions:  boardActions{a},
-		Audit: func(who, role, action, target string) {
-			a.audit(api.Actor{ID: who, Role: role}, action, target, "from the wallboard")
+		Audit: func(who, role, action, target, detail string) {
+			a.audit(api.Actor{ID: who, Role: role}, action, target, strings.TrimSpace(detail+" from the wallboard"))
 		},
 		Now: a.opt.Now,
 		Log: a.log.Named("wallboard"),

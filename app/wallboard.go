@@ -88,7 +88,11 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 		return board, err
 	}
 	for _, c := range open {
-		board.Pending = append(board.Pending, wallboard.Callback{ID: c.ID, Topic: c.Topic, Status: string(c.Status),
+		name := c.Topic
+		if t, ok := cfg.Topic(c.Topic); ok && t.Name != "" {
+			name = t.Name
+		}
+		board.Pending = append(board.Pending, wallboard.Callback{ID: c.ID, Topic: c.Topic, TopicName: name, Status: string(c.Status),
 			Number: desk.Mask(c.Number, cfg.Desk.NumberMask), Due: c.DueAt.In(loc), Attempts: c.Tries, Reasons: c.Reasons})
 	}
 	return board, nil

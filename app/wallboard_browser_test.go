@@ -116,7 +116,7 @@ func TestWallboardInABrowser(t *testing.T) {
 	if got := textOf(t, ctx, "#cb-pending", strconv.Itoa(len(open))); strings.TrimSpace(got) != strconv.Itoa(len(open)) || len(open) != 1 {
 		t.Errorf("pending callbacks: page %q, store %d (want 1)", got, len(open))
 	}
-	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "ready")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Ready")
 	// The history chart: the abandoned caller waited within the last
 	// hours, so the waiting line is not flat at zero.
 	var points string
@@ -142,7 +142,7 @@ func TestWallboardInABrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Click(`tr[data-agent="1001"] .force-pause`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "paused")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Paused · Set by a supervisor")
 	if st := h.state("1001"); st != "paused" {
 		t.Errorf("1001 after the page's pause: %s", st)
 	}
@@ -155,4 +155,20 @@ func TestWallboardInABrowser(t *testing.T) {
 	if !audit {
 		t.Error("the force-pause is not in the audit under the supervisor's id")
 	}
+
+	// The language switch: the page comes back in Russian, numbers and
+	// states with it.
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`header select[name=lang]`, "ru", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("header select[name=lang]").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
+		chromedp.WaitVisible(`body[data-lang=ru] #topics`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("switching to Russian: %v", err)
+	}
+	textOf(t, ctx, "#topics caption", "Очереди сегодня")
+	textOf(t, ctx, "#operators caption", "Операторы")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Пауза · Поставил супервизор")
+	textOf(t, ctx, "#callbacks caption", "Обратные звонки: 0 ожидают")
+	screenshot(t, ctx, "wallboard-ru")
 }

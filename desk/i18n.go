@@ -2,20 +2,21 @@ package desk
 
 import "github.com/hotline-acd/hotline/internal/i18n"
 
-// The desktop's strings in the operators' four languages (i18n.Languages).
-// A key missing in a language falls back to English, then to the key
-// itself, so a new string shows up untranslated rather than as nothing.
-var texts = i18n.Table{
+// The desktop's strings in the operators' four languages (i18n.Languages),
+// with the operators' states and pause reasons the wallboard shows too
+// (i18n.Operators). A key missing in a language falls back to English,
+// then to the key itself, so a new string shows up untranslated rather
+// than as nothing.
+var texts = i18n.Merge(deskTexts, i18n.Operators)
+
+var deskTexts = i18n.Table{
 	"en": {
 		"title": "Operator desktop", "signin": "Sign in", "operator_id": "Operator ID", "secret": "Secret",
 		"language": "Language", "signout": "Sign out", "bad_signin": "Wrong operator ID or secret.",
 		"too_many": "Too many attempts. Wait a few minutes.",
-		"state":    "State", "state_offline": "Logged out", "state_ready": "Ready", "state_reserved": "Phone ringing",
-		"state_on_call": "On a call", "state_wrap_up": "Wrap-up", "state_paused": "Paused",
-		"login": "Log in to the queues", "ready": "Ready", "pause": "Pause", "logout": "Log out of the queues",
+		"state":    "State", "login": "Log in to the queues", "ready": "Ready", "pause": "Pause", "logout": "Log out of the queues",
 		"pause_after": "Pause after this call", "pause_after_set": "Pausing after this call", "cancel": "Cancel",
 		"wrapup_left": "Wrap-up ends in", "done": "Done", "extend": "+1 min", "over_by": "over the limit by",
-		"reason_break": "Break", "reason_lunch": "Lunch", "reason_training": "Training", "reason_paperwork": "Paperwork",
 		"no_call": "No call. Waiting for the next citizen.", "ringing": "Incoming call", "talking": "On the call",
 		"last_call": "Last call", "number": "Number", "topic": "Topic", "ivr_path": "Menu path", "waited": "Waited",
 		"callback": "Callback", "attempts": "attempts so far", "reasons": "reasons", "history": "Previous contacts",
@@ -36,12 +37,9 @@ var texts = i18n.Table{
 		"title": "Рабочее место оператора", "signin": "Войти", "operator_id": "Номер оператора", "secret": "Пароль",
 		"language": "Язык", "signout": "Выйти", "bad_signin": "Неверный номер оператора или пароль.",
 		"too_many": "Слишком много попыток. Подождите несколько минут.",
-		"state":    "Статус", "state_offline": "Не в очереди", "state_ready": "Готов", "state_reserved": "Звонит телефон",
-		"state_on_call": "Разговор", "state_wrap_up": "Обработка", "state_paused": "Пауза",
-		"login": "Встать в очередь", "ready": "Готов", "pause": "Пауза", "logout": "Выйти из очереди",
+		"state":    "Статус", "login": "Встать в очередь", "ready": "Готов", "pause": "Пауза", "logout": "Выйти из очереди",
 		"pause_after": "Пауза после звонка", "pause_after_set": "Пауза после этого звонка", "cancel": "Отменить",
 		"wrapup_left": "Обработка закончится через", "done": "Готово", "extend": "+1 мин", "over_by": "сверх лимита на",
-		"reason_break": "Перерыв", "reason_lunch": "Обед", "reason_training": "Обучение", "reason_paperwork": "Документы",
 		"no_call": "Звонка нет. Ждём следующего гражданина.", "ringing": "Входящий звонок", "talking": "Разговор",
 		"last_call": "Последний звонок", "number": "Номер", "topic": "Тема", "ivr_path": "Путь в меню", "waited": "Ожидание",
 		"callback": "Обратный звонок", "attempts": "попыток было", "reasons": "причины", "history": "Прошлые обращения",
@@ -62,12 +60,9 @@ var texts = i18n.Table{
 		"title": "Оператордың жұмыс орны", "signin": "Кіру", "operator_id": "Оператор нөмірі", "secret": "Құпиясөз",
 		"language": "Тіл", "signout": "Шығу", "bad_signin": "Оператор нөмірі немесе құпиясөз қате.",
 		"too_many": "Тым көп әрекет. Бірнеше минут күтіңіз.",
-		"state":    "Күйі", "state_offline": "Кезекте емес", "state_ready": "Дайын", "state_reserved": "Телефон шырылдап тұр",
-		"state_on_call": "Сөйлесу", "state_wrap_up": "Өңдеу", "state_paused": "Үзіліс",
-		"login": "Кезекке тұру", "ready": "Дайын", "pause": "Үзіліс", "logout": "Кезектен шығу",
+		"state":    "Күйі", "login": "Кезекке тұру", "ready": "Дайын", "pause": "Үзіліс", "logout": "Кезектен шығу",
 		"pause_after": "Қоңыраудан кейін үзіліс", "pause_after_set": "Осы қоңыраудан кейін үзіліс", "cancel": "Болдырмау",
 		"wrapup_left": "Өңдеу аяқталады", "done": "Дайын", "extend": "+1 мин", "over_by": "шектен асты",
-		"reason_break": "Үзіліс", "reason_lunch": "Түскі ас", "reason_training": "Оқу", "reason_paperwork": "Құжаттар",
 		"no_call": "Қоңырау жоқ. Келесі азаматты күтеміз.", "ringing": "Кіріс қоңырау", "talking": "Сөйлесу",
 		"last_call": "Соңғы қоңырау", "number": "Нөмір", "topic": "Тақырып", "ivr_path": "Мәзір жолы", "waited": "Күтті",
 		"callback": "Кері қоңырау", "attempts": "әрекет болды", "reasons": "себептер", "history": "Бұрынғы өтініштер",
@@ -88,12 +83,9 @@ var texts = i18n.Table{
 		"title": "Робоче місце оператора", "signin": "Увійти", "operator_id": "Номер оператора", "secret": "Пароль",
 		"language": "Мова", "signout": "Вийти", "bad_signin": "Невірний номер оператора або пароль.",
 		"too_many": "Забагато спроб. Зачекайте кілька хвилин.",
-		"state":    "Стан", "state_offline": "Не в черзі", "state_ready": "Готовий", "state_reserved": "Дзвонить телефон",
-		"state_on_call": "Розмова", "state_wrap_up": "Обробка", "state_paused": "Пауза",
-		"login": "Стати в чергу", "ready": "Готовий", "pause": "Пауза", "logout": "Вийти з черги",
+		"state":    "Стан", "login": "Стати в чергу", "ready": "Готовий", "pause": "Пауза", "logout": "Вийти з черги",
 		"pause_after": "Пауза після дзвінка", "pause_after_set": "Пауза після цього дзвінка", "cancel": "Скасувати",
 		"wrapup_left": "Обробка закінчиться через", "done": "Готово", "extend": "+1 хв", "over_by": "понад ліміт на",
-		"reason_break": "Перерва", "reason_lunch": "Обід", "reason_training": "Навчання", "reason_paperwork": "Документи",
 		"no_call": "Дзвінка немає. Чекаємо наступного громадянина.", "ringing": "Вхідний дзвінок", "talking": "Розмова",
 		"last_call": "Останній дзвінок", "number": "Номер", "topic": "Тема", "ivr_path": "Шлях у меню", "waited": "Очікування",
 		"callback": "Зворотний дзвінок", "attempts": "спроб було", "reasons": "причини", "history": "Попередні звернення",

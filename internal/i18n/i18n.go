@@ -212,7 +212,7 @@ func splitVerbs(s string) []string {
 			continue
 		}
 		j := i + 1
-		for j < len(s) && strings.IndexByte("0123456789.+-# ", s[j]) >= 0 {
+		for j < len(s) && strings.IndexByte("0123456789.+-# []", s[j]) >= 0 {
 			j++
 		}
 		if j < len(s) && s[j] == '%' {

@@ -86,3 +86,19 @@ func TestNumbersAsEachLanguageWritesThem(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorsInEveryLanguage(t *testing.T) {
+	for _, p := range Operators.Problems() {
+		t.Error(p)
+	}
+	m := Merge(Table{"en": {"a": "A"}}, Table{"en": {"b": "B"}, "ru": {"b": "Б"}})
+	if m.Text("en", "a") != "A" || m.Text("ru", "b") != "Б" {
+		t.Errorf("merged %v", m)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a key defined twice was merged")
+		}
+	}()
+	Merge(Operators, Table{"kk": {"state_ready": "x"}})
+}

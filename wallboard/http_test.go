@@ -1,0 +1,201 @@
+package wallboard
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/redistest"
+)
+
+// fakeSource is a fixed board.
+type fakeSource struct{ b Board }
+
+func (f fakeSource) Board(context.Context) (Board, error) { return f.b, nil }
+
+// fakeActions records what the board asked for.
+type fakeActions struct {
+	mu   sync.Mutex
+	done []string
+	err  error // returned by every action
+}
+
+func (f *fakeActions) note(s string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.done = append(f.done, s)
+	return nil
+}
+
+func (f *fakeActions) CancelCallback(_ context.Context, id, who string) error {
+	return f.note("cancel " + id + " by " + who)
+}
+func (f *fakeActions) CallbackNow(_ context.Context, id, who string) error {
+	return f.note("now " + id + " by " + who)
+}
+func (f *fakeActions) Pause(_ context.Context, id, reason string) error {
+	return f.note("pause " + id + " " + reason)
+}
+func (f *fakeActions) Logout(_ context.Context, id string) error { return f.note("logout " + id) }
+
+func (f *fakeActions) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.done...)
+}
+
+// fixture is a wallboard over a real Redis's sessions, a fixed board and
+// recorded actions: operator 1001, supervisor sup1 with a phone, sup2
+// without one.
+type fixture struct {
+	t        *testing.T
+	wb       *Wallboard
+	sessions *auth.Sessions
+	people   *auth.People
+	acts     *fakeActions
+	mu       sync.Mutex
+	audits   []string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	cfg := &config.Config{
+		Operators: []config.Operator{{ID: "1001", Name: "Айгерим"}},
+		Staff: []config.StaffMember{{ID: "sup1", Name: "Гульнара", Role: config.RoleSupervisor, Phone: "PJSIP/1901"},
+			{ID: "sup2", Name: "Ерлан", Role: config.RoleSupervisor}},
+	}
+	people, missing, err := auth.FromConfig(cfg, func(k string) string { return "secret-of-" + strings.ToLower(k) })
+	if err != nil || len(missing) > 0 {
+		t.Fatalf("people: %v, missing %v", err, missing)
+	}
+	f := &fixture{t: t, people: people, acts: &fakeActions{}}
+	f.sessions = auth.NewSessions(redistest.Start(t), redistest.Prefix(t), func() *auth.People { return f.people })
+	f.wb, err = New(Options{
+		Sessions: f.sessions, Source: fakeSource{sampleBoard()}, Actions: f.acts, Now: time.Now,
+		Audit: func(who, role, action, target, detail string) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.audits = append(f.audits, strings.TrimSpace(strings.Join([]string{action, target, "by", role, who, detail}, " ")))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// client is one signed-in browser: its cookie and CSRF token.
+type client struct {
+	f      *fixture
+	cookie *http.Cookie
+	csrf   string
+}
+
+func (f *fixture) signIn(id, lang string) *client {
+	f.t.Helper()
+	per, ok := f.people.Get(id)
+	if !ok {
+		f.t.Fatalf("no %s", id)
+	}
+	rec := httptest.NewRecorder()
+	s, err := f.sessions.Start(context.Background(), rec, per, lang)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return &client{f: f, cookie: rec.Result().Cookies()[0], csrf: s.CSRF}
+}
+
+func (c *client) do(method, path string, form url.Values, withToken bool) (int, string, http.Header) {
+	c.f.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	if c != nil && c.cookie != nil {
+		req.AddCookie(c.cookie)
+	}
+	if withToken {
+		req.Header.Set(auth.CSRFHeader, c.csrf)
+	}
+	rec := httptest.NewRecorder()
+	c.f.wb.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+func (c *client) get(path string) (int, string) {
+	code, body, _ := c.do(http.MethodGet, path, nil, false)
+	return code, body
+}
+
+func (c *client) post(path string, form url.Values) (int, string) {
+	code, body, _ := c.do(http.MethodPost, path, form, true)
+	return code, body
+}
+
+// The page speaks the language of the session (chosen at sign-in, as on
+// the desktop); the switch changes it with the session's CSRF token only,
+// to a language the pages speak; an operator is refused in their own
+// language.
+func TestLanguageOfTheSessionAndTheSwitch(t *testing.T) {
+	f := newFixture(t)
+	sup := f.signIn("sup1", "kk")
+	if code, page := sup.get("/wallboard"); code != 200 || !strings.Contains(page, `<html lang="kk">`) || !strings.Contains(page, "Бүгінгі кезектер") {
+		t.Fatalf("page of a Kazakh session: %d %.300s", code, page)
+	}
+	if code, body, _ := sup.do(http.MethodPost, "/wallboard/language", url.Values{"lang": {"uk"}}, false); code != http.StatusForbidden || !strings.Contains(body, tr("kk", "err_session")) {
+		t.Errorf("switch without the token: %d %q", code, body)
+	}
+	if code, body := sup.post("/wallboard/language", url.Values{"lang": {"de"}}); code != http.StatusBadRequest || !strings.Contains(body, tr("kk", "err_language")) {
+		t.Errorf("switch to German: %d %q", code, body)
+	}
+	if _, page := sup.get("/wallboard"); !strings.Contains(page, `<html lang="kk">`) {
+		t.Error("a refused switch changed the language")
+	}
+	code, _, h := sup.do(http.MethodPost, "/wallboard/language", url.Values{"lang": {"uk"}}, true)
+	if code != http.StatusNoContent || h.Get("HX-Refresh") != "true" {
+		t.Fatalf("switch to Ukrainian: %d %v", code, h)
+	}
+	if _, page := sup.get("/wallboard"); !strings.Contains(page, `<html lang="uk">`) || !strings.Contains(page, "Черги сьогодні") {
+		t.Errorf("after the switch: %.300s", page)
+	}
+	op := f.signIn("1001", "ru")
+	if code, body := op.get("/wallboard"); code != http.StatusForbidden || !strings.Contains(body, tr("ru", "err_role")) {
+		t.Errorf("an operator: %d %q", code, body)
+	}
+	if code, body := op.post("/wallboard/language", url.Values{"lang": {"en"}}); code != http.StatusForbidden || !strings.Contains(body, tr("ru", "err_role")) {
+		t.Errorf("an operator's switch: %d %q", code, body)
+	}
+	nobody := &client{f: f}
+	if code, _, h := nobody.do(http.MethodPost, "/wallboard/language", url.Values{"lang": {"en"}}, false); code != http.StatusUnauthorized || h.Get("HX-Redirect") != "/login" {
+		t.Errorf("without a session: %d %v", code, h)
+	}
+}
+
+// A refused action comes back in the person's language with the reason;
+// a done one clears the status line beside the board.
+func TestActionAnswersInTheSessionsLanguage(t *testing.T) {
+	f := newFixture(t)
+	sup := f.signIn("sup1", "uk")
+	if code, body := sup.post("/wallboard/operators/1001/pause", nil); code != 200 || !strings.Contains(body, `id="wb-msg"`) || !strings.Contains(body, "Оператори") {
+		t.Fatalf("pause: %d %.300s", code, body)
+	}
+	if got := f.acts.calls(); len(got) != 1 || got[0] != "pause 1001 supervisor" {
+		t.Errorf("actions %q", got)
+	}
+	if code, body := sup.post("/wallboard/operators/1001/dance", nil); code != http.StatusBadRequest || !strings.Contains(body, tr("uk", "err_action")) {
+		t.Errorf("unknown action: %d %q", code, body)
+	}
+	f.acts.err = context.DeadlineExceeded
+	if code, body := sup.post("/wallboard/callbacks/cb-a/cancel", nil); code != http.StatusConflict || !strings.Contains(body, "Не виконано: context deadline exceeded") {
+		t.Errorf("a failed action: %d %q", code, body)
+	}
+}
