@@ -12,11 +12,16 @@ import (
 )
 
 // Every string of the desktop, and every name of a configured id, is
-// there in all four languages.
+// there in all four languages, and translated.
 func TestEveryKeyInEveryLanguage(t *testing.T) {
 	for name, tb := range map[string]i18n.Table{"texts": texts, "labels": labels} {
 		for _, p := range tb.Problems() {
 			t.Errorf("%s: %s", name, p)
+		}
+		for _, lang := range i18n.Languages {
+			if same := tb.SameAsEnglish(lang); len(same) > 0 {
+				t.Errorf("%s: %s has the English text for %q", name, lang, same)
+			}
 		}
 	}
 }

@@ -161,6 +161,21 @@ func (t Table) Leftovers(lang, page string) []string {
 	return out
 }
 
+// SameAsEnglish are the keys whose text in lang is the English one, sorted:
+// a string copied and not translated yet, unless it is the same in both
+// (CSV). Leftovers cannot see these; the pages' tests list the ones that
+// may be.
+func (t Table) SameAsEnglish(lang string) []string {
+	var out []string
+	for key, en := range t[fallback] {
+		if s, ok := t[lang][key]; ok && lang != fallback && s == en {
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Visible is what a person reads (or hears from a screen reader) on an
 // HTML page: its text nodes and its title, aria-label, placeholder and
 // alt attributes, each trimmed; scripts and styles are left out.

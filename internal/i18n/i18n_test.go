@@ -91,6 +91,14 @@ func TestOperatorsInEveryLanguage(t *testing.T) {
 	for _, p := range Operators.Problems() {
 		t.Error(p)
 	}
+	for _, lang := range Languages {
+		if same := Operators.SameAsEnglish(lang); len(same) > 0 {
+			t.Errorf("%s has the English text for %q", lang, same)
+		}
+	}
+	if got := Rows(map[string][4]string{"a": {"CSV", "б", "CSV", "CSV"}}).SameAsEnglish("ru"); len(got) != 1 || got[0] != "a" {
+		t.Errorf("same as English: %q", got)
+	}
 	m := Merge(Table{"en": {"a": "A"}}, Table{"en": {"b": "B"}, "ru": {"b": "Б"}})
 	if m.Text("en", "a") != "A" || m.Text("ru", "b") != "Б" {
 		t.Errorf("merged %v", m)
