@@ -2,6 +2,7 @@ package wallboard
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -54,15 +55,64 @@ func (f *fakeActions) calls() []string {
 	return append([]string(nil), f.done...)
 }
 
+// fakeMonitoring keeps monitors as the router does: one per conversation
+// and per phone; operator 1099 is not talking.
+type fakeMonitoring struct {
+	mu   sync.Mutex
+	mons []Monitor
+	seq  int
+}
+
+var phoneOwner = map[string]string{"PJSIP/1901": "Гульнара", "PJSIP/1902": "Асель"}
+
+func (f *fakeMonitoring) Monitor(_ context.Context, phone, agent, mode string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if agent == "1099" {
+		return "", fmt.Errorf("router: monitor of operator %s: %w", agent, ErrNotTalking)
+	}
+	for _, m := range f.mons {
+		if m.Agent == agent {
+			return "", fmt.Errorf("router: monitored by %s: %w", m.Phone, ErrMonitored)
+		}
+		if m.Phone == phone {
+			return "", fmt.Errorf("router: %s in another monitor: %w", phone, ErrPhoneBusy)
+		}
+	}
+	f.seq++
+	id := fmt.Sprintf("mon-%d", f.seq)
+	f.mons = append(f.mons, Monitor{ID: id, Agent: agent, Mode: mode, Phone: phone, By: phoneOwner[phone]})
+	return id, nil
+}
+
+func (f *fakeMonitoring) StopMonitor(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, m := range f.mons {
+		if m.ID == id {
+			f.mons = append(f.mons[:i], f.mons[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("router: stop monitor %s: %w", id, ErrNoMonitor)
+}
+
+func (f *fakeMonitoring) Monitors() []Monitor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Monitor(nil), f.mons...)
+}
+
 // fixture is a wallboard over a real Redis's sessions, a fixed board and
-// recorded actions: operator 1001, supervisor sup1 with a phone, sup2
-// without one.
+// recorded actions: operator 1001, supervisors sup1 and sup3 with phones,
+// sup2 without one.
 type fixture struct {
 	t        *testing.T
 	wb       *Wallboard
 	sessions *auth.Sessions
 	people   *auth.People
 	acts     *fakeActions
+	mons     *fakeMonitoring
 	mu       sync.Mutex
 	audits   []string
 }
@@ -72,16 +122,16 @@ func newFixture(t *testing.T) *fixture {
 	cfg := &config.Config{
 		Operators: []config.Operator{{ID: "1001", Name: "Айгерим"}},
 		Staff: []config.StaffMember{{ID: "sup1", Name: "Гульнара", Role: config.RoleSupervisor, Phone: "PJSIP/1901"},
-			{ID: "sup2", Name: "Ерлан", Role: config.RoleSupervisor}},
+			{ID: "sup2", Name: "Ерлан", Role: config.RoleSupervisor}, {ID: "sup3", Name: "Асель", Role: config.RoleSupervisor, Phone: "PJSIP/1902"}},
 	}
 	people, missing, err := auth.FromConfig(cfg, func(k string) string { return "secret-of-" + strings.ToLower(k) })
 	if err != nil || len(missing) > 0 {
 		t.Fatalf("people: %v, missing %v", err, missing)
 	}
-	f := &fixture{t: t, people: people, acts: &fakeActions{}}
+	f := &fixture{t: t, people: people, acts: &fakeActions{}, mons: &fakeMonitoring{}}
 	f.sessions = auth.NewSessions(redistest.Start(t), redistest.Prefix(t), func() *auth.People { return f.people })
 	f.wb, err = New(Options{
-		Sessions: f.sessions, Source: fakeSource{sampleBoard()}, Actions: f.acts, Now: time.Now,
+		Sessions: f.sessions, Source: fakeSource{sampleBoard()}, Actions: f.acts, Monitoring: f.mons, Now: time.Now,
 		Audit: func(who, role, action, target, detail string) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -197,5 +247,91 @@ func TestActionAnswersInTheSessionsLanguage(t *testing.T) {
 	f.acts.err = context.DeadlineExceeded
 	if code, body := sup.post("/wallboard/callbacks/cb-a/cancel", nil); code != http.StatusConflict || !strings.Contains(body, "Не виконано: context deadline exceeded") {
 		t.Errorf("a failed action: %d %q", code, body)
+	}
+}
+
+func (f *fixture) auditLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.audits...)
+}
+
+// Listen, whisper and stop: each needs the session's CSRF token and a
+// supervisor's role; the phone rung is the signed-in supervisor's own
+// (a supervisor without one is told how to get one, and nothing rings);
+// the audit names the supervisor and their phone; a conversation has one
+// monitor and a phone one conversation, and each refusal says which;
+// only the supervisor whose phone it rings stops a monitor.
+func TestListenWhisperAndStop(t *testing.T) {
+	f := newFixture(t)
+	sup1, sup2, sup3 := f.signIn("sup1", "en"), f.signIn("sup2", "ru"), f.signIn("sup3", "kk")
+	op := f.signIn("1001", "uk")
+
+	if code, body, _ := sup1.do(http.MethodPost, "/wallboard/operators/1101/listen", nil, false); code != http.StatusForbidden || !strings.Contains(body, tr("en", "err_session")) {
+		t.Errorf("listen without the token: %d %q", code, body)
+	}
+	if code, body := op.post("/wallboard/operators/1101/whisper", nil); code != http.StatusForbidden || !strings.Contains(body, tr("uk", "err_role")) {
+		t.Errorf("an operator's whisper: %d %q", code, body)
+	}
+	if code, body := sup2.post("/wallboard/operators/1101/listen", nil); code != http.StatusConflict || !strings.Contains(body, tr("ru", "mon_no_phone")) {
+		t.Errorf("a supervisor without a phone: %d %q", code, body)
+	}
+	if ms := f.mons.Monitors(); len(ms) != 0 || len(f.auditLog()) != 0 {
+		t.Fatalf("refusals left monitors %v, audits %v", ms, f.auditLog())
+	}
+
+	code, body := sup1.post("/wallboard/operators/1101/listen", nil)
+	if code != 200 || !strings.Contains(body, "Ringing your phone PJSIP/1901: pick up to listen to Данияр&#39;s conversation.") ||
+		!strings.Contains(body, `hx-post="/wallboard/monitors/mon-1/stop"`) || !strings.Contains(body, "listened to by Гульнара") {
+		t.Fatalf("listen: %d %s", code, body)
+	}
+	if ms := f.mons.Monitors(); len(ms) != 1 || ms[0].Phone != "PJSIP/1901" || ms[0].Agent != "1101" || ms[0].Mode != ModeListen {
+		t.Fatalf("monitors %+v", ms)
+	}
+	if a := f.auditLog(); len(a) != 1 || a[0] != "monitor_listen 1101 by supervisor sup1 PJSIP/1901" {
+		t.Errorf("audit %q", a)
+	}
+	// Another supervisor sees it, without Stop; their whisper into it is
+	// refused, and so is sup1's phone into a second conversation.
+	if _, page := sup3.get("/wallboard"); !strings.Contains(page, "Гульнара тыңдап отыр") || strings.Contains(page, "mon-1/stop") {
+		t.Errorf("the board of another supervisor: %s", page)
+	}
+	if code, body := sup3.post("/wallboard/operators/1101/whisper", nil); code != http.StatusConflict || !strings.Contains(body, tr("kk", "mon_taken")) {
+		t.Errorf("a second supervisor on the conversation: %d %q", code, body)
+	}
+	if code, body := sup1.post("/wallboard/operators/1103/whisper", nil); code != http.StatusConflict || !strings.Contains(body, tr("en", "mon_phone_busy")) {
+		t.Errorf("a phone in two conversations: %d %q", code, body)
+	}
+	if code, body := sup3.post("/wallboard/operators/1099/whisper", nil); code != http.StatusConflict || !strings.Contains(body, fmt.Sprintf(tr("kk", "mon_not_talking"), "1099")) {
+		t.Errorf("an operator not talking: %d %q", code, body)
+	}
+	if code, _ := sup3.post("/wallboard/operators/10%2001/listen", nil); code != http.StatusBadRequest {
+		t.Errorf("a malformed operator id: %d", code)
+	}
+	// Only sup1 stops it, with the token.
+	for _, c := range []*client{sup2, sup3} {
+		if code, body := c.post("/wallboard/monitors/mon-1/stop", nil); code != http.StatusForbidden || !strings.Contains(body, tr(map[*client]string{sup2: "ru", sup3: "kk"}[c], "mon_not_yours")) {
+			t.Errorf("another supervisor's stop: %d %q", code, body)
+		}
+	}
+	if code, _, _ := sup1.do(http.MethodPost, "/wallboard/monitors/mon-1/stop", nil, false); code != http.StatusForbidden {
+		t.Errorf("stop without the token: %d", code)
+	}
+	if len(f.mons.Monitors()) != 1 {
+		t.Fatal("a refused stop stopped the monitor")
+	}
+	if code, body := sup1.post("/wallboard/monitors/mon-1/stop", nil); code != 200 || !strings.Contains(body, tr("en", "mon_stopped")) || strings.Contains(body, "mon-1/stop") {
+		t.Errorf("stop: %d %s", code, body)
+	}
+	if code, body := sup1.post("/wallboard/monitors/mon-1/stop", nil); code != http.StatusNotFound || !strings.Contains(body, tr("en", "mon_gone")) {
+		t.Errorf("second stop: %d %q", code, body)
+	}
+	// Whispering, once the phone is free.
+	if code, body := sup1.post("/wallboard/operators/1103/whisper", nil); code != 200 || !strings.Contains(body, "pick up to whisper to Данияр.") {
+		t.Errorf("whisper: %d %s", code, body)
+	}
+	want := []string{"monitor_listen 1101 by supervisor sup1 PJSIP/1901", "monitor_stop 1101 by supervisor sup1 PJSIP/1901", "monitor_whisper 1103 by supervisor sup1 PJSIP/1901"}
+	if a := f.auditLog(); strings.Join(a, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit %q, want %q", a, want)
 	}
 }

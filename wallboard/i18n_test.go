@@ -2,6 +2,7 @@ package wallboard
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,16 +11,24 @@ import (
 	"github.com/hotline-acd/hotline/internal/i18n"
 )
 
-// Every string of the wallboard is there in all four languages.
+// Every string of the wallboard is there in all four languages, and
+// translated.
 func TestEveryKeyInEveryLanguage(t *testing.T) {
 	for _, p := range texts.Problems() {
 		t.Error(p)
+	}
+	for _, lang := range i18n.Languages {
+		if same := texts.SameAsEnglish(lang); len(same) > 0 {
+			t.Errorf("%s has the English text for %q", lang, same)
+		}
 	}
 }
 
 // sampleBoard has something in every part of the page: a topic below its
 // target and one with nothing offered, operators in every state (paused
-// for each kind of reason), open callbacks of every reason, the history.
+// for each kind of reason), three in conversations (one listened to by
+// sup1's phone, one whispered to by another's and still ringing), open
+// callbacks of every reason, the history.
 func sampleBoard() Board {
 	at := time.Date(2026, 12, 7, 14, 30, 0, 0, time.UTC)
 	b := Board{
@@ -38,6 +47,13 @@ func sampleBoard() Board {
 		}
 		b.Operators = append(b.Operators, Operator{ID: "10" + string(rune('0'+i/10)) + string(rune('0'+i%10)), Name: "Айгерим", State: st, Reason: reason, Since: at.Add(-time.Duration(i) * time.Minute)})
 	}
+	for i, id := range []string{"1101", "1102", "1103"} {
+		b.Operators = append(b.Operators, Operator{ID: id, Name: "Данияр", State: "on_call", Since: at.Add(-time.Duration(i) * time.Second)})
+	}
+	b.Monitors = []Monitor{
+		{ID: "mon-1", Agent: "1101", Mode: ModeListen, Phone: "PJSIP/1901", By: "Гульнара", Answered: true},
+		{ID: "mon-2", Agent: "1102", Mode: ModeWhisper, Phone: "PJSIP/1902", By: "Ерлан"},
+	}
 	for i, r := range []string{"abandoned", "dropped", "operator_marked", "virtual_hold", "no_service", "outage"} {
 		b.Pending = append(b.Pending, Callback{ID: "cb-" + string(rune('a'+i)), Topic: "testing", TopicName: "Тестирование", Status: "scheduled",
 			Number: "+7 *** ***-12-34", Due: at.Add(time.Duration(i) * time.Minute), Attempts: i, Reasons: []string{r}})
@@ -47,6 +63,8 @@ func sampleBoard() Board {
 	}
 	return b
 }
+
+func tf(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) }
 
 func render(t *testing.T, name string, v view) string {
 	t.Helper()
@@ -66,9 +84,30 @@ func render(t *testing.T, name string, v view) string {
 // labels, states, reasons, the chart's; numbers are written as the
 // language writes them.
 func TestPageInEachLanguage(t *testing.T) {
-	me := auth.Person{ID: "sup1", Name: "Гульнара", Role: auth.RoleSupervisor}
+	me := auth.Person{ID: "sup1", Name: "Гульнара", Role: auth.RoleSupervisor, Phone: "PJSIP/1901"}
 	for _, lang := range i18n.Languages {
 		page := render(t, "page", view{Lang: lang, Me: me, CSRF: "x", Board: sampleBoard(), BoardError: "redis: i/o timeout"})
+		// Without a phone: the buttons are disabled, and say why.
+		noPhone := render(t, "page", view{Lang: lang, Me: auth.Person{ID: "adm1", Name: "Ерлан", Role: auth.RoleAdmin}, Board: sampleBoard()})
+		for _, key := range []string{"mon_listening", "mon_whispering", "mon_ringing", "mon_stop", "mon_phone_busy"} {
+			if !strings.Contains(page, strings.Split(tr(lang, key), "%s")[0]) {
+				t.Errorf("%s: %s is not on the page", lang, key)
+			}
+		}
+		// With one: Stop on their own monitor only; while it runs, the
+		// other conversation's buttons wait for it.
+		if !strings.Contains(page, `hx-post="/wallboard/monitors/mon-1/stop"`) || strings.Contains(page, `monitors/mon-2/stop`) ||
+			!strings.Contains(page, `hx-post="/wallboard/operators/1103/whisper" hx-target="#board" aria-label="`+strings.ReplaceAll(tf(lang, "mon_whisper_aria", "Данияр"), "'", "&#39;")+`" disabled aria-describedby="mon-busy"`) ||
+			strings.Contains(page, "/wallboard/operators/1102/listen") {
+			t.Errorf("%s: the monitors' buttons: %s", lang, page)
+		}
+		if !strings.Contains(noPhone, tr(lang, "mon_no_phone")) || !strings.Contains(noPhone, `disabled aria-describedby="mon-no-phone"`) ||
+			!strings.Contains(noPhone, tr(lang, "role_admin")) || strings.Contains(noPhone, "mon-stop") {
+			t.Errorf("%s: the page of an admin without a phone %s", lang, noPhone)
+		}
+		for _, l := range texts.Leftovers(lang, noPhone) {
+			t.Errorf("English left on the page without a phone: %s", l)
+		}
 		if !strings.Contains(page, `<html lang="`+lang+`">`) {
 			t.Errorf("%s: no <html lang>", lang)
 		}
@@ -91,5 +130,22 @@ func TestPageInEachLanguage(t *testing.T) {
 	// A refusal, alone, as htmx puts it in the status line.
 	if msg := render(t, "msg", view{Lang: "kk", Error: tr("kk", "err_session")}); !strings.Contains(msg, `role="alert"`) || !strings.Contains(msg, "Бет ескірді") {
 		t.Errorf("msg %q", msg)
+	}
+}
+
+// The notes explaining disabled buttons show only beside such buttons:
+// not when the one conversation is the supervisor's own monitor, nor
+// when nobody talks.
+func TestNotesOnlyBesideDisabledButtons(t *testing.T) {
+	b := sampleBoard()
+	b.Operators = []Operator{{ID: "1101", Name: "Данияр", State: "on_call"}, {ID: "1001", Name: "Айгерим", State: "ready"}}
+	b.Monitors = b.Monitors[:1]
+	mine := render(t, "board", view{Lang: "ru", Me: auth.Person{Role: auth.RoleSupervisor, Phone: "PJSIP/1901"}, Board: b})
+	if strings.Contains(mine, `id="mon-busy"`) || strings.Contains(mine, "disabled") || !strings.Contains(mine, "mon-1/stop") {
+		t.Errorf("the supervisor's own monitor alone: %s", mine)
+	}
+	b.Operators, b.Monitors = b.Operators[1:], nil
+	if idle := render(t, "board", view{Lang: "ru", Me: auth.Person{Role: auth.RoleAdmin}, Board: b}); strings.Contains(idle, `id="mon-no-phone"`) {
+		t.Errorf("nobody talking, no phone: %s", idle)
 	}
 }

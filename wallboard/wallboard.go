@@ -37,6 +37,9 @@ type Board struct {
 	// History is the last hours in equal steps, oldest first: callers
 	// waiting at each step and the service level of the step's answers.
 	History []Point
+	// Monitors are the supervisors listening now (Options.Monitoring's,
+	// read by the wallboard itself).
+	Monitors []Monitor
 }
 
 // Point is one step of the board's history.
@@ -137,6 +140,8 @@ type Options struct {
 	Sessions *auth.Sessions
 	Source   Source
 	Actions  Actions
+	// Monitoring is listening and whispering; nil: the board offers none.
+	Monitoring Monitoring
 	// Audit records a supervisor's action on an operator (target), with
 	// what it used (detail: the phone rung to listen, or "").
 	Audit func(who, role, action, target, detail string)
@@ -177,6 +182,7 @@ func New(o Options) (*Wallboard, error) {
 	m.HandleFunc("GET /wallboard/events", w.supervisor(w.events))
 	m.HandleFunc("POST /wallboard/callbacks/{id}/{action}", w.supervisor(w.callbackAction))
 	m.HandleFunc("POST /wallboard/operators/{id}/{action}", w.supervisor(w.operatorAction))
+	m.HandleFunc("POST /wallboard/monitors/{id}/stop", w.supervisor(w.stopMonitor))
 	m.HandleFunc("POST /wallboard/language", w.supervisor(w.setLanguage))
 	w.mux = m
 	return w, nil
@@ -258,6 +264,9 @@ func (w *Wallboard) board(ctx context.Context) (Board, string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	b, err := w.opt.Source.Board(ctx)
+	if w.opt.Monitoring != nil {
+		b.Monitors = w.opt.Monitoring.Monitors()
+	}
 	if err != nil {
 		return b, err.Error()
 	}
@@ -323,6 +332,9 @@ func (w *Wallboard) operatorAction(rw http.ResponseWriter, r *http.Request, s au
 		err = w.opt.Actions.Pause(r.Context(), id, "supervisor")
 	case "logout":
 		err = w.opt.Actions.Logout(r.Context(), id)
+	case ModeListen, ModeWhisper:
+		w.monitor(rw, r, s, id, action)
+		return
 	default:
 		w.fail(rw, s, http.StatusBadRequest, tr(i18n.Known(s.Lang), "err_action"))
 		return
@@ -390,10 +402,12 @@ func funcs() template.FuncMap {
 			}
 			return fmt.Sprint(n)
 		},
-		"pct":   i18n.Percent,
-		"dur":   i18n.Duration,
-		"hhmm":  func(t time.Time) string { return t.Format("15:04") },
-		"chart": newChart,
+		"pct":          i18n.Percent,
+		"dur":          i18n.Duration,
+		"hhmm":         func(t time.Time) string { return t.Format("15:04") },
+		"chart":        newChart,
+		"monitorOf":    monitorOf,
+		"phoneMonitor": phoneMonitor,
 		"reasons": func(lang string, ids []string) string {
 			names := make([]string, len(ids))
 			for i, id := range ids {
