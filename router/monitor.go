@@ -109,6 +109,7 @@ func (q *monReq) answer(rep monReply) {
 type monitor struct {
 	id, mode, supervisor, agent, callID, legID string
 	snoopID, supLeg, bridgeID                  string
+	claimed                                    string // the conversation id claimMonitor holds for it
 	started                                    time.Time
 	answered                                   atomic.Bool
 	box                                        *mailbox[msg]
@@ -178,7 +179,7 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 	}
 	m := &monitor{
 		id: id, mode: mode, supervisor: supervisorEndpoint, agent: agentID, callID: rep.callID, legID: rep.legID,
-		snoopID: id + "-snoop", supLeg: id + "-sup", bridgeID: bridgePrefix + id, started: r.now(),
+		snoopID: id + "-snoop", supLeg: id + "-sup", bridgeID: bridgePrefix + id, claimed: callID, started: r.now(),
 		box: newMailbox[msg](), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	log := r.log.With(zap.String("monitor", id), zap.String("call_id", m.callID), zap.String("agent", agentID),
@@ -339,7 +340,7 @@ func (r *Router) endMonitor(m *monitor, log *zap.Logger, why string) {
 	r.mu.Lock()
 	delete(r.monitors, m.id)
 	r.mu.Unlock()
-	r.releaseMonitor(m.callID, m.supervisor)
+	r.releaseMonitor(m.claimed, m.supervisor)
 	close(m.done)
 	log.Info("monitor ended", zap.String("why", why))
 }
