@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/config"
 )
 
 // AgentControl changes an operator's presence.
@@ -117,8 +119,10 @@ type Options struct {
 }
 
 var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	endpointPattern = regexp.MustCompile(`^[A-Za-z]{2,10}/[A-Za-z0-9_.@-]{1,64}$`)
+	idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	// endpointPattern is what a monitor request's phone may be: the
+	// pattern a staff member's phone in the config is checked against.
+	endpointPattern = config.MonitorEndpoint
 )
 
 // Handler returns the HTTP handler.

@@ -145,7 +145,8 @@ func TestWallboardMovesACallback(t *testing.T) {
 		}
 	}
 	code, board := sup.post(path, url.Values{"topic": {"general"}}, false)
-	row := `<tr data-callback="` + cb.ID + `"><td>` + cb.ID + `</td><td class="topic">general</td>`
+	general, _ := h.cfg.Topic("general")
+	row := `<tr data-callback="` + cb.ID + `"><td>` + cb.ID + `</td><td class="topic" data-topic="general">` + general.Name + `</td>`
 	if code != 200 || !strings.Contains(board, row) {
 		t.Fatalf("move from the wallboard: %d, the board has no %q:\n%s", code, row, board)
 	}

@@ -118,11 +118,12 @@ func withPages(api http.Handler, d *desk.Desk, wb *wallboard.Wallboard) http.Han
 // newWallboard builds the supervisors' board over the app's parts.
 func (a *App) newWallboard() (*wallboard.Wallboard, error) {
 	return wallboard.New(wallboard.Options{
-		Sessions: a.desk.sessions,
-		Source:   boardSource{a},
-		Actions:  boardActions{a},
-		Audit: func(who, role, action, target string) {
-			a.audit(api.Actor{ID: who, Role: role}, action, target, "from the wallboard")
+		Sessions:   a.desk.sessions,
+		Source:     boardSource{a},
+		Actions:    boardActions{a},
+		Monitoring: boardMonitoring{a},
+		Audit: func(who, role, action, target, detail string) {
+			a.audit(api.Actor{ID: who, Role: role}, action, target, strings.TrimSpace(detail+" from the wallboard"))
 		},
 		Now: a.opt.Now,
 		Log: a.log.Named("wallboard"),

@@ -23,9 +23,15 @@ func (h *harness) withSupervisor() {
 // supervisorLeg is the newest leg rung on the supervisor's phone.
 func (h *harness) supervisorLeg() *emulator.CallHandle {
 	h.t.Helper()
+	return h.phoneLeg(supervisor)
+}
+
+// phoneLeg is the newest leg rung on phone.
+func (h *harness) phoneLeg(phone string) *emulator.CallHandle {
+	h.t.Helper()
 	var leg *emulator.CallHandle
-	h.eventually("the supervisor's phone rung", func() bool {
-		o := h.emu.Originations(supervisor)
+	h.eventually(phone+" rung", func() bool {
+		o := h.emu.Originations(phone)
 		if len(o) == 0 || o[len(o)-1].Leg == nil {
 			return false
 		}
@@ -161,6 +167,67 @@ func TestMonitorSupervisorHangsUpAndRefusals(t *testing.T) {
 	h.record(c.ID())
 	if _, err := h.app.Router().Monitor(h.ctx(), supervisor, "1001", router.MonitorListen); !errors.Is(err, router.ErrNoCall) {
 		t.Fatalf("monitor after the call: %v, want ErrNoCall", err)
+	}
+}
+
+// A conversation has one monitor at a time and a supervisor's phone is in
+// one at a time: a second supervisor on a monitored conversation, and a
+// phone already listening, get ErrMonitored and ring nothing; the board's
+// list of monitors says who listens to whom, answered or not; a stopped
+// monitor, and one whose phone could not be rung, free the conversation
+// and the phone for the next.
+func TestMonitorOnePerConversationAndPhone(t *testing.T) {
+	const second = "PJSIP/1902"
+	h := newHarness(t, testConfig(t))
+	h.withSupervisor()
+	h.emu.AddPhone(second, emulator.Phone{Registered: true, AnswerAfter: 30 * time.Millisecond})
+	h.login("PJSIP/1001")
+	_, leg1 := h.talking("79001234567", "PJSIP/1001")
+	h.login("PJSIP/1003")
+	_, leg3 := h.talking("79001234568", "PJSIP/1003")
+	rt := h.app.Router()
+
+	id1, err := rt.Monitor(h.ctx(), supervisor, "1001", router.MonitorListen)
+	if err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	sup := h.supervisorLeg()
+	h.monitoring(leg1, sup)
+	if _, err := rt.Monitor(h.ctx(), second, "1001", router.MonitorWhisper); !errors.Is(err, router.ErrMonitored) || !strings.Contains(err.Error(), supervisor) {
+		t.Fatalf("a second supervisor on a monitored conversation: %v, want ErrMonitored naming %s", err, supervisor)
+	}
+	if _, err := rt.Monitor(h.ctx(), supervisor, "1003", router.MonitorListen); !errors.Is(err, router.ErrMonitored) {
+		t.Fatalf("a phone already listening rung into another conversation: %v, want ErrMonitored", err)
+	}
+	if n := len(h.emu.Originations(second)); n != 0 {
+		t.Fatalf("%s rung %d times by refused monitors", second, n)
+	}
+	id3, err := rt.Monitor(h.ctx(), second, "1003", router.MonitorWhisper)
+	if err != nil {
+		t.Fatalf("another supervisor on another conversation: %v", err)
+	}
+	h.monitoring(leg3, h.phoneLeg(second))
+	h.eventually("both monitors answered", func() bool {
+		ms := rt.ActiveMonitors()
+		return len(ms) == 2 && ms[0].Answered && ms[1].Answered
+	})
+	ms := rt.ActiveMonitors()
+	if ms[0].ID != id1 || ms[0].Agent != "1001" || ms[0].Mode != router.MonitorListen || ms[0].Supervisor != supervisor ||
+		ms[1].ID != id3 || ms[1].Agent != "1003" || ms[1].Mode != router.MonitorWhisper || ms[1].Supervisor != second || ms[1].CallID == "" {
+		t.Fatalf("monitors %+v", ms)
+	}
+	if err := rt.StopMonitor(h.ctx(), id1); err != nil {
+		t.Fatal(err)
+	}
+	// An unregistered phone cannot be rung: nothing is left held.
+	if _, err := rt.Monitor(h.ctx(), "PJSIP/1999", "1001", router.MonitorListen); err == nil || errors.Is(err, router.ErrMonitored) {
+		t.Fatalf("ringing an unregistered phone: %v, want a failure of its own", err)
+	}
+	if _, err := rt.Monitor(h.ctx(), supervisor, "1001", router.MonitorWhisper); err != nil {
+		t.Fatalf("the conversation and the phone after the monitor stopped: %v", err)
+	}
+	if s := h.monitoring(leg1, h.supervisorLeg()); s.Whisper != "out" {
+		t.Fatalf("whisper after listen: %+v", s)
 	}
 }
 

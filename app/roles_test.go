@@ -66,7 +66,7 @@ func (b *browser) api(method, path, body string) int {
 }
 
 func withStaff(cfg *config.Config) {
-	cfg.Staff = []config.StaffMember{{ID: "sup1", Name: "Supervisor", Role: config.RoleSupervisor}, {ID: "adm1", Name: "Admin", Role: config.RoleAdmin}}
+	cfg.Staff = []config.StaffMember{{ID: "sup1", Name: "Supervisor", Role: config.RoleSupervisor, Phone: supervisor}, {ID: "adm1", Name: "Admin", Role: config.RoleAdmin}}
 }
 
 // Every API route × every role: 401 without a credential, 403 for a role

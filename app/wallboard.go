@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,7 +89,11 @@ func (b boardSource) Board(ctx context.Context) (wallboard.Board, error) {
 		return board, err
 	}
 	for _, c := range open {
-		board.Pending = append(board.Pending, wallboard.Callback{ID: c.ID, Topic: c.Topic, Status: string(c.Status),
+		name := c.Topic
+		if t, ok := cfg.Topic(c.Topic); ok && t.Name != "" {
+			name = t.Name
+		}
+		board.Pending = append(board.Pending, wallboard.Callback{ID: c.ID, Topic: c.Topic, TopicName: name, Status: string(c.Status),
 			Number: desk.Mask(c.Number, cfg.Desk.NumberMask), Due: c.DueAt.In(loc), Attempts: c.Tries, Reasons: c.Reasons})
 	}
 	return board, nil
@@ -234,8 +239,51 @@ func history(ctx context.Context, a *App, now time.Time, loc *time.Location) ([]
 	return pts, nil
 }
 
+// boardMonitoring is listening and whispering from the wallboard: the
+// same router calls as the API's monitor routes (supervision), with the
+// refusals named for the page, and the monitors running with whose phone
+// each rings.
+type boardMonitoring struct{ a *App }
+
+func (b boardMonitoring) Monitor(ctx context.Context, phone, agent, mode string) (string, error) {
+	id, err := supervision(b).Monitor(ctx, phone, agent, mode)
+	switch {
+	case errors.Is(err, router.ErrNoCall):
+		return "", fmt.Errorf("%w: %w", wallboard.ErrNotTalking, err)
+	case errors.Is(err, router.ErrMonitored):
+		if slices.ContainsFunc(b.a.router.ActiveMonitors(), func(m router.MonitorInfo) bool { return m.Supervisor == phone }) {
+			return "", fmt.Errorf("%w: %w", wallboard.ErrPhoneBusy, err)
+		}
+		return "", fmt.Errorf("%w: %w", wallboard.ErrMonitored, err)
+	}
+	return id, err
+}
+
+func (b boardMonitoring) StopMonitor(ctx context.Context, id string) error {
+	err := supervision(b).StopMonitor(ctx, id)
+	if errors.Is(err, router.ErrNoMonitor) {
+		return fmt.Errorf("%w: %w", wallboard.ErrNoMonitor, err)
+	}
+	return err
+}
+
+func (b boardMonitoring) Monitors() []wallboard.Monitor {
+	staff := b.a.router.Config().Staff
+	var out []wallboard.Monitor
+	for _, m := range b.a.router.ActiveMonitors() {
+		by := m.Supervisor // rung over the API to a phone no staff member has
+		for _, st := range staff {
+			if st.Phone == m.Supervisor {
+				by = st.Name
+			}
+		}
+		out = append(out, wallboard.Monitor{ID: m.ID, Agent: m.Agent, Mode: m.Mode, Phone: m.Supervisor, By: by, Answered: m.Answered})
+	}
+	return out
+}
+
 // supervision is the router's listening, whispering and recordings for
-// the API.
+// the API (and, through boardMonitoring, the wallboard).
 type supervision struct{ a *App }
 
 func (s supervision) Monitor(ctx context.Context, endpoint, agent, mode string) (string, error) {

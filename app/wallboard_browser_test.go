@@ -21,6 +21,7 @@ func TestWallboardInABrowser(t *testing.T) {
 	cfg := callbackConfig(t, time.Hour)
 	withStaff(cfg)
 	h := newHarnessTweaked(t, cfg, emulator.Options{}, nil, withDeskSecrets)
+	h.withSupervisor()
 	// One caller waits past the minimum and gives up (a callback owed),
 	// then 1001 logs in and answers two.
 	_, abandoned := h.abandonAfterMinimum(emulator.Caller{Number: "79007770001"})
@@ -117,7 +118,7 @@ func TestWallboardInABrowser(t *testing.T) {
 	if got := textOf(t, ctx, "#cb-pending", strconv.Itoa(len(open))); strings.TrimSpace(got) != strconv.Itoa(len(open)) || len(open) != 1 {
 		t.Errorf("pending callbacks: page %q, store %d (want 1)", got, len(open))
 	}
-	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "ready")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Ready")
 	// The history chart: the abandoned caller waited within the last
 	// hours, so the waiting line is not flat at zero.
 	var points string
@@ -141,7 +142,8 @@ func TestWallboardInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, fmt.Sprintf(`tr[data-callback=%q] .topic`, open[0].ID), "general")
+	general, _ := h.cfg.Topic("general")
+	textOf(t, ctx, fmt.Sprintf(`tr[data-callback=%q] .topic`, open[0].ID), general.Name) // the row names the topic
 	if cb := h.callback(open[0].ID); cb.Topic != "general" || cb.Status != "scheduled" {
 		t.Errorf("callback after the page's move: %s in %s", cb.Status, cb.Topic)
 	}
@@ -160,7 +162,7 @@ func TestWallboardInABrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Click(`tr[data-agent="1001"] .force-pause`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "paused")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Paused · Set by a supervisor")
 	if st := h.state("1001"); st != "paused" {
 		t.Errorf("1001 after the page's pause: %s", st)
 	}
@@ -173,4 +175,48 @@ func TestWallboardInABrowser(t *testing.T) {
 	if !audit {
 		t.Error("the force-pause is not in the audit under the supervisor's id")
 	}
+
+	// The language switch: the page comes back in Russian, numbers and
+	// states with it (SetValue fires the select's change event).
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`header select[name=lang]`, "ru", chromedp.ByQuery),
+		chromedp.WaitVisible(`body[data-lang=ru] #topics`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("switching to Russian: %v", err)
+	}
+	textOf(t, ctx, "#topics caption", "Очереди сегодня")
+	textOf(t, ctx, "#operators caption", "Операторы")
+	textOf(t, ctx, `#operators tr[data-agent="1001"] .state`, "Пауза · Поставил супервизор")
+	textOf(t, ctx, "#callbacks caption", "Обратные звонки: 0 ожидают")
+
+	// Listening from the keyboard: 1003 takes a call, Listen appears
+	// beside them; Enter on it rings the supervisor's phone, the status
+	// line says so and the row shows the monitor with Stop.
+	h.login("PJSIP/1003")
+	c, opLeg := h.talking("79007770021", "PJSIP/1003")
+	listen := `#operators tr[data-agent="1003"] button.mon-listen`
+	err = chromedp.Run(ctx,
+		chromedp.WaitVisible(listen, chromedp.ByQuery),
+		chromedp.Focus(listen, chromedp.ByQuery),
+		chromedp.KeyEvent("\r"),
+	)
+	if err != nil {
+		t.Fatalf("listening from the page: %v", err)
+	}
+	textOf(t, ctx, "#wb-msg", "Звоним на ваш телефон "+supervisor)
+	h.monitoring(opLeg, h.supervisorLeg())
+	textOf(t, ctx, `#operators tr[data-agent="1003"] .state`, "Разговор · слушает Supervisor")
+	var picked bool // the board's next refresh says the supervisor picked up
+	if err := chromedp.Run(ctx, chromedp.Poll(`!document.querySelector('#operators tr[data-agent="1003"] .state').innerText.includes("звоним")`,
+		&picked, chromedp.WithPollingTimeout(10*time.Second))); err != nil || !picked {
+		t.Errorf("the board still says the supervisor's phone rings: %v", err)
+	}
+	screenshot(t, ctx, "wallboard-ru")
+	if err := chromedp.Run(ctx, chromedp.Click(`#operators tr[data-agent="1003"] button.mon-stop`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#wb-msg", "Прослушивание остановлено.")
+	h.eventually("the monitor over", func() bool { return len(h.app.Router().ActiveMonitors()) == 0 })
+	c.Hangup()
 }

@@ -45,8 +45,8 @@ func TestPeopleFromConfig(t *testing.T) {
 		{ID: "1001", Name: "A", SecretHash: cheap(t, "secret-of-1001")},
 		{ID: "op-2", Name: "B"},
 		{ID: "1003", Name: "C"},
-	}}
-	env := map[string]string{"HOTLINE_SECRET_OP_2": "secret-of-op-2"}
+	}, Staff: []config.StaffMember{{ID: "sup1", Name: "S", Role: config.RoleSupervisor, Phone: "PJSIP/1901"}}}
+	env := map[string]string{"HOTLINE_SECRET_OP_2": "secret-of-op-2", "HOTLINE_SECRET_SUP1": "secret-of-sup1"}
 	p, missing, err := FromConfig(cfg, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +57,11 @@ func TestPeopleFromConfig(t *testing.T) {
 	if per, ok := p.Check("1001", "secret-of-1001"); !ok || per.Role != RoleOperator {
 		t.Errorf("1001 with its secret: %+v %v", per, ok)
 	}
-	if _, ok := p.Check("op-2", "secret-of-op-2"); !ok {
-		t.Error("op-2 with the secret from the environment refused")
+	if per, ok := p.Check("op-2", "secret-of-op-2"); !ok || per.Phone != "" {
+		t.Errorf("op-2 with the secret from the environment: %+v %v", per, ok)
+	}
+	if per, ok := p.Check("sup1", "secret-of-sup1"); !ok || per.Role != RoleSupervisor || per.Phone != "PJSIP/1901" {
+		t.Errorf("supervisor sup1 (their phone comes with them): %+v %v", per, ok)
 	}
 	for _, c := range [][2]string{{"1001", "secret-of-op-2"}, {"1003", ""}, {"nobody", "secret-of-1001"}} {
 		if _, ok := p.Check(c[0], c[1]); ok {

@@ -24,8 +24,11 @@ type Person struct {
 	ID   string
 	Name string
 	Role string
-	hash string // a PBKDF2 hash from the config
-	mac  []byte // or the HMAC of a secret from the environment
+	// Phone is a staff member's own softphone (config StaffMember.Phone),
+	// rung when they listen to a conversation; "" for none.
+	Phone string
+	hash  string // a PBKDF2 hash from the config
+	mac   []byte // or the HMAC of a secret from the environment
 }
 
 // People are those who may sign in, by id.
@@ -50,13 +53,13 @@ func SecretEnv(id string) string {
 func FromConfig(cfg *config.Config, env Env) (*People, []string, error) {
 	p := &People{byID: map[string]Person{}}
 	var missing []string
-	type cred struct{ id, name, role, hash string }
+	type cred struct{ id, name, role, hash, phone string }
 	var creds []cred
 	for _, op := range cfg.Operators {
-		creds = append(creds, cred{op.ID, op.Name, RoleOperator, op.SecretHash})
+		creds = append(creds, cred{op.ID, op.Name, RoleOperator, op.SecretHash, ""})
 	}
 	for _, st := range cfg.Staff {
-		creds = append(creds, cred{st.ID, st.Name, st.Role, st.SecretHash})
+		creds = append(creds, cred{st.ID, st.Name, st.Role, st.SecretHash, st.Phone})
 	}
 	for _, c := range creds {
 		per, ok, err := person(c.id, c.name, c.role, c.hash, env)
@@ -67,6 +70,7 @@ func FromConfig(cfg *config.Config, env Env) (*People, []string, error) {
 			missing = append(missing, c.id)
 			continue
 		}
+		per.Phone = c.phone
 		p.byID[c.id] = per
 	}
 	sort.Strings(missing)

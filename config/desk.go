@@ -58,7 +58,16 @@ type StaffMember struct {
 	Name       string `yaml:"name"`
 	Role       string `yaml:"role"` // supervisor | admin
 	SecretHash string `yaml:"secret_hash"`
+	// Phone is their own softphone (an endpoint like PJSIP/1901, matching
+	// MonitorEndpoint), rung when they listen to or whisper into a
+	// conversation from the wallboard; "" leaves them without.
+	Phone string `yaml:"phone"`
 }
+
+// MonitorEndpoint is what a supervisor's phone may look like: the
+// endpoint a monitor rings (TECH/resource, e.g. PJSIP/1901), for a staff
+// member's phone and for the API's monitor request alike.
+var MonitorEndpoint = regexp.MustCompile(`^[A-Za-z]{2,10}/[A-Za-z0-9_.@-]{1,64}$`)
 
 // Staff roles.
 const (
@@ -173,10 +182,22 @@ func (v *validator) desk() {
 
 func (v *validator) staff() {
 	seen := map[string]bool{}
+	phones := map[string]string{} // endpoint → whose
 	for _, op := range v.cfg.Operators {
 		seen[op.ID] = true
+		phones[op.Endpoint] = "operator " + op.ID
 	}
 	for i, p := range v.cfg.Staff {
+		if p.Phone != "" {
+			switch other, taken := phones[p.Phone]; {
+			case !MonitorEndpoint.MatchString(p.Phone):
+				v.errorf(at("staff", i, "phone"), "staff %q: phone %q does not look like TECH/resource (e.g. PJSIP/1901: letters, a slash, then letters, digits, \".\", \"_\", \"@\" or \"-\")", p.ID, p.Phone)
+			case taken:
+				v.errorf(at("staff", i, "phone"), "staff %q: phone %q is already %s's: a supervisor listens on a phone of their own", p.ID, p.Phone, other)
+			default:
+				phones[p.Phone] = "staff " + p.ID
+			}
+		}
 		switch {
 		case !operatorID.MatchString(p.ID):
 			v.errorf(at("staff", i, "id"), "staff %q: an id is letters, digits, \".\", \"-\" and \"_\"", p.ID)

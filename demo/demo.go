@@ -99,6 +99,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// supervisorPhone is the demo supervisor's softphone: the emulator picks
+// up when the wallboard's Listen or Whisper rings it.
+const supervisorPhone = "PJSIP/1901"
+
 // Config builds the demo's configuration from the embedded example: n
 // operators who each take every topic in every language, and a centre id
 // of its own so a shared Redis keeps runs apart.
@@ -121,10 +125,15 @@ func Config(n int, wrapUp, minAbandon, cbDelay time.Duration) (*config.Config, e
 	for _, l := range cfg.Languages {
 		langs = append(langs, l.Code)
 	}
-	cfg.Staff = []config.StaffMember{{ID: "supervisor", Name: "Demo supervisor", Role: config.RoleSupervisor}}
+	// The demo supervisor listens on the example's supervisor phone
+	// (PJSIP/1901), which the emulator answers.
+	cfg.Staff = []config.StaffMember{{ID: "supervisor", Name: "Demo supervisor", Role: config.RoleSupervisor, Phone: supervisorPhone}}
 	cfg.Operators = nil
 	for i := 0; i < n; i++ {
 		id := strconv.Itoa(1001 + i)
+		if "PJSIP/"+id == supervisorPhone {
+			cfg.Staff[0].Phone = "" // 901 operators or more: the phone is an operator's
+		}
 		cfg.Operators = append(cfg.Operators, config.Operator{
 			ID: id, Name: "Operator " + id, Endpoint: "PJSIP/" + id, Skills: skills, Languages: langs,
 		})
@@ -225,6 +234,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		}
 	}
 
+	// The supervisors' phones pick up a second after Listen rings them.
+	for _, st := range cfg.Staff {
+		if st.Phone != "" {
+			emu.AddPhone(st.Phone, emulator.Phone{Registered: true, AnswerAfter: time.Second})
+		}
+	}
 	// Operators pick up after 0.3–1.5 s and log in from their phones.
 	for _, op := range cfg.Operators {
 		emu.AddPhone(op.Endpoint, emulator.Phone{Registered: true, AnswerAfter: between(rng, 300*time.Millisecond, 1500*time.Millisecond)})
@@ -412,7 +427,11 @@ func printBanner(w io.Writer, addr string, cfg *config.Config, secrets map[strin
 		fmt.Fprintf(w, "    operator %s  secret %s\n", op.ID, secrets[auth.SecretEnv(op.ID)])
 	}
 	for _, st := range cfg.Staff {
-		fmt.Fprintf(w, "  Wallboard: http://%s/wallboard  %s %s  secret %s\n", addr, st.Role, st.ID, secrets[auth.SecretEnv(st.ID)])
+		fmt.Fprintf(w, "  Wallboard: http://%s/wallboard  %s %s  secret %s", addr, st.Role, st.ID, secrets[auth.SecretEnv(st.ID)])
+		if st.Phone != "" {
+			fmt.Fprintf(w, "  (Listen rings the virtual phone %s)", st.Phone)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  Virtual citizens call until Ctrl-C (or --duration).\n\n")
 }

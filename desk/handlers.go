@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/internal/i18n"
 	"github.com/hotline-acd/hotline/records"
 )
 
@@ -46,7 +47,7 @@ func (d *Desk) bad(w http.ResponseWriter, s auth.Session, status int, msg string
 }
 
 func (d *Desk) loginPage(w http.ResponseWriter, r *http.Request) {
-	lang := knownLang(r.URL.Query().Get("lang"))
+	lang := i18n.Known(r.URL.Query().Get("lang"))
 	d.render(w, http.StatusOK, "login", view{Lang: lang})
 }
 
@@ -62,7 +63,7 @@ func (d *Desk) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign-in from another origin", http.StatusForbidden)
 		return
 	}
-	lang := knownLang(r.PostFormValue("lang"))
+	lang := i18n.Known(r.PostFormValue("lang"))
 	id, secret := strings.TrimSpace(r.PostFormValue("id")), r.PostFormValue("secret")
 	if !idRe.MatchString(id) || secret == "" || len(secret) > 256 {
 		d.render(w, http.StatusBadRequest, "login", view{Lang: lang, Error: tr(lang, "bad_signin")})
@@ -393,7 +394,7 @@ func (d *Desk) transfer(w http.ResponseWriter, r *http.Request, s auth.Session) 
 
 func (d *Desk) setLanguage(w http.ResponseWriter, r *http.Request, s auth.Session) {
 	lang := r.PostFormValue("lang")
-	if _, ok := texts[lang]; !ok {
+	if !i18n.Speaks(lang) {
 		d.bad(w, s, http.StatusBadRequest, fmt.Sprintf("unknown language %q", clip(lang)))
 		return
 	}

@@ -1,25 +1,22 @@
 package desk
 
-// The desktop's strings in the operators' four languages. A key missing
-// in a language falls back to English, then to the key itself, so a new
-// string shows up untranslated rather than as nothing.
+import "github.com/hotline-acd/hotline/internal/i18n"
 
-// Languages the desktop speaks, in the order the sign-in page offers them.
-var Languages = []string{"ru", "kk", "uk", "en"}
+// The desktop's strings in the operators' four languages (i18n.Languages),
+// with the operators' states and pause reasons the wallboard shows too
+// (i18n.Operators). A key missing in a language falls back to English,
+// then to the key itself, so a new string shows up untranslated rather
+// than as nothing.
+var texts = i18n.Merge(deskTexts, i18n.Operators)
 
-var languageNames = map[string]string{"ru": "Русский", "kk": "Қазақша", "uk": "Українська", "en": "English"}
-
-var texts = map[string]map[string]string{
+var deskTexts = i18n.Table{
 	"en": {
 		"title": "Operator desktop", "signin": "Sign in", "operator_id": "Operator ID", "secret": "Secret",
 		"language": "Language", "signout": "Sign out", "bad_signin": "Wrong operator ID or secret.",
 		"too_many": "Too many attempts. Wait a few minutes.",
-		"state":    "State", "state_offline": "Logged out", "state_ready": "Ready", "state_reserved": "Phone ringing",
-		"state_on_call": "On a call", "state_wrap_up": "Wrap-up", "state_paused": "Paused",
-		"login": "Log in to the queues", "ready": "Ready", "pause": "Pause", "logout": "Log out of the queues",
+		"state":    "State", "login": "Log in to the queues", "ready": "Ready", "pause": "Pause", "logout": "Log out of the queues",
 		"pause_after": "Pause after this call", "pause_after_set": "Pausing after this call", "cancel": "Cancel",
 		"wrapup_left": "Wrap-up ends in", "done": "Done", "extend": "+1 min", "over_by": "over the limit by",
-		"reason_break": "Break", "reason_lunch": "Lunch", "reason_training": "Training", "reason_paperwork": "Paperwork",
 		"no_call": "No call. Waiting for the next citizen.", "ringing": "Incoming call", "talking": "On the call",
 		"last_call": "Last call", "number": "Number", "topic": "Topic", "ivr_path": "Menu path", "waited": "Waited",
 		"callback": "Callback", "attempts": "attempts so far", "reasons": "reasons", "history": "Previous contacts",
@@ -40,12 +37,9 @@ var texts = map[string]map[string]string{
 		"title": "Рабочее место оператора", "signin": "Войти", "operator_id": "Номер оператора", "secret": "Пароль",
 		"language": "Язык", "signout": "Выйти", "bad_signin": "Неверный номер оператора или пароль.",
 		"too_many": "Слишком много попыток. Подождите несколько минут.",
-		"state":    "Статус", "state_offline": "Не в очереди", "state_ready": "Готов", "state_reserved": "Звонит телефон",
-		"state_on_call": "Разговор", "state_wrap_up": "Обработка", "state_paused": "Пауза",
-		"login": "Встать в очередь", "ready": "Готов", "pause": "Пауза", "logout": "Выйти из очереди",
+		"state":    "Статус", "login": "Встать в очередь", "ready": "Готов", "pause": "Пауза", "logout": "Выйти из очереди",
 		"pause_after": "Пауза после звонка", "pause_after_set": "Пауза после этого звонка", "cancel": "Отменить",
 		"wrapup_left": "Обработка закончится через", "done": "Готово", "extend": "+1 мин", "over_by": "сверх лимита на",
-		"reason_break": "Перерыв", "reason_lunch": "Обед", "reason_training": "Обучение", "reason_paperwork": "Документы",
 		"no_call": "Звонка нет. Ждём следующего гражданина.", "ringing": "Входящий звонок", "talking": "Разговор",
 		"last_call": "Последний звонок", "number": "Номер", "topic": "Тема", "ivr_path": "Путь в меню", "waited": "Ожидание",
 		"callback": "Обратный звонок", "attempts": "попыток было", "reasons": "причины", "history": "Прошлые обращения",
@@ -66,12 +60,9 @@ var texts = map[string]map[string]string{
 		"title": "Оператордың жұмыс орны", "signin": "Кіру", "operator_id": "Оператор нөмірі", "secret": "Құпиясөз",
 		"language": "Тіл", "signout": "Шығу", "bad_signin": "Оператор нөмірі немесе құпиясөз қате.",
 		"too_many": "Тым көп әрекет. Бірнеше минут күтіңіз.",
-		"state":    "Күйі", "state_offline": "Кезекте емес", "state_ready": "Дайын", "state_reserved": "Телефон шырылдап тұр",
-		"state_on_call": "Сөйлесу", "state_wrap_up": "Өңдеу", "state_paused": "Үзіліс",
-		"login": "Кезекке тұру", "ready": "Дайын", "pause": "Үзіліс", "logout": "Кезектен шығу",
+		"state":    "Күйі", "login": "Кезекке тұру", "ready": "Дайын", "pause": "Үзіліс", "logout": "Кезектен шығу",
 		"pause_after": "Қоңыраудан кейін үзіліс", "pause_after_set": "Осы қоңыраудан кейін үзіліс", "cancel": "Болдырмау",
 		"wrapup_left": "Өңдеу аяқталады", "done": "Дайын", "extend": "+1 мин", "over_by": "шектен асты",
-		"reason_break": "Үзіліс", "reason_lunch": "Түскі ас", "reason_training": "Оқу", "reason_paperwork": "Құжаттар",
 		"no_call": "Қоңырау жоқ. Келесі азаматты күтеміз.", "ringing": "Кіріс қоңырау", "talking": "Сөйлесу",
 		"last_call": "Соңғы қоңырау", "number": "Нөмір", "topic": "Тақырып", "ivr_path": "Мәзір жолы", "waited": "Күтті",
 		"callback": "Кері қоңырау", "attempts": "әрекет болды", "reasons": "себептер", "history": "Бұрынғы өтініштер",
@@ -92,12 +83,9 @@ var texts = map[string]map[string]string{
 		"title": "Робоче місце оператора", "signin": "Увійти", "operator_id": "Номер оператора", "secret": "Пароль",
 		"language": "Мова", "signout": "Вийти", "bad_signin": "Невірний номер оператора або пароль.",
 		"too_many": "Забагато спроб. Зачекайте кілька хвилин.",
-		"state":    "Стан", "state_offline": "Не в черзі", "state_ready": "Готовий", "state_reserved": "Дзвонить телефон",
-		"state_on_call": "Розмова", "state_wrap_up": "Обробка", "state_paused": "Пауза",
-		"login": "Стати в чергу", "ready": "Готовий", "pause": "Пауза", "logout": "Вийти з черги",
+		"state":    "Стан", "login": "Стати в чергу", "ready": "Готовий", "pause": "Пауза", "logout": "Вийти з черги",
 		"pause_after": "Пауза після дзвінка", "pause_after_set": "Пауза після цього дзвінка", "cancel": "Скасувати",
 		"wrapup_left": "Обробка закінчиться через", "done": "Готово", "extend": "+1 хв", "over_by": "понад ліміт на",
-		"reason_break": "Перерва", "reason_lunch": "Обід", "reason_training": "Навчання", "reason_paperwork": "Документи",
 		"no_call": "Дзвінка немає. Чекаємо наступного громадянина.", "ringing": "Вхідний дзвінок", "talking": "Розмова",
 		"last_call": "Останній дзвінок", "number": "Номер", "topic": "Тема", "ivr_path": "Шлях у меню", "waited": "Очікування",
 		"callback": "Зворотний дзвінок", "attempts": "спроб було", "reasons": "причини", "history": "Попередні звернення",
@@ -119,7 +107,7 @@ var texts = map[string]map[string]string{
 // labels are the names of the configured ids (dispositions, complaint
 // categories, outcomes, case statuses) per language; an id with none shows
 // as itself.
-var labels = map[string]map[string]string{
+var labels = i18n.Table{
 	"en": {
 		"disp_consulted": "Consulted", "disp_referred": "Referred", "disp_complaint_registered": "Complaint registered",
 		"disp_home_visit_booked": "Home visit booked", "disp_transferred": "Transferred", "disp_wrong_number": "Wrong number", "disp_silent": "Silent call",
@@ -156,30 +144,14 @@ var labels = map[string]map[string]string{
 
 // label is the name of id (of kind disp, cat, out or st) in lang.
 func label(lang, kind, id string) string {
-	if s, ok := labels[lang][kind+"_"+id]; ok {
+	if s, ok := labels.Lookup(lang, kind+"_"+id); ok {
 		return s
 	}
-	if s, ok := labels["en"][kind+"_"+id]; ok {
+	if s, ok := labels.Lookup("en", kind+"_"+id); ok {
 		return s
 	}
 	return id
 }
 
 // tr is key in lang.
-func tr(lang, key string) string {
-	if s, ok := texts[lang][key]; ok {
-		return s
-	}
-	if s, ok := texts["en"][key]; ok {
-		return s
-	}
-	return key
-}
-
-// knownLang is lang if the desktop speaks it, else Russian.
-func knownLang(lang string) string {
-	if _, ok := texts[lang]; ok {
-		return lang
-	}
-	return "ru"
-}
+func tr(lang, key string) string { return texts.Text(lang, key) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotline-acd/hotline/auth"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/internal/i18n"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )
@@ -52,9 +53,9 @@ func (d *Desk) funcs() template.FuncMap {
 		"tf": func(lang, key string, args ...any) string {
 			return fmt.Sprintf(tr(lang, key), args...)
 		},
-		"langName": func(code string) string { return languageNames[code] },
-		"langs":    func() []string { return Languages },
-		"dur":      formatDuration,
+		"langName": i18n.Name,
+		"langs":    func() []string { return i18n.Languages },
+		"dur":      i18n.Duration,
 		"hhmm": func(t time.Time, cfg *config.Config) string {
 			if t.IsZero() {
 				return ""
@@ -94,18 +95,6 @@ func (d *Desk) funcs() template.FuncMap {
 	}
 }
 
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Round(time.Second)
-	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	if h > 0 {
-		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
-	}
-	return fmt.Sprintf("%d:%02d", m, s)
-}
-
 // Mask shows a citizen's number as configured: last4 keeps the country
 // code and the last four digits (+7 *** ***-12-34), full shows it all.
 func Mask(number, mode string) string {
@@ -129,7 +118,7 @@ func Mask(number, mode string) string {
 }
 
 func (d *Desk) base(s auth.Session) view {
-	return view{Lang: knownLang(s.Lang), CSRF: s.CSRF, Me: s.Person, Cfg: d.opt.Config(), Now: d.opt.Now()}
+	return view{Lang: i18n.Known(s.Lang), CSRF: s.CSRF, Me: s.Person, Cfg: d.opt.Config(), Now: d.opt.Now()}
 }
 
 func (d *Desk) state(ctx context.Context, s auth.Session) (*stateView, error) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -34,6 +36,26 @@ var ErrBadMonitor = errors.New("router: bad monitor request")
 
 // ErrNoMonitor: no such monitor (it ended, or never was).
 var ErrNoMonitor = errors.New("router: no such monitor")
+
+// ErrMonitored: the conversation is monitored already, or the
+// supervisor's phone is in another monitor. A conversation has one
+// monitor at a time (two supervisors whispering at once would talk over
+// each other, and the one listening would hear the other's coaching
+// mixed in), and a phone takes one conversation at a time; the first
+// stops (or hangs up) before another starts.
+var ErrMonitored = errors.New("router: monitored already")
+
+// MonitorInfo is one monitor running.
+type MonitorInfo struct {
+	ID, Agent, Mode, CallID string
+	Supervisor              string // the endpoint rung, e.g. PJSIP/1901
+	Started                 time.Time
+	Answered                bool // the supervisor picked up and hears the conversation
+}
+
+// monClaim holds a conversation or a phone for one monitor, from the
+// request until the monitor ends (or fails to start).
+type monClaim struct{ id, agent, supervisor string }
 
 // Application arguments and ids of a monitor's channels: the snoop
 // channel is <monitor id>-snoop, the supervisor's leg <monitor id>-sup,
@@ -87,6 +109,9 @@ func (q *monReq) answer(rep monReply) {
 type monitor struct {
 	id, mode, supervisor, agent, callID, legID string
 	snoopID, supLeg, bridgeID                  string
+	claimed                                    string // the conversation id claimMonitor holds for it
+	started                                    time.Time
+	answered                                   atomic.Bool
 	box                                        *mailbox[msg]
 	stop                                       chan struct{}
 	stopOnce                                   sync.Once
@@ -97,7 +122,8 @@ type monitor struct {
 // listen to, or whisper to, the operator agentID's conversation: their
 // phone rings and, on answer, hears it. The returned id names the monitor
 // for StopMonitor. ErrNoCall (wrapped) when the operator is not talking
-// to a citizen.
+// to a citizen, ErrMonitored when their conversation is monitored already
+// or the supervisor's phone is in another monitor.
 func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode string) (string, error) {
 	spy, whisper, ok := snoopDirections(mode)
 	if !ok {
@@ -135,6 +161,15 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 		return "", fmt.Errorf("router: monitor of operator %s: %w", agentID, ErrNoCall)
 	}
 	id := monPrefix + r.uniq()
+	if err := r.claimMonitor(id, callID, agentID, supervisorEndpoint); err != nil {
+		return "", err
+	}
+	started := false
+	defer func() {
+		if !started {
+			r.releaseMonitor(callID, supervisorEndpoint)
+		}
+	}()
 	q := &monReq{agent: agentID, supervisor: supervisorEndpoint, mode: mode, id: id, reply: make(chan monReply, 1)}
 	if !inbox.post(msg{mon: q}) {
 		return "", fmt.Errorf("router: monitor of operator %s on call %s: %w", agentID, callID, ErrNoCall)
@@ -150,7 +185,7 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 	}
 	m := &monitor{
 		id: id, mode: mode, supervisor: supervisorEndpoint, agent: agentID, callID: rep.callID, legID: rep.legID,
-		snoopID: id + "-snoop", supLeg: id + "-sup", bridgeID: bridgePrefix + id,
+		snoopID: id + "-snoop", supLeg: id + "-sup", bridgeID: bridgePrefix + id, claimed: callID, started: r.now(),
 		box: newMailbox[msg](), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	log := r.log.With(zap.String("monitor", id), zap.String("call_id", m.callID), zap.String("agent", agentID),
@@ -182,6 +217,7 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 	r.mu.Lock()
 	r.monitors[id] = m
 	r.mu.Unlock()
+	started = true // released when it ends (endMonitor)
 	log.Info("supervisor monitoring a conversation; their phone rings")
 	r.audit(log, records.Record{
 		CallID: id, Outcome: "monitor_" + mode, Agent: agentID, EndedAt: r.now(),
@@ -207,6 +243,48 @@ func (r *Router) StopMonitor(ctx context.Context, id string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("router: stop monitor %s: %w", id, ctx.Err())
 	}
+}
+
+// claimMonitor holds the conversation callID and the supervisor's phone
+// for monitor id; ErrMonitored when either is held already.
+func (r *Router) claimMonitor(id, callID, agentID, supervisor string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.monClaims["call:"+callID]; ok {
+		return fmt.Errorf("router: monitor of operator %s: their conversation is monitored already by %s (%s): %w", agentID, c.supervisor, c.id, ErrMonitored)
+	}
+	if c, ok := r.monClaims["phone:"+supervisor]; ok {
+		return fmt.Errorf("router: monitor of operator %s: %s is in another monitor already, of operator %s (%s): %w", agentID, supervisor, c.agent, c.id, ErrMonitored)
+	}
+	c := monClaim{id: id, agent: agentID, supervisor: supervisor}
+	r.monClaims["call:"+callID] = c
+	r.monClaims["phone:"+supervisor] = c
+	return nil
+}
+
+func (r *Router) releaseMonitor(callID, supervisor string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.monClaims, "call:"+callID)
+	delete(r.monClaims, "phone:"+supervisor)
+}
+
+// ActiveMonitors are the monitors running, oldest first.
+func (r *Router) ActiveMonitors() []MonitorInfo {
+	r.mu.Lock()
+	out := make([]MonitorInfo, 0, len(r.monitors))
+	for _, m := range r.monitors {
+		out = append(out, MonitorInfo{ID: m.id, Agent: m.agent, Mode: m.mode, CallID: m.callID, Supervisor: m.supervisor,
+			Started: m.started, Answered: m.answered.Load()})
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
 }
 
 // Monitors lists the monitors running, by id, with the call each listens to.
@@ -243,6 +321,7 @@ func (r *Router) runMonitor(ctx context.Context, m *monitor, log *zap.Logger) {
 						why = "bridge failed"
 						return
 					}
+					m.answered.Store(true)
 					log.Info("supervisor answered; listening")
 				case ev.ChannelID == m.supLeg && (ev.Type == pbx.StasisEnd || ev.Type == pbx.ChannelDestroyed || ev.Type == pbx.ChannelHangupRequest):
 					why = "supervisor hung up"
@@ -267,6 +346,7 @@ func (r *Router) endMonitor(m *monitor, log *zap.Logger, why string) {
 	r.mu.Lock()
 	delete(r.monitors, m.id)
 	r.mu.Unlock()
+	r.releaseMonitor(m.claimed, m.supervisor)
 	close(m.done)
 	log.Info("monitor ended", zap.String("why", why))
 }

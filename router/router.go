@@ -92,7 +92,10 @@ type Router struct {
 	cards    map[string]Card            // operator → the call on their phone
 	lastCall map[string]CallbackRequest // operator → their last conversation, for "call back"
 	monitors map[string]*monitor        // supervisors listening, by monitor id
-	draining bool
+	// monClaims hold the conversations ("call:<id>") and the phones
+	// ("phone:<endpoint>") monitors have, from request to end.
+	monClaims map[string]monClaim
+	draining  bool
 
 	runCtx     context.Context
 	wg         sync.WaitGroup
@@ -140,16 +143,17 @@ func New(opt Options) (*Router, error) {
 		opt.CallbackRenewEvery = time.Minute
 	}
 	r := &Router{
-		opt:      opt,
-		log:      opt.Log,
-		now:      opt.Now,
-		calls:    make(map[string]*call),
-		attempts: make(map[string]*cbAttempt),
-		legs:     make(map[string]*mailbox[msg]),
-		wrapups:  make(map[string]wrapUp),
-		cards:    make(map[string]Card),
-		lastCall: make(map[string]CallbackRequest),
-		monitors: make(map[string]*monitor),
+		opt:       opt,
+		log:       opt.Log,
+		now:       opt.Now,
+		calls:     make(map[string]*call),
+		attempts:  make(map[string]*cbAttempt),
+		legs:      make(map[string]*mailbox[msg]),
+		wrapups:   make(map[string]wrapUp),
+		cards:     make(map[string]Card),
+		lastCall:  make(map[string]CallbackRequest),
+		monitors:  make(map[string]*monitor),
+		monClaims: make(map[string]monClaim),
 
 		promoteNow: make(chan struct{}, 1),
 		instance:   newInstance(),

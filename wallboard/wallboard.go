@@ -4,7 +4,9 @@
 // and handle time; operators by state; callbacks owed, with the actions a
 // supervisor takes on them and on operators. It is served by hotline with
 // embedded templates (the desktop's htmx assets), refreshed over
-// server-sent events, and open to supervisors and admins only.
+// server-sent events, and open to supervisors and admins only. It speaks
+// the desktop's four languages: the one chosen at sign-in, kept in the
+// session and changed by the page's switch.
 package wallboard
 
 import (
@@ -22,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotline-acd/hotline/auth"
+	"github.com/hotline-acd/hotline/internal/i18n"
 	"github.com/hotline-acd/hotline/internal/webpage"
 )
 
@@ -35,6 +38,9 @@ type Board struct {
 	// History is the last hours in equal steps, oldest first: callers
 	// waiting at each step and the service level of the step's answers.
 	History []Point
+	// Monitors are the supervisors listening now (Options.Monitoring's,
+	// read by the wallboard itself).
+	Monitors []Monitor
 }
 
 // Point is one step of the board's history.
@@ -111,6 +117,7 @@ type Callbacks struct {
 // Callback is one open callback.
 type Callback struct {
 	ID, Topic, Status, Number string // Number already masked
+	TopicName                 string
 	Due                       time.Time
 	Attempts                  int
 	Reasons                   []string
@@ -137,8 +144,11 @@ type Options struct {
 	Sessions *auth.Sessions
 	Source   Source
 	Actions  Actions
-	// Audit records a supervisor's action on an operator.
-	Audit func(who, role, action, target string)
+	// Monitoring is listening and whispering; nil: the board offers none.
+	Monitoring Monitoring
+	// Audit records a supervisor's action on an operator (target), with
+	// what it used (detail: the phone rung to listen, or "").
+	Audit func(who, role, action, target, detail string)
 	Now   func() time.Time
 	Log   *zap.Logger
 	Poll  time.Duration // default 2 s
@@ -166,22 +176,7 @@ func New(o Options) (*Wallboard, error) {
 		o.Poll = 2 * time.Second
 	}
 	w := &Wallboard{opt: o}
-	t, err := template.New("wallboard").Funcs(template.FuncMap{
-		"dur": func(d time.Duration) string {
-			d = d.Round(time.Second)
-			return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-		},
-		"pct": func(f float64) string {
-			if f < 0 {
-				return "—"
-			}
-			return fmt.Sprintf("%.0f%%", f)
-		},
-		"ms":    func(t time.Time) int64 { return t.UnixMilli() },
-		"join":  strings.Join,
-		"hhmm":  func(t time.Time) string { return t.Format("15:04") },
-		"chart": newChart,
-	}).ParseFS(templateFS, "templates/*.html")
+	t, err := template.New("wallboard").Funcs(funcs()).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +186,8 @@ func New(o Options) (*Wallboard, error) {
 	m.HandleFunc("GET /wallboard/events", w.supervisor(w.events))
 	m.HandleFunc("POST /wallboard/callbacks/{id}/{action}", w.supervisor(w.callbackAction))
 	m.HandleFunc("POST /wallboard/operators/{id}/{action}", w.supervisor(w.operatorAction))
+	m.HandleFunc("POST /wallboard/monitors/{id}/stop", w.supervisor(w.stopMonitor))
+	m.HandleFunc("POST /wallboard/language", w.supervisor(w.setLanguage))
 	w.mux = m
 	return w, nil
 }
@@ -211,17 +208,19 @@ func (w *Wallboard) supervisor(h func(rw http.ResponseWriter, r *http.Request, s
 				http.Redirect(rw, r, "/login", http.StatusSeeOther)
 				return
 			}
+			rw.Header().Set("HX-Redirect", "/login")
 			http.Error(rw, "not signed in", http.StatusUnauthorized)
 			return
 		}
 		if auth.Rank(s.Person.Role) < auth.Rank(auth.RoleSupervisor) {
-			http.Error(rw, "the wallboard is for supervisors", http.StatusForbidden)
+			w.fail(rw, s, http.StatusForbidden, tr(i18n.Known(s.Lang), "err_role"))
 			return
 		}
 		if r.Method != http.MethodGet {
 			r.Body = http.MaxBytesReader(rw, r.Body, 8<<10)
 			if err := auth.CheckCSRF(r, s); err != nil {
-				http.Error(rw, err.Error(), http.StatusForbidden)
+				w.opt.Log.Info("wallboard: refused without the session's token", zap.String("actor", s.Person.ID), zap.Error(err))
+				w.fail(rw, s, http.StatusForbidden, tr(i18n.Known(s.Lang), "err_session"))
 				return
 			}
 		}
@@ -230,13 +229,20 @@ func (w *Wallboard) supervisor(h func(rw http.ResponseWriter, r *http.Request, s
 }
 
 type view struct {
-	Me    auth.Person
-	CSRF  string
-	Board Board
-	Error string
+	Lang       string
+	Me         auth.Person
+	CSRF       string
+	Board      Board
+	BoardError string // why the board could not be read
+	Error      string // a refusal, for the page's status line
+	Message    string // the last action's outcome, for the status line
 }
 
-func (w *Wallboard) render(rw http.ResponseWriter, name string, v view) {
+func (w *Wallboard) base(s auth.Session) view {
+	return view{Lang: i18n.Known(s.Lang), Me: s.Person, CSRF: s.CSRF}
+}
+
+func (w *Wallboard) render(rw http.ResponseWriter, status int, name string, v view) {
 	var buf bytes.Buffer
 	if err := w.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
 		w.opt.Log.Error("wallboard: template", zap.Error(err))
@@ -245,13 +251,26 @@ func (w *Wallboard) render(rw http.ResponseWriter, name string, v view) {
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
 	_, _ = rw.Write(buf.Bytes())
 }
 
+// fail answers status with msg for the page's status line (htmx puts a
+// refusal there: the page's responseHandling); nothing was changed.
+func (w *Wallboard) fail(rw http.ResponseWriter, s auth.Session, status int, msg string) {
+	v := w.base(s)
+	v.Error = msg
+	w.render(rw, status, "msg", v)
+}
+
+// board is the board now, or what it could be and why not.
 func (w *Wallboard) board(ctx context.Context) (Board, string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	b, err := w.opt.Source.Board(ctx)
+	if w.opt.Monitoring != nil {
+		b.Monitors = w.opt.Monitoring.Monitors()
+	}
 	if err != nil {
 		return b, err.Error()
 	}
@@ -259,8 +278,9 @@ func (w *Wallboard) board(ctx context.Context) (Board, string) {
 }
 
 func (w *Wallboard) page(rw http.ResponseWriter, r *http.Request, s auth.Session) {
-	b, msg := w.board(r.Context())
-	w.render(rw, "page", view{Me: s.Person, CSRF: s.CSRF, Board: b, Error: msg})
+	v := w.base(s)
+	v.Board, v.BoardError = w.board(r.Context())
+	w.render(rw, http.StatusOK, "page", v)
 }
 
 // events sends the board again whenever it changed, checked every Poll.
@@ -277,9 +297,10 @@ func (w *Wallboard) events(rw http.ResponseWriter, r *http.Request, s auth.Sessi
 	defer tick.Stop()
 	last := ""
 	for {
-		b, msg := w.board(r.Context())
+		v := w.base(s)
+		v.Board, v.BoardError = w.board(r.Context())
 		var buf bytes.Buffer
-		if err := w.tmpl.ExecuteTemplate(&buf, "board", view{Me: s.Person, CSRF: s.CSRF, Board: b, Error: msg}); err == nil && buf.String() != last {
+		if err := w.tmpl.ExecuteTemplate(&buf, "board", v); err == nil && buf.String() != last {
 			last = buf.String()
 			_, _ = rw.Write(webpage.Event("board", last))
 			fl.Flush()
@@ -303,12 +324,12 @@ func (w *Wallboard) callbackAction(rw http.ResponseWriter, r *http.Request, s au
 	case "move":
 		topic := r.PostFormValue("topic")
 		if !topicPattern.MatchString(topic) {
-			http.Error(rw, "choose the topic to move the callback to", http.StatusBadRequest)
+			w.fail(rw, s, http.StatusBadRequest, tr(i18n.Known(s.Lang), "cb_move_choose"))
 			return
 		}
 		err = w.opt.Actions.MoveCallback(r.Context(), id, topic, s.Person.ID)
 	default:
-		http.Error(rw, fmt.Sprintf("unknown action %q: cancel, now or move", clip(action)), http.StatusBadRequest)
+		w.fail(rw, s, http.StatusBadRequest, tr(i18n.Known(s.Lang), "err_action"))
 		return
 	}
 	w.answer(rw, r, s, "callback "+action, id, err)
@@ -322,12 +343,15 @@ func (w *Wallboard) operatorAction(rw http.ResponseWriter, r *http.Request, s au
 		err = w.opt.Actions.Pause(r.Context(), id, "supervisor")
 	case "logout":
 		err = w.opt.Actions.Logout(r.Context(), id)
+	case ModeListen, ModeWhisper:
+		w.monitor(rw, r, s, id, action)
+		return
 	default:
-		http.Error(rw, fmt.Sprintf("unknown action %q: pause or logout", clip(action)), http.StatusBadRequest)
+		w.fail(rw, s, http.StatusBadRequest, tr(i18n.Known(s.Lang), "err_action"))
 		return
 	}
 	if err == nil && w.opt.Audit != nil {
-		w.opt.Audit(s.Person.ID, s.Person.Role, action, id)
+		w.opt.Audit(s.Person.ID, s.Person.Role, action, id, "")
 	}
 	w.answer(rw, r, s, "operator "+action, id, err)
 }
@@ -336,12 +360,73 @@ func (w *Wallboard) operatorAction(rw http.ResponseWriter, r *http.Request, s au
 func (w *Wallboard) answer(rw http.ResponseWriter, r *http.Request, s auth.Session, what, id string, err error) {
 	if err != nil {
 		w.opt.Log.Info("wallboard: action refused", zap.String("actor", s.Person.ID), zap.String("action", what), zap.String("target", clip(id)), zap.Error(err))
-		http.Error(rw, err.Error(), http.StatusConflict)
+		w.fail(rw, s, http.StatusConflict, fmt.Sprintf(tr(i18n.Known(s.Lang), "refused"), err.Error()))
 		return
 	}
 	w.opt.Log.Info("wallboard: action", zap.String("actor", s.Person.ID), zap.String("action", what), zap.String("target", id))
-	b, msg := w.board(r.Context())
-	w.render(rw, "board", view{Me: s.Person, CSRF: s.CSRF, Board: b, Error: msg})
+	w.boardAnswer(rw, r, s, "")
+}
+
+// boardAnswer is the board after an action that was done, with message
+// for the page's status line (clearing the last refusal).
+func (w *Wallboard) boardAnswer(rw http.ResponseWriter, r *http.Request, s auth.Session, message string) {
+	v := w.base(s)
+	v.Board, v.BoardError = w.board(r.Context())
+	v.Message = message
+	w.render(rw, http.StatusOK, "answer", v)
+}
+
+// setLanguage changes the session's language, as the desktop's switch
+// does, and has the page reloaded in it.
+func (w *Wallboard) setLanguage(rw http.ResponseWriter, r *http.Request, s auth.Session) {
+	lang := r.PostFormValue("lang")
+	if !i18n.Speaks(lang) {
+		w.fail(rw, s, http.StatusBadRequest, tr(i18n.Known(s.Lang), "err_language"))
+		return
+	}
+	if err := w.opt.Sessions.SetLang(r.Context(), s, lang); err != nil {
+		w.opt.Log.Warn("wallboard: setting the language", zap.String("actor", s.Person.ID), zap.Error(err))
+		w.fail(rw, s, http.StatusServiceUnavailable, fmt.Sprintf(tr(i18n.Known(s.Lang), "refused"), err.Error()))
+		return
+	}
+	rw.Header().Set("HX-Refresh", "true")
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+// funcs are the templates' helpers; the ones that write words, numbers
+// and times take the page's language first.
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"t": tr,
+		"tf": func(lang, key string, args ...any) string {
+			return fmt.Sprintf(tr(lang, key), args...)
+		},
+		"named":    named,
+		"langs":    func() []string { return i18n.Languages },
+		"langName": i18n.Name,
+		"num": func(lang string, n any) string {
+			switch n := n.(type) {
+			case int:
+				return i18n.Int(lang, int64(n))
+			case int64:
+				return i18n.Int(lang, n)
+			}
+			return fmt.Sprint(n)
+		},
+		"pct":          i18n.Percent,
+		"dur":          i18n.Duration,
+		"hhmm":         func(t time.Time) string { return t.Format("15:04") },
+		"chart":        newChart,
+		"monitorOf":    monitorOf,
+		"phoneMonitor": phoneMonitor,
+		"reasons": func(lang string, ids []string) string {
+			names := make([]string, len(ids))
+			for i, id := range ids {
+				names[i] = named(lang, "cb_reason", id)
+			}
+			return strings.Join(names, ", ")
+		},
+	}
 }
 
 // topicPattern is a topic id as a move's form names it (the app checks
