@@ -46,8 +46,9 @@ type ForwarderOptions struct {
 	// claims no more than it can start at once, so no claim waits for a
 	// worker while its lease runs out.
 	Workers int
-	// Poll is the longest wait between rounds, so cases another instance
-	// opened are seen; default 1 s. Kick wakes the forwarder at once.
+	// Poll is the longest wait between looks at the outbox, so a case
+	// another instance opened but could not deliver is seen; default 5 s.
+	// Kick (a case opened here) wakes the forwarder at once.
 	Poll time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -100,7 +101,7 @@ func NewForwarder(s *Store, o ForwarderOptions) *Forwarder {
 		o.Workers = 4
 	}
 	if o.Poll <= 0 {
-		o.Poll = time.Second
+		o.Poll = 5 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -131,29 +132,41 @@ func (f *Forwarder) Kick() {
 // started has finished and been recorded. Redis errors are logged and
 // retried; they do not end it.
 func (f *Forwarder) Run(ctx context.Context) error {
+	round := true // at start: whatever is due already
 	for {
-		n, err := f.Round(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			f.log.Warn("cases: forwarder round failed", zap.Error(err))
-		} else if n == f.o.Workers {
-			continue // more may be due
-		}
-		wait := f.o.Poll
-		if err == nil {
-			if at, ok, err := rkeys.Earliest(ctx, f.s.rdb, keyOutbox(f.s.centre)); err == nil && ok {
-				wait = min(wait, at.Sub(f.o.Now()))
+		if round {
+			n, err := f.Round(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				f.log.Warn("cases: forwarder round failed", zap.Error(err))
+			} else if n == f.o.Workers {
+				continue // more may be due
 			}
 		}
+		// Claim only when the outbox says a delivery is due: a claim is a
+		// script run, and an idle line has nothing due for hours. One
+		// read of the earliest entry is the whole idle cost.
+		wait, due := f.o.Poll, false
+		if at, ok, err := rkeys.Earliest(ctx, f.s.rdb, keyOutbox(f.s.centre)); err == nil && ok {
+			wait = min(wait, at.Sub(f.o.Now()))
+			due = wait <= 0
+		}
+		if due && !round {
+			round = true
+			continue
+		}
+		round = false
 		t := time.NewTimer(max(wait, 5*time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-f.kick:
+			round = true
 		case <-t.C:
+			round = due
 		}
 		t.Stop()
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hotline-acd/hotline/cases"
 	"github.com/hotline-acd/hotline/internal/redistest"
 )
@@ -446,4 +448,55 @@ func TestRoundClaimsOnlyWhatItStarts(t *testing.T) {
 	if n, _ := f.s.Outbox(f.ctx); n != 0 {
 		t.Fatalf("outbox %d", n)
 	}
+}
+
+// countingHook counts the commands a client sends, by name.
+type countingHook struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *countingHook) count(cmds ...redis.Cmder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range cmds {
+		h.n[c.Name()]++
+	}
+}
+
+func (h *countingHook) get(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[name]
+}
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.count(cmd); return next(ctx, cmd) }
+}
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.count(cmds...); return next(ctx, cmds) }
+}
+
+// An idle forwarder only looks at the outbox: it runs the claim script
+// once at start and then only when a delivery falls due or it is kicked (a
+// script run a second was most of an idle hotline's CPU).
+func TestIdleForwarderRunsNoClaims(t *testing.T) {
+	f := newFixture(t)
+	rdb := redistest.Client(t, f.addr)
+	hook := &countingHook{n: map[string]int{}}
+	rdb.AddHook(hook)
+	fw := cases.NewForwarder(f.store(rdb), cases.ForwarderOptions{Webhooks: f.dir.webhook, Now: f.clock.Now, Poll: 5 * time.Millisecond})
+	stop := run(t, fw)
+	defer stop()
+	eventually(t, "ten looks at the outbox", func() bool { return hook.get("zrange") >= 10 })
+	if n := hook.get("evalsha"); n != 1 { // a first EVALSHA may be followed by its EVAL (script not loaded yet)
+		t.Fatalf("an idle forwarder ran the claim script %d times over %d looks, want once (at start)", n, hook.get("zrange"))
+	}
+	// A case opened now is still delivered at once when kicked.
+	rcv := newReceiver(t, func(string, int) int { return http.StatusOK })
+	f.dir.setWebhook("polyclinic_5", rcv.srv.URL)
+	c := f.open(homeVisit("a1", "call-1"))
+	fw.Kick()
+	eventually(t, "the case delivered", func() bool { _, acc := rcv.counts(c.Number); return acc == 1 })
 }

@@ -102,6 +102,7 @@ type Router struct {
 	promoteNow chan struct{}
 	sweptAt    time.Time   // last sweep; recoverLoop's goroutine only
 	redisDown  bool        // the last sweep failed; recoverLoop's goroutine only
+	sweepDue   bool        // the sweep timer is set for a deadline, not only RecoverEvery; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
 	seq        atomic.Uint64
 	instance   string // this process's token in the ids it makes (uniq)
@@ -484,6 +485,11 @@ func (r *Router) recoverLoop(ctx context.Context) {
 		case <-r.promoteNow:
 			r.promote()
 		case <-t.C:
+			if !r.sweepDue {
+				// Only RecoverEvery passed: nextSweep below reads the
+				// deadlines again, and an idle line runs no script.
+				break
+			}
 			if r.sweep() && r.redisDown {
 				// Redis is back: what failed meanwhile is repaired now.
 				r.redisDown = false
@@ -506,13 +512,19 @@ type deadliner interface {
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 }
 
-// nextSweep is how long to sleep before the next sweep.
+// nextSweep is how long to sleep before the next sweep; it sets sweepDue
+// when that wake-up is for a deadline (or to see whether Redis is back).
 func (r *Router) nextSweep(ctx context.Context) time.Duration {
 	now := r.now()
 	next := now.Add(r.opt.RecoverEvery)
+	r.sweepDue = false
 	for _, src := range []any{r.opt.ACD, r.opt.Callbacks} {
-		d, ok := src.(deadliner) // false for an absent store, too
+		if src == nil {
+			continue
+		}
+		d, ok := src.(deadliner)
 		if !ok {
+			r.sweepDue = true // no deadlines to read: sweep every RecoverEvery
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.opt.CommandTimeout)
@@ -520,11 +532,11 @@ func (r *Router) nextSweep(ctx context.Context) time.Duration {
 		cancel()
 		if err != nil {
 			// Redis is away: look again soon, as the old one-second poll did.
-			r.redisDown = true
+			r.redisDown, r.sweepDue = true, true
 			return time.Second
 		}
-		if found && at.Before(next) {
-			next = at
+		if found && !at.After(next) {
+			next, r.sweepDue = at, true
 		}
 	}
 	wait := next.Sub(now)

@@ -333,6 +333,14 @@ func TestValidation(t *testing.T) {
 	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "Local/s@x", Context: "x", Extension: "read", Args: []string{"a"}}); err == nil {
 		t.Error("application arguments with a dialplan target accepted")
 	}
+	// The legs go as one comma-separated list: a comma in an id would
+	// name other channels.
+	if err := c.AddToBridge(ctx, "br", "a,b"); err == nil {
+		t.Error("channel id with comma accepted")
+	}
+	if err := c.AddToBridge(ctx, "br"); err == nil {
+		t.Error("add to bridge without a channel accepted")
+	}
 }
 
 // A command against an address that never answers returns ErrTimeout at
