@@ -57,9 +57,14 @@ func OpKeys(ctx context.Context, centre string, s *redis.Script) []string {
 	if !ok {
 		op = NewOp()
 	}
-	op = strings.NewReplacer("{", "", "}", "").Replace(op)
+	if strings.ContainsAny(op, "{}") { // a brace would move the key off the centre's slot
+		op = braces.Replace(op)
+	}
 	return []string{Prefix(centre), Prefix(centre) + sfxOp + op + ":" + s.Hash()[:10]}
 }
+
+// braces is built once: a Replacer per script run was measurable CPU.
+var braces = strings.NewReplacer("{", "", "}", "")
 
 // luaOpHead and luaOpTail wrap a script body: with KEYS[2] set the body runs
 // once and its reply is kept as JSON. cjson keeps 14 significant digits,
