@@ -1,8 +1,9 @@
 // Package agents keeps operators' presence in Redis: who exists (from
 // config), their skills and languages, and their state — offline, ready,
 // reserved (ringing), on_call, wrap_up, paused with a reason. Ready
-// operators are indexed per skill (and per skill+language) by idle-since,
-// which is what dispatch selects from: the longest-idle qualified operator.
+// operators are indexed per skill (and per skill+language) by their level in
+// the skill and then idle-since (rkeys.ReadyScore), which is what dispatch
+// selects from by each topic's rule.
 //
 // This package applies the operator's own requests (log in, pause, ready,
 // log out). The transitions of a call (reserve, answer, end, no-answer) are
@@ -56,7 +57,7 @@ type Operator struct {
 	ID        string         `json:"id"`
 	Name      string         `json:"name"`
 	Endpoint  string         `json:"endpoint"` // e.g. PJSIP/1001
-	Skills    map[string]int `json:"skills"`   // skill -> level 1..10 (stored; selection uses presence only)
+	Skills    map[string]int `json:"skills"`   // skill -> level 1..10; dispatch's selection weighs it
 	Languages []string       `json:"languages"`
 }
 

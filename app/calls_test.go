@@ -307,7 +307,7 @@ func TestOperatorHangsUpFirst(t *testing.T) {
 func TestUnregisteredOperatorIsSkipped(t *testing.T) {
 	h := newHarness(t, testConfig(t))
 	h.login("PJSIP/1001")
-	h.login("PJSIP/1003") // both have the testing skill; 1001 is longest idle
+	h.login("PJSIP/1003") // both have the testing skill; 1001 (level 8 to 5, and idle longest) is offered first
 	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: false})
 	c := h.emu.Call(emulator.Caller{Number: "79005550000", Script: choose("2", "3")})
 	h.waitClosed(c.Bridged(), "caller bridged")

@@ -50,9 +50,13 @@ func newRedisState(rdb redis.UniversalClient, cfg *config.Config) *redisState {
 	return s
 }
 
-// sync registers the config's operators in Redis (existing ones keep
-// their state) and makes cfg the one in force.
+// sync puts the config's routing rules in Redis, registers its operators
+// (existing ones keep their state) and makes cfg the one in force. Each
+// step is idempotent, so a failed sync is repaired by the next one.
 func (s *redisState) sync(ctx context.Context, cfg *config.Config) error {
+	if err := s.dispatch.SetRules(ctx, routingRules(cfg)); err != nil {
+		return fmt.Errorf("sync routing rules: %w", err)
+	}
 	ops := make([]agents.Operator, 0, len(cfg.Operators))
 	for _, op := range cfg.Operators {
 		ops = append(ops, agents.Operator{
@@ -64,6 +68,16 @@ func (s *redisState) sync(ctx context.Context, cfg *config.Config) error {
 	}
 	s.cfg.Store(cfg)
 	return nil
+}
+
+// routingRules are the topics' selection and ageing as dispatch reads
+// them in its scripts.
+func routingRules(cfg *config.Config) map[string]dispatch.Rule {
+	rules := make(map[string]dispatch.Rule, len(cfg.Topics))
+	for id, t := range cfg.Topics {
+		rules[id] = dispatch.Rule{Selection: dispatch.Selection(t.Selection), LevelWeight: t.LevelWeight.D(), Ageing: t.PriorityAgeing.D()}
+	}
+	return rules
 }
 
 // refused marks the Redis packages' domain answers (not on a call, unknown

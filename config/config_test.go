@@ -83,6 +83,12 @@ func TestBadFixtures(t *testing.T) {
 			`16: hours: weekly[1]: open 15:00 is not before close 09:00 (split a range that runs past midnight in two)`,
 			`17: hours: holiday "2026-02-30" is not a real date in YYYY-MM-DD form`,
 		}},
+		{"bad_routing.yaml", []string{
+			`53: topic "testing": selection "fastest" is not best_level or weighted`,
+			`54: topic "testing": priority_ageing 500ms is shorter than 1s; write 0s for none, or e.g. "30s" for one priority step per 30 s waited`,
+			`58: topic "general": level_weight must be more than zero: the idle time one skill level is worth (e.g. "1m")`,
+			`61: topic "extra": level_weight applies only to selection weighted (selection is best_level)`,
+		}},
 		{"bad_skill_level.yaml", []string{
 			`58: operator "1001": skill "testing" level 11 is not between 1 and 10`,
 			`58: operator "1001": skill "general" level 0 is not between 1 and 10`,
@@ -274,6 +280,23 @@ func TestGoodDefaults(t *testing.T) {
 	}
 	if cfg.Languages[0].Name != "Русский" {
 		t.Errorf("language name = %q", cfg.Languages[0].Name)
+	}
+}
+
+// TestRoutingDefaults: a topic without selection is best_level without
+// ageing; a weighted one without level_weight gets DefaultLevelWeight.
+func TestRoutingDefaults(t *testing.T) {
+	data := strings.Replace(mustRead(t, "testdata/good.yaml"), "    name: General questions\n",
+		"    name: General questions\n    selection: weighted\n    priority_ageing: 30s\n", 1)
+	cfg, err := Parse("routing.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tt, _ := cfg.Topic("testing"); tt.Selection != SelectionBestLevel || tt.LevelWeight != 0 || tt.PriorityAgeing != 0 {
+		t.Errorf("testing = %q %s %s; want best_level 0s 0s", tt.Selection, tt.LevelWeight, tt.PriorityAgeing)
+	}
+	if g, _ := cfg.Topic("general"); g.Selection != SelectionWeighted || g.LevelWeight != DefaultLevelWeight || g.PriorityAgeing.D() != 30*time.Second {
+		t.Errorf("general = %q %s %s; want weighted 1m0s 30s", g.Selection, g.LevelWeight, g.PriorityAgeing)
 	}
 }
 

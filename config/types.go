@@ -134,10 +134,36 @@ type Topic struct {
 	// recording named after the call); its callers hear the
 	// recording_notice prompt when they join the queue.
 	Record bool `yaml:"record"`
+	// Selection is how a caller's operator is picked among the free ones
+	// with the skill: best_level (default: the highest skill level, ties to
+	// the longest idle) or weighted (the greatest idle time + level ×
+	// LevelWeight, so a lower level idle much longer can win).
+	Selection string `yaml:"selection"`
+	// LevelWeight is the idle time one skill level is worth (weighted
+	// only); default DefaultLevelWeight.
+	LevelWeight Duration `yaml:"level_weight"`
+	// PriorityAgeing: a waiting caller's effective priority improves one
+	// step per PriorityAgeing waited (priority + waited/ageing), so a
+	// low-priority topic is not starved at peak; 0 (default): none.
+	PriorityAgeing Duration `yaml:"priority_ageing"`
 
 	// ID is the topic's key in Topics, filled by Load.
 	ID string `yaml:"-"`
 }
+
+// Topic selections (topics.<id>.selection).
+const (
+	SelectionBestLevel = "best_level"
+	SelectionWeighted  = "weighted"
+)
+
+// DefaultLevelWeight is level_weight when a weighted topic does not set
+// it: one skill level is worth a minute of idle time.
+const DefaultLevelWeight = Duration(time.Minute)
+
+// MinPriorityAgeing is the shortest ageing step allowed: shorter, a few
+// seconds of waiting would outweigh any priority.
+const MinPriorityAgeing = Duration(time.Second)
 
 // ServiceLevel is a target such as 80 % of callers answered within 20 s.
 type ServiceLevel struct {

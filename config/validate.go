@@ -182,6 +182,12 @@ func (v *validator) defaults() {
 		if !v.has("topics", id, "announce_every") {
 			t.AnnounceEvery = Duration(DefaultAnnounceEvery)
 		}
+		if t.Selection == "" {
+			t.Selection = SelectionBestLevel
+		}
+		if t.Selection == SelectionWeighted && !v.has("topics", id, "level_weight") {
+			t.LevelWeight = DefaultLevelWeight
+		}
 	}
 	for i := range c.Operators {
 		if c.Operators[i].Name == "" {
@@ -730,6 +736,21 @@ func (v *validator) topics() {
 			if t.MaxWait <= 0 {
 				v.errorf(at("topics", id, "overflow"), "%s: overflow needs max_wait, the wait after which callers move", where)
 			}
+		}
+		switch t.Selection {
+		case SelectionBestLevel:
+			if v.has("topics", id, "level_weight") {
+				v.errorf(at("topics", id, "level_weight"), "%s: level_weight applies only to selection weighted (selection is %s)", where, t.Selection)
+			}
+		case SelectionWeighted:
+			if t.LevelWeight <= 0 {
+				v.errorf(at("topics", id, "level_weight"), "%s: level_weight must be more than zero: the idle time one skill level is worth (e.g. \"1m\")", where)
+			}
+		default:
+			v.errorf(at("topics", id, "selection"), "%s: selection %q is not %s or %s", where, t.Selection, SelectionBestLevel, SelectionWeighted)
+		}
+		if t.PriorityAgeing > 0 && t.PriorityAgeing < MinPriorityAgeing {
+			v.errorf(at("topics", id, "priority_ageing"), "%s: priority_ageing %s is shorter than %s; write 0s for none, or e.g. \"30s\" for one priority step per 30 s waited", where, t.PriorityAgeing, MinPriorityAgeing)
 		}
 		if !v.someOperatorHas(t.Skill) {
 			v.errorf(base, "%s: no operator has skill %q, so its callers would never be answered", where, t.Skill)

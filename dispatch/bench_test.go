@@ -41,6 +41,7 @@ const (
 // routeFixture is a centre in steady state: benchWaiting callers waiting
 // across benchTopics topics and benchAgents operators all on calls.
 type routeFixture struct {
+	rdb     *redis.Client
 	d       *dispatch.Dispatcher
 	rtt     atomic.Int64
 	onCall  chan string // operators on a call, ready to end it
@@ -48,11 +49,11 @@ type routeFixture struct {
 	started time.Time
 }
 
-func newRouteFixture(b *testing.B) *routeFixture {
+func newRouteFixture(b *testing.B, rules map[string]dispatch.Rule) *routeFixture {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(b), PoolSize: 64})
 	b.Cleanup(func() { rdb.Close() })
 	centre := redistest.Prefix(b)
-	f := &routeFixture{d: dispatch.New(rdb, centre, 30*time.Second), onCall: make(chan string, benchAgents), started: time.Now()}
+	f := &routeFixture{rdb: rdb, d: dispatch.New(rdb, centre, 30*time.Second), onCall: make(chan string, benchAgents), started: time.Now()}
 	rdb.AddHook(rttHook{&f.rtt})
 	ctx := context.Background()
 	now := time.Now()
@@ -64,6 +65,9 @@ func newRouteFixture(b *testing.B) *routeFixture {
 			Languages: []string{[]string{"ru", "kk"}[i%2]}}
 	}
 	if err := agents.New(rdb, centre).Sync(ctx, ops, now); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.d.SetRules(ctx, rules); err != nil {
 		b.Fatal(err)
 	}
 	// Enough callers that, after every operator has taken one, benchWaiting wait.
@@ -135,13 +139,27 @@ func (f *routeFixture) route(b *testing.B, ctx context.Context) {
 // round trips per routed call with 10,000 callers waiting over 20 topics
 // and 1,000 operators. One op = one call routed (enqueue, claim on an
 // operator freed, answered).
-func BenchmarkRouteDecision(b *testing.B) {
-	f := newRouteFixture(b)
+func BenchmarkRouteDecision(b *testing.B) { benchRoute(b, nil) }
+
+// BenchmarkRouteDecisionRules is BenchmarkRouteDecision with every topic
+// weighted and ageing, the most work a match does: each queue holds three
+// priority bands to compare and each ready index two levels.
+func BenchmarkRouteDecisionRules(b *testing.B) {
+	rules := map[string]dispatch.Rule{}
+	for i := range benchTopics {
+		rules[fmt.Sprint("t", i)] = dispatch.Rule{Selection: dispatch.Weighted, LevelWeight: time.Minute, Ageing: 30 * time.Second}
+	}
+	benchRoute(b, rules)
+}
+
+func benchRoute(b *testing.B, rules map[string]dispatch.Rule) {
+	f := newRouteFixture(b, rules)
 	ctx := context.Background()
 	// serial: one router goroutine; parallel: 8×GOMAXPROCS goroutines.
 	for _, par := range []int{1, 8} {
 		b.Run(map[int]string{1: "serial", 8: "parallel"}[par], func(b *testing.B) {
 			f.rtt.Store(0)
+			usec := scriptMicros(b, f.rdb)
 			start := time.Now()
 			b.ResetTimer()
 			if par == 1 {
@@ -159,6 +177,9 @@ func BenchmarkRouteDecision(b *testing.B) {
 			el := time.Since(start)
 			b.ReportMetric(float64(b.N)/el.Seconds(), "decisions/s")
 			b.ReportMetric(float64(f.rtt.Load())/float64(b.N), "rtt/call")
+			// Redis's own time in the scripts: the cost of the decision
+			// itself, apart from a shared machine's scheduling noise.
+			b.ReportMetric(float64(scriptMicros(b, f.rdb)-usec)/float64(b.N), "redis-µs/call")
 		})
 	}
 }
@@ -180,6 +201,26 @@ func BenchmarkMemoryPerWaitingCaller(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(usedMemory(b, rdb)-before)/float64(b.N), "bytes/caller")
+}
+
+// scriptMicros is the time Redis has spent running EVALSHA, in µs
+// (INFO commandstats).
+func scriptMicros(b *testing.B, rdb *redis.Client) int64 {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+			for _, kv := range strings.Split(v, ",") {
+				if n, ok := strings.CutPrefix(kv, "usec="); ok {
+					us, _ := strconv.ParseInt(n, 10, 64)
+					return us
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func usedMemory(b *testing.B, rdb *redis.Client) int64 {

@@ -20,7 +20,8 @@ import (
 
 // TestConcurrentMatchers runs three independent matchers (own Redis
 // client, own goroutines, as three hotline instances would) against one
-// centre: 500 callers over 4 topics, 50 operators flapping between ready
+// centre: 500 callers over 4 topics (routed by weighted selection and
+// ageing rules), 50 operators of mixed levels flapping between ready
 // and paused, random abandons, no-answers, dropped offers (a dead
 // instance: only lease expiry brings them back), calls ending with and
 // without wrap-up. It checks, during and after the run:
@@ -58,7 +59,7 @@ func TestConcurrentMatchers(t *testing.T) {
 	var agentIDs []string
 	for i := range nAgents {
 		id := fmt.Sprintf("op%02d", i)
-		o := agents.Operator{ID: id, Endpoint: "PJSIP/" + id, Skills: map[string]int{topics[i%4]: 5}, Languages: []string{langs[i%2]}}
+		o := agents.Operator{ID: id, Endpoint: "PJSIP/" + id, Skills: map[string]int{topics[i%4]: 1 + i%10}, Languages: []string{langs[i%2]}}
 		if i%3 == 0 {
 			o.Skills[topics[(i+1)%4]] = 3
 		}
@@ -66,6 +67,15 @@ func TestConcurrentMatchers(t *testing.T) {
 		agentIDs = append(agentIDs, id)
 	}
 	if err := ms[0].ag.Sync(ctx, ops, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Every routing rule at once: levels and ageing must not bend the
+	// invariants.
+	if err := ms[0].d.SetRules(ctx, map[string]dispatch.Rule{
+		"covid":  {Selection: dispatch.Weighted, LevelWeight: 20 * time.Millisecond},
+		"vacc":   {Ageing: 50 * time.Millisecond},
+		"mental": {Selection: dispatch.Weighted, LevelWeight: 10 * time.Millisecond, Ageing: 100 * time.Millisecond},
+	}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -22,11 +22,15 @@
 //	wrap-up timer fired / "ready" button WrapUpDone / Ready
 //	at the next deadline, on any instance  RecoverExpired (leases and wrap-ups)
 //
-// Selection: for a caller, the longest-idle ready operator with the topic's
-// skill, preferring one who speaks the caller's language (a second ZRANGE
-// on a per-language index; never makes the caller wait for a speaker). For
-// an operator, the best head caller by (priority, arrival) over the topics
-// its skills serve.
+// Selection, by each topic's Rule (SetRules puts them in Redis): for a
+// caller, the ready operator with the topic's skill that the topic's
+// Selection picks — BestLevel: the highest skill level, ties to the
+// longest idle; Weighted: the greatest idle time + level × LevelWeight —
+// preferring one who speaks the caller's language (a second look-up on a
+// per-language index; never makes the caller wait for a speaker). For an
+// operator, the caller with the highest effective priority over the topics
+// its skills serve, then the earliest arrival: priority + time waited /
+// Ageing for a topic with ageing, the priority alone otherwise.
 package dispatch
 
 import (
@@ -34,6 +38,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -100,7 +106,61 @@ var (
 	wrapUpExtendScript = script("wrapup_extend.lua")
 	recoverScript      = script("recover.lua")
 	releaseScript      = script("release.lua")
+	rulesScript        = script("rules.lua")
 )
+
+// Selection is how a topic picks among the free operators with its skill.
+type Selection string
+
+const (
+	// BestLevel: the highest skill level wins; among equals, the longest
+	// idle. The default.
+	BestLevel Selection = "best_level"
+	// Weighted: the greatest idle time + level × Rule.LevelWeight wins (ties
+	// to the higher level), so an operator one level lower who has been
+	// idle LevelWeight longer draws level.
+	Weighted Selection = "weighted"
+)
+
+// Rule is one topic's routing rule (config topics.<id>.selection,
+// level_weight, priority_ageing).
+type Rule struct {
+	Selection Selection
+	// LevelWeight is the idle time one skill level is worth (Weighted).
+	LevelWeight time.Duration
+	// Ageing: a waiting caller's effective priority grows by one per
+	// Ageing waited, so a low-priority topic is not starved at peak; 0 is
+	// none (priority, then arrival).
+	Ageing time.Duration
+}
+
+// SetRules puts rules (topic id -> Rule) in force in Redis for every
+// instance's next match, replacing the previous set; a topic without a rule
+// routes by BestLevel without ageing. Idempotent: run it at start and on
+// each reload. One round trip.
+func (d *Dispatcher) SetRules(ctx context.Context, rules map[string]Rule) error {
+	args := make([]any, 0, 2*len(rules))
+	for _, topic := range slices.Sorted(maps.Keys(rules)) {
+		r := rules[topic]
+		sel := r.Selection
+		if sel == "" {
+			sel = BestLevel
+		}
+		switch {
+		case !rkeys.ValidID(topic):
+			return fmt.Errorf("%w: rules: bad topic %q", ErrInvalid, topic)
+		case sel != BestLevel && sel != Weighted:
+			return fmt.Errorf("%w: rules: topic %s: unknown selection %q", ErrInvalid, topic, sel)
+		case r.LevelWeight < 0 || r.Ageing < 0:
+			return fmt.Errorf("%w: rules: topic %s: negative level weight or ageing", ErrInvalid, topic)
+		}
+		args = append(args, topic, rkeys.RoutingRule(string(sel), r.LevelWeight, r.Ageing))
+	}
+	if err := rulesScript.Run(ctx, d.rdb, d.keys, args...).Err(); err != nil {
+		return fmt.Errorf("dispatch: set routing rules: %w", err)
+	}
+	return nil
+}
 
 // Dispatcher makes routing decisions for one centre.
 type Dispatcher struct {
@@ -132,8 +192,9 @@ type Enqueued struct {
 	Reservations []Reservation // 0 or 1; may name another caller of the topic
 }
 
-// EnqueueAndClaim queues c and offers the topic's head caller to the best
-// ready operator in the same script: one round trip for a routed call.
+// EnqueueAndClaim queues c and offers the caller the topic serves next
+// (c, or one ahead of it) to the ready operator the topic's rule picks, in
+// the same script: one round trip for a routed call.
 func (d *Dispatcher) EnqueueAndClaim(ctx context.Context, c Caller, now time.Time) (Enqueued, error) {
 	if err := c.Check(); err != nil {
 		return Enqueued{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -152,8 +213,8 @@ func (d *Dispatcher) EnqueueAndClaim(ctx context.Context, c Caller, now time.Tim
 	}
 }
 
-// ClaimForTopic offers topic's head caller to the best ready operator
-// with its skill. Use after queue.Enqueue; EnqueueAndClaim does both.
+// ClaimForTopic offers the caller topic serves next to the ready operator
+// with its skill that the topic's rule picks. Use after queue.Enqueue; EnqueueAndClaim does both.
 func (d *Dispatcher) ClaimForTopic(ctx context.Context, topic string, now time.Time) ([]Reservation, error) {
 	v, err := d.run(ctx, claimTopicScript, now, topic)
 	if err != nil {
@@ -162,8 +223,8 @@ func (d *Dispatcher) ClaimForTopic(ctx context.Context, topic string, now time.T
 	return reservations(v), nil
 }
 
-// ClaimForAgent offers a ready operator the best head caller (priority,
-// then arrival) among the topics of its skills. Use after agents.Ready or
+// ClaimForAgent offers a ready operator the caller served next (effective
+// priority, then arrival) among the topics of its skills. Use after agents.Ready or
 // agents.Login; Ready does both.
 func (d *Dispatcher) ClaimForAgent(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
 	v, err := d.run(ctx, claimAgentScript, now, agentID)

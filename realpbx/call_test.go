@@ -100,7 +100,7 @@ func TestRingTimeoutReoffers(t *testing.T) {
 	}})
 	slow := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{Manual: true}) // rings, never answers
 	fast := r.ast.Softphone(t, "1003", pbxtest.PhoneOptions{})
-	r.login("1001") // the longest idle: offered first
+	r.login("1001") // testing level 8 to 1003's 5, and the longest idle: offered first
 	r.login("1003")
 	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 40 * time.Second})
 	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001230055", Steps: steps, MaxWait: 60 * time.Second})

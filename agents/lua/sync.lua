@@ -18,7 +18,7 @@ end
 local st = a.state
 if st == 'ready' then index_ready(a, false) end
 if STAFFED[st] then index_staffed(a, false) end
-a.skills, a.langs = ARGV[5], ARGV[7]
+a.skills, a.levels, a.langs = ARGV[5], ARGV[6], ARGV[7]
 redis.call('HSET', key, 'name', ARGV[3], 'endpoint', ARGV[4], 'skills', ARGV[5],
   'levels', ARGV[6], 'langs', ARGV[7])
 if st == 'ready' then index_ready(a, true) end

@@ -1,4 +1,5 @@
--- claim_topic.lua: offer a topic's head caller to the best ready operator.
+-- claim_topic.lua: offer the caller a topic serves next to the ready
+-- operator its rule picks.
 -- KEYS[1]  centre prefix
 -- ARGV[1]  now (ms)
 -- ARGV[2]  lease (ms)

@@ -30,11 +30,12 @@ const (
 	sfxSkillTopics = "skillq:"  // SET   topics whose callers need this skill
 	sfxAgent       = "agent:"   // HASH  one operator (see AgentFields)
 	sfxAgents      = "agents"   // SET   every registered operator id
-	sfxReady       = "ready:"   // ZSET  agentID -> idle-since ms; ready operators with a skill (and :<lang>)
+	sfxReady       = "ready:"   // ZSET  agentID -> ReadyScore (level band, idle-since ms); ready operators with a skill (and :<lang>)
 	sfxStaffed     = "staffed:" // SET   agentIDs with a skill in ready/reserved/on_call/wrap_up
 	sfxLeases      = "leases"   // ZSET  callID -> lease expiry ms; every live reservation
 	sfxWrapUps     = "wrapups"  // ZSET  agentID -> wrap-up end ms
 	sfxAHT         = "aht"      // HASH  topic -> recent average handle time, ms (EWMA)
+	sfxRouting     = "routing"  // HASH  topic -> "selection,level_weight_ms,ageing_ms" (see RoutingRule)
 	sfxRecords     = "records"  // STREAM call records
 	sfxRecorded    = "rec:"     // STRING stream id of a call's one record (PX RecordedTTL)
 	sfxOwed        = "recowed"  // ZSET  callID -> ms its operator's turn ended; records owed (an outbox)
@@ -80,11 +81,12 @@ func Agent(centre, id string) string { return Prefix(centre) + sfxAgent + id }
 // Agents lists registered operators. SET of agent ids.
 func Agents(centre string) string { return Prefix(centre) + sfxAgents }
 
-// Ready indexes ready operators with a skill. ZSET agentID -> idle-since ms.
+// Ready indexes ready operators with a skill. ZSET agentID -> ReadyScore
+// (their level in the skill, then idle-since).
 func Ready(centre, skill string) string { return Prefix(centre) + sfxReady + skill }
 
 // ReadyLang indexes ready operators with a skill speaking lang.
-// ZSET agentID -> idle-since ms.
+// ZSET agentID -> ReadyScore.
 func ReadyLang(centre, skill, lang string) string {
 	return Prefix(centre) + sfxReady + skill + ":" + lang
 }
@@ -101,6 +103,26 @@ func WrapUps(centre string) string { return Prefix(centre) + sfxWrapUps }
 
 // AHT holds recent average handle times. HASH topic -> ms.
 func AHT(centre string) string { return Prefix(centre) + sfxAHT }
+
+// Routing holds each topic's routing rules, as the dispatch scripts read
+// them when they match. HASH topic -> RoutingRule; a topic missing from it
+// routes by the defaults (best level, no ageing).
+func Routing(centre string) string { return Prefix(centre) + sfxRouting }
+
+// RoutingRule is one topic's value in Routing: "<selection>,<level weight
+// ms>,<ageing ms>", e.g. "weighted,60000,30000"; selection is best_level
+// or weighted, ageing 0 is none.
+func RoutingRule(selection string, levelWeight, ageing time.Duration) string {
+	return fmt.Sprintf("%s,%d,%d", selection, levelWeight.Milliseconds(), ageing.Milliseconds())
+}
+
+// ReadyScore is an operator's score in the Ready and ReadyLang indexes:
+// -level*1e13 + idle-since ms, so the index orders by skill level (highest
+// first) and then by idle-since (longest idle first), as Score bands the
+// queue by priority. Level 0 (a record without levels) sorts last.
+func ReadyScore(level int, idleSince time.Time) float64 {
+	return float64(-level)*1e13 + float64(idleSince.UnixMilli())
+}
 
 // Records is the call-record stream. STREAM.
 func Records(centre string) string { return Prefix(centre) + sfxRecords }
@@ -207,6 +229,7 @@ var luaKeys = strings.Join([]string{
 	fmt.Sprintf("local function k_leases() return P .. %q end", sfxLeases),
 	fmt.Sprintf("local function k_wrapups() return P .. %q end", sfxWrapUps),
 	fmt.Sprintf("local function k_aht() return P .. %q end", sfxAHT),
+	fmt.Sprintf("local function k_routing() return P .. %q end", sfxRouting),
 	fmt.Sprintf("local function k_records() return P .. %q end", sfxRecords),
 	fmt.Sprintf("local function k_recorded(c) return P .. %q .. c end", sfxRecorded),
 	fmt.Sprintf("local function k_owed() return P .. %q end", sfxOwed),

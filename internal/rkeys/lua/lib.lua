@@ -24,11 +24,11 @@ local STAFFED = { ready = true, reserved = true, on_call = true, wrap_up = true 
 -- load_agent returns a table of the agent's routing fields, or nil.
 local function load_agent(aid)
   local v = redis.call('HMGET', k_agent(aid), 'state', 'skills', 'langs', 'idle', 'call',
-    'misses', 'endpoint', 'lease')
+    'misses', 'endpoint', 'lease', 'levels')
   if not v[1] then return nil end
   return { id = aid, state = v[1], skills = v[2] or '', langs = v[3] or '',
     idle = tonumber(v[4]) or 0, call = v[5] or '', misses = tonumber(v[6]) or 0,
-    endpoint = v[7] or '', lease = tonumber(v[8]) or 0 }
+    endpoint = v[7] or '', lease = tonumber(v[8]) or 0, levels = v[9] or '' }
 end
 
 -- load_caller returns a table of the caller's routing fields, or nil.
@@ -40,12 +40,33 @@ local function load_caller(cid)
     score = v[5] or '0', agent = v[6] or '', seq = tonumber(v[7]) or 0, lease = tonumber(v[8]) or 0 }
 end
 
+-- BAND is the width of one band of a banded score: 1e13 ms (316 years)
+-- holds any timestamp, and every banded score stays below 2^53 (exact in
+-- the float64 Redis keeps). Queue scores band by priority (rkeys.Score),
+-- ready-index scores by skill level (ready_score).
+local BAND = 1e13
+
+-- ready_score: an operator's score in ready:<skill>[:<lang>]: the skill's
+-- level (1..10) bands it, highest first, and idle-since orders each band,
+-- longest idle first (rkeys.ReadyScore). ZRANGE 0 0 is the best level's
+-- longest-idle operator; a record with no levels is level 0, last.
+local function ready_score(level, idle) return -level * BAND + idle end
+
+-- band_of splits a banded score into its band (priority or level) and
+-- the time that orders it within the band (arrival or idle-since).
+local function band_of(score)
+  local b = -math.floor(score / BAND)
+  return b, score + b * BAND
+end
+
 local function index_ready(a, on)
   local langs = split(a.langs)
-  for _, s in ipairs(split(a.skills)) do
+  local levels = split(a.levels)
+  for i, s in ipairs(split(a.skills)) do
     if on then
-      redis.call('ZADD', k_ready(s), a.idle, a.id)
-      for _, l in ipairs(langs) do redis.call('ZADD', k_ready_lang(s, l), a.idle, a.id) end
+      local sc = ready_score(tonumber(levels[i]) or 0, a.idle)
+      redis.call('ZADD', k_ready(s), sc, a.id)
+      for _, l in ipairs(langs) do redis.call('ZADD', k_ready_lang(s, l), sc, a.id) end
     else
       redis.call('ZREM', k_ready(s), a.id)
       for _, l in ipairs(langs) do redis.call('ZREM', k_ready_lang(s, l), a.id) end
@@ -170,29 +191,105 @@ local function reserve(c, a, now, lease)
   return { c.id, a.id, seq, exp, c.topic, a.endpoint }
 end
 
--- best_agent: longest-idle ready agent with the skill, preferring one who
--- speaks lang. Two ZRANGEs at most.
-local function best_agent(skill, lang)
-  if lang ~= '' then
-    local r = redis.call('ZRANGE', k_ready_lang(skill, lang), 0, 0)
-    if r[1] then return r[1] end
-  end
-  local r = redis.call('ZRANGE', k_ready(skill), 0, 0)
-  return r[1]
+-- rule_of parses a topic's routing rule (rkeys.RoutingRule). Absent or
+-- malformed, it is the default: best level, no ageing.
+local function rule_of(v)
+  local sel, w, age = string.match(v or '', '^([%w_]+),(%d+),(%d+)$')
+  if not sel then return { weighted = false, weight = 0, ageing = 0 } end
+  return { weighted = sel == 'weighted', weight = tonumber(w), ageing = tonumber(age) }
 end
 
--- match_topic offers the topic's head caller to the best ready agent.
--- Returns a reservation or nil.
-local function match_topic(topic, now, lease)
-  local h = redis.call('ZRANGE', k_queue(topic), 0, 0)
+-- pick_ready picks from one ready index by the topic's rule. best_level:
+-- the index head (highest level, then longest idle). weighted: the lowest
+-- idle-since - level*weight, that is the greatest (idle time + level *
+-- weight), ties to the higher level; each level's head (its longest idle)
+-- is a candidate, so one ZRANGEBYSCORE per level present, 11 at most.
+local function pick_ready(key, rule)
+  if not rule.weighted then
+    return redis.call('ZRANGE', key, 0, 0)[1]
+  end
+  local best, best_m
+  local from = '-inf'
+  for _ = 1, 11 do
+    local r = redis.call('ZRANGEBYSCORE', key, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if not r[1] then break end
+    local lvl, idle = band_of(tonumber(r[2]))
+    local m = idle - lvl * rule.weight
+    if best == nil or m < best_m then best, best_m = r[1], m end
+    if lvl <= 0 then break end
+    from = -(lvl - 1) * BAND
+  end
+  return best
+end
+
+-- best_agent: the ready agent with the skill the rule picks, preferring
+-- one who speaks lang (never waiting for one): language before level.
+local function best_agent(skill, lang, rule)
+  if lang ~= '' then
+    local r = pick_ready(k_ready_lang(skill, lang), rule)
+    if r then return r end
+  end
+  return pick_ready(k_ready(skill), rule)
+end
+
+-- MAX_BANDS bounds an ageing topic's scan: one ZRANGEBYSCORE per distinct
+-- priority waiting in it (the topic's plus each menu's extra priority, a
+-- handful); lower priorities past it are left for the next match.
+local MAX_BANDS = 16
+
+-- effective is a waiting caller's priority at now: one step more per
+-- ageing ms waited (fractional: ordering needs no rounding), none when
+-- ageing is 0.
+local function effective(prio, arrival, ageing, now)
+  if ageing <= 0 then return prio end
+  return prio + math.max(0, now - arrival) / ageing
+end
+
+-- ahead: is caller (e1, a1, id1) served before (e2, a2, id2)? Higher
+-- effective priority, then earlier arrival, then id (the queue's own
+-- order for equal scores).
+local function ahead(e1, a1, id1, e2, a2, id2)
+  if e1 ~= e2 then return e1 > e2 end
+  if a1 ~= a2 then return a1 < a2 end
+  return id1 < id2
+end
+
+-- head_of returns the caller a topic serves next at now, its effective
+-- priority and arrival; nil when none waits. Without ageing it is the
+-- queue's head (priority, then arrival), as always. With ageing the oldest
+-- caller of each priority band is a candidate (a band's order never
+-- changes: all its callers age alike) and the highest effective wins.
+local function head_of(topic, rule, now)
+  local q = k_queue(topic)
+  local h = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
   if not h[1] then return nil end
-  local c = load_caller(h[1])
+  local p, arr = band_of(tonumber(h[2]))
+  local best, best_e, best_a = h[1], effective(p, arr, rule.ageing, now), arr
+  if rule.ageing <= 0 then return best, best_e, best_a end
+  for _ = 2, MAX_BANDS do
+    local r = redis.call('ZRANGEBYSCORE', q, -(p - 1) * BAND, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if not r[1] then break end
+    p, arr = band_of(tonumber(r[2]))
+    local e = effective(p, arr, rule.ageing, now)
+    if ahead(e, arr, r[1], best_e, best_a, best) then best, best_e, best_a = r[1], e, arr end
+  end
+  return best, best_e, best_a
+end
+
+-- match_topic offers the caller the topic serves next (head_of) to the
+-- ready agent its rule picks. Returns a reservation or nil.
+-- Work: one HGET of the rule, head_of, best_agent.
+local function match_topic(topic, now, lease)
+  local rule = rule_of(redis.call('HGET', k_routing(), topic))
+  local cid = head_of(topic, rule, now)
+  if not cid then return nil end
+  local c = load_caller(cid)
   if not c or c.state ~= 'waiting' then
     -- cannot happen while the invariants hold; heal rather than loop
-    redis.call('ZREM', k_queue(topic), h[1])
+    redis.call('ZREM', k_queue(topic), cid)
     return nil
   end
-  local aid = best_agent(c.skill, c.lang)
+  local aid = best_agent(c.skill, c.lang, rule)
   if not aid then return nil end
   local a = load_agent(aid)
   if not a or a.state ~= 'ready' then
@@ -203,21 +300,29 @@ local function match_topic(topic, now, lease)
   return reserve(c, a, now, lease)
 end
 
--- match_agent offers the best head caller (priority, then arrival) among
--- the topics of a's skills to a, if a is ready. Returns a reservation or nil.
--- Work: one ZRANGE per (skill, topic) pair the agent serves.
+-- match_agent offers a, if ready, the caller served next among the topics
+-- of a's skills: each topic's head_of, highest effective priority, then
+-- earliest arrival. Returns a reservation or nil.
+-- Work: one SMEMBERS per skill, one HMGET of the rules, one head_of per
+-- topic.
 local function match_agent(a, now, lease)
   if not a or a.state ~= 'ready' then return nil end
-  local best, best_score
+  local topics, seen = {}, {}
   for _, s in ipairs(split(a.skills)) do
     for _, t in ipairs(redis.call('SMEMBERS', k_skill_topics(s))) do
-      local h = redis.call('ZRANGE', k_queue(t), 0, 0, 'WITHSCORES')
-      if h[1] then
-        local sc = tonumber(h[2])
-        if best == nil or sc < best_score or (sc == best_score and h[1] < best) then
-          best, best_score = h[1], sc
-        end
+      if not seen[t] then
+        seen[t] = true
+        topics[#topics + 1] = t
       end
+    end
+  end
+  if #topics == 0 then return nil end
+  local rules = redis.call('HMGET', k_routing(), unpack(topics))
+  local best, best_e, best_a
+  for i, t in ipairs(topics) do
+    local cid, e, arr = head_of(t, rule_of(rules[i]), now)
+    if cid and (best == nil or ahead(e, arr, cid, best_e, best_a, best)) then
+      best, best_e, best_a = cid, e, arr
     end
   end
   if not best then return nil end
