@@ -34,6 +34,10 @@ type Options struct {
 	// empties the Redis database first (a private redis-server only).
 	Centre string
 	Flush  bool
+	// SweepEvery is how often the router's recovery sweep runs in virtual
+	// time (leases, wrap-ups, callbacks due); default 5 s, the router's
+	// RecoverEvery.
+	SweepEvery time.Duration
 }
 
 // ErrRun is a run that could not be completed.
@@ -46,6 +50,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	n := sc.Intervals()
 	if o.Until <= 0 || o.Until > n {
 		o.Until = n
+	}
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = 5 * time.Second
 	}
 	if o.Centre == "" {
 		o.Centre = "sim"
@@ -103,7 +110,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var sweep func()
 	sweep = func() {
 		v.Sweep()
-		clk.After(5*time.Second, sweep)
+		clk.After(o.SweepEvery, sweep)
 	}
 	clk.After(0, sweep)
 	// Waiting callers are counted at the end of each interval.
