@@ -214,6 +214,13 @@ func buildRoster(sc *Scenario, cfg *config.Config, staff []int) (roster, error) 
 			id := add(skills, langs)
 			from := midnight.Add(start)
 			to := midnight.Add(stop)
+			if stop > 24*time.Hour && start < 24*time.Hour {
+				// A night shift (20:00–08:00) also works the first
+				// morning of the day: the shift that began the evening
+				// before.
+				r.spells = append(r.spells, spell{agent: id, from: midnight, to: midnight.Add(stop - 24*time.Hour), last: true})
+				to = midnight.Add(24 * time.Hour)
+			}
 			var pauses [][2]time.Time
 			for _, b := range sh.Breaks {
 				off := b.After.D()
