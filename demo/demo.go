@@ -195,7 +195,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	// answer their callbacks (AnswerCallbacks), anyone else does not exist.
 	emu.AddTrunk("carrier", emulator.Trunk{})
 
-	t := &tally{}
+	t := &tally{cfg: cfg}
 	secrets, err := demoSecrets(cfg)
 	if err != nil {
 		return Summary{}, err

@@ -1,11 +1,14 @@
 package demo
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
 )
@@ -32,11 +35,28 @@ type Summary struct {
 	CallbacksPending   int `json:"callbacks_pending"`   // still owed
 	CallbacksUnreached int `json:"callbacks_unreached"` // attempts or time ran out
 	CallbackAttempts   int `json:"callback_attempts"`   // attempts whose call had ended at the summary
+
+	// ServiceLevel is each topic's SL against its target, as the report
+	// counts it (answered within service_level.within ÷ (offered − short
+	// abandons)), for the topics that had calls.
+	ServiceLevel []TopicSL `json:"service_level"`
+}
+
+// TopicSL is one topic's service level in the run.
+type TopicSL struct {
+	Topic          string   `json:"topic"`
+	Offered        int      `json:"offered"`
+	AnsweredWithin int      `json:"answered_within"`
+	SL             *float64 `json:"sl"` // 0..1; null with nothing to divide by
+	TargetPercent  float64  `json:"target_percent"`
+	TargetWithinS  float64  `json:"target_within_s"`
+	MeetsTarget    bool     `json:"meets_target"`
 }
 
 // tally collects what the router reports during a run. Safe for
 // concurrent use: router hooks run on call goroutines.
 type tally struct {
+	cfg       *config.Config // the topics' service-level targets
 	mu        sync.Mutex
 	offered   int
 	records   []records.Record
@@ -101,6 +121,7 @@ func (t *tally) summary(now time.Time, stillWaitingSince []time.Time) Summary {
 	if s.Answered > 0 {
 		s.AvgWaitS = round(answeredWait.Seconds()/float64(s.Answered), 3)
 	}
+	s.ServiceLevel = t.serviceLevels()
 	s.Handovers = len(t.handovers)
 	s.CallbackAttempts = t.attempts
 	if len(t.handovers) > 0 {
@@ -117,4 +138,42 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
+}
+
+// serviceLevels is each topic's SL of the records so far (t.mu held).
+func (t *tally) serviceLevels() []TopicSL {
+	if t.cfg == nil {
+		return nil
+	}
+	by := map[string]*TopicSL{}
+	short := map[string]int{}
+	for _, r := range t.records {
+		tp, ok := t.cfg.Topic(r.Topic)
+		if !ok || r.EnqueuedAt.IsZero() {
+			continue
+		}
+		sl := by[tp.ID]
+		if sl == nil {
+			sl = &TopicSL{Topic: tp.ID, TargetPercent: tp.ServiceLevel.Percent, TargetWithinS: tp.ServiceLevel.Within.D().Seconds()}
+			by[tp.ID] = sl
+		}
+		sl.Offered++
+		switch {
+		case !r.AnsweredAt.IsZero() && r.Wait <= tp.ServiceLevel.Within.D():
+			sl.AnsweredWithin++
+		case r.AnsweredAt.IsZero() && router.Outcome(r.Outcome) == router.OutcomeAbandoned && r.Wait < t.cfg.CallbackRules(tp.ID).MinAbandonWait.D():
+			short[tp.ID]++
+		}
+	}
+	out := make([]TopicSL, 0, len(by))
+	for _, id := range slices.Sorted(maps.Keys(by)) {
+		sl := by[id]
+		if d := sl.Offered - short[id]; d > 0 {
+			v := round(float64(sl.AnsweredWithin)/float64(d), 3)
+			sl.SL = &v
+			sl.MeetsTarget = v*100 >= sl.TargetPercent
+		}
+		out = append(out, *sl)
+	}
+	return out
 }

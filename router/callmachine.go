@@ -23,6 +23,11 @@ type callMachine struct {
 	enqueuedAt time.Time // the caller's original queue time
 	answeredAt time.Time // the operator's answer (the drop window counts from it)
 	hasNumber  bool      // a number to call back (caller ID or keyed in)
+	// calledBack: a citizen who answered a customer-first callback. That
+	// callback was reached; giving up in the queue again owes no new one
+	// (each would be dialled, answered and abandoned in turn: an earlier
+	// simulator saw 336 abandons grow into 1,057 callbacks).
+	calledBack bool
 
 	queued  bool   // Redis holds the caller in a topic queue
 	offer   *Offer // the reservation of the operator being rung
@@ -650,6 +655,7 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		}
 		out.add(cmdStartMenu{})
 	case evCalledBack:
+		m.calledBack = true
 		m.ask(out, awTopic, cmdCheckTopic{Topic: e.Topic, Priority: e.Priority, CalledBack: true})
 	case evAdopted:
 		m.adopted(out, e, now)
@@ -1421,6 +1427,9 @@ func (m *callMachine) exit(out *cmds, now time.Time, x exitSpec) {
 
 // abandonCallback is the callback owed to this caller leaving the queue now.
 func (m *callMachine) abandonCallback(now time.Time) string {
+	if m.calledBack && m.operatorLost == 0 {
+		return ""
+	}
 	return abandonCallback(m.policy, now.Sub(m.enqueuedAt), m.operatorLost)
 }
 

@@ -865,3 +865,30 @@ func TestCallMachineCallerHangsUp(t *testing.T) {
 		})
 	}
 }
+
+// A citizen who answered a customer-first callback and gives up waiting
+// again is not owed another callback (theirs was reached); one whose
+// operator's line dropped on them still is.
+func TestCallMachineCalledBackGivesUp(t *testing.T) {
+	calledBack := func(t *testing.T) *callMachine {
+		m := newCallMachine(true)
+		drive(t, m, t0, evCalledBack{Topic: "medical"},
+			evTopicChecked{Result: topicOpen, Policy: cbOn, At: t0.Add(-time.Hour)},
+			evEnqueued{Result: enqueueOK, MaxWait: 5 * time.Minute})
+		if m.phase != phaseQueued {
+			t.Fatalf("called back: %s, want queued", m.phase)
+		}
+		return m
+	}
+	m := calledBack(t)
+	got := names(drive(t, m, t0.Add(time.Minute), evCallerHangup{Cause: 16}))
+	if want := "LeaveQueue CancelTimer(max_wait) Record(abandoned,caller)"; got != want {
+		t.Errorf("called-back citizen gives up: %q, want %q", got, want)
+	}
+	m = calledBack(t)
+	m.operatorLost = 1
+	got = names(drive(t, m, t0.Add(time.Minute), evCallerHangup{Cause: 16}))
+	if want := "LeaveQueue ScheduleCallback(dropped) CancelTimer(max_wait) Record(abandoned,caller)"; got != want {
+		t.Errorf("after a dropped line: %q, want %q", got, want)
+	}
+}

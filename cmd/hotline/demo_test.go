@@ -33,6 +33,15 @@ func TestDemoSummaryAccountsForEveryCaller(t *testing.T) {
 		HandoverP50                                  float64 `json:"handover_ms_p50"`
 		HandoverMax                                  float64 `json:"handover_ms_max"`
 		Handovers                                    int
+		ServiceLevel                                 []struct {
+			Topic          string
+			Offered        int
+			AnsweredWithin int      `json:"answered_within"`
+			SL             *float64 `json:"sl"`
+			TargetPercent  float64  `json:"target_percent"`
+			TargetWithinS  float64  `json:"target_within_s"`
+			MeetsTarget    bool     `json:"meets_target"`
+		} `json:"service_level"`
 	}
 	if err := json.Unmarshal(lines[0], &s); err != nil {
 		t.Fatalf("summary is not JSON: %v: %s", err, lines[0])
@@ -46,6 +55,20 @@ func TestDemoSummaryAccountsForEveryCaller(t *testing.T) {
 	}
 	if s.MaxWaitS < s.AvgWaitS || s.Handovers == 0 || s.HandoverMax < s.HandoverP50 {
 		t.Fatalf("implausible waits or hand-overs: %+v", s)
+	}
+	// The summary prints each topic's SL against its target.
+	offered := 0
+	for _, sl := range s.ServiceLevel {
+		offered += sl.Offered
+		if sl.TargetPercent <= 0 || sl.TargetWithinS <= 0 || sl.AnsweredWithin > sl.Offered {
+			t.Errorf("topic %s: %+v", sl.Topic, sl)
+		}
+		if sl.SL != nil && (*sl.SL*100 >= sl.TargetPercent) != sl.MeetsTarget {
+			t.Errorf("topic %s: sl %v against %v%% says meets=%v", sl.Topic, *sl.SL, sl.TargetPercent, sl.MeetsTarget)
+		}
+	}
+	if len(s.ServiceLevel) == 0 || offered > s.Offered {
+		t.Fatalf("service levels %+v for %d offered", s.ServiceLevel, s.Offered)
 	}
 }
 

@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"operators":   {runOperators, "list, pause or log out operators: hotline operators list | pause ID [--reason R] | logout ID"},
 	"report":      {runReport, "the supervisors' report over a running hotline's API: hotline report --from 2026-12-01 --to 2026-12-02 [--by hour|day]"},
 	"hash-secret": {runHashSecret, "hash an operator's sign-in secret read from stdin, for secret_hash in the config"},
+	"simulate":    {runSimulate, "a day of a scenario on the real routing code in virtual time: hotline simulate --config FILE --scenario FILE [--find-staff]"},
 	"prompts":     {runPrompts, "speak the config's prompts and the number sounds into WAV files: hotline prompts --config FILE --out DIR [--jobs N]"},
 }
 
