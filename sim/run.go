@@ -206,6 +206,16 @@ func buildRoster(sc *Scenario, cfg *config.Config, staff []int) (roster, error) 
 				skills[k] = 5
 			}
 		}
+		if len(sh.Levels) > 0 {
+			leveled := map[string]int{}
+			for k, lvl := range skills {
+				leveled[k] = lvl
+				if l, ok := sh.Levels[k]; ok {
+					leveled[k] = l
+				}
+			}
+			skills = leveled
+		}
 		langs := allLangs
 		if len(sh.Languages) > 0 {
 			langs = sh.Languages

@@ -83,7 +83,10 @@ type Shift struct {
 	Operators int      `yaml:"operators"`
 	Skills    []string `yaml:"skills"`    // default: every topic's skill
 	Languages []string `yaml:"languages"` // default: every language
-	Breaks    []Break  `yaml:"breaks"`
+	// Levels are the shift's operators' skill levels (1..10) by skill;
+	// default 5 (a skill the shift lacks is not added).
+	Levels map[string]int `yaml:"levels"`
+	Breaks []Break        `yaml:"breaks"`
 }
 
 // Break pauses each operator of a shift once: the first at After into the
@@ -297,6 +300,14 @@ func (s *Scenario) check(cfg *config.Config) error {
 		for _, l := range sh.Languages {
 			if !langs[l] {
 				p.at(at+".languages", "language %q is not in the config", l)
+			}
+		}
+		for k, lvl := range sh.Levels {
+			if !skills[k] {
+				p.at(at+".levels", "skill %q is no topic's skill", k)
+			}
+			if lvl < 1 || lvl > 10 {
+				p.at(at+".levels", "skill %q level %d is not between 1 and 10", k, lvl)
 			}
 		}
 		for j, b := range sh.Breaks {
