@@ -18,6 +18,20 @@ func FindStaff(ctx context.Context, o Options, progress func(interval, staff int
 	sc := o.Scenario
 	n := sc.Intervals()
 	staff := make([]int, n)
+	// Each run needs a Redis of its own: flushed (a private server), or
+	// else its own centre (a shared one, as tests use).
+	base := o.Centre
+	if base == "" {
+		base = "sim"
+	}
+	runs := 0
+	simulate := func(p Options) (*Result, error) {
+		if !p.Flush {
+			runs++
+			p.Centre = fmt.Sprintf("%s-fs%d", base, runs)
+		}
+		return Run(ctx, p)
+	}
 	meets := func(i, k int) (bool, error) {
 		try := append([]int(nil), staff[:i]...)
 		for range n - i {
@@ -25,7 +39,7 @@ func FindStaff(ctx context.Context, o Options, progress func(interval, staff int
 		}
 		p := o
 		p.Staff, p.Until = try, i+1
-		res, err := Run(ctx, p)
+		res, err := simulate(p)
 		if err != nil {
 			return false, err
 		}
@@ -94,7 +108,7 @@ func FindStaff(ctx context.Context, o Options, progress func(interval, staff int
 		p := o
 		p.Staff = append([]int(nil), staff...)
 		var err error
-		res, err = Run(ctx, p)
+		res, err = simulate(p)
 		if err != nil {
 			return nil, err
 		}
