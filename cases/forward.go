@@ -149,7 +149,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		// script run, and an idle line has nothing due for hours. One
 		// read of the earliest entry is the whole idle cost.
 		wait, due := f.o.Poll, false
-		if at, ok, err := rkeys.Earliest(ctx, f.s.rdb, keyOutbox(f.s.centre)); err == nil && ok {
+		at, ok, err := rkeys.Earliest(ctx, f.s.rdb, keyOutbox(f.s.centre))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			f.log.Warn("cases: forwarder cannot read its outbox", zap.Error(err))
+		case err == nil && ok:
 			wait = min(wait, at.Sub(f.o.Now()))
 			due = wait <= 0
 		}
