@@ -348,9 +348,14 @@ func TestWebSocketDropMidCall(t *testing.T) {
 // re-sync and recorded; the operator is released.
 func TestHangupDuringWebSocketGap(t *testing.T) {
 	h := newHarness(t, testConfig(t))
-	h.login("PJSIP/1001")
-	c := h.emu.Call(emulator.Caller{Number: "79006660003", Script: choose("2", "3")})
+	h.login("PJSIP/1002")
+	// complaints records its conversations: the recording starts once
+	// hotline has seen both legs enter the bridge. A socket dropped before
+	// those events arrive is another case (hotline never learns that the
+	// caller joined, and owes a callback).
+	c := h.emu.Call(emulator.Caller{Number: "79006660003", Script: choose("1", "6")})
 	h.waitClosed(c.Bridged(), "caller bridged")
+	h.eventually("hotline saw the caller join", func() bool { return len(h.emu.LiveRecordingNames()) == 1 })
 	h.emu.DropWebSocket()
 	c.Hangup() // the StasisEnd is lost with the socket
 	h.eventually("hotline reconnected", func() bool { return h.emu.Connected() })
@@ -358,7 +363,7 @@ func TestHangupDuringWebSocketGap(t *testing.T) {
 	if r.Outcome != "answered" {
 		t.Fatalf("record: %s", fmtRecord(r))
 	}
-	h.eventually("operator back to ready", func() bool { return h.state("1001") == agents.Ready })
+	h.eventually("operator back to ready", func() bool { return h.state("1002") == agents.Ready })
 }
 
 // An unknown event type from the emulator does not crash hotline.
