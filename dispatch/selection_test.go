@@ -288,3 +288,24 @@ func TestLevelChangeOnReload(t *testing.T) {
 	}
 	one(t, f.enqueue("c1", "covid", 0, 0, "ru"), "c1", "a")
 }
+
+// An operator who let a caller ring out is not offered that caller again
+// while another operator of the skill is free, whatever the levels: the
+// level 8 who did not answer goes after the free level 5.
+func TestNoAnswerTriesOthersFirst(t *testing.T) {
+	f := newFixture(t, leveled("a8", "ru", "covid", 8), leveled("a5", "ru", "covid", 5))
+	f.ready("a5")
+	f.tick(time.Second)
+	f.ready("a8")
+	f.tick(time.Second)
+	r := one(t, f.enqueue("c1", "covid", 0, 2*time.Second, ""), "c1", "a8")
+	f.tick(4 * time.Second)
+	res, err := f.d.NoAnswer(f.ctx, r, 3, f.now)
+	if err != nil || res.Paused {
+		t.Fatalf("no answer: %+v %v", res, err)
+	}
+	one(t, res.Reservations, "c1", "a5")
+	if got := f.state("a8"); got != agents.Ready {
+		t.Fatalf("a8 after its miss = %s, want ready", got)
+	}
+}

@@ -1,8 +1,9 @@
 -- noanswer.lua: the offer failed (ring timeout, decline, unreachable).
 -- The caller goes back to its original queue position; the operator counts
--- a miss and is ready again with idle-since = now (so others are tried
--- first), or paused "no_answer" after max consecutive misses. Then the
--- freed pair is matched again.
+-- a miss and, once the caller has been matched with the other ready
+-- operators (so others are tried first, whatever their level), is ready
+-- again with idle-since = now, or paused "no_answer" after max
+-- consecutive misses.
 -- KEYS[1]  centre prefix
 -- ARGV[1]  now (ms)
 -- ARGV[2]  lease (ms)
@@ -29,10 +30,14 @@ local maxm = tonumber(ARGV[6]) or 0
 if maxm > 0 and misses >= maxm then
   set_state(a, 'paused', now, 'no_answer')
   paused = 1
-else
+end
+-- Others first: the caller is matched while this operator is not ready
+-- yet. A fresh idle-since is not enough once levels band the ready index
+-- (a level 8 who let it ring would be first again, ahead of a free 5).
+local out = push({}, match_topic(c.topic, now, lease))
+if paused == 0 then
   a.idle = now
   set_state(a, 'ready', now, '')
+  push(out, match_agent(load_agent(a.id), now, lease))
 end
-local out = push({}, match_topic(c.topic, now, lease))
-push(out, match_agent(load_agent(a.id), now, lease))
 return { 1, paused, out }
