@@ -267,3 +267,23 @@ func splitNonEmpty(s string) []string {
 	}
 	return strings.Split(s, ",")
 }
+
+// Counted is how a record counts toward offered, answered and abandoned
+// calls, the way the reports and the simulator both count them.
+type Counted struct {
+	Offered   bool // it reached a queue (rejected and fallback calls did not)
+	Answered  bool // offered and answered
+	Abandoned bool // offered, not answered, and the caller gave up
+	Short     bool // abandoned sooner than minAbandonWait: left out of the SL base
+}
+
+// Count says how r counts, with minAbandonWait the topic's shortest
+// abandon that is counted against the service level.
+func (r Record) Count(minAbandonWait time.Duration) Counted {
+	var c Counted
+	c.Offered = !r.EnqueuedAt.IsZero() && r.Outcome != OutcomeRejected && r.Outcome != OutcomeFallback
+	c.Answered = c.Offered && !r.AnsweredAt.IsZero()
+	c.Abandoned = c.Offered && !c.Answered && r.Outcome == OutcomeAbandoned
+	c.Short = c.Abandoned && r.Wait < minAbandonWait
+	return c
+}

@@ -326,10 +326,8 @@ func (b *Builder) Add(r records.Record) {
 		return
 	}
 	rules := b.rules.topic(r.Topic)
-	offered := !r.EnqueuedAt.IsZero() && r.Outcome != records.OutcomeRejected && r.Outcome != records.OutcomeFallback
-	answered := offered && !r.AnsweredAt.IsZero()
-	abandoned := offered && !answered && r.Outcome == records.OutcomeAbandoned
-	short := abandoned && r.Wait < rules.MinAbandonWait
+	n := r.Count(rules.MinAbandonWait)
+	offered, answered, abandoned, short := n.Offered, n.Answered, n.Abandoned, n.Short
 	for _, row := range rows {
 		if r.Callback != "" {
 			row.CallbacksScheduled++

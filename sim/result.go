@@ -160,10 +160,12 @@ func (r *Result) add(rec records.Record) {
 		return
 	}
 	tp, _ := r.cfg.Topic(rec.Topic)
-	offered := !rec.EnqueuedAt.IsZero() && rec.Outcome != records.OutcomeRejected && rec.Outcome != records.OutcomeFallback
-	answered := offered && !rec.AnsweredAt.IsZero()
-	abandoned := offered && !answered && rec.Outcome == records.OutcomeAbandoned
-	short := abandoned && tp != nil && rec.Wait < r.cfg.CallbackRules(tp.ID).MinAbandonWait.D()
+	var minAbandon time.Duration // a topic gone from the config: no abandon is short
+	if tp != nil {
+		minAbandon = r.cfg.CallbackRules(tp.ID).MinAbandonWait.D()
+	}
+	n := rec.Count(minAbandon)
+	offered, answered, abandoned, short := n.Offered, n.Answered, n.Abandoned, n.Short
 	for _, row := range r.rows(i, rec.Topic) {
 		if !offered {
 			continue
