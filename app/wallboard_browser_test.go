@@ -191,17 +191,37 @@ func TestWallboardInABrowser(t *testing.T) {
 	textOf(t, ctx, "#callbacks caption", "Обратные звонки: 0 ожидают")
 
 	// Listening from the keyboard: 1003 takes a call, Listen appears
-	// beside them; Enter on it rings the supervisor's phone, the status
-	// line says so and the row shows the monitor with Stop.
+	// beside them; the focus stays on it while the board refreshes (1002
+	// signs in meanwhile); Enter on it rings the supervisor's phone, the
+	// status line says so and the row shows the monitor with Stop.
 	h.login("PJSIP/1003")
 	c, opLeg := h.talking("79007770021", "PJSIP/1003")
 	listen := `#operators tr[data-agent="1003"] button.mon-listen`
+	other := `#operators tr[data-agent="1002"] .state`
+	var before string
 	err = chromedp.Run(ctx,
 		chromedp.WaitVisible(listen, chromedp.ByQuery),
 		chromedp.Focus(listen, chromedp.ByQuery),
-		chromedp.KeyEvent("\r"),
+		chromedp.Text(other, &before, chromedp.ByQuery),
 	)
 	if err != nil {
+		t.Fatalf("focusing Listen: %v", err)
+	}
+	h.login("PJSIP/1002")
+	var refreshed, focused bool
+	q, _ := json.Marshal(other)
+	b, _ := json.Marshal(before)
+	err = chromedp.Run(ctx,
+		chromedp.Poll(fmt.Sprintf(`document.querySelector(%s).innerText !== %s`, q, b), &refreshed, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, listen), &focused),
+	)
+	if err != nil || !refreshed {
+		t.Fatalf("the board did not show 1002 signing in: %v", err)
+	}
+	if !focused {
+		t.Fatal("the board's refresh took the keyboard focus off Listen")
+	}
+	if err := chromedp.Run(ctx, chromedp.KeyEvent("\r")); err != nil {
 		t.Fatalf("listening from the page: %v", err)
 	}
 	textOf(t, ctx, "#wb-msg", "Звоним на ваш телефон "+supervisor)
