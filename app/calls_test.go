@@ -113,8 +113,8 @@ func TestCallersServedByPriorityThenArrival(t *testing.T) {
 }
 
 // Two Kazakh callers wait with no operator logged in. Each hears its place
-// and its wait in Kazakh from hotline's own sounds — "number_2", then
-// "minutes_6", the file that says "алты минут" — and never Asterisk's
+// and its wait in Kazakh from hotline's own sounds — "position_2", then
+// "wait_6", the file that says the wait intro and "алты минут" — and never Asterisk's
 // number: or digits: media, which would be English. The emulated Asterisk
 // has only the sounds hotline renders, as a real one has no Kazakh core
 // sounds.
@@ -136,13 +136,14 @@ func TestKazakhCallerHearsPositionAndWaitInKazakh(t *testing.T) {
 		pos, minutes  int
 		minutesPhrase string
 	}{{a, 1, 3, "үш минут"}, {b, 2, 6, "алты минут"}} {
-		want := []string{
-			"sound:hotline/kk/queue_position_intro", "sound:hotline/kk/" + spoken.PositionSound(tc.pos),
-			"sound:hotline/kk/estimated_wait_intro", "sound:hotline/kk/" + spoken.MinutesSound(tc.minutes),
-		}
+		want := []string{"sound:hotline/kk/" + spoken.PositionPhrase(tc.pos), "sound:hotline/kk/" + spoken.WaitPhrase(tc.minutes)}
 		h.eventually("caller "+tc.c.ID()+" told its wait", func() bool { return containsRun(tc.c.Played(), want) })
-		if got, _ := spoken.Minutes("kk", tc.minutes); got != tc.minutesPhrase {
-			t.Errorf("%s says %q, want %q", want[3], got, tc.minutesPhrase)
+		phrases, err := spoken.Sounds("kk", cfg.Prompts[config.PromptPositionIntro]["kk"], cfg.Prompts[config.PromptWaitIntro]["kk"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, wantText := phrases[spoken.WaitPhrase(tc.minutes)], cfg.Prompts[config.PromptWaitIntro]["kk"]+" "+tc.minutesPhrase; got != wantText {
+			t.Errorf("%s says %q, want %q", want[1], got, wantText)
 		}
 		// The language menu is in Russian; from the caller's choice on,
 		// everything is Kazakh, and all of it is hotline's own sounds.
@@ -168,18 +169,16 @@ func TestAnswerDuringAnnouncementStopsItWhole(t *testing.T) {
 	}
 	// The intro lasts long enough (×timeScale) for the operator to answer
 	// during it.
-	h := newHarnessWith(t, cfg, emulator.Options{SoundDurations: map[string]time.Duration{
-		"sound:hotline/ru/queue_position_intro": 50 * time.Second}})
+	position, wait := "sound:hotline/ru/"+spoken.PositionPhrase(1), "sound:hotline/ru/"+spoken.WaitPhrase(3)
+	h := newHarnessWith(t, cfg, emulator.Options{SoundDurations: map[string]time.Duration{position: 50 * time.Second}})
 	c := h.emu.Call(emulator.Caller{Number: "79001230003", Script: choose("1", "3")})
-	h.eventually("caller hears the announcement", func() bool {
-		return slices.Contains(c.Played(), "sound:hotline/ru/queue_position_intro")
-	})
+	h.eventually("caller hears the announcement", func() bool { return slices.Contains(c.Played(), position) })
 	h.login("PJSIP/1001")
 	h.waitClosed(c.Bridged(), "caller bridged with 1001")
 	if n := c.Orphans(); n != 0 {
 		t.Fatalf("%d announcement item(s) started after the stop: played %v", n, c.Played())
 	}
-	if slices.Contains(c.Played(), "sound:hotline/ru/estimated_wait_intro") {
+	if slices.Contains(c.Played(), wait) {
 		t.Fatalf("the announcement went on after the operator answered: %v", c.Played())
 	}
 }
@@ -189,17 +188,14 @@ func TestAnswerDuringAnnouncementStopsItWhole(t *testing.T) {
 // and the number sounds, in its languages.
 func renderedSound(t *testing.T, cfg *config.Config) func(media string) bool {
 	t.Helper()
+	sounds, err := cfg.Sounds()
+	if err != nil {
+		t.Fatal(err)
+	}
 	have := map[string]bool{}
-	for _, l := range cfg.Languages {
-		sounds, err := spoken.Sounds(l.Code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for name := range sounds {
-			have["sound:hotline/"+l.Code+"/"+name] = true
-		}
-		for name := range cfg.Prompts {
-			have["sound:hotline/"+l.Code+"/"+name] = true
+	for name, texts := range sounds {
+		for lang := range texts {
+			have["sound:hotline/"+lang+"/"+name] = true
 		}
 	}
 	return func(media string) bool { return have[media] }

@@ -341,13 +341,11 @@ func peerOf(hd *emulator.CallHandle) string {
 }
 
 // positionsHeard extracts N from every "you are number N" the caller heard
-// (the sound after the intro is sound:hotline/<lang>/number_N).
+// (sound:hotline/<lang>/position_N).
 func positionsHeard(hd *emulator.CallHandle) []string {
 	var out []string
-	played := hd.Played()
-	for i, m := range played {
-		if strings.HasSuffix(m, "/queue_position_intro") && i+1 < len(played) {
-			_, n, _ := strings.Cut(played[i+1], "/number_")
+	for _, m := range hd.Played() {
+		if _, n, ok := strings.Cut(m, "/position_"); ok {
 			out = append(out, n)
 		}
 	}

@@ -121,9 +121,9 @@ func TestRouterKillEveryPhase(t *testing.T) {
 	talking := tr.place(kindScripted, topicSocial) // 1002
 	r.eventually("the first caller talking", within, func() bool { return talking.h.State() == "bridged" })
 	waiting := tr.place(kindPatient, topicSocial) // behind the conversation
-	r.eventually("a caller waiting", within, func() bool { return heard(waiting.h, "/queue_position_intro") })
+	r.eventually("a caller waiting", within, func() bool { return heard(waiting.h, "/position_") })
 	down := tr.place(kindScripted, topicElderly) // unstaffed: waits until it hangs up
-	r.eventually("a caller waiting in the unstaffed topic", within, func() bool { return heard(down.h, "/queue_position_intro") })
+	r.eventually("a caller waiting in the unstaffed topic", within, func() bool { return heard(down.h, "/position_") })
 	keying := tr.place(kindKeying, nil)
 	r.eventually("the withheld caller keying its number", within, func() bool {
 		return strings.HasSuffix(strings.Join(keying.h.DigitsSent(), ""), "187") && heard(keying.h, "/enter_number")
@@ -148,7 +148,7 @@ func TestRouterKillEveryPhase(t *testing.T) {
 		"talking":       talking.h.State() == "bridged",
 		"waiting":       waiting.h.State() == "up" && waiting.h.OnMOH(),
 		"keying":        keying.h.State() == "up" && strings.HasSuffix(strings.Join(keying.h.DigitsSent(), ""), "87"),
-		"menu":          inMenu.h.State() == "up" && !heard(inMenu.h, "/queue_position_intro") && !inMenu.h.OnMOH(),
+		"menu":          inMenu.h.State() == "up" && !heard(inMenu.h, "/position_") && !inMenu.h.OnMOH(),
 		"being offered": offered.h.State() == "up",
 		"down-hanger":   down.h.State() == "up",
 	}

@@ -135,10 +135,10 @@ func (tr *traffic) place(kind string, topic []string) *citizen {
 		cl.HangupAfterBridged, cl.HangupAt = 300*time.Millisecond, 3*time.Second
 	case kindAbandoner:
 		cl.HangupAfterBridged, cl.HangupAt = 300*time.Millisecond, 3*time.Second
-		steps = append(steps, emulator.Step{OnMedia: "/queue_position_intro", Delay: 3 * minAbandonWait, Hangup: true})
+		steps = append(steps, emulator.Step{OnMedia: "/position_", Delay: 3 * minAbandonWait, Hangup: true})
 	case kindQuick:
 		cl.HangupAfterBridged, cl.HangupAt = 300*time.Millisecond, 3*time.Second
-		steps = append(steps, emulator.Step{OnMedia: "/queue_position_intro", Delay: 50 * time.Millisecond, Hangup: true})
+		steps = append(steps, emulator.Step{OnMedia: "/position_", Delay: 50 * time.Millisecond, Hangup: true})
 	case kindMenu:
 		cl.HangupAt = 30 * time.Millisecond
 		steps = nil
@@ -193,7 +193,7 @@ func (tr *traffic) observe(c *citizen) {
 			c.bridged = true
 		default:
 		}
-		if c.waitingAt.IsZero() && !c.bridged && (c.h.OnMOH() || heard(c.h, "/queue_position_intro")) {
+		if c.waitingAt.IsZero() && !c.bridged && (c.h.OnMOH() || heard(c.h, "/position_")) {
 			c.waitingAt = time.Now()
 		}
 	}

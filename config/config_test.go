@@ -156,7 +156,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		{"spoken_numbers.yaml", []string{
 			`12: languages[2]: hotline cannot say numbers in "tt" (queue positions and waits are spoken in en, kk, ru, uk)`,
-			`27: prompt "minutes_5": the name is taken by the sounds hotline renders for numbers (number_N, number_over_N, minutes_N, minutes_over_N, digit_D); choose another`,
+			`27: prompt "minutes_5": the name is taken by the sounds hotline renders for numbers (number_N, minutes_N, position_N, wait_N, their _over_N, digit_D); choose another`,
 		}},
 		{"syntax_error.yaml", []string{
 			`4: YAML syntax: could not find expected ':'`,

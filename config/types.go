@@ -201,6 +201,14 @@ type Recordings struct {
 // DefaultRecordingRetention is recordings.retention when not set (30 days).
 const DefaultRecordingRetention = Duration(720 * time.Hour)
 
+// The position announcement's intro prompts: the router plays them with
+// the number (package spoken), as one sound each that hotline prompts
+// renders from these prompts' texts.
+const (
+	PromptPositionIntro = "queue_position_intro" // "You are number"
+	PromptWaitIntro     = "estimated_wait_intro" // "Your estimated waiting time is"
+)
+
 // RecordingNotice is the prompt that tells a caller their conversation may
 // be recorded. It is played only to callers of a topic that records; no
 // other prompt may say so unless every topic records (see

@@ -449,7 +449,7 @@ func (v *validator) prompts() {
 		}
 		if spoken.IsSoundName(name) {
 			// hotline prompts renders these files itself.
-			v.errorf(at("prompts", name), "prompt %q: the name is taken by the sounds hotline renders for numbers (number_N, number_over_N, minutes_N, minutes_over_N, digit_D); choose another", name)
+			v.errorf(at("prompts", name), "prompt %q: the name is taken by the sounds hotline renders for numbers (number_N, minutes_N, position_N, wait_N, their _over_N, digit_D); choose another", name)
 		}
 		for _, l := range v.cfg.Languages {
 			if strings.TrimSpace(set[l.Code]) == "" {

@@ -698,7 +698,9 @@ func (c *call) stopMOH() {
 // announcePosition plays "you are number N, about M minutes" over a pause in
 // the music. The numbers are hotline's own sounds in the caller's language
 // (package spoken), not Asterisk's number: media, which has no Kazakh or
-// Ukrainian and cannot make "минута" agree with the number.
+// Ukrainian and cannot make "минута" agree with the number. Each half is
+// one sound with its intro prompt: a list is played item by item (so that
+// a stop stops it), and every item costs a request and an event.
 func (c *call) announcePosition() callEvent {
 	if c.announceID != "" {
 		return evAnnounced{Playing: true}
@@ -713,10 +715,7 @@ func (c *call) announcePosition() callEvent {
 	if minutes < 1 {
 		minutes = 1
 	}
-	media := []string{
-		c.sound(promptPosition), c.sound(spoken.PositionSound(pos)),
-		c.sound(promptWait), c.sound(spoken.MinutesSound(minutes)),
-	}
+	media := []string{c.sound(spoken.PositionPhrase(pos)), c.sound(spoken.WaitPhrase(minutes))}
 	offer := c.offerVirtualHold(pos, wait)
 	if offer {
 		media = append(media, c.sound(promptCallbackOffer))
@@ -737,12 +736,11 @@ func (c *call) announcePosition() callEvent {
 }
 
 // Prompt names the router itself plays; the config must define them. The
-// number sounds played with them come from package spoken, and hotline
+// number sounds come from package spoken (the position announcement's
+// with config.PromptPositionIntro and PromptWaitIntro in them), and hotline
 // prompts renders those for every language of the config.
 const (
-	promptPosition = "queue_position_intro" // "You are number"
-	promptWait     = "estimated_wait_intro" // "Estimated waiting time"
-	promptGoodbye  = "goodbye"
+	promptGoodbye = "goodbye"
 	// promptOperatorDropped: "the line to the operator dropped; you keep
 	// your place in line".
 	promptOperatorDropped = "operator_dropped"

@@ -66,7 +66,7 @@ func runConfigCheck(_ context.Context, clk clock, args []string, stdout, stderr 
 		}
 		if *sounds != "" {
 			// A missing file would silence a live call; report it now.
-			texts, err := promptTexts(cfg)
+			texts, err := cfg.Sounds()
 			if err != nil {
 				failed++
 				fmt.Fprintf(stderr, "%s: %v\n", path, err)

@@ -132,7 +132,7 @@ func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"config", "check", "--sounds", dir, cfgPath}, &out, &errb); code != 1 ||
 		!strings.Contains(errb.String(), "sound files missing") ||
-		!strings.Contains(errb.String(), filepath.Join(dir, "hotline", "kk", "minutes_21.wav")) {
+		!strings.Contains(errb.String(), filepath.Join(dir, "hotline", "kk", "wait_21.wav")) {
 		t.Fatalf("check before rendering: exit %d, stderr %q", code, errb.String())
 	}
 	out.Reset()
@@ -146,7 +146,7 @@ func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	texts, err := promptTexts(cfg)
+	texts, err := cfg.Sounds()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestPromptsRenderEveryPromptAndCheckFindsThem(t *testing.T) {
 			files = append(files, filepath.Join(dir, "hotline", l.Code, name+".wav"))
 		}
 	}
-	for _, name := range []string{"queue_position_intro", "number_1", "number_100", "number_over_100", "minutes_1", "minutes_60", "minutes_over_60", "digit_0", "digit_9"} {
+	for _, name := range []string{"queue_position_intro", "position_1", "position_100", "position_over_100", "wait_1", "wait_60", "wait_over_60", "digit_0", "digit_9"} {
 		if _, ok := texts[name]; !ok {
 			t.Errorf("%s is not among the rendered sounds", name)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/prompts"
-	"github.com/hotline-acd/hotline/internal/spoken"
 )
 
 // runPrompts is `hotline prompts`: speak every prompt of the config, and the
@@ -35,7 +34,7 @@ func runPrompts(ctx context.Context, clk clock, args []string, stdout, stderr io
 		fmt.Fprintln(stderr, err)
 		return errReported
 	}
-	texts, err := promptTexts(cfg)
+	texts, err := cfg.Sounds()
 	if err != nil {
 		return err
 	}
@@ -50,34 +49,6 @@ func runPrompts(ctx context.Context, clk clock, args []string, stdout, stderr io
 	fmt.Fprintf(stdout, "%d prompts and %d number sounds × %d languages in %s/%s (%s)\n",
 		len(cfg.Prompts), len(texts)-len(cfg.Prompts), len(cfg.Languages), *out, prompts.Dir, clk().Sub(start).Round(100*time.Millisecond))
 	return nil
-}
-
-// promptTexts is every sound hotline plays, name -> language -> text: the
-// config's prompts and, in each of its languages, the number phrases the
-// router says instead of Asterisk's number: media.
-func promptTexts(cfg *config.Config) (map[string]map[string]string, error) {
-	m := make(map[string]map[string]string, len(cfg.Prompts))
-	for name, set := range cfg.Prompts {
-		m[name] = set
-	}
-	for _, l := range cfg.Languages {
-		sounds, err := spoken.Sounds(l.Code)
-		if err != nil {
-			return nil, fmt.Errorf("prompts: %w", err)
-		}
-		for name, text := range sounds {
-			// Load rejects a prompt named like a number sound; this keeps
-			// a config built in code from overwriting one silently.
-			if _, taken := cfg.Prompts[name]; taken {
-				return nil, fmt.Errorf("prompts: prompt %q has the name of a number sound", name)
-			}
-			if m[name] == nil {
-				m[name] = map[string]string{}
-			}
-			m[name][l.Code] = text
-		}
-	}
-	return m, nil
 }
 
 func languageCodes(cfg *config.Config) []string {

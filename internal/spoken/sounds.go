@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Caps on what the queue announcement says exactly. Beyond them the caller
@@ -18,42 +19,45 @@ const (
 
 // The sound names, under hotline/<lang>/, that carry the phrases:
 //
-//	number_<n>       n = 1..MaxPosition   the cardinal, "двадцать один"
-//	number_over_100  beyond MaxPosition   "больше ста"
-//	minutes_<n>      n = 1..MaxMinutes    the whole phrase, "двадцать одна минута"
-//	minutes_over_60  beyond MaxMinutes    "больше часа"
-//	digit_<d>        d = 0..9             one digit, for reading a number back
+//	position_<n>       n = 1..MaxPosition   the position intro prompt and n: "Ваш номер в очереди: пять"
+//	position_over_100  beyond MaxPosition   "…: больше ста"
+//	wait_<n>           n = 1..MaxMinutes    the wait intro prompt and n minutes: "…: двадцать одна минута"
+//	wait_over_60       beyond MaxMinutes    "…: больше часа"
+//	digit_<d>          d = 0..9             one digit, for reading a number back
 //
-// A minutes sound holds the numeral and the noun together because in ru
-// and uk the numeral's gender and the noun's form depend on each other.
-var (
-	positionOver = fmt.Sprintf("number_over_%d", MaxPosition)
-	minutesOver  = fmt.Sprintf("minutes_over_%d", MaxMinutes)
-	soundName    = regexp.MustCompile(`^(number|minutes)_(over_)?[0-9]+$|^digit_[0-9]$`)
-)
+// The numeral and the noun are one phrase because in ru and uk the
+// numeral's gender and the noun's form depend on each other; the intro
+// prompt is in the same sound so that the announcement is two playbacks,
+// not four (each costs hotline a request and an event). number_<n> and
+// minutes_<n> (the numbers without the intro, rendered before) stay
+// reserved, so a config prompt cannot take a name an old sounds directory
+// still holds.
+var soundName = regexp.MustCompile(`^(number|minutes|position|wait)_(over_)?[0-9]+$|^digit_[0-9]$`)
 
-// PositionSound names the sound saying queue position n. Positions start
-// at 1; a smaller n is said as 1 rather than as nothing.
-func PositionSound(n int) string {
+// PositionPhrase names the sound saying the position intro and queue
+// position n. Positions start at 1; a smaller n is said as 1 rather than
+// as nothing.
+func PositionPhrase(n int) string {
 	switch {
 	case n > MaxPosition:
-		return positionOver
+		return fmt.Sprintf("position_over_%d", MaxPosition)
 	case n < 1:
 		n = 1
 	}
-	return "number_" + strconv.Itoa(n)
+	return "position_" + strconv.Itoa(n)
 }
 
-// MinutesSound names the sound saying a wait of n minutes; a wait under
-// a minute is said as one minute, as the announcement rounds up.
-func MinutesSound(n int) string {
+// WaitPhrase names the sound saying the wait intro and a wait of n
+// minutes; a wait under a minute is said as one minute, as the
+// announcement rounds up.
+func WaitPhrase(n int) string {
 	switch {
 	case n > MaxMinutes:
-		return minutesOver
+		return fmt.Sprintf("wait_over_%d", MaxMinutes)
 	case n < 1:
 		n = 1
 	}
-	return "minutes_" + strconv.Itoa(n)
+	return "wait_" + strconv.Itoa(n)
 }
 
 // DigitSounds names one digit_<d> sound per digit of s, in order, for
@@ -76,21 +80,24 @@ func digitSound(d int) string { return "digit_" + strconv.Itoa(d) }
 func IsSoundName(name string) bool { return soundName.MatchString(name) }
 
 // Sounds returns every sound name above with its text in lang, for
-// rendering and for checking that the files exist.
-func Sounds(lang string) (map[string]string, error) {
+// rendering and for checking that the files exist: the position and wait
+// phrases each after their intro (the config's prompts in lang; an empty
+// intro leaves the number alone), and the digits.
+func Sounds(lang, positionIntro, waitIntro string) (map[string]string, error) {
 	w, err := wordsFor(lang)
 	if err != nil {
 		return nil, err
 	}
+	join := func(intro, phrase string) string { return strings.TrimSpace(intro + " " + phrase) }
 	m := make(map[string]string, MaxPosition+MaxMinutes+2+10)
 	for n := 1; n <= MaxPosition; n++ {
-		m[PositionSound(n)] = w.cardinal(n, masculine)
+		m[PositionPhrase(n)] = join(positionIntro, w.cardinal(n, masculine))
 	}
-	m[positionOver] = w.morePositions
+	m[PositionPhrase(MaxPosition+1)] = join(positionIntro, w.morePositions)
 	for n := 1; n <= MaxMinutes; n++ {
-		m[MinutesSound(n)] = w.minutes(n)
+		m[WaitPhrase(n)] = join(waitIntro, w.minutes(n))
 	}
-	m[minutesOver] = w.moreMinutes
+	m[WaitPhrase(MaxMinutes+1)] = join(waitIntro, w.moreMinutes)
 	for d := 0; d <= 9; d++ {
 		m[digitSound(d)] = w.cardinal(d, masculine)
 	}

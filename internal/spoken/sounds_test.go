@@ -10,16 +10,16 @@ func TestSoundNames(t *testing.T) {
 	for _, tc := range []struct {
 		got, want string
 	}{
-		{PositionSound(1), "number_1"},
-		{PositionSound(37), "number_37"},
-		{PositionSound(MaxPosition), "number_100"},
-		{PositionSound(MaxPosition + 1), "number_over_100"},
-		{PositionSound(0), "number_1"},
-		{MinutesSound(1), "minutes_1"},
-		{MinutesSound(0), "minutes_1"},
-		{MinutesSound(MaxMinutes), "minutes_60"},
-		{MinutesSound(MaxMinutes + 1), "minutes_over_60"},
-		{MinutesSound(600), "minutes_over_60"},
+		{PositionPhrase(1), "position_1"},
+		{PositionPhrase(37), "position_37"},
+		{PositionPhrase(MaxPosition), "position_100"},
+		{PositionPhrase(MaxPosition + 1), "position_over_100"},
+		{PositionPhrase(0), "position_1"},
+		{WaitPhrase(1), "wait_1"},
+		{WaitPhrase(0), "wait_1"},
+		{WaitPhrase(MaxMinutes), "wait_60"},
+		{WaitPhrase(MaxMinutes + 1), "wait_over_60"},
+		{WaitPhrase(600), "wait_over_60"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
@@ -39,18 +39,18 @@ func TestCapsMatchTheirPhrases(t *testing.T) {
 
 func TestSounds(t *testing.T) {
 	want := map[string]map[string]string{
-		"ru": {"number_1": "один", "number_21": "двадцать один", "minutes_1": "одна минута", "minutes_2": "две минуты",
-			"minutes_5": "пять минут", "minutes_21": "двадцать одна минута", "number_over_100": "больше ста",
-			"minutes_over_60": "больше часа", "digit_0": "ноль", "digit_2": "два"},
-		"uk": {"number_5": "п'ять", "minutes_1": "одна хвилина", "minutes_2": "дві хвилини", "minutes_5": "п'ять хвилин",
-			"number_over_100": "понад сто", "minutes_over_60": "понад годину", "digit_0": "нуль"},
-		"kk": {"number_5": "бес", "number_100": "жүз", "minutes_1": "бір минут", "minutes_5": "бес минут",
-			"number_over_100": "жүзден астам", "minutes_over_60": "бір сағаттан астам", "digit_0": "нөл", "digit_9": "тоғыз"},
-		"en": {"number_1": "one", "minutes_1": "one minute", "minutes_60": "sixty minutes",
-			"number_over_100": "more than one hundred", "minutes_over_60": "more than an hour", "digit_0": "zero"},
+		"ru": {"position_1": "один", "position_21": "двадцать один", "wait_1": "одна минута", "wait_2": "две минуты",
+			"wait_5": "пять минут", "wait_21": "двадцать одна минута", "position_over_100": "больше ста",
+			"wait_over_60": "больше часа", "digit_0": "ноль", "digit_2": "два"},
+		"uk": {"position_5": "п'ять", "wait_1": "одна хвилина", "wait_2": "дві хвилини", "wait_5": "п'ять хвилин",
+			"position_over_100": "понад сто", "wait_over_60": "понад годину", "digit_0": "нуль"},
+		"kk": {"position_5": "бес", "position_100": "жүз", "wait_1": "бір минут", "wait_5": "бес минут",
+			"position_over_100": "жүзден астам", "wait_over_60": "бір сағаттан астам", "digit_0": "нөл", "digit_9": "тоғыз"},
+		"en": {"position_1": "one", "wait_1": "one minute", "wait_60": "sixty minutes",
+			"position_over_100": "more than one hundred", "wait_over_60": "more than an hour", "digit_0": "zero"},
 	}
 	for _, lang := range Languages() {
-		m, err := Sounds(lang)
+		m, err := Sounds(lang, "", "") // no intro: the numbers alone
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,15 +68,44 @@ func TestSounds(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Sounds("de"); err == nil {
+	if _, err := Sounds("de", "", ""); err == nil {
 		t.Error("Sounds(de) accepted")
+	}
+}
+
+// The position and wait sounds are the intro prompt and the number
+// phrase in one.
+func TestSoundsWithIntros(t *testing.T) {
+	for _, tc := range []struct {
+		lang, position, wait string
+		want                 map[string]string
+	}{
+		{"ru", "Ваш номер в очереди:", "Примерное время ожидания:", map[string]string{
+			"position_1": "Ваш номер в очереди: один", "position_21": "Ваш номер в очереди: двадцать один",
+			"position_over_100": "Ваш номер в очереди: больше ста", "wait_1": "Примерное время ожидания: одна минута",
+			"wait_5": "Примерное время ожидания: пять минут", "wait_over_60": "Примерное время ожидания: больше часа"}},
+		{"kk", "Сіздің кезектегі нөміріңіз:", "Күтудің шамамен уақыты:", map[string]string{
+			"position_5": "Сіздің кезектегі нөміріңіз: бес", "wait_6": "Күтудің шамамен уақыты: алты минут"}},
+		// No intro text: the number alone, no stray space.
+		{"en", "", " ", map[string]string{"position_2": "two", "wait_1": "one minute"}},
+	} {
+		m, err := Sounds(tc.lang, tc.position, tc.wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, text := range tc.want {
+			if m[name] != text {
+				t.Errorf("%s: %s = %q, want %q", tc.lang, name, m[name], text)
+			}
+		}
 	}
 }
 
 func TestIsSoundName(t *testing.T) {
 	for name, want := range map[string]bool{
 		"number_5": true, "number_500": true, "number_over_100": true, "minutes_1": true,
-		"minutes_over_60": true, "digit_0": true,
+		"minutes_over_60": true, "digit_0": true, "position_7": true, "position_over_100": true,
+		"wait_12": true, "wait_over_60": true, "wait_music": false, "position_intro": false,
 		"number_readback": false, "minutes": false, "digit_10": false, "number_": false,
 		"queue_position_intro": false, "confirm_number": false,
 	} {
