@@ -69,10 +69,17 @@ type TopicLoad struct {
 
 // Dist is a distribution of durations.
 type Dist struct {
-	Kind   string            `yaml:"dist"` // exponential, lognormal, empirical, fixed
+	Kind   string            `yaml:"dist"` // exponential, lognormal, empirical, fixed, records
 	Mean   config.Duration   `yaml:"mean"`
 	SD     config.Duration   `yaml:"sd"`     // lognormal
 	Values []config.Duration `yaml:"values"` // empirical: drawn with equal weight
+	// Records is a file of hotline's call records (what GET
+	// /api/v1/records answers), relative to the scenario: dist records
+	// draws the topic's talk or patience from them (fromrecords.go).
+	Records string `yaml:"records"`
+
+	sample   []time.Duration // records, talk
+	patience survival        // records, patience
 }
 
 // Shift is a group of operators working the same hours.
@@ -215,6 +222,7 @@ func (s *Scenario) check(cfg *config.Config) error {
 		langs[l.Code] = true
 	}
 	n := s.Intervals()
+	files := recordFiles{}
 	for _, id := range s.TopicIDs() {
 		t := s.Topics[id]
 		at := "topics." + id
@@ -253,6 +261,21 @@ func (s *Scenario) check(cfg *config.Config) error {
 		}
 		t.Talk.check(p, at+".talk", true)
 		t.Patience.check(p, at+".patience", true)
+		for _, d := range []struct {
+			dist *Dist
+			at   string
+			talk bool
+		}{{&t.Talk, at + ".talk", true}, {&t.Patience, at + ".patience", false}} {
+			if d.dist.Kind != "records" || d.dist.Records == "" {
+				continue
+			}
+			recs, err := files.load(s.file, d.dist.Records)
+			if err != nil {
+				p.at(d.at+".records", "records: %v", err)
+			} else if msg := d.dist.fromRecords(recs, id, d.talk); msg != "" {
+				p.at(d.at+".records", "%s", msg)
+			}
+		}
 		if t.AcceptCallback < 0 || t.AcceptCallback > 1 {
 			p.at(at+".accept_callback", "accept_callback is a share in 0..1")
 		}
@@ -326,7 +349,7 @@ func (d *Dist) check(p *problems, at string, required bool) {
 	switch d.Kind {
 	case "":
 		if required {
-			p.at(at, "a distribution is required (dist: exponential, lognormal, empirical or fixed)")
+			p.at(at, "a distribution is required (dist: exponential, lognormal, empirical, fixed or records)")
 		}
 	case "exponential", "fixed":
 		if d.Mean <= 0 {
@@ -340,8 +363,12 @@ func (d *Dist) check(p *problems, at string, required bool) {
 		if len(d.Values) == 0 {
 			p.at(at, "empirical needs values")
 		}
+	case "records":
+		if d.Records == "" {
+			p.at(at, "dist records needs records: a file of the topic's call records (what GET /api/v1/records answers)")
+		}
 	default:
-		p.at(at, "dist %q is not exponential, lognormal, empirical or fixed", d.Kind)
+		p.at(at, "dist %q is not exponential, lognormal, empirical, fixed or records", d.Kind)
 	}
 }
 
@@ -360,6 +387,11 @@ func (d Dist) Draw(r *rand.Rand) time.Duration {
 		s = math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64())
 	case "empirical":
 		return d.Values[r.IntN(len(d.Values))].D()
+	case "records":
+		if d.sample != nil {
+			return d.sample[r.IntN(len(d.sample))]
+		}
+		return d.patience.draw(r)
 	default:
 		return d.Mean.D()
 	}
