@@ -128,20 +128,29 @@ var erlangCases = []erlangCase{
 // simulator on the real router and Redis scripts agrees with Erlang A:
 // the share answered within the target and the abandon share within ±2
 // points, the ASA within ±5 % (or 0.5 s when it is under 10 s: light
-// loads barely wait). -short runs every fourth case; HOTLINE_SIM_LONG=1
-// simulates four times as many calls per case and holds the bounds
-// strictly; the default run widens them to three standard errors of its
-// own batches where its span cannot resolve them (logged per case).
+// loads barely wait). -short runs every fourth case.
+//
+// A run's own standard error (from batches by arrival time) says whether
+// it resolves those bounds: near a critical load the queue wanders slowly,
+// and 48 simulated hours of 20 operators at 1.1 n still put the SL's
+// standard error at 1.3 points (four seeds gave 57.9, 61.0, 61.9 and 61.5 %
+// against Erlang A's 59.9 %). HOTLINE_SIM_LONG=1 is the strict check: it
+// adds independent runs (other seeds) to a case until three standard
+// errors fit inside every bound, then holds the bounds as they are. The
+// default run makes one run per case and widens a bound it cannot resolve
+// to three standard errors (logged per case).
 func TestErlangA(t *testing.T) {
 	const (
 		talk     = 60 * time.Second
 		patience = 120 * time.Second
 		within   = 20 * time.Second
+		calls    = 6000
+		minSpan  = 3 * time.Hour
 	)
-	calls, minSpan := 6000, 3*time.Hour
 	strict := os.Getenv("HOTLINE_SIM_LONG") == "1"
+	maxRuns := 1
 	if strict {
-		calls, minSpan = 4*calls, 4*minSpan
+		maxRuns = 40
 	}
 	cases := erlangCases
 	if raceOn {
@@ -165,7 +174,7 @@ func TestErlangA(t *testing.T) {
 			// Enough calls, and enough hours: near a critical load the
 			// queue wanders slowly, and a short span is one sample of it.
 			span := max(time.Duration(float64(calls)/lam*float64(time.Second)), minSpan)
-			if c.n <= 30 && math.Abs(c.rho-1) <= 0.1 {
+			if c.n <= 30 && math.Abs(c.rho-1) <= 0.1+1e-9 { // 1.1-1 is 0.10000000000000009
 				// Critical loads of small teams wander longest for
 				// their calls: twelve hours (cheap at their rates).
 				span = max(span, 4*minSpan)
@@ -188,84 +197,117 @@ topics:
 staff: [%d]
 `, hours, lam*3600, talk, patience, c.n)
 			sc := scenario(t, cfg, yaml)
-			res := run(t, Options{Config: cfg, Scenario: sc, Seed: uint64(c.n*100) + uint64(c.rho*100), Redis: rdb, SweepEvery: time.Minute})
 			from := sc.Start.Add(warm)
 			to := sc.Start.Add(time.Duration(hours)*time.Hour - cool)
-			// Ten batches by arrival time give the run's own standard error:
-			// near a critical load the queue wanders slowly and a few hours
-			// are few independent samples of it.
-			const batches = 10
-			var b [batches]struct {
-				offered, inTime, abandoned, answered int
-				waits                                time.Duration
-			}
-			for _, r := range res.Records {
-				if strings.HasPrefix(r.CallID, "cb-") || r.Arrival.Before(from) || !r.Arrival.Before(to) {
-					continue
-				}
-				k := int(r.Arrival.Sub(from) * batches / to.Sub(from))
-				b[k].offered++
-				switch {
-				case !r.AnsweredAt.IsZero():
-					b[k].answered++
-					b[k].waits += r.Wait
-					if r.Wait <= within {
-						b[k].inTime++
-					}
-				case r.Outcome == records.OutcomeAbandoned:
-					b[k].abandoned++
-				}
-			}
-			var offered, inTime, abandoned, answered int
-			var waits time.Duration
-			for _, x := range b {
-				offered, inTime, abandoned, answered, waits = offered+x.offered, inTime+x.inTime, abandoned+x.abandoned, answered+x.answered, waits+x.waits
-			}
-			if offered < calls/2 {
-				t.Fatalf("only %d calls measured", offered)
-			}
-			gotSL := float64(inTime) / float64(offered)
-			gotAb := float64(abandoned) / float64(offered)
-			gotASA := waits.Seconds() / float64(max(answered, 1))
-			se := func(f func(int) float64) float64 {
-				var sum, sq float64
-				for k := range batches {
-					v := f(k)
-					sum += v
-					sq += v * v
-				}
-				mean := sum / batches
-				return math.Sqrt(max(sq/batches-mean*mean, 0) / (batches - 1))
-			}
-			seSL := se(func(k int) float64 { return float64(b[k].inTime) / float64(max(b[k].offered, 1)) })
-			seAb := se(func(k int) float64 { return float64(b[k].abandoned) / float64(max(b[k].offered, 1)) })
-			seASA := se(func(k int) float64 { return b[k].waits.Seconds() / float64(max(b[k].answered, 1)) })
 			wantSL, wantAb, wantASA := erlangA(lam, mu, theta, c.n, within.Seconds())
-			t.Logf("%d calls: SL %.1f%% ±%.1f (Erlang A %.1f%%), abandoned %.1f%% ±%.1f (%.1f%%), ASA %.2fs ±%.2f (%.2fs)",
-				offered, 100*gotSL, 100*seSL, 100*wantSL, 100*gotAb, 100*seAb, 100*wantAb, gotASA, seASA, wantASA)
-			// The bound: ±2 points (±5 % of the ASA, or 0.5 s under 10 s),
-			// widened to three standard errors of this run when it is too
-			// short to resolve that (HOTLINE_SIM_LONG=1 runs four times as
-			// long and is the strict check).
+			tol := 0.05 * wantASA
+			if wantASA < 10 {
+				tol = max(tol, 0.5)
+			}
+			// Ten batches by arrival time per run give the standard error:
+			// a batch of a few hours is close to independent of the next,
+			// and runs of other seeds are independent.
+			const batches = 10
+			var b []erlangBatch
+			var st erlangStats
+			runs := 0
+			for runs < maxRuns {
+				seed := uint64(c.n*100) + uint64(c.rho*100) + uint64(runs)*7919
+				res := run(t, Options{Config: cfg, Scenario: sc, Seed: seed, Redis: rdb, SweepEvery: time.Minute})
+				runs++
+				one := make([]erlangBatch, batches)
+				for _, r := range res.Records {
+					if strings.HasPrefix(r.CallID, "cb-") || r.Arrival.Before(from) || !r.Arrival.Before(to) {
+						continue
+					}
+					one[int(r.Arrival.Sub(from)*batches/to.Sub(from))].add(r, within)
+				}
+				b = append(b, one...)
+				st = erlangSummary(b)
+				if st.offered < runs*calls/2 {
+					t.Fatalf("only %d calls measured in %d runs", st.offered, runs)
+				}
+				if 3*st.seSL <= 0.02 && 3*st.seAb <= 0.02 && 3*st.seASA <= tol {
+					break
+				}
+			}
+			t.Logf("%d calls in %d run(s): SL %.1f%% ±%.1f (Erlang A %.1f%%), abandoned %.1f%% ±%.1f (%.1f%%), ASA %.2fs ±%.2f (%.2fs)",
+				st.offered, runs, 100*st.sl, 100*st.seSL, 100*wantSL, 100*st.ab, 100*st.seAb, 100*wantAb, st.asa, st.seASA, wantASA)
+			if strict && (3*st.seSL > 0.02 || 3*st.seAb > 0.02 || 3*st.seASA > tol) {
+				t.Errorf("%d runs do not resolve the bounds (standard errors SL %.2f, abandoned %.2f points, ASA %.2fs)", runs, 100*st.seSL, 100*st.seAb, st.seASA)
+			}
+			// The bound, widened to three standard errors only where the
+			// default single run is too short to resolve it.
 			slack := func(se float64) float64 {
 				if strict {
 					return 0
 				}
 				return 3 * se
 			}
-			if d := math.Abs(gotSL - wantSL); d > max(0.02, slack(seSL)) {
-				t.Errorf("SL %.2f%%, Erlang A %.2f%%", 100*gotSL, 100*wantSL)
+			if d := math.Abs(st.sl - wantSL); d > max(0.02, slack(st.seSL)) {
+				t.Errorf("SL %.2f%%, Erlang A %.2f%%", 100*st.sl, 100*wantSL)
 			}
-			if d := math.Abs(gotAb - wantAb); d > max(0.02, slack(seAb)) {
-				t.Errorf("abandoned %.2f%%, Erlang A %.2f%%", 100*gotAb, 100*wantAb)
+			if d := math.Abs(st.ab - wantAb); d > max(0.02, slack(st.seAb)) {
+				t.Errorf("abandoned %.2f%%, Erlang A %.2f%%", 100*st.ab, 100*wantAb)
 			}
-			tol := 0.05 * wantASA
-			if wantASA < 10 {
-				tol = max(tol, 0.5)
-			}
-			if math.Abs(gotASA-wantASA) > max(tol, slack(seASA)) {
-				t.Errorf("ASA %.2fs, Erlang A %.2fs (±%.2fs)", gotASA, wantASA, max(tol, slack(seASA)))
+			if math.Abs(st.asa-wantASA) > max(tol, slack(st.seASA)) {
+				t.Errorf("ASA %.2fs, Erlang A %.2fs (±%.2fs)", st.asa, wantASA, max(tol, slack(st.seASA)))
 			}
 		})
 	}
+}
+
+// erlangBatch is what one batch of arrivals did.
+type erlangBatch struct {
+	offered, inTime, abandoned, answered int
+	waits                                time.Duration
+}
+
+func (b *erlangBatch) add(r records.Record, within time.Duration) {
+	b.offered++
+	switch {
+	case !r.AnsweredAt.IsZero():
+		b.answered++
+		b.waits += r.Wait
+		if r.Wait <= within {
+			b.inTime++
+		}
+	case r.Outcome == records.OutcomeAbandoned:
+		b.abandoned++
+	}
+}
+
+// erlangStats are the pooled shares and mean wait, each with the standard
+// error of the batch means.
+type erlangStats struct {
+	offered           int
+	sl, ab, asa       float64
+	seSL, seAb, seASA float64
+}
+
+func erlangSummary(b []erlangBatch) erlangStats {
+	var st erlangStats
+	var inTime, abandoned, answered int
+	var waits time.Duration
+	for _, x := range b {
+		st.offered, inTime, abandoned, answered, waits = st.offered+x.offered, inTime+x.inTime, abandoned+x.abandoned, answered+x.answered, waits+x.waits
+	}
+	st.sl = float64(inTime) / float64(max(st.offered, 1))
+	st.ab = float64(abandoned) / float64(max(st.offered, 1))
+	st.asa = waits.Seconds() / float64(max(answered, 1))
+	se := func(f func(erlangBatch) float64) float64 {
+		var sum, sq float64
+		for _, x := range b {
+			v := f(x)
+			sum += v
+			sq += v * v
+		}
+		k := float64(len(b))
+		mean := sum / k
+		return math.Sqrt(max(sq/k-mean*mean, 0) / (k - 1))
+	}
+	st.seSL = se(func(x erlangBatch) float64 { return float64(x.inTime) / float64(max(x.offered, 1)) })
+	st.seAb = se(func(x erlangBatch) float64 { return float64(x.abandoned) / float64(max(x.offered, 1)) })
+	st.seASA = se(func(x erlangBatch) float64 { return x.waits.Seconds() / float64(max(x.answered, 1)) })
+	return st
 }
