@@ -135,20 +135,33 @@ func readRecords(path string) ([]records.Record, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		var page struct {
-			Records *[]records.Record `json:"records"`
-		}
-		var list []records.Record
-		var one records.Record
-		switch {
-		case json.Unmarshal(raw, &list) == nil:
+		bad := fmt.Errorf("%s: a value at offset %d is neither a page of /api/v1/records, a list of records nor a record", path, dec.InputOffset())
+		// One parse per value: the decoder left no space before it, and an
+		// object is a page when it holds "records", else one record.
+		switch raw[0] {
+		case '[':
+			var list []records.Record
+			if json.Unmarshal(raw, &list) != nil {
+				return nil, bad
+			}
 			out = append(out, list...)
-		case json.Unmarshal(raw, &page) == nil && page.Records != nil:
-			out = append(out, *page.Records...)
-		case json.Unmarshal(raw, &one) == nil && one.CallID != "":
-			out = append(out, one)
+		case '{':
+			var v struct {
+				Records *[]records.Record `json:"records"`
+				records.Record
+			}
+			switch {
+			case json.Unmarshal(raw, &v) != nil:
+				return nil, bad
+			case v.Records != nil:
+				out = append(out, *v.Records...)
+			case v.CallID != "":
+				out = append(out, v.Record)
+			default:
+				return nil, bad
+			}
 		default:
-			return nil, fmt.Errorf("%s: a value at offset %d is neither a page of /api/v1/records, a list of records nor a record", path, dec.InputOffset())
+			return nil, bad
 		}
 	}
 }
