@@ -31,8 +31,8 @@ import (
 // Options configure one hotline instance.
 type Options struct {
 	Config    *config.Config
-	RedisAddr string        // a redis:// or rediss:// URL, or host:port (internal/redisopt)
-	Redis     *redis.Client // optional; overrides RedisAddr (tests)
+	RedisAddr string                // a redis:// or rediss:// URL, or host:port (internal/redisopt)
+	Redis     redis.UniversalClient // optional; overrides RedisAddr (tests)
 	ARI       ariadapter.Options
 	HTTPAddr  string // "" disables the HTTP API
 	APIToken  string
@@ -108,15 +108,17 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 
 // App is one running hotline.
 type App struct {
-	opt    Options
-	log    *zap.Logger
-	rdb    *redis.Client
-	ownRDB bool
-	pbx    *ariadapter.Client
-	router *router.Router
-	state  *redisState
-	cbs    *callbackState
-	reg    *prometheus.Registry
+	opt Options
+	log *zap.Logger
+	rdb redis.UniversalClient
+	// rdbView names where rdb connects, for errors (never the password).
+	rdbView *redis.Options
+	ownRDB  bool
+	pbx     *ariadapter.Client
+	router  *router.Router
+	state   *redisState
+	cbs     *callbackState
+	reg     *prometheus.Registry
 	// metrics are the router's series, given the topics of each reload.
 	metrics   *router.Metrics
 	http      *http.Server
@@ -148,12 +150,19 @@ func New(opt Options) (*App, error) {
 		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a.rdb = opt.Redis
+	a.rdbView = &redis.Options{Addr: "(given)"}
+	if c, ok := opt.Redis.(*redis.Client); ok {
+		a.rdbView = c.Options()
+	}
 	if a.rdb == nil {
-		ro, err := redisopt.Settings{URL: opt.RedisAddr, Password: opt.RedisPassword, CAFile: opt.RedisCA}.Options()
+		conn, err := redisopt.Settings{URL: opt.RedisAddr, Password: opt.RedisPassword, CAFile: opt.RedisCA}.Conn()
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.rdb = redis.NewClient(ro)
+		short := newShortWaits(a.reg)
+		conn.OnShortWait = func(acked int) { short.Inc() }
+		a.rdb = conn.NewClient()
+		a.rdbView = conn.View()
 		a.ownRDB = true
 	}
 	a.rdb.AddHook(newRedisMetrics(a.reg))
@@ -313,7 +322,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		// Named by address, TLS and user, never the password; a refused
 		// password or certificate says which setting to fix.
-		return fmt.Errorf("app: %w", redisopt.Explain(a.rdb.Options(), err))
+		return fmt.Errorf("app: %w", redisopt.Explain(a.rdbView, err))
 	}
 	if err := a.state.sync(ctx, a.opt.Config); err != nil {
 		return fmt.Errorf("app: %w", err)

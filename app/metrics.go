@@ -44,6 +44,18 @@ type redisMetrics struct {
 
 var _ redis.Hook = (*redisMetrics)(nil)
 
+// newShortWaits counts the writes fewer replicas acknowledged than the
+// Redis URL's wait_replicas asks (redisopt.Conn): each is on the master
+// only, and a failover in that moment would lose it.
+func newShortWaits(reg prometheus.Registerer) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_redis_wait_short_total",
+		Help: "Redis writes that fewer replicas than wait_replicas acknowledged within wait_timeout.",
+	})
+	reg.MustRegister(c)
+	return c
+}
+
 func newRedisMetrics(reg prometheus.Registerer) *redisMetrics {
 	m := &redisMetrics{
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{

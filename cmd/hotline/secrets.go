@@ -51,8 +51,17 @@ func (f *serveFlags) checkSecrets() error {
 	}
 	// A password written into the URL (redis://user:CHANGE_ME@...). A
 	// malformed URL is left to app.New, which says what is wrong with it.
-	if o, err := (redisopt.Settings{URL: f.redis}).Options(); err == nil {
-		ss = append(ss, secret{name: "the password in the Redis URL, HOTLINE_REDIS_URL (or --redis)", value: o.Password})
+	if c, err := (redisopt.Settings{URL: f.redis}).Conn(); err == nil {
+		pw := ""
+		switch c.Mode {
+		case redisopt.Sentinel:
+			pw = c.Failover.SentinelPassword
+		case redisopt.Cluster:
+			pw = c.Cluster.Password
+		default:
+			pw = c.Simple.Password
+		}
+		ss = append(ss, secret{name: "the password in the Redis URL, HOTLINE_REDIS_URL (or --redis)", value: pw})
 	}
 	return checkSecrets(ss...)
 }

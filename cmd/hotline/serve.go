@@ -52,7 +52,7 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	var f serveFlags
 	fs.StringVar(&f.config, "config", envOr("HOTLINE_CONFIG", "configs/hotline.yaml"), "config file (HOTLINE_CONFIG)")
 	fs.StringVar(&f.redis, "redis", envOr("HOTLINE_REDIS_URL", envOr("HOTLINE_REDIS", "127.0.0.1:6379")),
-		"Redis: redis://[user[:password]@]host:port[/db], rediss://... (TLS) or host:port (HOTLINE_REDIS_URL; HOTLINE_REDIS is the older name)")
+		"Redis: redis://[user[:password]@]host:port[/db], rediss://... (TLS), host:port, redis+sentinel://sentinel:26379?master_name=M&addr=… or redis+cluster://node:6379?addr=…; ?wait_replicas=1 makes writes wait for a replica (HOTLINE_REDIS_URL; HOTLINE_REDIS is the older name)")
 	fs.StringVar(&f.redisCA, "redis-ca", envOr("HOTLINE_REDIS_CA", ""), "PEM file of the CA that signs the Redis server's certificate, for rediss:// (HOTLINE_REDIS_CA); empty: the system's roots")
 	f.redisPassword = os.Getenv("HOTLINE_REDIS_PASSWORD")
 	fs.StringVar(&f.ariURL, "ari-url", envOr("HOTLINE_ARI_URL", "http://127.0.0.1:8088/ari"), "Asterisk ARI URL (HOTLINE_ARI_URL)")

@@ -38,6 +38,9 @@ type Options struct {
 	// TLS, when set, makes the server speak TLS only (--port 0
 	// --tls-port): the address returned is the TLS port's.
 	TLS *TLS
+	// ConfigFile, when set, is the server's config file (the first
+	// argument): a sentinel (Args "--sentinel") rewrites its own.
+	ConfigFile string
 }
 
 // TLS names the PEM files of a TLS server; clients are not asked for a
@@ -86,7 +89,11 @@ func start(ctx context.Context, bin string, port int, o Options) (string, func()
 	} else {
 		args = append(args, "--port", strconv.Itoa(port))
 	}
-	cmd := exec.Command(bin, append(args, o.Args...)...)
+	args = append(args, o.Args...)
+	if o.ConfigFile != "" {
+		args = append([]string{o.ConfigFile}, args...)
+	}
+	cmd := exec.Command(bin, args...)
 	var out strings.Builder
 	var outMu sync.Mutex
 	pipe, err := cmd.StdoutPipe()
