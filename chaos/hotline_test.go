@@ -87,7 +87,7 @@ func (r *rig) startHotline() *hotline {
 	testclock.Now() // fixes the clock's offset, which the child inherits
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChaosHotline$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envARI+"="+r.emu.URL(),
-		envRedis+"="+r.redis.Addr(), envCentre+"="+r.centre)
+		envRedis+"="+r.redisURL, envCentre+"="+r.centre)
 	cmd.Stdout, cmd.Stderr = f, f
 	// A test binary that dies (a panic, a timeout) takes hotline with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -30,11 +30,15 @@ type rig struct {
 	centre string
 	cfg    *config.Config
 	redis  *redisproc.Durable
-	rdb    *redis.Client
-	emu    *emulator.Server
-	agents *agents.Registry
-	stream *records.Stream
-	cbs    *callbacks.Store
+	// sentinel, when set, is the replicated Redis the rig runs on instead
+	// (newRigOn); redisURL is what hotline is given either way.
+	sentinel *redistest.Sentinel
+	redisURL string
+	rdb      *redis.Client
+	emu      *emulator.Server
+	agents   *agents.Registry
+	stream   *records.Stream
+	cbs      *callbacks.Store
 
 	hotlines []*hotline
 	nHotline int
@@ -47,7 +51,15 @@ type rig struct {
 // and logs in the operators of loggedIn from their phones with *11.
 func newRig(t *testing.T, phone func(endpoint string) emulator.Phone) *rig {
 	t.Helper()
-	r := &rig{t: t, tmp: t.TempDir(), centre: redistest.Prefix(t)}
+	return newRigOn(t, phone, nil)
+}
+
+// newRigOn is newRig on a replicated Redis watched by sentinels when
+// sentinel is set (hotline connects through them, writes waiting for the
+// replica); r.redis is nil then.
+func newRigOn(t *testing.T, phone func(endpoint string) emulator.Phone, sentinel *redistest.Sentinel) *rig {
+	t.Helper()
+	r := &rig{t: t, tmp: t.TempDir(), centre: redistest.Prefix(t), sentinel: sentinel}
 	cfg, err := chaosConfig(r.centre)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -55,18 +67,24 @@ func newRig(t *testing.T, phone func(endpoint string) emulator.Phone) *rig {
 	r.cfg = cfg
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	dir := r.tmp + "/redis"
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if sentinel != nil {
+		r.redisURL = sentinel.URL("wait_replicas=1&wait_timeout=200ms")
+		r.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: sentinel.Sentinels, MaxRetries: -1})
+	} else {
+		dir := r.tmp + "/redis"
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.redis, err = redisproc.StartDurable(ctx, dir)
+		if err != nil {
+			t.Fatalf("redis: %v", err)
+		}
+		t.Cleanup(r.redis.Close)
+		r.redisURL = r.redis.Addr()
+		// The checker's own client: no retries, so a read never silently
+		// waits out an outage the test did not expect.
+		r.rdb = redis.NewClient(&redis.Options{Addr: r.redis.Addr(), MaxRetries: -1})
 	}
-	r.redis, err = redisproc.StartDurable(ctx, dir)
-	if err != nil {
-		t.Fatalf("redis: %v", err)
-	}
-	t.Cleanup(r.redis.Close)
-	// The checker's own client: no retries, so a read never silently
-	// waits out an outage the test did not expect.
-	r.rdb = redis.NewClient(&redis.Options{Addr: r.redis.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { _ = r.rdb.Close() })
 	r.agents = agents.New(r.rdb, r.centre)
 	r.stream = records.New(r.rdb, r.centre, 0)
@@ -156,6 +174,9 @@ func (r *rig) showLogs() {
 			i+1, h.logPath, envLogs, strings.Join(lines, "\n"))
 	}
 	// redis-server's own warnings (its start-up banner left out).
+	if r.redis == nil {
+		return
+	}
 	var rl []string
 	for _, l := range strings.Split(r.redis.Output(), "\n") {
 		if strings.Contains(l, " # ") && !strings.Contains(l, "oO0OoO0OoO0Oo") && !strings.Contains(l, "Redis version=") &&
