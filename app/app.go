@@ -123,6 +123,7 @@ type App struct {
 	metrics   *router.Metrics
 	http      *http.Server
 	ln        net.Listener
+	lnReady   chan struct{} // closed once ln is set
 	desk      deskParts
 	wallboard *wallboard.Wallboard
 	// cases opened from the desktop, and their delivery to the services.
@@ -144,7 +145,7 @@ func New(opt Options) (*App, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	a := &App{opt: opt, log: opt.Log, reg: opt.Registry}
+	a := &App{opt: opt, log: opt.Log, reg: opt.Registry, lnReady: make(chan struct{})}
 	if a.reg == nil {
 		a.reg = prometheus.NewRegistry()
 		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -264,6 +265,18 @@ func (a *App) HTTPAddr() string {
 	return a.ln.Addr().String()
 }
 
+// WaitHTTP waits until Run listens on Options.HTTPAddr and returns the
+// address: Run connects to the PBX and listens concurrently, so either
+// may come first.
+func (a *App) WaitHTTP(ctx context.Context) (string, error) {
+	select {
+	case <-a.lnReady:
+		return a.HTTPAddr(), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
 // Reload swaps in a new, already validated configuration: operators are
 // synced into Redis first, so a failed sync keeps the running config.
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
@@ -364,6 +377,7 @@ func (a *App) Run(ctx context.Context) error {
 		to := a.opt.HTTPTimeouts.withDefaults()
 		a.mu.Lock()
 		a.ln = ln
+		close(a.lnReady)
 		a.http = &http.Server{
 			Handler: withPages(api.Handler(api.Options{
 				Token:        a.opt.APIToken,

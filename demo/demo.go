@@ -227,7 +227,13 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: hotline did not connect to the emulator: %w", err)
 	}
-	if addr := a.HTTPAddr(); addr != "" {
+	if o.HTTPAddr != "" {
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		addr, err := a.WaitHTTP(wctx)
+		wcancel()
+		if err != nil {
+			return Summary{}, fmt.Errorf("demo: hotline did not listen on %s: %w", o.HTTPAddr, err)
+		}
 		log.Info("HTTP API", zap.String("addr", addr))
 		if o.Banner != nil {
 			printBanner(o.Banner, addr, cfg, secrets)
