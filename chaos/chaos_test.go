@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/internal/redistest"
+	"github.com/hotline-acd/hotline/internal/rkeys"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 
@@ -87,7 +88,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 	r.eventually("hotline writing to the new master", 20*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return r.rdb.Set(ctx, "hotline:{"+r.centre+"}:probe", "1", time.Minute).Err() == nil
+		return r.rdb.Set(ctx, rkeys.Prefix(r.centre)+"probe", "1", time.Minute).Err() == nil
 	})
 	t.Logf("failover done %v after the kill", time.Since(killed).Round(time.Millisecond))
 	run(trafficSpan)

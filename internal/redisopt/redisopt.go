@@ -62,23 +62,43 @@ func (s Settings) Options() (*redis.Options, error) {
 			return nil, fmt.Errorf("redisopt: Redis URL %s: %w", Redact(raw), err)
 		}
 	}
-	if s.Password != "" {
-		if o.Password != "" {
-			return nil, fmt.Errorf("redisopt: Redis URL %s carries a password and a separate Redis password is set too: keep one", Redact(raw))
-		}
-		o.Password = s.Password
+	if err := s.mergePassword(&o.Password, raw); err != nil {
+		return nil, err
 	}
-	if s.CAFile != "" {
-		if o.TLSConfig == nil {
-			return nil, fmt.Errorf("redisopt: a Redis CA file is set but %s is not a rediss:// URL: the connection would not use TLS", Redact(raw))
-		}
-		pool, err := loadCA(s.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		o.TLSConfig.RootCAs = pool
+	if err := s.applyCA(o.TLSConfig, raw); err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// mergePassword puts s.Password into a client's password unless the URL
+// raw already carried one: two passwords are a mistake, not a choice.
+func (s Settings) mergePassword(pw *string, raw string) error {
+	if s.Password == "" {
+		return nil
+	}
+	if *pw != "" {
+		return fmt.Errorf("redisopt: Redis URL %s carries a password and a separate Redis password is set too: keep one", Redact(raw))
+	}
+	*pw = s.Password
+	return nil
+}
+
+// applyCA loads s.CAFile into the TLS config the URL raw made; a CA for
+// a URL without TLS is refused.
+func (s Settings) applyCA(cfg *tls.Config, raw string) error {
+	if s.CAFile == "" {
+		return nil
+	}
+	if cfg == nil {
+		return fmt.Errorf("redisopt: a Redis CA file is set but %s is not a rediss:// URL: the connection would not use TLS", Redact(raw))
+	}
+	pool, err := loadCA(s.CAFile)
+	if err != nil {
+		return err
+	}
+	cfg.RootCAs = pool
+	return nil
 }
 
 func loadCA(path string) (*x509.CertPool, error) {

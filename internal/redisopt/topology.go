@@ -1,7 +1,6 @@
 package redisopt
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -118,7 +117,7 @@ func (s Settings) Conn() (*Conn, error) {
 		// The URL's user:password are the sentinels'; the data nodes take
 		// the separate Redis password (HOTLINE_REDIS_PASSWORD).
 		o.Password = s.Password
-		if err := s.applyCA(&o.TLSConfig); err != nil {
+		if err := s.applyCA(o.TLSConfig, s.URL); err != nil {
 			return nil, err
 		}
 		c.Failover = o
@@ -127,13 +126,10 @@ func (s Settings) Conn() (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redisopt: Redis Cluster URL %s: %w", Redact(s.URL), err)
 		}
-		if s.Password != "" {
-			if o.Password != "" {
-				return nil, fmt.Errorf("redisopt: Redis URL %s carries a password and a separate Redis password is set too: keep one", Redact(s.URL))
-			}
-			o.Password = s.Password
+		if err := s.mergePassword(&o.Password, s.URL); err != nil {
+			return nil, err
 		}
-		if err := s.applyCA(&o.TLSConfig); err != nil {
+		if err := s.applyCA(o.TLSConfig, s.URL); err != nil {
 			return nil, err
 		}
 		if c.WaitReplicas > 0 {
@@ -144,22 +140,6 @@ func (s Settings) Conn() (*Conn, error) {
 		c.Cluster = o
 	}
 	return c, nil
-}
-
-// applyCA loads s.CAFile into a TLS config a URL made (rediss…).
-func (s Settings) applyCA(cfg **tls.Config) error {
-	if s.CAFile == "" {
-		return nil
-	}
-	if *cfg == nil {
-		return fmt.Errorf("redisopt: a Redis CA file is set but %s is not a rediss URL: the connection would not use TLS", Redact(s.URL))
-	}
-	pool, err := loadCA(s.CAFile)
-	if err != nil {
-		return err
-	}
-	(*cfg).RootCAs = pool
-	return nil
 }
 
 // NewClient connects as c says; with WaitReplicas, writes wait for them.
