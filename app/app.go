@@ -21,6 +21,7 @@ import (
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/cases"
 	"github.com/hotline-acd/hotline/config"
+	"github.com/hotline-acd/hotline/fleet"
 	"github.com/hotline-acd/hotline/internal/redisopt"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/records"
@@ -66,6 +67,10 @@ type Options struct {
 	// Reload reloads the config file as SIGHUP does (hotline serve sets
 	// it) for the admins' POST /api/v1/config/reload; nil: no such route.
 	Reload func(ctx context.Context) (string, error)
+	// FleetLease is how long this instance's lease on its Stasis
+	// application (ARI.App) lasts unrenewed: how soon a survivor takes its
+	// calls over after it dies (fleet.Options.Lease); default 3 s.
+	FleetLease time.Duration
 }
 
 // HTTPTimeouts are the HTTP server's connection limits (net/http.Server's
@@ -116,9 +121,15 @@ type App struct {
 	ownRDB  bool
 	pbx     *ariadapter.Client
 	router  *router.Router
-	state   *redisState
-	cbs     *callbackState
-	reg     *prometheus.Registry
+	// ropt is the router's options, for the routers of applications this
+	// instance takes over from one that died (fleet.go).
+	ropt     router.Options
+	fleet    *fleet.Fleet
+	replaced chan struct{} // closed when another WebSocket took our application
+	replOnce sync.Once
+	state    *redisState
+	cbs      *callbackState
+	reg      *prometheus.Registry
 	// metrics are the router's series, given the topics of each reload.
 	metrics   *router.Metrics
 	http      *http.Server
@@ -145,7 +156,7 @@ func New(opt Options) (*App, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	a := &App{opt: opt, log: opt.Log, reg: opt.Registry, lnReady: make(chan struct{})}
+	a := &App{opt: opt, log: opt.Log, reg: opt.Registry, lnReady: make(chan struct{}), replaced: make(chan struct{})}
 	if a.reg == nil {
 		a.reg = prometheus.NewRegistry()
 		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -174,7 +185,10 @@ func New(opt Options) (*App, error) {
 	}
 	ari := newARIMetrics(a.reg, func() bool { return a.pbx != nil && a.pbx.Connected() })
 	opt.ARI.ObserveREST = ari.observe
-	a.pbx = ariadapter.New(opt.ARI, opt.Log.Named("ari"))
+	a.opt.ARI = opt.ARI // the template of taken-over applications' adapters
+	own := opt.ARI
+	own.OnReplaced = func() { a.replOnce.Do(func() { close(a.replaced) }) }
+	a.pbx = ariadapter.New(own, opt.Log.Named("ari"))
 	rm := router.NewMetrics(a.reg)
 	rm.Init(opt.Config)
 	a.metrics = rm
@@ -195,6 +209,8 @@ func New(opt Options) (*App, error) {
 				d.Notify(agent)
 			}
 		},
+		App:   a.pbx.App(),
+		Peers: peers{a},
 	}
 	// The store is always wired: whether a topic owes callbacks is read from
 	// the config in force, so a reload can turn them on or off.
@@ -212,6 +228,9 @@ func New(opt Options) (*App, error) {
 		return nil, err
 	}
 	a.router = r
+	a.ropt = ropt
+	a.fleet = fleet.New(fleet.Options{Redis: a.rdb, Centre: opt.Config.Centre.ID, App: ropt.App,
+		Run: a.runApp, Lease: opt.FleetLease, Log: opt.Log.Named("fleet")})
 	a.cbs.router = r
 	a.cases = cases.New(a.rdb, opt.Config.Centre.ID, cases.OptionsFrom(a.router.Config))
 	a.forwarder = cases.NewForwarder(a.cases, cases.ForwarderOptions{
@@ -344,7 +363,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		// Cases wait in Redis's outbox while a service is down: nothing
@@ -355,15 +374,10 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := a.pbx.Run(ctx); err != nil && ctx.Err() == nil {
-			errc <- fmt.Errorf("app: pbx: %w", err)
-		}
-		cancel()
-	}()
-	go func() {
-		defer wg.Done()
-		if err := a.router.Run(ctx, a.pbx.Events()); err != nil && ctx.Err() == nil {
-			errc <- fmt.Errorf("app: router: %w", err)
+		// The PBX connection and the router start once this instance
+		// holds its application's lease (fleet.go).
+		if err := a.fleet.Run(ctx); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("app: %w", err)
 		}
 		cancel()
 	}()

@@ -111,7 +111,7 @@ func reservation(o router.Offer) dispatch.Reservation {
 func (s *redisState) Enqueue(ctx context.Context, w router.Waiting, now time.Time) ([]router.Offer, error) {
 	res, err := s.dispatch.EnqueueAndClaim(ctx, dispatch.Caller{
 		CallID: w.CallID, Topic: w.Topic, Skill: w.Skill, Priority: w.Priority, Arrival: w.Arrival,
-		Language: w.Language, CallerNumber: w.CallerNumber, IVRPath: w.IVRPath, MaxQueue: w.MaxQueue,
+		Language: w.Language, CallerNumber: w.CallerNumber, IVRPath: w.IVRPath, MaxQueue: w.MaxQueue, App: w.App,
 	}, now)
 	return offers(res.Reservations), translateEnqueueErr(err, dispatch.ErrExists, dispatch.ErrFull)
 }
@@ -184,7 +184,7 @@ func (s *redisState) Lookup(ctx context.Context, callID string) (router.CallerSt
 		return router.CallerState{}, err
 	}
 	return router.CallerState{State: string(p.State), Topic: p.Topic, AgentID: p.AgentID,
-		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath, Number: p.Number}, nil
+		Language: p.Language, QueueTime: p.QueueTime, AnsweredAt: p.AnsweredAt, IVRPath: p.IVRPath, Number: p.Number, App: p.App}, nil
 }
 
 // NextDeadline is the earliest reservation lease or wrap-up end, for the

@@ -53,6 +53,10 @@ const (
 	// ChannelEnteredBridge and ChannelLeftBridge: BridgeID set.
 	ChannelEnteredBridge EventType = "ChannelEnteredBridge"
 	ChannelLeftBridge    EventType = "ChannelLeftBridge"
+	// CallBroadcast: StasisBroadcast() in the dialplan offers the channel
+	// to every matching application; the first to claim it
+	// (pbx.Claimer) gets its StasisStart.
+	CallBroadcast EventType = "CallBroadcast"
 	// Resynced is not an ARI event: the adapter emits it after every
 	// (re)connect, listing the channels the PBX still holds in the
 	// application. A call whose channel is missing from the list ended while

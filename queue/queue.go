@@ -143,6 +143,7 @@ type Position struct {
 	AnsweredAt time.Time // connected: when the operator answered; zero before
 	IVRPath    string
 	Number     string // the caller's number as queued ("" withheld)
+	App        string // the Stasis application holding the caller's channel ("" before instances had one each)
 }
 
 // Position reports where callID stands and its estimated wait; ErrNotFound
@@ -168,6 +169,9 @@ func (q *Queue) Position(ctx context.Context, callID string) (Position, error) {
 	}
 	if len(v) >= 12 {
 		p.Number = str(v[11])
+	}
+	if len(v) >= 13 {
+		p.App = str(v[12])
 	}
 	return p, nil
 }

@@ -127,7 +127,8 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 // router owns any more: the call vanished while no router was watching (a
 // crash, or a hang-up during the restart), so its operator would otherwise
 // stay on_call for ever. One active router per application is assumed
-// (Asterisk gives the application to the newest WebSocket).
+// (Asterisk gives the application to the newest WebSocket); calls Redis
+// says another application holds are that router's to repair.
 func (r *Router) freeOrphanedOperators() {
 	cctx, cancel := r.cmdCtx()
 	busy, err := r.opt.ACD.OnCall(cctx)
@@ -137,7 +138,7 @@ func (r *Router) freeOrphanedOperators() {
 		return
 	}
 	for agent, callID := range busy {
-		if r.owns(callID) {
+		if r.owns(callID) || r.heldElsewhere(callID) {
 			continue
 		}
 		now := r.now()

@@ -1143,6 +1143,7 @@ func (c *call) waiting(t *config.Topic) Waiting {
 	return Waiting{
 		CallID: c.id, Topic: t.ID, Skill: t.Skill, Priority: c.prio, Arrival: c.rec.EnqueuedAt,
 		Language: c.lang, CallerNumber: c.number, IVRPath: c.rec.IVRPath, MaxQueue: t.MaxQueue,
+		App: c.r.opt.App,
 	}
 }
 

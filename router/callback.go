@@ -266,7 +266,7 @@ func (r *Router) promote() {
 		}
 		offers, err := r.opt.ACD.Enqueue(cctx, Waiting{
 			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
-			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback",
+			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback", App: r.opt.App,
 		}, now)
 		if err != nil && !errors.Is(err, ErrAlreadyQueued) {
 			r.log.Error("callback could not join its queue", zap.String("callback", d.ID), zap.Error(err))

@@ -31,6 +31,9 @@ type PBX interface {
 	Channels(ctx context.Context) ([]pbx.Channel, error)
 	// Continue sends the channel back to the dialplan at context/exten.
 	Continue(ctx context.Context, channelID, context, exten string) error
+	// Claim takes a channel StasisBroadcast() offers to the application
+	// (CallBroadcast); pbx.ErrConflict when another instance won it.
+	Claim(ctx context.Context, channelID string) error
 
 	// Snoop channels for supervisors (monitor.go) and conversation
 	// recordings (recording.go).
@@ -52,7 +55,8 @@ type Waiting struct {
 	Language     string
 	CallerNumber string
 	IVRPath      string
-	MaxQueue     int // refuse when the topic already holds this many; 0: no cap
+	MaxQueue     int    // refuse when the topic already holds this many; 0: no cap
+	App          string // the Stasis application of the router that holds the channel
 }
 
 // Offer is one atomic decision: this caller goes to this operator. The
@@ -138,6 +142,7 @@ type CallerState struct {
 	AnsweredAt time.Time // connected: when the operator answered
 	IVRPath    string
 	Number     string // the caller's number as queued ("" withheld)
+	App        string // the Stasis application whose router holds the channel; "" unknown
 }
 
 // Agents is the operator presence the feature codes and API change.
@@ -165,5 +170,14 @@ type Recorder interface {
 // the PBX accepting the add.
 var Events = []pbx.EventType{
 	pbx.StasisStart, pbx.StasisEnd, pbx.ChannelDestroyed, pbx.ChannelHangupRequest,
-	pbx.DTMF, pbx.PlaybackFinished, pbx.ChannelEnteredBridge,
+	pbx.DTMF, pbx.PlaybackFinished, pbx.ChannelEnteredBridge, pbx.CallBroadcast,
+}
+
+// Peers carries an offer to the hotline instance whose router holds the
+// caller's channel (the caller hash names its application): any instance
+// may claim an operator for any waiting caller, only the holder may ring
+// and bridge. A lost message costs the offer's lease, after which Recover
+// makes it again.
+type Peers interface {
+	Forward(ctx context.Context, app string, o Offer) error
 }

@@ -41,6 +41,10 @@ func (r *Router) reconcile(ctx context.Context) {
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
 	r.writeOwed(live)
+	// A re-sync whose channel list failed left synced unset: this pass
+	// has done what that one would have (the calls it missed are adopted
+	// by the next re-sync; until then their offers wait out their lease).
+	r.synced.Store(true)
 }
 
 // OwedRecords is the outbox of call records owed (records.Stream.Owed):
@@ -72,7 +76,7 @@ func (r *Router) writeOwed(live map[string]bool) {
 		return
 	}
 	for _, rec := range owed {
-		if r.owns(rec.CallID) || live[rec.CallID] {
+		if r.owns(rec.CallID) || live[rec.CallID] || r.heldElsewhere(rec.CallID) {
 			continue
 		}
 		log := r.log.With(zap.String("call_id", rec.CallID), zap.String("agent", rec.Agent), zap.String("queue", rec.Topic))
@@ -119,7 +123,7 @@ func (r *Router) ghost(ctx context.Context, id string) {
 	cctx, cancel := r.cmdCtx()
 	st, err := r.opt.ACD.Lookup(cctx, id)
 	cancel()
-	if err != nil || (st.State != "waiting" && st.State != "offered") {
+	if err != nil || (st.State != "waiting" && st.State != "offered") || !r.holds(st) {
 		return
 	}
 	log = log.With(zap.String("queue", st.Topic))

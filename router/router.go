@@ -75,6 +75,11 @@ type Options struct {
 	OnRecord func(records.Record)
 	// OnCard, if set, is told whose card (Router.Card) changed.
 	OnCard func(agentID string)
+	// App is the Stasis application this router serves (default
+	// "hotline"); with several instances each has its own, and Peers
+	// carries offers for callers another one holds.
+	App   string
+	Peers Peers
 }
 
 // Router routes calls. Create with New, run with Run.
@@ -104,8 +109,12 @@ type Router struct {
 	redisDown  bool        // the last sweep failed; recoverLoop's goroutine only
 	sweepDue   bool        // the sweep timer is set for a deadline, not only RecoverEvery; recoverLoop's goroutine only
 	syncing    atomic.Bool // an outage read-back is running
-	seq        atomic.Uint64
-	instance   string // this process's token in the ids it makes (uniq)
+	// synced: the first re-sync has adopted what the application held.
+	// Before it an offer for a caller this router does not know may be
+	// for one it is about to adopt, and is not taken as a call gone.
+	synced   atomic.Bool
+	seq      atomic.Uint64
+	instance string // this process's token in the ids it makes (uniq)
 }
 
 // New returns a router; it does nothing until Run.
@@ -130,6 +139,9 @@ func New(opt Options) (*Router, error) {
 	}
 	if opt.CommandTimeout <= 0 {
 		opt.CommandTimeout = 5 * time.Second
+	}
+	if opt.App == "" {
+		opt.App = "hotline"
 	}
 	if opt.Trunk == "" {
 		opt.Trunk = "carrier"
@@ -234,6 +246,10 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 func (r *Router) route(ctx context.Context, ev pbx.Event) {
 	if ev.Type == pbx.Resynced {
 		r.resync(ctx, ev.Channels)
+		return
+	}
+	if ev.Type == pbx.CallBroadcast {
+		r.claim(ev)
 		return
 	}
 	r.mu.Lock()
@@ -383,6 +399,9 @@ func (r *Router) deliver(offers []Offer, freedAt time.Time) {
 		runCtx := r.runCtx
 		r.mu.Unlock()
 		if c != nil && c.inbox.post(msg{offer: &o}) {
+			continue
+		}
+		if r.elsewhere(o) {
 			continue
 		}
 		if isCallback(o.CallID) && r.opt.Callbacks != nil && runCtx != nil && runCtx.Err() == nil {
@@ -633,6 +652,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
 	r.writeOwed(live)
+	r.synced.Store(true)
 	r.syncOutage(ctx)
 }
 

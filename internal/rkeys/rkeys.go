@@ -178,6 +178,10 @@ type CallerRecord struct {
 	// MaxQueue rejects the caller with ErrFull when the topic already holds
 	// this many waiting callers; 0 means no cap.
 	MaxQueue int `json:"-"`
+	// App is the Stasis application (one per hotline instance) whose
+	// router holds the caller's channel: an instance that claims an
+	// operator for this caller forwards the offer there.
+	App string `json:"app,omitempty"`
 }
 
 // Check reports what is wrong with c, if anything.
@@ -207,7 +211,7 @@ func CallerArgv(c CallerRecord) []any {
 	return []any{
 		c.CallID, c.Topic, skill, c.Priority, Ms(c.Arrival),
 		strconv.FormatFloat(Score(c.Priority, c.Arrival), 'f', -1, 64),
-		c.Language, c.CallerNumber, c.IVRPath, c.MaxQueue,
+		c.Language, c.CallerNumber, c.IVRPath, c.MaxQueue, c.App,
 	}
 }
 

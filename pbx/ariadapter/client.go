@@ -48,6 +48,10 @@ type Options struct {
 	// (a fixed word such as "answer" or "add to bridge", never an id), how
 	// long it took and its error (nil: success), for metrics.
 	ObserveREST func(op string, took time.Duration, err error)
+	// OnReplaced, if set, is called (on the reader's goroutine: it must not
+	// block) when another WebSocket took the application: Asterisk sends
+	// this one nothing more.
+	OnReplaced func()
 }
 
 func (o *Options) setDefaults() {
@@ -411,6 +415,17 @@ func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 		// Asterisk takes app before extension: send no app at all, so the
 		// channel runs the dialplan (and is not subscribed to the app).
 		ar.Context, ar.Extension, ar.Priority = req.Context, req.Extension, 1
+		// A dialplan that hands the channel back to hotline
+		// (Stasis(${HOTLINE_APP},...), [hotline-dbsync]) must reach this
+		// instance's application, not whichever holds the name "hotline".
+		if _, set := req.Variables[appVariable]; !set {
+			vars := make(map[string]string, len(req.Variables)+1)
+			for k, v := range req.Variables {
+				vars[k] = v
+			}
+			vars[appVariable] = c.opts.App
+			ar.Variables = vars
+		}
 	} else {
 		ar.App, ar.AppArgs = c.opts.App, strings.Join(req.Args, ",")
 	}
@@ -613,6 +628,25 @@ func (c *Client) Channels(ctx context.Context) ([]pbx.Channel, error) {
 	}
 	return out, nil
 }
+
+// appVariable is the channel variable an originate into the dialplan
+// carries with the application's name.
+const appVariable = "HOTLINE_APP"
+
+// Claim takes a channel StasisBroadcast() offers (a CallBroadcast event)
+// for this application: nil when won, then its StasisStart follows;
+// pbx.ErrConflict when another application won it, pbx.ErrNotFound when
+// the broadcast is over (timed out, hung up).
+func (c *Client) Claim(ctx context.Context, channelID string) error {
+	if err := validID("channel", channelID); err != nil {
+		return err
+	}
+	return c.raw(ctx, opChannel, "claim", channelID, http.MethodPost, "/events/claim",
+		url.Values{"channelId": {channelID}, "application": {c.opts.App}}, nil, nil)
+}
+
+// App is the Stasis application this client serves.
+func (c *Client) App() string { return c.opts.App }
 
 func newID(prefix string) string {
 	var b [10]byte

@@ -257,8 +257,11 @@ func (c *Client) handleFrame(data []byte) {
 			// Another WebSocket took the app; Asterisk sends us nothing
 			// more. Reconnecting would take it back and flap, so only say
 			// so loudly and report not connected (readiness fails).
-			c.log.Error("ari application replaced by another connection; no more events will arrive")
+			c.log.Error("ari application replaced by another connection; no more events will arrive", zap.String("app", c.opts.App))
 			c.setConnected(false)
+			if c.opts.OnReplaced != nil {
+				c.opts.OnReplaced()
+			}
 			return
 		}
 		c.unknown.Add(1)

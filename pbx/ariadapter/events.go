@@ -32,6 +32,7 @@ var filteredEventTypes = []string{
 	ari.Events.ChannelEnteredBridge,
 	ari.Events.ChannelLeftBridge,
 	ari.Events.ApplicationReplaced, // logged: another instance took the app
+	string(pbx.CallBroadcast),      // not in ari/v5; our reader decodes it
 	ari.Events.ChannelUserevent,    // the adapter's own connect barrier
 }
 
@@ -150,7 +151,7 @@ func translate(data []byte) (pbx.Event, string, error) {
 		if ev.Args == nil {
 			ev.Args = []string{}
 		}
-	case pbx.StasisEnd, pbx.ChannelStateChange:
+	case pbx.StasisEnd, pbx.ChannelStateChange, pbx.CallBroadcast:
 	case pbx.ChannelDestroyed:
 		ev.Cause, ev.CauseText = w.Cause, w.CauseTxt
 	case pbx.ChannelHangupRequest:

@@ -156,7 +156,8 @@ local function enqueue_caller(i, now)
   if maxq > 0 and redis.call('ZCARD', qk) >= maxq then return -3, cid, topic end
   redis.call('HSET', ck, 'topic', topic, 'skill', skill, 'prio', ARGV[i + 3],
     'arrival', ARGV[i + 4], 'score', ARGV[i + 5], 'lang', ARGV[i + 6],
-    'number', ARGV[i + 7], 'ivr', ARGV[i + 8], 'state', 'waiting', 'seq', 0, 'enq', now)
+    'number', ARGV[i + 7], 'ivr', ARGV[i + 8], 'state', 'waiting', 'seq', 0, 'enq', now,
+    'app', ARGV[i + 10] or '')
   redis.call('ZADD', qk, ARGV[i + 5], cid)
   redis.call('SADD', k_skill_topics(skill), topic)
   redis.call('SADD', k_topics(), topic)

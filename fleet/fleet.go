@@ -1,0 +1,328 @@
+// Package fleet lets several hotline instances serve one Asterisk. Each
+// instance owns a Stasis application and holds a lease on it in Redis;
+// when an instance dies its lease runs out and a survivor takes the
+// application over (Asterisk gives an application to its newest
+// WebSocket), runs a router for it that adopts its calls, and gives it
+// back when the instance returns. Offers for a caller held by another
+// application travel over Redis pub/sub to whichever process runs it.
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/internal/rkeys"
+)
+
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+// The fleet's keys, in the centre's hash slot.
+const (
+	sfxLease    = "fleet:lease:"    // STRING holder, PX lease: who runs the application's router
+	sfxGiveback = "fleet:giveback:" // STRING owner's holder, PX: the owner wants it back
+	sfxApps     = "fleet:apps"      // SET applications that have had an instance
+	sfxOffers   = "fleet:offers:"   // pub/sub channel: offers for the application's callers
+)
+
+var luaKeys = strings.Join([]string{
+	fmt.Sprintf("local function k_lease(a) return P .. %q .. a end", sfxLease),
+	fmt.Sprintf("local function k_giveback(a) return P .. %q .. a end", sfxGiveback),
+	fmt.Sprintf("local function k_apps() return P .. %q end", sfxApps),
+	"",
+}, "\n")
+
+func script(name string) *redis.Script {
+	b, err := luaFS.ReadFile("lua/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(rkeys.Lua(luaKeys + string(b)))
+}
+
+var (
+	acquireScript = script("acquire.lua")
+	renewScript   = script("renew.lua")
+	releaseScript = script("release.lua")
+)
+
+// ErrLeaseLost: this instance's own lease was taken (it stalled past the
+// lease and a survivor took its application over, or a newer process of
+// the same application started). It must stop acting at once.
+var ErrLeaseLost = errors.New("fleet: this instance's application lease was lost")
+
+// Runner runs a router for app until ctx ends; offers forwarded to app by
+// other instances arrive on forwarded. A taken-over application's runner
+// may return nil once it holds no call: the application is then forgotten
+// until its instance comes back.
+type Runner func(ctx context.Context, app string, forwarded <-chan []byte) error
+
+// Options configure a Fleet.
+type Options struct {
+	Redis  redis.UniversalClient
+	Centre string
+	App    string // this instance's own application
+	Run    Runner
+	// Lease is how long a lease lasts without renewal: how soon a dead
+	// instance's calls are taken over. Default 3 s; renewed every Lease/3.
+	Lease time.Duration
+	Log   *zap.Logger
+}
+
+// Fleet is this process's part in the fleet. Create with New, run with Run.
+type Fleet struct {
+	opt    Options
+	holder string
+	prefix string
+
+	mu      sync.Mutex
+	running map[string]*runner
+}
+
+type runner struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// New returns a fleet member; nothing happens until Run.
+func New(opt Options) *Fleet {
+	if opt.Lease <= 0 {
+		opt.Lease = 3 * time.Second
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &Fleet{opt: opt, holder: opt.App + "|" + hex.EncodeToString(b[:]),
+		prefix: rkeys.Prefix(opt.Centre), running: map[string]*runner{}}
+}
+
+// Holder is this process's lease value: its application and a token.
+func (f *Fleet) Holder() string { return f.holder }
+
+// Running lists the applications this process runs a router for now.
+func (f *Fleet) Running() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.running))
+	for app := range f.running {
+		out = append(out, app)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Forward publishes an offer's payload to the process running app.
+func (f *Fleet) Forward(ctx context.Context, app string, payload []byte) error {
+	if err := f.opt.Redis.Publish(ctx, f.prefix+sfxOffers+app, payload).Err(); err != nil {
+		return fmt.Errorf("fleet: forward to %s: %w", app, err)
+	}
+	return nil
+}
+
+// Run takes this instance's own lease (asking a survivor that took the
+// application over to give it back), runs its router, and every Lease/3
+// renews what it holds and takes over applications whose lease ran out.
+// It returns nil when ctx ends, ErrLeaseLost (or the own runner's error)
+// when this instance must stop.
+func (f *Fleet) Run(ctx context.Context) error {
+	every := f.opt.Lease / 3
+	log := f.opt.Log.With(zap.String("app", f.opt.App))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	defer f.stopAll()
+	for waited := false; ; waited = true {
+		ok, err := f.acquire(ctx, f.opt.App, true)
+		if ok {
+			break
+		}
+		if err != nil {
+			log.Warn("fleet: cannot take this instance's lease; retrying", zap.Error(err))
+		} else if !waited {
+			log.Info("fleet: another instance runs this application; asked it to give it back")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+	log.Info("fleet: lease taken; starting the router", zap.String("holder", f.holder))
+	f.start(ctx, f.opt.App)
+	for {
+		if err := f.tick(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// tick renews the leases held, gives back or drops applications, and
+// takes over those without a live lease.
+func (f *Fleet) tick(ctx context.Context) error {
+	for _, app := range f.Running() {
+		r := f.get(app)
+		select {
+		case <-r.done:
+			if app == f.opt.App {
+				if r.err != nil {
+					return r.err
+				}
+				return fmt.Errorf("fleet: the router of %s stopped", app)
+			}
+			// A taken-over application with no call left.
+			f.forget(app)
+			f.release(app, true)
+			f.opt.Log.Info("fleet: taken-over application holds no call; forgotten", zap.String("app", app))
+			continue
+		default:
+		}
+		res, err := f.renew(ctx, app)
+		switch {
+		case err != nil:
+			// Redis away: the lease may run out meanwhile; the next
+			// renewal says so.
+			f.opt.Log.Warn("fleet: lease renewal failed", zap.String("app", app), zap.Error(err))
+		case res == 0 && app == f.opt.App:
+			return ErrLeaseLost
+		case res == 0:
+			f.opt.Log.Warn("fleet: lease of a taken-over application lost; stopping its router", zap.String("app", app))
+			f.stop(app)
+		case res == 2 && app != f.opt.App:
+			f.opt.Log.Info("fleet: giving a taken-over application back to its instance", zap.String("app", app))
+			f.stop(app)
+			f.release(app, false)
+		}
+	}
+	apps, err := f.opt.Redis.SMembers(ctx, f.prefix+sfxApps).Result()
+	if err != nil {
+		return nil
+	}
+	for _, app := range apps {
+		if f.get(app) != nil {
+			continue
+		}
+		if ok, err := f.acquire(ctx, app, false); err == nil && ok {
+			f.opt.Log.Warn("fleet: an instance's lease ran out; taking its application over", zap.String("app", app))
+			f.start(ctx, app)
+		}
+	}
+	return nil
+}
+
+func (f *Fleet) acquire(ctx context.Context, app string, own bool) (bool, error) {
+	flag := "0"
+	if own {
+		flag = "1"
+	}
+	n, err := acquireScript.Run(ctx, f.opt.Redis, []string{f.prefix}, app, f.holder, f.opt.Lease.Milliseconds(), flag).Int()
+	return n == 1, err
+}
+
+func (f *Fleet) renew(ctx context.Context, app string) (int, error) {
+	return renewScript.Run(ctx, f.opt.Redis, []string{f.prefix}, app, f.holder, f.opt.Lease.Milliseconds()).Int()
+}
+
+// release gives a lease up at once, so that the owner (or, at shutdown, a
+// survivor) need not wait for it to run out.
+func (f *Fleet) release(app string, forget bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), f.opt.Lease)
+	defer cancel()
+	flag := "0"
+	if forget {
+		flag = "1"
+	}
+	if err := releaseScript.Run(ctx, f.opt.Redis, []string{f.prefix}, app, f.holder, flag).Err(); err != nil {
+		f.opt.Log.Warn("fleet: lease release failed; it runs out instead", zap.String("app", app), zap.Error(err))
+	}
+}
+
+func (f *Fleet) get(app string) *runner {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.running[app]
+}
+
+func (f *Fleet) forget(app string) {
+	f.mu.Lock()
+	delete(f.running, app)
+	f.mu.Unlock()
+}
+
+// start runs app's router and its forwarded-offer subscription.
+func (f *Fleet) start(ctx context.Context, app string) {
+	rctx, cancel := context.WithCancel(ctx)
+	r := &runner{cancel: cancel, done: make(chan struct{})}
+	f.mu.Lock()
+	f.running[app] = r
+	f.mu.Unlock()
+	offers := make(chan []byte, 64)
+	ps := f.opt.Redis.Subscribe(rctx, f.prefix+sfxOffers+app)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(offers)
+		ch := ps.Channel()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case m, ok := <-ch:
+				if !ok {
+					return
+				}
+				select {
+				case offers <- []byte(m.Payload):
+				default:
+					// The router is not taking them: the offer's lease is the net.
+					f.opt.Log.Warn("fleet: forwarded offer dropped (router busy)", zap.String("app", app))
+				}
+			}
+		}
+	}()
+	go func() {
+		defer close(r.done)
+		r.err = f.opt.Run(rctx, app, offers)
+		cancel()
+		_ = ps.Close()
+		wg.Wait()
+	}()
+}
+
+// stop ends app's router and waits for it.
+func (f *Fleet) stop(app string) {
+	r := f.get(app)
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	f.forget(app)
+}
+
+// stopAll ends every router and gives the leases up, so that a survivor
+// takes this instance's calls over at its next tick.
+func (f *Fleet) stopAll() {
+	for _, app := range f.Running() {
+		f.stop(app)
+		f.release(app, false)
+	}
+}

@@ -1,0 +1,200 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/internal/redistest"
+)
+
+const lease = 300 * time.Millisecond
+
+// runs records which process runs which application's router, and the
+// most that ever ran one application at once.
+type runs struct {
+	mu      sync.Mutex
+	now     map[string][]string // app -> processes running it
+	maxOnce map[string]int
+	got     map[string][][]byte // forwarded payloads, by process
+}
+
+func newRuns() *runs {
+	return &runs{now: map[string][]string{}, maxOnce: map[string]int{}, got: map[string][][]byte{}}
+}
+
+func (r *runs) runner(proc string, idle map[string]bool) Runner {
+	return func(ctx context.Context, app string, fw <-chan []byte) error {
+		r.mu.Lock()
+		r.now[app] = append(r.now[app], proc)
+		r.maxOnce[app] = max(r.maxOnce[app], len(r.now[app]))
+		r.mu.Unlock()
+		defer func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for i, p := range r.now[app] {
+				if p == proc {
+					r.now[app] = append(r.now[app][:i], r.now[app][i+1:]...)
+					break
+				}
+			}
+		}()
+		if idle[app] {
+			return nil
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case b, ok := <-fw:
+				if !ok {
+					return nil
+				}
+				r.mu.Lock()
+				r.got[proc+"/"+app] = append(r.got[proc+"/"+app], b)
+				r.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (r *runs) running(app string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.now[app]...)
+}
+
+func (r *runs) received(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got[key])
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, f *Fleet) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// An instance that dies holding its lease (it never renews again) is taken
+// over by the survivor once the lease runs out; when a new process of
+// that instance starts, the survivor gives the application back before
+// the owner runs it: never two routers for one application.
+func TestTakeoverAndGiveBack(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	rs := newRuns()
+	ctx := context.Background()
+
+	dead := New(Options{Redis: rdb, Centre: centre, App: "hotline-a", Lease: lease, Run: rs.runner("a1", nil)})
+	if ok, err := dead.acquire(ctx, "hotline-a", true); !ok || err != nil {
+		t.Fatalf("first process of a: lease %v, %v", ok, err)
+	}
+	b := New(Options{Redis: rdb, Centre: centre, App: "hotline-b", Lease: lease, Run: rs.runner("b", nil)})
+	run(t, b)
+	eventually(t, "b running its own application", func() bool { return len(rs.running("hotline-b")) == 1 })
+	eventually(t, "b taking hotline-a over", func() bool {
+		p := rs.running("hotline-a")
+		return len(p) == 1 && p[0] == "b"
+	})
+	if err := b.Forward(ctx, "hotline-a", []byte("offer-1")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the forwarded offer reaching b's router for hotline-a", func() bool { return rs.received("b/hotline-a") == 1 })
+
+	a2 := New(Options{Redis: rdb, Centre: centre, App: "hotline-a", Lease: lease, Run: rs.runner("a2", nil)})
+	run(t, a2)
+	eventually(t, "hotline-a given back to its instance", func() bool {
+		p := rs.running("hotline-a")
+		return len(p) == 1 && p[0] == "a2"
+	})
+	if err := b.Forward(ctx, "hotline-a", []byte("offer-2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the next offer reaching a2", func() bool { return rs.received("a2/hotline-a") == 1 })
+	if n := rs.maxOnce["hotline-a"]; n != 1 {
+		t.Fatalf("hotline-a ran on %d processes at once", n)
+	}
+	if got := rs.running("hotline-b"); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("hotline-b runs on %v", got)
+	}
+}
+
+// A newer process of the same instance replaces the older one at once (as
+// Asterisk gives the application to the newest WebSocket); the older one
+// finds its lease gone and stops.
+func TestNewerProcessOfTheSameInstanceWins(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	rs := newRuns()
+	old := New(Options{Redis: rdb, Centre: centre, App: "hotline", Lease: lease, Run: rs.runner("old", nil)})
+	stopOld := run(t, old)
+	eventually(t, "the old process running", func() bool { return len(rs.running("hotline")) == 1 })
+	nu := New(Options{Redis: rdb, Centre: centre, App: "hotline", Lease: lease, Run: rs.runner("new", nil)})
+	run(t, nu)
+	eventually(t, "the old process stopping", func() bool {
+		p := rs.running("hotline")
+		return len(p) == 1 && p[0] == "new"
+	})
+	if err := stopOld(); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("old process: %v, want ErrLeaseLost", err)
+	}
+}
+
+// A taken-over application whose router returns (it holds no call) is
+// forgotten: nobody takes it over again until its instance comes back.
+func TestIdleTakenApplicationIsForgotten(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	rs := newRuns()
+	ctx := context.Background()
+	dead := New(Options{Redis: rdb, Centre: centre, App: "hotline-a", Lease: lease})
+	if ok, err := dead.acquire(ctx, "hotline-a", true); !ok || err != nil {
+		t.Fatalf("lease %v, %v", ok, err)
+	}
+	var started atomic.Int32
+	idle := map[string]bool{"hotline-a": true}
+	r := rs.runner("b", idle)
+	b := New(Options{Redis: rdb, Centre: centre, App: "hotline-b", Lease: lease, Run: func(ctx context.Context, app string, fw <-chan []byte) error {
+		if app == "hotline-a" {
+			started.Add(1)
+		}
+		return r(ctx, app, fw)
+	}})
+	run(t, b)
+	eventually(t, "hotline-a forgotten", func() bool {
+		ok, err := rdb.SIsMember(ctx, dead.prefix+sfxApps, "hotline-a").Result()
+		return err == nil && !ok && started.Load() >= 1
+	})
+	// Several more ticks: it is not taken over again.
+	n := started.Load()
+	deadline := time.Now().Add(3 * lease)
+	for time.Now().Before(deadline) {
+		time.Sleep(lease / 3)
+	}
+	if started.Load() != n {
+		t.Fatalf("forgotten application taken over again (%d → %d)", n, started.Load())
+	}
+}

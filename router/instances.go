@@ -1,0 +1,100 @@
+package router
+
+import (
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/pbx"
+)
+
+// Several hotline instances serve one Asterisk, each with its own Stasis
+// application. The dialplan's StasisBroadcast() offers a new channel to all
+// of them and the first claim wins; the queues, operators and callbacks are
+// shared in Redis, so the instance that frees an operator may claim them
+// for a caller another instance holds: that offer is forwarded (Peers).
+// Whatever acts on a caller's channel is done by the router of the
+// application holding it, and only that router repairs its calls in Redis.
+
+// claim answers a CallBroadcast: a draining router lets the others (or,
+// when none claims in time, the dialplan's fallback) have the call.
+func (r *Router) claim(ev pbx.Event) {
+	r.mu.Lock()
+	draining := r.draining
+	r.mu.Unlock()
+	if draining {
+		return
+	}
+	r.spawn(func() {
+		ctx, cancel := r.cmdCtx()
+		defer cancel()
+		err := r.opt.PBX.Claim(ctx, ev.ChannelID)
+		switch {
+		case err == nil:
+			r.log.Debug("claimed a broadcast call", zap.String("call_id", ev.ChannelID))
+		case errors.Is(err, pbx.ErrConflict), errors.Is(err, pbx.ErrNotFound):
+			// Another instance won it, or the broadcast ended: not ours.
+		default:
+			r.log.Warn("claiming a broadcast call", zap.String("call_id", ev.ChannelID), zap.Error(err))
+		}
+	})
+}
+
+// Offer delivers an offer another instance forwarded (Peers) to the call
+// it is for.
+func (r *Router) Offer(o Offer) { r.deliver([]Offer{o}, o.FreedAt) }
+
+// App is the Stasis application this router serves.
+func (r *Router) App() string { return r.opt.App }
+
+// elsewhere handles an offer for a caller this router has no call for,
+// when that is not (yet) a caller gone: it reports true when the offer was
+// forwarded to the instance holding the caller, or left to its lease.
+func (r *Router) elsewhere(o Offer) bool {
+	log := r.log.With(zap.String("call_id", o.CallID), zap.String("agent", o.AgentID))
+	if !r.synced.Load() {
+		// The caller may be one the first re-sync is about to adopt.
+		log.Info("offer for a caller not adopted yet: left to its lease")
+		return true
+	}
+	if r.opt.Peers == nil {
+		return false
+	}
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	st, err := r.opt.ACD.Lookup(ctx, o.CallID)
+	if err != nil {
+		log.Warn("offer for a caller of unknown owner: left to its lease", zap.Error(err))
+		return true
+	}
+	if r.holds(st) {
+		return false
+	}
+	if err := r.opt.Peers.Forward(ctx, st.App, o); err != nil {
+		log.Warn("forwarding an offer failed: left to its lease", zap.String("app", st.App), zap.Error(err))
+	}
+	return true
+}
+
+// holds reports whether a call Redis knows is this router's to act on: its
+// application's, or one of no application (written before instances had
+// one each; a callback's turn no instance took yet).
+func (r *Router) holds(st CallerState) bool {
+	return st.App == "" || st.App == r.opt.App
+}
+
+// heldElsewhere reports whether Redis says another application's router
+// holds callID: the reconciler leaves it alone.
+func (r *Router) heldElsewhere(callID string) bool {
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	st, err := r.opt.ACD.Lookup(ctx, callID)
+	return err != nil || st.State != "" && !r.holds(st)
+}
+
+// Idle reports whether the router holds no call, callback attempt or leg.
+func (r *Router) Idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls) == 0 && len(r.attempts) == 0 && len(r.legs) == 0
+}
