@@ -57,9 +57,12 @@ var (
 	releaseScript = script("release.lua")
 )
 
-// ErrLeaseLost: this instance's own lease was taken (it stalled past the
-// lease and a survivor took its application over, or a newer process of
-// the same application started). It must stop acting at once.
+// ErrLeaseLost: another process holds this instance's own lease: a newer
+// process of the same instance started, or this one stalled past its
+// lease and a survivor took its application over. It must stop acting at
+// once (its process manager starts it again, and it asks for its
+// application back). A lease that merely ran out while Redis was away is
+// taken again by its holder, not lost.
 var ErrLeaseLost = errors.New("fleet: this instance's application lease was lost")
 
 // Runner runs a router for app until ctx ends; offers forwarded to app by
@@ -88,6 +91,9 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	running map[string]*runner
+	// absent counts, per application nobody here runs, the checks in a
+	// row that found its lease missing; touched by Run's goroutine only.
+	absent map[string]int
 }
 
 type runner struct {
@@ -107,7 +113,7 @@ func New(opt Options) *Fleet {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return &Fleet{opt: opt, holder: opt.App + "|" + hex.EncodeToString(b[:]),
-		prefix: rkeys.Prefix(opt.Centre), running: map[string]*runner{}}
+		prefix: rkeys.Prefix(opt.Centre), running: map[string]*runner{}, absent: map[string]int{}}
 }
 
 // Holder is this process's lease value: its application and a token.
@@ -177,6 +183,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 // tick renews the leases held, gives back or drops applications, and
 // takes over those without a live lease.
 func (f *Fleet) tick(ctx context.Context) error {
+	healthy := true
 	for _, app := range f.Running() {
 		r := f.get(app)
 		select {
@@ -200,6 +207,7 @@ func (f *Fleet) tick(ctx context.Context) error {
 			// Redis away: the lease may run out meanwhile; the next
 			// renewal says so.
 			f.opt.Log.Warn("fleet: lease renewal failed", zap.String("app", app), zap.Error(err))
+			healthy = false
 		case res == 0 && app == f.opt.App:
 			return ErrLeaseLost
 		case res == 0:
@@ -211,20 +219,59 @@ func (f *Fleet) tick(ctx context.Context) error {
 			f.release(app, false)
 		}
 	}
+	f.takeOver(ctx, healthy)
+	return nil
+}
+
+// takeOver takes the applications whose lease has been missing at two
+// checks in a row. One check is not enough: after Redis was away longer
+// than a lease every lease has run out, and each holder takes its own
+// again at its next renewal; the second check leaves it that time. A
+// check that met a Redis error starts the count again.
+func (f *Fleet) takeOver(ctx context.Context, healthy bool) {
+	if !healthy {
+		clear(f.absent)
+		return
+	}
 	apps, err := f.opt.Redis.SMembers(ctx, f.prefix+sfxApps).Result()
 	if err != nil {
-		return nil
+		clear(f.absent)
+		return
 	}
+	var idle []string
 	for _, app := range apps {
-		if f.get(app) != nil {
+		if f.get(app) == nil {
+			idle = append(idle, app)
+		}
+	}
+	seen := map[string]int{}
+	if len(idle) > 0 {
+		keys := make([]string, len(idle))
+		for i, app := range idle {
+			keys[i] = f.prefix + sfxLease + app
+		}
+		vals, err := f.opt.Redis.MGet(ctx, keys...).Result()
+		if err != nil {
+			clear(f.absent)
+			return
+		}
+		for i, app := range idle {
+			if vals[i] == nil {
+				seen[app] = f.absent[app] + 1
+			}
+		}
+	}
+	f.absent = seen
+	for app, n := range seen {
+		if n < 2 {
 			continue
 		}
 		if ok, err := f.acquire(ctx, app, false); err == nil && ok {
+			delete(f.absent, app)
 			f.opt.Log.Warn("fleet: an instance's lease ran out; taking its application over", zap.String("app", app))
 			f.start(ctx, app)
 		}
 	}
-	return nil
 }
 
 func (f *Fleet) acquire(ctx context.Context, app string, own bool) (bool, error) {

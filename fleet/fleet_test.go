@@ -198,3 +198,44 @@ func TestIdleTakenApplicationIsForgotten(t *testing.T) {
 		t.Fatalf("forgotten application taken over again (%d → %d)", n, started.Load())
 	}
 }
+
+// When every lease runs out at once (Redis was away longer than a lease,
+// or a failover lost the keys), each holder takes its own again: nobody
+// stops and no application runs twice.
+func TestLeasesThatRanOutAreTakenAgainByTheirHolders(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	rs := newRuns()
+	ctx := context.Background()
+	a := New(Options{Redis: rdb, Centre: centre, App: "hotline-a", Lease: lease, Run: rs.runner("a", nil)})
+	b := New(Options{Redis: rdb, Centre: centre, App: "hotline-b", Lease: lease, Run: rs.runner("b", nil)})
+	stopA, stopB := run(t, a), run(t, b)
+	eventually(t, "both running their own application", func() bool {
+		return len(rs.running("hotline-a")) == 1 && len(rs.running("hotline-b")) == 1
+	})
+	for i := 0; i < 3; i++ {
+		if err := rdb.Del(ctx, a.prefix+sfxLease+"hotline-a", a.prefix+sfxLease+"hotline-b").Err(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the leases taken again by their holders", func() bool {
+			la, _ := rdb.Get(ctx, a.prefix+sfxLease+"hotline-a").Result()
+			lb, _ := rdb.Get(ctx, a.prefix+sfxLease+"hotline-b").Result()
+			return la == a.Holder() && lb == b.Holder()
+		})
+	}
+	if got := rs.running("hotline-a"); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("hotline-a runs on %v, want a", got)
+	}
+	if got := rs.running("hotline-b"); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("hotline-b runs on %v, want b", got)
+	}
+	if rs.maxOnce["hotline-a"] != 1 || rs.maxOnce["hotline-b"] != 1 {
+		t.Fatalf("an application ran twice at once: %v", rs.maxOnce)
+	}
+	if err := stopA(); err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+}

@@ -100,6 +100,10 @@ type Event struct {
 	CallerID      string // Dial: the channel that dialled, if any
 
 	Channels []Channel // Resynced: channels present in the application
+	// Restarted (Resynced): Asterisk started again since the last
+	// connect: every channel missing from Channels was cut by the PBX,
+	// not hung up by its caller.
+	Restarted bool
 }
 
 // OriginateRequest asks the PBX to dial an endpoint and, on answer, hand the

@@ -21,6 +21,7 @@ type msg struct {
 	ev       pbx.Event
 	offer    *Offer
 	resynced bool // ev was synthesised by a re-sync, not sent by the PBX
+	pbxLost  bool // resynced: the channel vanished in a restart of the PBX
 	// xfer is an operator's transfer request (transfer.go); the answer
 	// goes back on its reply channel.
 	xfer *xferMsg
@@ -260,7 +261,7 @@ func (c *call) handle(m msg) {
 			// HangupRequest: StasisEnd follows for dialplan channels;
 			// acting now shortens the window in which an operator could be
 			// offered a caller who left.
-			c.feed(evCallerHangup{Cause: ev.Cause})
+			c.feed(evCallerHangup{Cause: ev.Cause, PBXLost: m.pbxLost})
 		case pbx.DTMF:
 			c.feed(evDigit{Digit: ev.Digit})
 		case pbx.PlaybackFinished:

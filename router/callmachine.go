@@ -256,7 +256,12 @@ type (
 		Announce   time.Duration
 		MaxWait    time.Duration
 	}
-	evCallerHangup struct{ Cause int } // StasisEnd, ChannelDestroyed or HangupRequest of the caller
+	evCallerHangup struct {
+		Cause int // StasisEnd, ChannelDestroyed or HangupRequest of the caller
+		// PBXLost: the channel vanished in a restart of the PBX: the line
+		// was cut, the citizen did not hang up.
+		PBXLost bool
+	}
 	evDigit        struct{ Digit string }
 	evPlaybackDone struct {
 		Which playbackKind
@@ -674,6 +679,10 @@ func (m *callMachine) handle(out *cmds, ev callEvent, now time.Time) {
 		}
 		m.exit(out, now, exitSpec{outcome: OutcomeRejected, by: "system", hangUp: true})
 	case evCallerHangup:
+		if e.PBXLost {
+			m.pbxLost(out, now)
+			return
+		}
 		m.callerGone(out, e.Cause, now)
 	case evDigit:
 		m.digit(out, e.Digit, now)
@@ -925,6 +934,27 @@ func (m *callMachine) fallback(out *cmds, e evFallback, now time.Time) {
 		// The exit withdraws the entry the enqueue may have left.
 		out.add(cmdNote{Text: "redis_unreachable"})
 		m.exit(out, now, exitSpec{outcome: OutcomeFallback, by: "system"})
+	}
+}
+
+// pbxLost: the PBX restarted and the citizen's channel went with it. The
+// line was cut: a citizen who held a place in a queue or talked to an
+// operator is owed a callback, however short the wait.
+func (m *callMachine) pbxLost(out *cmds, now time.Time) {
+	out.add(cmdNote{Text: "pbx_restarted"})
+	switch m.phase {
+	case phaseGoodbye:
+		// Told a callback is coming: it is already owed.
+		m.callerGone(out, 0, now)
+	case phaseIVR:
+		m.exit(out, now, exitSpec{outcome: OutcomeAbandoned, by: "pbx"})
+	case phaseTransferred:
+		m.exit(out, now, exitSpec{outcome: OutcomeTransferred, by: "pbx"})
+	default:
+		if m.phase == phaseConsult || m.phase == phaseTransfer {
+			out.add(cmdTransferDone{Outcome: xferFailed})
+		}
+		m.exit(out, now, exitSpec{outcome: OutcomeDropped, by: "pbx", lineCut: true})
 	}
 }
 
@@ -1362,6 +1392,9 @@ type exitSpec struct {
 	// abandonCallback: a caller who held a place and left is owed a
 	// callback when they waited min_abandon_wait (or lost an operator).
 	abandonCallback bool
+	// lineCut: the PBX cut the line (pbxLost): a callback is owed to a
+	// caller who was queued or talking.
+	lineCut bool
 }
 
 // exit is the single way out of a call: it releases everything the call
@@ -1409,6 +1442,9 @@ func (m *callMachine) exit(out *cmds, now time.Time, x exitSpec) {
 	}
 	if m.xfer != nil && m.xfer.svcLeg {
 		out.add(cmdEndService{})
+	}
+	if x.lineCut && m.policy.Enabled && (m.talking || m.queued) {
+		callback = ReasonDropped
 	}
 	if callback != "" {
 		out.add(cmdScheduleCallback{Reason: callback})

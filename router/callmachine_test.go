@@ -866,6 +866,34 @@ func TestCallMachineCallerHangsUp(t *testing.T) {
 	}
 }
 
+// A channel that vanished in a PBX restart was cut, not hung up: the
+// citizen who held a place or talked is owed a callback however short the
+// wait, and the call is recorded as dropped by the PBX.
+func TestCallMachinePBXRestartCutsTheLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make fixture
+		want string
+	}{
+		{"ivr", inIVR, "Note Record(abandoned,pbx)"},
+		{"queued", inQueued, "Note LeaveQueue ScheduleCallback(dropped) CancelTimer(max_wait) Record(dropped,pbx)"},
+		{"offering", inOffering, "Note HangupLeg(normal) LeaveQueue ScheduleCallback(dropped) CancelTimer(ring) CancelTimer(lease) CancelTimer(max_wait) ForgetLeg Record(dropped,pbx)"},
+		{"bridged", inBridged, "Note EndConversation(pbx) ScheduleCallback(dropped) CancelTimer(max_wait) ForgetLeg Record(dropped,pbx)"},
+		{"goodbye", inGoodbye, "Note CancelTimer(max_wait) Record(callback_later,caller)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.make(t)
+			got := names(drive(t, m, t0.Add(time.Second), evCallerHangup{PBXLost: true}))
+			if got != tc.want || m.phase != phaseDone {
+				t.Errorf("PBX restart: %s %q, want done %q", m.phase, got, tc.want)
+			}
+			if again := names(drive(t, m, t0.Add(time.Second), evCallerHangup{PBXLost: true})); again != "" {
+				t.Errorf("a second vanish: %q, want nothing", again)
+			}
+		})
+	}
+}
+
 // A citizen who answered a customer-first callback and gives up waiting
 // again is not owed another callback (theirs was reached); one whose
 // operator's line dropped on them still is.

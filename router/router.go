@@ -245,7 +245,7 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 // route hands one event to its owner. It must never block on a call.
 func (r *Router) route(ctx context.Context, ev pbx.Event) {
 	if ev.Type == pbx.Resynced {
-		r.resync(ctx, ev.Channels)
+		r.resync(ctx, ev.Channels, ev.Restarted)
 		return
 	}
 	if ev.Type == pbx.CallBroadcast {
@@ -597,7 +597,7 @@ func (r *Router) sweep() bool {
 // still holds after the event stream came back: events during the gap are
 // lost, so a vanished channel is treated as hung up, and an operator leg
 // that answered in the gap is treated as answered.
-func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
+func (r *Router) resync(ctx context.Context, present []pbx.Channel, restarted bool) {
 	byID := make(map[string]pbx.Channel, len(present))
 	for _, ch := range present {
 		byID[ch.ID] = ch
@@ -614,7 +614,9 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 		if _, ok := byID[id]; !ok {
 			c := c
 			id := id
-			posts = append(posts, func() { c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisEnd, ChannelID: id, Time: r.now()}}) })
+			posts = append(posts, func() {
+				c.inbox.post(msg{ev: pbx.Event{Type: pbx.StasisEnd, ChannelID: id, Time: r.now()}, resynced: true, pbxLost: restarted})
+			})
 		}
 	}
 	for leg, box := range r.legs {
@@ -631,7 +633,11 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel) {
 		}
 	}
 	r.mu.Unlock()
-	r.log.Info("re-synced with the PBX", zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)), zap.Int("unknown", len(unknown)))
+	if restarted {
+		r.log.Warn("the PBX restarted: its calls were cut; callbacks are owed to those who waited or talked",
+			zap.Int("calls_cut", len(posts)))
+	}
+	r.log.Info("re-synced with the PBX", zap.Bool("pbx_restarted", restarted), zap.Int("channels", len(present)), zap.Int("reconciled", len(posts)), zap.Int("unknown", len(unknown)))
 	if ce := r.log.Check(zap.DebugLevel, "re-sync channels"); ce != nil {
 		ids := make([]string, 0, len(present))
 		for _, ch := range present {

@@ -101,6 +101,9 @@ type Client struct {
 
 	out   chan pbx.Event
 	queue *eventQueue
+	// startup is Asterisk's startup time at the last connect (restarted);
+	// the session goroutine's only.
+	startup string
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64

@@ -405,14 +405,38 @@ func (c *Client) reapplySubscriptions(ctx context.Context) {
 	}
 }
 
+// restarted reports whether Asterisk's startup time changed since the
+// last connect: the calls it held then were cut by the restart. Only the
+// session goroutine calls it. An unreadable startup time counts as no
+// restart (the calls missing from the re-sync are then taken as hung up).
+func (c *Client) restarted(ctx context.Context) bool {
+	var info struct {
+		Status struct {
+			StartupTime string `json:"startup_time"`
+		} `json:"status"`
+	}
+	if err := c.raw(ctx, opOther, "asterisk info", "", http.MethodGet, "/asterisk/info",
+		url.Values{"only": {"status"}}, nil, &info); err != nil || info.Status.StartupTime == "" {
+		return false
+	}
+	prev := c.startup
+	c.startup = info.Status.StartupTime
+	if prev != "" && prev != c.startup {
+		c.log.Warn("asterisk restarted since the last connect", zap.String("was_up_since", prev), zap.String("up_since", c.startup))
+		return true
+	}
+	return false
+}
+
 // resync lists the application's channels, retrying a few times; nil if it
 // could not (the router then just misses this snapshot).
 func (c *Client) resync(ctx context.Context) *pbx.Event {
 	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		restarted := c.restarted(ctx)
 		chans, err := c.Channels(ctx)
 		if err == nil {
-			return &pbx.Event{Type: pbx.Resynced, Time: time.Now(), Channels: chans}
+			return &pbx.Event{Type: pbx.Resynced, Time: time.Now(), Channels: chans, Restarted: restarted}
 		}
 		c.log.Warn("ari re-sync failed", zap.Int("attempt", attempt), zap.Error(err))
 		if attempt == 3 || ctx.Err() != nil {
