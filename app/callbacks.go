@@ -160,6 +160,14 @@ func (s *callbackState) Recover(ctx context.Context, now time.Time) error {
 	return err
 }
 
+func (s *callbackState) Holder(ctx context.Context, id string) (string, error) {
+	cb, err := s.store.Get(ctx, id)
+	if err != nil || cb.Status != callbacks.StatusInFlight {
+		return "", err
+	}
+	return cb.Holder, nil
+}
+
 var _ api.Callbacks = (*callbackAPI)(nil)
 
 // callbackAPI serves the operators' and supervisors' callback actions.

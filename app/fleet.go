@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/fleet"
 	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/router"
 )
@@ -22,7 +23,11 @@ func (p peers) Forward(ctx context.Context, app string, o router.Offer) error {
 	if err != nil {
 		return fmt.Errorf("app: offer for call %s: %w", o.CallID, err)
 	}
-	return p.a.fleet.Forward(ctx, app, b)
+	err = p.a.fleet.Forward(ctx, app, b)
+	if errors.Is(err, fleet.ErrNoReceiver) {
+		return fmt.Errorf("app: offer for call %s: %w (%w)", o.CallID, router.ErrNoPeer, err)
+	}
+	return err
 }
 
 // takenIdleFor is how long the router of an application taken over from a
@@ -52,6 +57,7 @@ func (a *App) runApp(ctx context.Context, app string, forwarded <-chan []byte) e
 	ropt.PBX, ropt.App = client, app
 	ropt.Log = a.ropt.Log.With(zap.String("app", app))
 	ropt.OnHandover = nil // the demo's figures are this instance's own
+	ropt.Adopter, ropt.HostApp = true, a.router.App()
 	r, err := router.New(ropt)
 	if err != nil {
 		return fmt.Errorf("app: router for %s: %w", app, err)

@@ -28,6 +28,10 @@ const (
 	// so an operator or a caller left waiting for a lease to run out
 	// shows as a violation instead of healing unseen.
 	settleWithin = 10 * time.Second
+	// fleetLease is each instance's lease on its application (1 s, not
+	// the default 3 s, to keep the runs short): how soon a survivor takes
+	// a killed instance's calls over.
+	fleetLease = time.Second
 )
 
 // Operators logged in for every test. 1004, the only one with the

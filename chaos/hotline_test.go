@@ -25,6 +25,8 @@ const (
 	envARI    = "HOTLINE_CHAOS_ARI"
 	envRedis  = "HOTLINE_CHAOS_REDIS"
 	envCentre = "HOTLINE_CHAOS_CENTRE"
+	envApp    = "HOTLINE_CHAOS_APP" // the instance's Stasis application
+	envLease  = "HOTLINE_CHAOS_LEASE"
 	// envLogs names a directory to keep every hotline child's log in
 	// (chaos-<test>-<n>.log); by default they go to the test's temp dir
 	// and only their warnings and errors are shown, on failure.
@@ -48,9 +50,10 @@ func TestHelperChaosHotline(t *testing.T) {
 	// Info: each call's story is in the log, for the report of a failure.
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.Lock(os.Stderr), zapcore.InfoLevel))
+	lease, _ := time.ParseDuration(os.Getenv(envLease))
 	a, err := app.New(app.Options{
-		Config: cfg, RedisAddr: os.Getenv(envRedis), Log: log, Now: testclock.Now,
-		ARI: ariadapter.Options{URL: os.Getenv(envARI), User: ariUser, Password: ariPassword,
+		Config: cfg, RedisAddr: os.Getenv(envRedis), Log: log, Now: testclock.Now, FleetLease: lease,
+		ARI: ariadapter.Options{URL: os.Getenv(envARI), User: ariUser, Password: ariPassword, App: os.Getenv(envApp),
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 	})
 	if err != nil {
@@ -64,6 +67,7 @@ func TestHelperChaosHotline(t *testing.T) {
 
 // hotline is one running child process.
 type hotline struct {
+	app     string // its Stasis application
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	logPath string
@@ -73,6 +77,14 @@ type hotline struct {
 // startHotline runs a hotline child against the rig's emulator and Redis
 // and waits until it holds the application's WebSocket.
 func (r *rig) startHotline() *hotline {
+	r.t.Helper()
+	return r.startInstance("hotline")
+}
+
+// startInstance runs a hotline child for Stasis application app (an
+// instance of an active-active fleet; the lease is fleetLease) and waits
+// until it holds the application's WebSocket.
+func (r *rig) startInstance(app string) *hotline {
 	r.t.Helper()
 	dir := os.Getenv(envLogs)
 	if dir == "" {
@@ -87,7 +99,7 @@ func (r *rig) startHotline() *hotline {
 	testclock.Now() // fixes the clock's offset, which the child inherits
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChaosHotline$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envARI+"="+r.emu.URL(),
-		envRedis+"="+r.redisURL, envCentre+"="+r.centre)
+		envRedis+"="+r.redisURL, envCentre+"="+r.centre, envApp+"="+app, envLease+"="+fleetLease.String())
 	cmd.Stdout, cmd.Stderr = f, f
 	// A test binary that dies (a panic, a timeout) takes hotline with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -96,18 +108,14 @@ func (r *rig) startHotline() *hotline {
 		r.t.Fatal(err)
 	}
 	_ = f.Close() // the child holds its own descriptor
-	h := &hotline{cmd: cmd, exited: make(chan struct{}), logPath: path}
+	h := &hotline{app: app, cmd: cmd, exited: make(chan struct{}), logPath: path}
 	go func() {
 		_ = cmd.Wait()
 		close(h.exited)
 	}()
 	r.hotlines = append(r.hotlines, h)
 	r.t.Cleanup(func() { h.kill() })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := r.emu.WaitConnected(ctx); err != nil {
-		r.t.Fatalf("hotline child did not connect to the emulator: %v", err)
-	}
+	r.eventually("hotline "+app+" connected to the emulator", 20*time.Second, func() bool { return r.emu.Connected(app) })
 	return h
 }
 
@@ -128,5 +136,5 @@ func (h *hotline) kill() {
 func (r *rig) killHotline(h *hotline) {
 	r.t.Helper()
 	h.kill()
-	r.eventually("the emulator to see hotline gone", 5*time.Second, func() bool { return !r.emu.Connected() })
+	r.eventually("the emulator to see hotline gone", 5*time.Second, func() bool { return !r.emu.Connected(h.app) })
 }

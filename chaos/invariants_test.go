@@ -95,6 +95,9 @@ func (r *rig) violations() []string {
 		if c.h.Rejected() || c.h.ID() == "" {
 			continue // refused by the PBX (no hotline connected): never reached hotline
 		}
+		if c.h.App() == "" && c.h.EndedBy() == "restart" {
+			continue // vanished in an Asterisk restart while being offered (StasisBroadcast): no hotline ever had it
+		}
 		if c.snapshotEnded().IsZero() {
 			add("call %s still up after traffic stopped: %s", c, describeChannel(live[c.h.ID()]))
 			continue

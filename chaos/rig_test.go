@@ -59,6 +59,26 @@ func newRig(t *testing.T, phone func(endpoint string) emulator.Phone) *rig {
 // replica); r.redis is nil then.
 func newRigOn(t *testing.T, phone func(endpoint string) emulator.Phone, sentinel *redistest.Sentinel) *rig {
 	t.Helper()
+	return newRigWith(t, rigOptions{phone: phone, sentinel: sentinel})
+}
+
+// rigOptions shape a rig: newRig's phones and newRigOn's sentinels, and
+// instances: the Stasis applications of an active-active fleet (one
+// hotline child each) to which the emulated dialplan offers every call
+// with StasisBroadcast(); none: one hotline on Stasis(hotline).
+type rigOptions struct {
+	phone     func(endpoint string) emulator.Phone
+	sentinel  *redistest.Sentinel
+	instances []string
+}
+
+// claimWithin is the dialplan's StasisBroadcast() timeout
+// (deploy/asterisk/extensions.conf), in real time.
+const claimWithin = time.Second
+
+func newRigWith(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	phone, sentinel := o.phone, o.sentinel
 	r := &rig{t: t, tmp: t.TempDir(), centre: redistest.Prefix(t), sentinel: sentinel}
 	cfg, err := chaosConfig(r.centre)
 	if err != nil {
@@ -90,7 +110,12 @@ func newRigOn(t *testing.T, phone func(endpoint string) emulator.Phone, sentinel
 	r.stream = records.New(r.rdb, r.centre, 0)
 	r.cbs = callbacks.New(r.rdb, r.centre, callbacks.Options{CountryCode: cfg.Centre.CountryCode})
 
-	r.emu = emulator.New(emulator.Options{App: "hotline", User: ariUser, Password: ariPassword, TimeScale: timeScale})
+	eo := emulator.Options{App: "hotline", User: ariUser, Password: ariPassword, TimeScale: timeScale}
+	if len(o.instances) > 0 {
+		// The emulator scales Asterisk-side durations; the claim timeout is one.
+		eo.Broadcast = &emulator.Broadcast{Filter: "^hotline", Timeout: time.Duration(float64(claimWithin) / timeScale)}
+	}
+	r.emu = emulator.New(eo)
 	if err := r.emu.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +135,12 @@ func newRigOn(t *testing.T, phone func(endpoint string) emulator.Phone, sentinel
 	t.Cleanup(r.traffic.close)
 	t.Cleanup(r.showLogs)
 
-	r.startHotline()
+	if len(o.instances) == 0 {
+		r.startHotline()
+	}
+	for _, app := range o.instances {
+		r.startInstance(app)
+	}
 	for _, id := range loggedIn {
 		r.login(id)
 	}

@@ -76,6 +76,7 @@ type citizen struct {
 	placed    time.Time
 	waitingAt time.Time // first heard hold music or its position
 	bridged   bool
+	bridgedAt time.Time // first seen bridged
 	endedAt   time.Time
 }
 
@@ -92,6 +93,13 @@ func (c *citizen) snapshot() (waitingAt time.Time, bridged bool, endedAt time.Ti
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.waitingAt, c.bridged, c.endedAt
+}
+
+// bridgedFirstAt is when the citizen was first seen bridged (zero if never).
+func (c *citizen) bridgedFirstAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bridgedAt
 }
 
 // snapshotEnded is when the citizen was seen to end (zero while up).
@@ -190,6 +198,9 @@ func (tr *traffic) observe(c *citizen) {
 		defer c.mu.Unlock()
 		select {
 		case <-c.h.Bridged():
+			if !c.bridged {
+				c.bridgedAt = time.Now()
+			}
 			c.bridged = true
 		default:
 		}

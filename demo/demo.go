@@ -23,7 +23,6 @@ import (
 	"github.com/hotline-acd/hotline/configs"
 	"github.com/hotline-acd/hotline/internal/logmask"
 	"github.com/hotline-acd/hotline/internal/redisproc"
-	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 )
@@ -55,6 +54,16 @@ type Options struct {
 	// Banner, if set, is told at start where the desktop is and how each
 	// demo operator signs in (secrets made up for this run).
 	Banner io.Writer
+	// Instances is how many hotline instances serve the emulated Asterisk
+	// (default 1). With two or more each has its own Stasis application
+	// (hotline-1, hotline-2, ...), the dialplan offers every call to all of
+	// them (StasisBroadcast) and every FailoverEvery the last instance
+	// stops for FailoverFor, so that a survivor takes its calls over and
+	// gives them back when it returns. Instance i>1 serves HTTP on the
+	// port after instance i-1's (or any free port).
+	Instances     int
+	FailoverEvery time.Duration
+	FailoverFor   time.Duration
 }
 
 func (o *Options) defaults() {
@@ -96,6 +105,12 @@ func (o *Options) defaults() {
 	}
 	if o.Seed == 0 {
 		o.Seed = rand.Uint64()
+	}
+	if o.Instances <= 0 {
+		o.Instances = 1
+	}
+	if o.FailoverFor <= 0 {
+		o.FailoverFor = 20 * time.Second
 	}
 }
 
@@ -185,7 +200,13 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("demo: config: %w", err)
 	}
 
-	emu := emulator.New(emulator.Options{App: "hotline", User: "hotline", Password: "demo", TimeScale: o.TimeScale})
+	eo := emulator.Options{App: "hotline", User: "hotline", Password: "demo", TimeScale: o.TimeScale}
+	if o.Instances > 1 {
+		// The dialplan's StasisBroadcast(1000,^hotline,...); the emulator
+		// scales Asterisk-side durations.
+		eo.Broadcast = &emulator.Broadcast{Filter: "^hotline", Timeout: time.Duration(float64(time.Second) / o.TimeScale)}
+	}
+	emu := emulator.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		return Summary{}, fmt.Errorf("demo: emulator: %w", err)
 	}
@@ -200,44 +221,25 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	a, err := app.New(app.Options{
-		Env:    func(k string) string { return secrets[k] },
-		Config: cfg, RedisAddr: redisAddr, HTTPAddr: o.HTTPAddr, APIToken: o.APIToken,
-		Log:        log.Named("hotline"),
-		ARI:        ariadapter.Options{URL: emu.URL(), User: "hotline", Password: "demo"},
-		OnHandover: t.handover,
-		OnRecord: func(r records.Record) {
-			t.record(r)
-			logCall(log, r)
-		},
-	})
-	if err != nil {
-		return Summary{}, err
-	}
-	runCtx, stopApp := context.WithCancel(context.WithoutCancel(ctx))
-	appDone := make(chan error, 1)
-	go func() { appDone <- a.Run(runCtx) }()
-	defer func() {
-		stopApp()
-		<-appDone
-	}()
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	err = emu.WaitConnected(wctx)
-	wcancel()
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: hotline did not connect to the emulator: %w", err)
-	}
-	if o.HTTPAddr != "" {
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		addr, err := a.WaitHTTP(wctx)
-		wcancel()
+	fleet := &instances{o: o, emu: emu, cfg: cfg, redisAddr: redisAddr, secrets: secrets, t: t, log: log}
+	defer fleet.stopAll()
+	var addrs []string
+	for i := 1; i <= o.Instances; i++ {
+		addr, err := fleet.start(ctx, i)
 		if err != nil {
-			return Summary{}, fmt.Errorf("demo: hotline did not listen on %s: %w", o.HTTPAddr, err)
+			return Summary{}, err
 		}
-		log.Info("HTTP API", zap.String("addr", addr))
-		if o.Banner != nil {
-			printBanner(o.Banner, addr, cfg, secrets)
+		if addr != "" {
+			addrs = append(addrs, addr)
 		}
+	}
+	a := fleet.first()
+	if len(addrs) > 0 && o.Banner != nil {
+		printBanner(o.Banner, addrs, cfg, secrets)
+	}
+	if o.Instances > 1 && o.FailoverEvery > 0 {
+		stopFailovers := fleet.failovers(ctx)
+		defer stopFailovers()
 	}
 
 	// The supervisors' phones pick up a second after Listen rings them.
@@ -427,8 +429,13 @@ func demoSecrets(cfg *config.Config) (map[string]string, error) {
 	return out, nil
 }
 
-func printBanner(w io.Writer, addr string, cfg *config.Config, secrets map[string]string) {
-	fmt.Fprintf(w, "\n  Operator desktop: http://%s/\n  Sign in (this run only):\n", addr)
+func printBanner(w io.Writer, addrs []string, cfg *config.Config, secrets map[string]string) {
+	addr := addrs[0]
+	fmt.Fprintf(w, "\n  Operator desktop: http://%s/\n", addr)
+	for i, other := range addrs[1:] {
+		fmt.Fprintf(w, "  Instance hotline-%d serves the same centre at http://%s/ (sign in there too)\n", i+2, other)
+	}
+	fmt.Fprintf(w, "  Sign in (this run only):\n")
 	for _, op := range cfg.Operators {
 		fmt.Fprintf(w, "    operator %s  secret %s\n", op.ID, secrets[auth.SecretEnv(op.ID)])
 	}

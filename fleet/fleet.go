@@ -33,7 +33,7 @@ const (
 	sfxLease    = "fleet:lease:"    // STRING holder, PX lease: who runs the application's router
 	sfxGiveback = "fleet:giveback:" // STRING owner's holder, PX: the owner wants it back
 	sfxApps     = "fleet:apps"      // SET applications that have had an instance
-	sfxOffers   = "fleet:offers:"   // pub/sub channel: offers for the application's callers
+	sfxOffers   = "fleet:offers:"   // sharded pub/sub channel (in the centre's slot): offers for the application's callers
 )
 
 var luaKeys = strings.Join([]string{
@@ -91,9 +91,10 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	running map[string]*runner
-	// absent counts, per application nobody here runs, the checks in a
-	// row that found its lease missing; touched by Run's goroutine only.
-	absent map[string]int
+	// absent holds, per application nobody here runs, when the checks
+	// that found its lease missing every time began; touched by Run's
+	// goroutine only.
+	absent map[string]time.Time
 }
 
 type runner struct {
@@ -113,8 +114,12 @@ func New(opt Options) *Fleet {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return &Fleet{opt: opt, holder: opt.App + "|" + hex.EncodeToString(b[:]),
-		prefix: rkeys.Prefix(opt.Centre), running: map[string]*runner{}, absent: map[string]int{}}
+		prefix: rkeys.Prefix(opt.Centre), running: map[string]*runner{}, absent: map[string]time.Time{}}
 }
+
+// LeaseKey is the Redis key of app's lease in centre: its value is the
+// holder, "<application of the process>|<token>".
+func LeaseKey(centre, app string) string { return rkeys.Prefix(centre) + sfxLease + app }
 
 // Holder is this process's lease value: its application and a token.
 func (f *Fleet) Holder() string { return f.holder }
@@ -131,10 +136,18 @@ func (f *Fleet) Running() []string {
 	return out
 }
 
+// ErrNoReceiver: no process runs the application (it died and its lease
+// has not been taken over yet).
+var ErrNoReceiver = errors.New("fleet: no process runs the application")
+
 // Forward publishes an offer's payload to the process running app.
 func (f *Fleet) Forward(ctx context.Context, app string, payload []byte) error {
-	if err := f.opt.Redis.Publish(ctx, f.prefix+sfxOffers+app, payload).Err(); err != nil {
+	n, err := f.opt.Redis.SPublish(ctx, f.prefix+sfxOffers+app, payload).Result()
+	if err != nil {
 		return fmt.Errorf("fleet: forward to %s: %w", app, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("fleet: forward to %s: %w", app, ErrNoReceiver)
 	}
 	return nil
 }
@@ -223,11 +236,11 @@ func (f *Fleet) tick(ctx context.Context) error {
 	return nil
 }
 
-// takeOver takes the applications whose lease has been missing at two
-// checks in a row. One check is not enough: after Redis was away longer
-// than a lease every lease has run out, and each holder takes its own
-// again at its next renewal; the second check leaves it that time. A
-// check that met a Redis error starts the count again.
+// takeOver takes the applications whose lease has been missing at every
+// check for half a lease (three checks). One check is not enough: after
+// Redis was away longer than a lease every lease has run out, and each
+// holder takes its own again at its next renewal; the span leaves it
+// that time, twice over. A check that met a Redis error starts again.
 func (f *Fleet) takeOver(ctx context.Context, healthy bool) {
 	if !healthy {
 		clear(f.absent)
@@ -244,7 +257,8 @@ func (f *Fleet) takeOver(ctx context.Context, healthy bool) {
 			idle = append(idle, app)
 		}
 	}
-	seen := map[string]int{}
+	seen := map[string]time.Time{}
+	now := time.Now()
 	if len(idle) > 0 {
 		keys := make([]string, len(idle))
 		for i, app := range idle {
@@ -257,13 +271,17 @@ func (f *Fleet) takeOver(ctx context.Context, healthy bool) {
 		}
 		for i, app := range idle {
 			if vals[i] == nil {
-				seen[app] = f.absent[app] + 1
+				since, ok := f.absent[app]
+				if !ok {
+					since = now
+				}
+				seen[app] = since
 			}
 		}
 	}
 	f.absent = seen
-	for app, n := range seen {
-		if n < 2 {
+	for app, since := range seen {
+		if now.Sub(since) < f.opt.Lease/2 {
 			continue
 		}
 		if ok, err := f.acquire(ctx, app, false); err == nil && ok {
@@ -321,7 +339,7 @@ func (f *Fleet) start(ctx context.Context, app string) {
 	f.running[app] = r
 	f.mu.Unlock()
 	offers := make(chan []byte, 64)
-	ps := f.opt.Redis.Subscribe(rctx, f.prefix+sfxOffers+app)
+	ps := f.opt.Redis.SSubscribe(rctx, f.prefix+sfxOffers+app)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

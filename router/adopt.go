@@ -47,9 +47,13 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 	for _, ch := range unknown {
 		if isCallback(ch.ID) && !r.queuedCalledBack(ch) || strings.HasPrefix(ch.ID, "dbsync") || isServiceLeg(ch.ID) || isMonitorLeg(ch.ID) {
 			// A callback attempt or an AstDB read cut off by the restart:
-			// its lease returns the callback to the schedule; a leg left
-			// ringing would let the citizen be dialled twice at once.
+			// a leg left ringing would let the citizen be dialled twice at
+			// once. The attempt is given back to the schedule now rather
+			// than when its lease runs out (minutes).
 			r.spawn(func() { r.hangupQuietly(ctx, ch.ID, "normal") })
+			if isCallback(ch.ID) {
+				r.spawn(func() { r.abortCutAttempt(ch.ID, unknown) })
+			}
 			continue
 		}
 		if _, ok := owningCall(ch.ID); ok {
@@ -235,4 +239,37 @@ func (c *call) resume() callEvent {
 		c.adopted = nil
 		return evAdopted{Kind: adoptMenu}
 	}
+}
+
+// abortCutAttempt gives back the attempt a callback leg cut off by a
+// restart belonged to, unless its holder's channel is still up (then it
+// is an attempt going on). The abort names the holder, so it never ends
+// an attempt begun since.
+func (r *Router) abortCutAttempt(legID string, present []pbx.Channel) {
+	if r.opt.Callbacks == nil {
+		return
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(legID, cbPrefix), "-")
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	holder, err := r.opt.Callbacks.Holder(ctx, id)
+	if err != nil || holder == "" {
+		return
+	}
+	for _, ch := range present {
+		if ch.ID == holder {
+			return
+		}
+	}
+	r.mu.Lock()
+	_, ours := r.attempts[cbPrefix+id]
+	r.mu.Unlock()
+	if ours {
+		return
+	}
+	if err := r.opt.Callbacks.Abort(ctx, id, holder, "interrupted", r.now()); err != nil {
+		r.log.Warn("giving back a callback attempt cut off by a restart", zap.String("callback", id), zap.String("call_id", holder), zap.Error(err))
+		return
+	}
+	r.log.Info("callback attempt cut off by a restart given back to the schedule", zap.String("callback", id), zap.String("call_id", holder))
 }

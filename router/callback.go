@@ -42,6 +42,9 @@ type Callbacks interface {
 	CloseInbound(ctx context.Context, number, callID string, now time.Time) ([]string, error)
 	// Recover returns attempts whose holder vanished to the schedule.
 	Recover(ctx context.Context, now time.Time) error
+	// Holder is the call id of the attempt a callback is in ("" when it
+	// is not in one).
+	Holder(ctx context.Context, id string) (string, error)
 }
 
 // ErrNumberRefused is what Callbacks.Schedule wraps when it refused the
@@ -104,6 +107,12 @@ const (
 )
 
 func isCallback(callID string) bool { return strings.HasPrefix(callID, cbPrefix) }
+
+// isCallbackTurn tells an agent-first callback's queue entry ("cb-<id>",
+// no channel behind it) from a callback's legs ("cb-<id>-…", channels).
+func isCallbackTurn(callID string) bool {
+	return isCallback(callID) && !strings.Contains(callID[len(cbPrefix):], "-")
+}
 
 // IsCallbackAttempt tells a callback attempt's record from an inbound
 // call's.
@@ -242,6 +251,9 @@ func (r *Router) kickPromotion() {
 // time-driven, so the router's deadline-driven sweep (or a kick after a
 // schedule) runs it; the hand-over to operators stays event-driven.
 func (r *Router) promote() {
+	if r.opt.Adopter {
+		return // the instance's own router promotes: an adopter only finishes calls
+	}
 	cb := r.opt.Callbacks
 	now := r.now()
 	cctx, cancel := r.cmdCtx()
@@ -266,7 +278,9 @@ func (r *Router) promote() {
 		}
 		offers, err := r.opt.ACD.Enqueue(cctx, Waiting{
 			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
-			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback", App: r.opt.App,
+			// No application: the entry has no channel yet, and whichever
+			// instance frees an operator for it makes the attempt.
+			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback",
 		}, now)
 		if err != nil && !errors.Is(err, ErrAlreadyQueued) {
 			r.log.Error("callback could not join its queue", zap.String("callback", d.ID), zap.Error(err))

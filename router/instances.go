@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -22,7 +23,7 @@ func (r *Router) claim(ev pbx.Event) {
 	r.mu.Lock()
 	draining := r.draining
 	r.mu.Unlock()
-	if draining {
+	if draining || r.opt.Adopter {
 		return
 	}
 	r.spawn(func() {
@@ -41,8 +42,48 @@ func (r *Router) claim(ev pbx.Event) {
 }
 
 // Offer delivers an offer another instance forwarded (Peers) to the call
-// it is for.
-func (r *Router) Offer(o Offer) { r.deliver([]Offer{o}, o.FreedAt) }
+// it is for. Before the first re-sync (a survivor's router that has just
+// taken an application over) it waits for the re-sync that adopts the
+// caller.
+func (r *Router) Offer(o Offer) {
+	r.mu.Lock()
+	if !r.synced.Load() {
+		if len(r.early) < maxEarlyOffers {
+			r.early = append(r.early, o)
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.deliver([]Offer{o}, o.FreedAt)
+}
+
+// maxEarlyOffers bounds the offers kept for the first re-sync; one beyond
+// waits out its lease.
+const maxEarlyOffers = 1000
+
+// markSynced notes that the re-sync adopted what the application held and
+// delivers the offers forwarded meanwhile.
+func (r *Router) markSynced() {
+	r.mu.Lock()
+	r.synced.Store(true)
+	early := r.early
+	r.early = nil
+	r.mu.Unlock()
+	for _, o := range early {
+		r.deliver([]Offer{o}, o.FreedAt)
+	}
+}
+
+// ErrNoPeer is what Peers.Forward returns (wrapped) when no process runs
+// the application: its instance died and no survivor has taken it over
+// yet.
+var ErrNoPeer = errors.New("router: no instance runs the application")
+
+// forwardFor is how long an offer for a caller of an application nobody
+// runs is forwarded again, while a survivor takes the application over
+// (its lease and two checks): well inside the offer's reservation lease.
+const forwardFor = 10 * time.Second
 
 // App is the Stasis application this router serves.
 func (r *Router) App() string { return r.opt.App }
@@ -52,7 +93,7 @@ func (r *Router) App() string { return r.opt.App }
 // forwarded to the instance holding the caller, or left to its lease.
 func (r *Router) elsewhere(o Offer) bool {
 	log := r.log.With(zap.String("call_id", o.CallID), zap.String("agent", o.AgentID))
-	if !r.synced.Load() {
+	if !r.synced.Load() && !isCallbackTurn(o.CallID) {
 		// The caller may be one the first re-sync is about to adopt.
 		log.Info("offer for a caller not adopted yet: left to its lease")
 		return true
@@ -70,10 +111,57 @@ func (r *Router) elsewhere(o Offer) bool {
 	if r.holds(st) {
 		return false
 	}
-	if err := r.opt.Peers.Forward(ctx, st.App, o); err != nil {
+	err = r.opt.Peers.Forward(ctx, st.App, o)
+	switch {
+	case errors.Is(err, ErrNoPeer):
+		log.Info("offer for a caller of an application nobody runs now: forwarding it again until a survivor takes it over", zap.String("app", st.App))
+		r.spawn(func() { r.forwardLater(st.App, o) })
+	case err != nil:
 		log.Warn("forwarding an offer failed: left to its lease", zap.String("app", st.App), zap.Error(err))
 	}
 	return true
+}
+
+// forwardCallbackTurn hands a callback's turn an adopter was offered to
+// the instance running it, whose own router calls the citizen back.
+func (r *Router) forwardCallbackTurn(o Offer) {
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := r.opt.Peers.Forward(ctx, r.opt.HostApp, o); err != nil {
+		r.log.Warn("handing a callback's turn to this instance's own router failed: left to its lease",
+			zap.String("call_id", o.CallID), zap.String("agent", o.AgentID), zap.Error(err))
+	}
+}
+
+// forwardLater forwards o to app every 100 ms until some process runs
+// app, for forwardFor at most; after that the offer's lease is the net.
+func (r *Router) forwardLater(app string, o Offer) {
+	r.mu.Lock()
+	runCtx := r.runCtx
+	r.mu.Unlock()
+	if runCtx == nil {
+		return
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for deadline := time.Now().Add(forwardFor); time.Now().Before(deadline); {
+		select {
+		case <-runCtx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := r.cmdCtx()
+		err := r.opt.Peers.Forward(ctx, app, o)
+		cancel()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ErrNoPeer) {
+			r.log.Warn("forwarding an offer failed: left to its lease", zap.String("call_id", o.CallID), zap.String("app", app), zap.Error(err))
+			return
+		}
+	}
+	r.log.Warn("no instance took the application over in time: the offer is left to its lease", zap.String("call_id", o.CallID), zap.String("app", app))
 }
 
 // holds reports whether a call Redis knows is this router's to act on: its

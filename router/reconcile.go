@@ -44,7 +44,7 @@ func (r *Router) reconcile(ctx context.Context) {
 	// A re-sync whose channel list failed left synced unset: this pass
 	// has done what that one would have (the calls it missed are adopted
 	// by the next re-sync; until then their offers wait out their lease).
-	r.synced.Store(true)
+	r.markSynced()
 }
 
 // OwedRecords is the outbox of call records owed (records.Stream.Owed):

@@ -80,6 +80,14 @@ type Options struct {
 	// carries offers for callers another one holds.
 	App   string
 	Peers Peers
+	// Adopter: the router of a dead instance's application, run by a
+	// survivor. It finishes the calls it adopted and claims no new call
+	// (CallBroadcast): those go to the live instances' own applications,
+	// so the taken-over one empties and is given back or forgotten. A
+	// callback's turn it is offered goes to HostApp, the application of
+	// the instance running it, for the same reason.
+	Adopter bool
+	HostApp string
 }
 
 // Router routes calls. Create with New, run with Run.
@@ -112,7 +120,10 @@ type Router struct {
 	// synced: the first re-sync has adopted what the application held.
 	// Before it an offer for a caller this router does not know may be
 	// for one it is about to adopt, and is not taken as a call gone.
-	synced   atomic.Bool
+	synced atomic.Bool
+	// early: offers forwarded by other instances before the first
+	// re-sync, for callers it may be about to adopt (under mu).
+	early    []Offer
 	seq      atomic.Uint64
 	instance string // this process's token in the ids it makes (uniq)
 }
@@ -401,6 +412,10 @@ func (r *Router) deliver(offers []Offer, freedAt time.Time) {
 		if c != nil && c.inbox.post(msg{offer: &o}) {
 			continue
 		}
+		if isCallbackTurn(o.CallID) && r.opt.Adopter && r.opt.Peers != nil {
+			r.forwardCallbackTurn(o)
+			continue
+		}
 		if r.elsewhere(o) {
 			continue
 		}
@@ -658,7 +673,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel, restarted bo
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
 	r.writeOwed(live)
-	r.synced.Store(true)
+	r.markSynced()
 	r.syncOutage(ctx)
 }
 

@@ -38,6 +38,9 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	fs.DurationVar(&o.MinAbandonWait, "callback-min-wait", 10*time.Second, "an abandon after this wait owes a callback")
 	fs.DurationVar(&o.CallbackDelay, "callback-delay", 5*time.Second, "first callback attempt this long after it is owed")
 	fs.DurationVar(&o.Settle, "settle", 0, "after arrivals stop, wait up to this long for calls and callbacks to finish")
+	fs.IntVar(&o.Instances, "instances", 1, "hotline instances serving the emulated Asterisk (active-active, StasisBroadcast); with 2 or more the last one stops now and then to show takeover")
+	fs.DurationVar(&o.FailoverEvery, "failover-every", time.Minute, "with --instances 2 or more: stop the last instance this often (0: never)")
+	fs.DurationVar(&o.FailoverFor, "failover-for", 20*time.Second, "how long a stopped instance stays down")
 	level := zapcore.InfoLevel
 	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
 	fullNumbers := fs.Bool("log-full-numbers", envBool("HOTLINE_LOG_FULL_NUMBERS"), "log citizens' numbers in full, for debugging (HOTLINE_LOG_FULL_NUMBERS); masked by default")
@@ -49,6 +52,9 @@ func runDemo(ctx context.Context, clk clock, args []string, stdout, stderr io.Wr
 	}
 	if o.CallersPerMinute <= 0 || o.Operators <= 0 || o.Operators > 9000 || o.Duration <= 0 {
 		return usagef("--duration, --callers-per-minute must be positive and --operators in 1..9000")
+	}
+	if o.Instances < 1 || o.Instances > 9 || o.FailoverEvery < 0 || o.FailoverFor < 0 {
+		return usagef("--instances must be in 1..9 and --failover-every, --failover-for not negative")
 	}
 	log := newLogger(stderr, level, *fullNumbers)
 	defer func() { _ = log.Sync() }()

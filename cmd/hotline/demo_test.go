@@ -185,3 +185,38 @@ func TestDemoPrintsWorkingSignIns(t *testing.T) {
 		t.Errorf("demo exit %d after Ctrl-C: %s", code, errb.String())
 	}
 }
+
+// Two instances: the second stops twice during the run and comes back; a
+// survivor takes its application over each time and every caller is
+// still accounted for once the demo settles (nobody left waiting, every
+// owed callback made).
+func TestDemoTwoInstancesTakeOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for about 30 s")
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--instances", "2", "--failover-every", "4s", "--failover-for", "4s",
+		"--duration", "14s", "--callers-per-minute", "120", "--operators", "4", "--talk-min", "1500ms", "--talk-max", "3s",
+		"--wrap-up", "300ms", "--patience-min", "3s", "--patience-max", "6s", "--callback-min-wait", "1s", "--callback-delay", "1s",
+		"--settle", "90s", "--seed", "11", "--log-level", "warn"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errb.String())
+	}
+	var s struct {
+		Offered, Answered, Abandoned, Waiting, Other int
+		Pending                                      int `json:"callbacks_pending"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &s); err != nil {
+		t.Fatalf("summary: %v: %s", err, out.String())
+	}
+	t.Logf("summary: %s", bytes.TrimSpace(out.Bytes()))
+	if s.Offered < 10 || s.Offered != s.Answered+s.Abandoned+s.Waiting+s.Other || s.Waiting != 0 || s.Pending != 0 {
+		t.Fatalf("callers not accounted for after settling: %+v", s)
+	}
+	log := errb.String()
+	for _, want := range []string{"stopping an instance to show takeover", "taking its application over", "instance back"} {
+		if !bytes.Contains([]byte(log), []byte(want)) {
+			t.Errorf("the log never says %q", want)
+		}
+	}
+}

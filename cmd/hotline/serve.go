@@ -29,7 +29,7 @@ import (
 // variable so secrets need not appear on a command line.
 type serveFlags struct {
 	config, redis, redisCA, ariURL, ariUser, ariPassword, ariApp, http, apiToken string
-	drain                                                                        time.Duration
+	drain, fleetLease                                                            time.Duration
 	// redisPassword has no flag: it comes from the environment only.
 	redisPassword string
 }
@@ -58,7 +58,8 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	fs.StringVar(&f.ariURL, "ari-url", envOr("HOTLINE_ARI_URL", "http://127.0.0.1:8088/ari"), "Asterisk ARI URL (HOTLINE_ARI_URL)")
 	fs.StringVar(&f.ariUser, "ari-user", envOr("HOTLINE_ARI_USER", "hotline"), "ARI user (HOTLINE_ARI_USER)")
 	fs.StringVar(&f.ariPassword, "ari-password", envOr("HOTLINE_ARI_PASSWORD", ""), "ARI password (HOTLINE_ARI_PASSWORD; prefer the variable)")
-	fs.StringVar(&f.ariApp, "ari-app", envOr("HOTLINE_ARI_APP", "hotline"), "Stasis application name (HOTLINE_ARI_APP)")
+	fs.StringVar(&f.ariApp, "ari-app", envOr("HOTLINE_ARI_APP", "hotline"), "Stasis application name (HOTLINE_ARI_APP); each instance of an active-active fleet has its own, starting with hotline (the dialplan's StasisBroadcast filter ^hotline): hotline, hotline-2, ...")
+	fs.DurationVar(&f.fleetLease, "fleet-lease", envDuration("HOTLINE_FLEET_LEASE", 3*time.Second), "how long this instance's lease on its application lasts unrenewed: how soon another instance takes its calls over after a crash (HOTLINE_FLEET_LEASE)")
 	fs.StringVar(&f.http, "http", envOr("HOTLINE_HTTP", "127.0.0.1:8080"), "HTTP API, metrics and probes; empty disables (HOTLINE_HTTP)")
 	fs.StringVar(&f.apiToken, "api-token", envOr("HOTLINE_API_TOKEN", ""), "bearer token for /api/v1 (HOTLINE_API_TOKEN)")
 	fs.DurationVar(&f.drain, "drain", 10*time.Minute, "after the first stop signal, how long calls in progress may finish")
@@ -74,6 +75,13 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	}
 	if err := f.checkSecrets(); err != nil {
 		return err
+	}
+	if !strings.HasPrefix(f.ariApp, "hotline") || strings.ContainsAny(f.ariApp, "|, ") {
+		// The dialplan offers calls to ^hotline; "|" separates a lease holder's parts.
+		return usagef("--ari-app %q: an instance's application must start with \"hotline\" (the dialplan's StasisBroadcast filter) and hold no \"|\", comma or space", f.ariApp)
+	}
+	if f.fleetLease < 300*time.Millisecond || f.fleetLease > time.Minute {
+		return usagef("--fleet-lease %v: want 300ms..1m", f.fleetLease)
 	}
 	if f.http != "" && f.apiToken == "" {
 		fmt.Fprintln(stderr, "hotline serve: warning: HOTLINE_API_TOKEN is empty, so every /api/v1 call is refused")
@@ -105,8 +113,9 @@ func runServe(ctx context.Context, clk clock, args []string, stdout, stderr io.W
 	a, err := app.New(app.Options{
 		Config: cfg, RedisAddr: f.redis, RedisPassword: f.redisPassword, RedisCA: f.redisCA,
 		HTTPAddr: f.http, APIToken: f.apiToken, Log: log, Now: clk,
-		ARI:    ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
-		Reload: rl.reload,
+		ARI:        ariadapter.Options{URL: f.ariURL, User: f.ariUser, Password: f.ariPassword, App: f.ariApp},
+		Reload:     rl.reload,
+		FleetLease: f.fleetLease,
 	})
 	if err != nil {
 		return err
@@ -219,4 +228,18 @@ func drain(a *app.App, stop context.CancelFunc, done <-chan error, limit time.Du
 		return err
 	}
 	return nil
+}
+
+// envDuration reads a duration from the environment; unset is def, and an
+// unparsable value is reported by the flag check (it reads as 0).
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0
+	}
+	return d
 }

@@ -39,12 +39,12 @@ func TestRealAsterisk(t *testing.T) {
 			}
 		}
 	}
-	expect("dialplan show 122@from-citizens", `Stasis\(hotline,inbound\)`, `STASISSTATUS`)
+	expect("dialplan show 122@from-citizens", `StasisBroadcast\(1000,\^hotline,inbound\)`, `STASISSTATUS`)
 	expect("dialplan show 8000000122@from-citizens", `Goto\(122,1\)`)
-	expect("dialplan show from-operators", `\*11`, `Stasis\(hotline,agent-login\)`, `Stasis\(hotline,agent-logout\)`,
-		`Stasis\(hotline,agent-pause\)`, `Stasis\(hotline,agent-ready\)`)
+	expect("dialplan show from-operators", `\*11`, `StasisBroadcast\(1000,\^hotline,agent-login\)`, `StasisBroadcast\(1000,\^hotline,agent-logout\)`,
+		`StasisBroadcast\(1000,\^hotline,agent-pause\)`, `StasisBroadcast\(1000,\^hotline,agent-ready\)`)
 	expect("dialplan show hotline-fallback", `Queue\(hotline-fallback`, `DB\(hotline_missed/`)
-	expect("dialplan show hotline-dbsync", `Stasis\(hotline,db-sync\)`)
+	expect("dialplan show hotline-dbsync", `Stasis\(\$\{HOTLINE_APP\},db-sync\)`)
 	expect("pjsip show endpoints", `1001`, `1010`, `carrier`)
 	expect("pjsip show endpoint carrier", `send_connected_line\s*:\s*no\b`)
 	expect("pjsip show aor carrier", `qualify_frequency\s*:\s*0`)

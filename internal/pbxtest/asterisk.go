@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,6 +96,7 @@ type Asterisk struct {
 	RTPStart  int
 
 	tb   testing.TB
+	opt  Options
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
@@ -148,7 +150,7 @@ func start(tb testing.TB, prefix string, opt Options) (*Asterisk, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Asterisk{Dir: dir, Prefix: prefix, tb: tb, ARIUser: "hotline", ARIPassword: secret(), Passwords: map[string]string{}, done: make(chan struct{})}
+	a := &Asterisk{Dir: dir, Prefix: prefix, tb: tb, opt: opt, ARIUser: "hotline", ARIPassword: secret(), Passwords: map[string]string{}, done: make(chan struct{})}
 	if a.SIPPort, err = freeUDPTCPPort("127.0.0.1"); err != nil {
 		return nil, err
 	}
@@ -402,6 +404,16 @@ func (a *Asterisk) Errors() []string {
 		}
 	}
 	return errs
+}
+
+// Restart is Asterisk crashing and coming back: SIGKILL (no channel is
+// hung up, no event is sent) and a new process on the same configuration,
+// ports and state directory (its AstDB, with the registered contacts).
+func (a *Asterisk) Restart() error {
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+	a.done = make(chan struct{})
+	return a.boot(a.opt)
 }
 
 // Stop ends Asterisk and removes its state unless the test failed (then

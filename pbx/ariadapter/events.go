@@ -109,7 +109,9 @@ type wireEvent struct {
 	Soft       bool         `json:"soft"`
 	Dialstatus string       `json:"dialstatus"`
 	Peer       *wireChannel `json:"peer"`
-	Caller     *wireChannel `json:"caller"`
+	// Caller is a Channel in Dial but the caller's number (a string) in
+	// CallBroadcast: decoded by type.
+	Caller json.RawMessage `json:"caller"`
 }
 
 // errIgnored marks a well-formed event that the adapter does not forward.
@@ -178,8 +180,9 @@ func translate(data []byte) (pbx.Event, string, error) {
 		ev.Channel = w.Peer.toPBX()
 		ev.ChannelID = w.Peer.ID
 		ev.DialStatus = w.Dialstatus
-		if w.Caller != nil {
-			ev.CallerID = w.Caller.ID
+		var caller wireChannel
+		if len(w.Caller) > 0 && json.Unmarshal(w.Caller, &caller) == nil {
+			ev.CallerID = caller.ID
 		}
 	case pbx.ChannelEnteredBridge, pbx.ChannelLeftBridge:
 		if w.Bridge != nil {

@@ -371,3 +371,13 @@ func TestCommandTimeout(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// CallBroadcast carries the caller's number as a string in "caller" (the
+// Dial event's "caller" is a Channel): it translates, with the channel.
+func TestTranslateCallBroadcast(t *testing.T) {
+	fr := []byte(`{"type":"CallBroadcast","timestamp":"2026-12-03T10:04:18.920+0000","channel":{"id":"1796292258.1","name":"PJSIP/carrier-00000000","state":"Ring","caller":{"name":"","number":"79001234567"},"dialplan":{"context":"from-citizens","exten":"122","priority":4,"app_name":"StasisBroadcast","app_data":"1000,^hotline,inbound"},"language":"en"},"caller":"79001234567","called":"122","asterisk_id":"02:fc:00:00:00:01","application":"hotline-2"}`)
+	ev, _, err := translate(fr)
+	if err != nil || ev.Type != pbx.CallBroadcast || ev.ChannelID != "1796292258.1" || ev.Channel.CallerNumber != "79001234567" {
+		t.Fatalf("CallBroadcast: %+v, %v", ev, err)
+	}
+}

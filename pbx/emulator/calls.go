@@ -63,6 +63,9 @@ func (s *Server) enterStasisLocked(c *channel, appName string, args []string) {
 		args = []string{}
 	}
 	c.stasisApp = appName
+	if c.handle != nil {
+		c.handle.app = appName
+	}
 	c.appName = "Stasis"
 	c.appData = appName
 	if len(args) > 0 {
@@ -433,6 +436,11 @@ func (s *Server) bridgeAddLocked(b *bridge, c *channel) {
 	}
 	b.channels = append([]*channel{c}, b.channels...)
 	c.bridge = b
+	if c.stasisApp != "" && !s.appLocked(c.stasisApp).subscribed("bridge:"+b.id) {
+		// Asterisk subscribes the application of a channel it adds to a
+		// bridge (control_add_channel_to_bridge).
+		s.subscribeLocked(c.stasisApp, "bridge:"+b.id)
+	}
 	s.emitLocked(s.event("ChannelEnteredBridge", kv{"bridge", b.json()}, kv{"channel", c.json()}), []*channel{c}, []*bridge{b})
 	if len(b.channels) == 2 && b.bridgeType == "mixing" {
 		other := b.channels[1]

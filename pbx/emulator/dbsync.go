@@ -92,7 +92,12 @@ func (s *Server) dbsyncReadLocked(c *channel) {
 	}
 	c.vars[VarMissedCount] = strconv.Itoa(n)
 	c.context, c.exten, c.priority = dbsyncContext, dbsyncRead, dbsyncStasisPriority
-	s.dialplanStasisLocked(c, s.opts.App, "db-sync")
+	// Stasis(${HOTLINE_APP},db-sync): the instance that originated it.
+	app := c.vars["HOTLINE_APP"]
+	if app == "" {
+		app = s.opts.App
+	}
+	s.dialplanStasisLocked(c, app, "db-sync")
 }
 
 // dbsyncDeleteLocked is extension delete<n>: n is FILTER(0-9) of the rest

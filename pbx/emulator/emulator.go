@@ -91,6 +91,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -164,6 +165,10 @@ type Options struct {
 	// over ARI), under the server's lock: it must not call the Server. Tests
 	// use it to see what the application had done by then.
 	OnDBDelete func(path, value string)
+	// Broadcast (optional): the dialplan offers calls with
+	// StasisBroadcast() to every matching application instead of
+	// Stasis(App); see Broadcast.
+	Broadcast *Broadcast
 }
 
 // Server is the virtual Asterisk. Create it with New, then Start it.
@@ -191,6 +196,7 @@ type Server struct {
 	restLog   []RESTCall
 	db        map[string]string // AstDB: "family/key" → value
 	refuseWS  bool              // RefuseWebSockets: event sockets are refused
+	bcastRE   *regexp.Regexp    // Options.Broadcast.Filter, compiled
 
 	liveRecs   map[string]*liveRecording   // bridge recordings in progress
 	storedRecs map[string]*storedRecording // finished recordings
@@ -236,7 +242,18 @@ func New(opts Options) *Server {
 	if opts.DigitGap <= 0 {
 		opts.DigitGap = 50 * time.Millisecond
 	}
+	var bcastRE *regexp.Regexp
+	if b := opts.Broadcast; b != nil && b.Filter != "" {
+		re, err := regexp.Compile(b.Filter)
+		if err != nil {
+			// Asterisk logs the bad regex and broadcasts to nobody.
+			opts.Logger.Error("emulator: bad StasisBroadcast filter; no application will hear calls", zap.Error(err))
+			re = regexp.MustCompile(`^\b\B$`)
+		}
+		bcastRE = re
+	}
 	return &Server{
+		bcastRE:    bcastRE,
 		opts:       opts,
 		log:        opts.Logger.Named("ari-emulator"),
 		clock:      opts.Clock,

@@ -62,9 +62,10 @@ type channel struct {
 	created                     time.Time
 	language                    string
 
-	stasisApp  string // app the channel is in; "" when not in Stasis
-	originated bool   // created by POST /channels
-	originApp  string // app given to originate
+	stasisApp  string          // app the channel is in; "" when not in Stasis
+	bcast      *broadcastState // StasisBroadcast() is offering the channel
+	originated bool            // created by POST /channels
+	originApp  string          // app given to originate
 	appArgs    string
 	dialstring string
 	endpoint   string // "PJSIP/1001" for phone channels; "" for citizens

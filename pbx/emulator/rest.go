@@ -233,6 +233,12 @@ func (s *Server) route(rq *request) (int, any) {
 	case "endpoints":
 		return s.routeEndpoints(rq)
 	case "events":
+		if n == 2 && seg[1] == "claim" {
+			if m != "POST" {
+				return 405, invalidMethod
+			}
+			return s.claimLocked(rq)
+		}
 		if n == 3 && seg[1] == "user" {
 			if m != "POST" {
 				return 405, invalidMethod

@@ -73,6 +73,7 @@ const (
 	endContinue = "continue" // left Stasis to the dialplan
 	endRejected = "rejected" // no app connected: 603, never entered Stasis
 	endClosed   = "closed"   // the emulator closed
+	endRestart  = "restart"  // Asterisk restarted (Server.Restart)
 )
 
 // CallHandle follows one scripted call (a Caller or a DialFromPhone).
@@ -84,7 +85,8 @@ type CallHandle struct {
 	caller   Caller
 	start    time.Time
 	rejected bool
-	fallback bool // Stasis() failed: in [hotline-fallback] (Options.Fallback)
+	fallback bool   // Stasis() failed: in [hotline-fallback] (Options.Fallback)
+	app      string // the Stasis application that took the call
 
 	played     []string
 	completed  []string // media that played to its natural end
@@ -166,6 +168,7 @@ func (s *Server) Call(cl Caller) *CallHandle {
 	if cl.Context == "" {
 		cl.Context = "from-citizens"
 	}
+	broadcast := s.opts.Broadcast != nil && cl.App == ""
 	if cl.App == "" {
 		cl.App = s.opts.App
 	}
@@ -180,7 +183,7 @@ func (s *Server) Call(cl Caller) *CallHandle {
 	h := newHandle(s)
 	h.caller = cl
 	s.handles = append(s.handles, h)
-	inStasis := !s.closed && s.activeLocked(cl.App)
+	inStasis := !s.closed && (broadcast || s.activeLocked(cl.App))
 	if !inStasis && (s.closed || !s.opts.Fallback) {
 		h.rejected = true
 		h.endedBy = endRejected
@@ -195,7 +198,9 @@ func (s *Server) Call(cl Caller) *CallHandle {
 	c.language = cl.Language
 	c.handle = h
 	h.ch, h.id, h.name = c, c.id, c.name
-	if inStasis {
+	if broadcast {
+		s.broadcastLocked(c, cl.Args)
+	} else if inStasis {
 		s.enterStasisLocked(c, cl.App, cl.Args)
 	} else {
 		h.fallback = true
@@ -245,7 +250,8 @@ func (s *Server) callFrom(p *phone, exten string, args []string) *CallHandle {
 	h := newHandle(s)
 	h.caller = Caller{Number: p.resource, Name: p.name(), Exten: exten, Context: p.context(), App: s.opts.App, Args: args}
 	s.handles = append(s.handles, h)
-	if s.closed || !s.activeLocked(s.opts.App) {
+	broadcast := s.opts.Broadcast != nil
+	if s.closed || (!broadcast && !s.activeLocked(s.opts.App)) {
 		h.rejected = true
 		h.endedBy = endRejected
 		h.finishLocked(true)
@@ -260,7 +266,11 @@ func (s *Server) callFrom(p *phone, exten string, args []string) *CallHandle {
 	c.handle = h
 	p.chans = append(p.chans, c)
 	h.ch, h.id, h.name = c, c.id, c.name
-	s.enterStasisLocked(c, s.opts.App, args)
+	if broadcast {
+		s.broadcastLocked(c, args)
+	} else {
+		s.enterStasisLocked(c, s.opts.App, args)
+	}
 	return h
 }
 
@@ -397,11 +407,19 @@ func (h *CallHandle) Bridged() <-chan struct{} { return h.bridgedCh }
 func (h *CallHandle) Ended() <-chan struct{} { return h.endedCh }
 
 // Rejected reports that the call was refused because no app was connected.
-func (h *CallHandle) Rejected() bool { return h.rejected }
+func (h *CallHandle) Rejected() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.rejected
+}
 
 // InFallback reports that the call went to the fallback queue because no
 // app was connected (Options.Fallback); it stays true once the call ended.
-func (h *CallHandle) InFallback() bool { return h.fallback }
+func (h *CallHandle) InFallback() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.fallback
+}
 
 func (h *CallHandle) locked(f func()) {
 	h.s.mu.Lock()

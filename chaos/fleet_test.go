@@ -1,0 +1,153 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/fleet"
+)
+
+// Two hotline instances, hotline-a and hotline-b, serve one Asterisk:
+// the dialplan offers every call to both (StasisBroadcast) and the first
+// claim wins. Under load (callers arriving, conversations up, callers
+// waiting in an unstaffed topic, callbacks owed) the instance holding a
+// conversation is SIGKILLed. After it: new calls are claimed by the
+// survivor within the dialplan's claim time (none falls to the
+// fallback), the survivor takes the dead instance's application over and
+// adopts its calls (the conversation is not cut), the waiting callers are
+// served in their order once an operator for their topic logs in, and
+// every invariant holds (one record per call, nobody offered twice, no
+// operator with two callers, nothing stuck in Redis). Then the killed
+// instance comes back, is given its application back while its
+// adopted conversation goes on, and the invariants hold again.
+func TestInstanceKillUnderLoad(t *testing.T) {
+	r := newRigWith(t, rigOptions{instances: []string{"hotline-a", "hotline-b"}})
+	tr := r.traffic
+	const within = 10 * time.Second
+	// Long conversations until one is held by each instance, or a few
+	// tries: the claim race decides which instance takes a call.
+	var talkers []*citizen
+	held := map[string]*citizen{}
+	// One operator each: 1001 or 1003 (testing), 1002 (social), the other.
+	for i, topic := range [][]string{topicTesting, topicSocial, topicTesting} {
+		if len(held) == 2 && i > 0 {
+			break
+		}
+		c := tr.place(kindScripted, topic)
+		r.eventually("a long conversation up", within, func() bool { return c.h.State() == "bridged" })
+		talkers = append(talkers, c)
+		if held[c.h.App()] == nil {
+			held[c.h.App()] = c
+		}
+	}
+	victimTalk := talkers[0]
+	victim := victimTalk.h.App()
+	survivor := "hotline-a"
+	if victim == survivor {
+		survivor = "hotline-b"
+	}
+	var waiting []*citizen
+	for i := 0; i < 4; i++ {
+		c := tr.place(kindPatient, topicElderly) // unstaffed until 1004 logs in
+		r.eventually("a caller waiting in the unstaffed topic", within, func() bool { return heard(c.h, "/position_") })
+		waiting = append(waiting, c)
+	}
+	tr.startStream(streamEvery)
+	run(trafficSpan)
+
+	var victimProc *hotline
+	for _, h := range r.hotlines {
+		if h.app == victim {
+			victimProc = h
+		}
+	}
+	r.killHotline(victimProc)
+	killedAt := time.Now()
+	t.Logf("%s SIGKILLed holding conversation %s; %s survives", victim, victimTalk.h.ID(), survivor)
+
+	run(trafficSpan)
+	r.eventually("the survivor running "+victim, within, func() bool { return r.emu.Connected(victim) })
+	t.Logf("%s taken over %v after the kill", victim, time.Since(killedAt).Round(time.Millisecond))
+	for _, c := range talkers {
+		if c.h.State() != "bridged" {
+			t.Errorf("conversation %s (held by %s) cut by the kill: %s, ended by %s", c, c.h.App(), c.h.State(), c.h.EndedBy())
+		}
+	}
+	// Every call placed after the kill was claimed by the survivor in time.
+	for _, c := range tr.citizens() {
+		if !c.placed.After(killedAt) {
+			continue
+		}
+		if c.h.Rejected() || c.h.InFallback() {
+			t.Errorf("call %s placed %v after the kill was not claimed within %v", c, c.placed.Sub(killedAt).Round(time.Millisecond), claimWithin)
+		} else if app := c.h.App(); app != survivor && app != "" {
+			t.Errorf("call %s placed after the kill went to %s, want %s", c, app, survivor)
+		}
+	}
+
+	// The waiting callers are served in the order they came.
+	// 1004 is offered a caller at once: logged in is any state but offline.
+	op, _ := r.cfg.OperatorByID("1004")
+	fc := r.emu.DialFromPhone(op.Endpoint, "*11", nil)
+	r.eventually("1004's *11 to end", within, func() bool {
+		select {
+		case <-fc.Ended():
+			return true
+		default:
+			return false
+		}
+	})
+	r.eventually("1004 logged in", within, func() bool {
+		a, err := r.agents.Get(context.Background(), "1004")
+		return err == nil && a.State != agents.Offline
+	})
+	for _, c := range waiting {
+		r.eventually("waiting caller "+c.String()+" served", 2*within, func() bool { return !c.bridgedFirstAt().IsZero() })
+	}
+	checkServedInOrder(t, waiting)
+
+	// The killed instance comes back: the survivor gives its application
+	// back; the conversation adopted meanwhile goes on.
+	back := r.startInstance(victim)
+	r.eventually("the survivor giving "+victim+" back", within, func() bool {
+		return strings.Contains(r.leaseHolder(victim), victim+"|")
+	})
+	_ = back
+	run(trafficSpan)
+	for _, c := range talkers {
+		if c.h.State() != "bridged" {
+			t.Errorf("conversation %s cut by the give-back: %s, ended by %s", c, c.h.State(), c.h.EndedBy())
+		}
+		c.h.Hangup()
+	}
+	r.checkSettled()
+	for _, id := range []string{"1001", "1002", "1003", "1004"} {
+		a, err := r.agents.Get(context.Background(), id)
+		if err != nil || a.State != agents.Ready {
+			t.Errorf("operator %s after the test: %+v, %v; want ready", id, a, err)
+		}
+	}
+}
+
+// checkServedInOrder: each waiting citizen was bridged after the one
+// before it in the queue.
+func checkServedInOrder(t *testing.T, waiting []*citizen) {
+	t.Helper()
+	var order []string
+	for i, c := range waiting {
+		order = append(order, fmt.Sprintf("%s@%s", c.h.ID(), c.bridgedFirstAt().Format("15:04:05.000")))
+		if i > 0 && c.bridgedFirstAt().Before(waiting[i-1].bridgedFirstAt()) {
+			t.Errorf("waiting callers served out of order: %s", strings.Join(order, ", "))
+		}
+	}
+}
+
+// leaseHolder is who holds app's fleet lease in Redis ("<app>|<token>").
+func (r *rig) leaseHolder(app string) string {
+	v, _ := r.rdb.Get(context.Background(), fleet.LeaseKey(r.centre, app)).Result()
+	return v
+}

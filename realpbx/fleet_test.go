@@ -1,0 +1,272 @@
+package realpbx
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotline-acd/hotline/fleet"
+	"github.com/hotline-acd/hotline/internal/pbxtest"
+	"github.com/hotline-acd/hotline/internal/rkeys"
+	"github.com/hotline-acd/hotline/records"
+)
+
+// testLease is the instances' fleet lease in these tests (3 s in
+// production): how soon a survivor takes a killed instance's calls over.
+const testLease = "1s"
+
+// instance is a second `hotline serve` of the rig's centre, with its own
+// Stasis application and HTTP address.
+type instance struct {
+	app  string
+	cmd  *exec.Cmd
+	end  chan struct{}
+	http string
+}
+
+// startInstance runs another hotline for the rig's Asterisk and Redis as
+// application app and waits until Asterisk lists the application.
+func (r *rig) startInstance(app string) *instance {
+	r.t.Helper()
+	port, err := freePort()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	in := &instance{app: app, end: make(chan struct{}), http: fmt.Sprintf("127.0.0.1:%d", port)}
+	in.cmd = exec.Command(hotlineBin, "serve", "--config", r.cfg, "--redis", r.redis,
+		"--ari-url", r.ast.ARIURL(), "--ari-user", r.ast.ARIUser, "--ari-app", app, "--fleet-lease", testLease,
+		"--http", in.http, "--api-token", r.token, "--log-level", r.opt.logLevel)
+	in.cmd.Env = append(os.Environ(), "HOTLINE_ARI_PASSWORD="+r.ast.ARIPassword)
+	r.mu.Lock()
+	fmt.Fprintf(r.log, "==== hotline serve --ari-app %s started %s\n", app, time.Now().Format("15:04:05.000"))
+	w := &lockedWriter{mu: &r.mu, w: &prefixWriter{prefix: "[" + app + "] ", w: r.log}}
+	r.mu.Unlock()
+	in.cmd.Stdout, in.cmd.Stderr = w, w
+	if err := in.cmd.Start(); err != nil {
+		r.t.Fatalf("start hotline %s: %v", app, err)
+	}
+	go func() { _ = in.cmd.Wait(); close(in.end) }()
+	r.t.Cleanup(func() { in.kill9() })
+	r.waitFor(15*time.Second, "application "+app+" registered in Asterisk", func() bool { return r.appRegistered(app) })
+	return in
+}
+
+func (in *instance) kill9() {
+	select {
+	case <-in.end:
+		return
+	default:
+	}
+	_ = in.cmd.Process.Signal(syscall.SIGKILL)
+	<-in.end
+}
+
+// prefixWriter marks each write of a second instance in the shared log.
+type prefixWriter struct {
+	prefix string
+	w      interface{ Write([]byte) (int, error) }
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := p.w.Write([]byte(p.prefix + l)); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// appRegistered: Asterisk has a WebSocket for the application.
+func (r *rig) appRegistered(app string) bool {
+	st, _ := r.ari("GET", "/applications/"+app, nil)
+	return st == http.StatusOK
+}
+
+// callerApp is the application Redis says holds the caller from number
+// (the caller hash's app field), "" while there is none.
+func (r *rig) callerApp(number string) (callID, app string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	iter := r.rdb.Scan(ctx, 0, rkeys.Prefix(r.centre)+"caller:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		f, err := r.rdb.HGetAll(ctx, iter.Val()).Result()
+		if err == nil && strings.HasSuffix(f["number"], number) {
+			return strings.TrimPrefix(iter.Val(), rkeys.Prefix(r.centre)+"caller:"), f["app"]
+		}
+	}
+	return "", ""
+}
+
+// Two hotline instances on one real Asterisk, hotline and hotline-2: the
+// dialplan's StasisBroadcast offers each call to both. A conversation is
+// up and two callers wait; the instance holding the conversation is
+// SIGKILLed. A caller dialling right after is claimed by the survivor
+// (not sent to the fallback), the survivor takes the dead instance's
+// application over (the conversation goes on to its end and is recorded
+// answered), the two waiting callers are served in their order by the
+// same operator, and each caller has exactly one record. Then the killed
+// instance comes back and is given its application back.
+func TestTwoInstancesKill9(t *testing.T) {
+	r := newRig(t, rigOptions{extraArgs: []string{"--fleet-lease", testLease}, edit: func(cfg string) string {
+		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
+			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
+	}})
+	second := r.startInstance("hotline-2")
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+
+	talk := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Audio: true}, pbxtest.Step{Wait: 20 * time.Second})
+	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001240001", Steps: talk, HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	_, victim := r.callerApp("79001240001")
+	if victim != "hotline" && victim != "hotline-2" {
+		t.Fatalf("A's caller hash names application %q", victim)
+	}
+	wait := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 90 * time.Second})
+	b := r.ast.Call(t, pbxtest.Citizen{Number: "79001240002", Steps: wait, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "B queued", func() bool { return r.queued("testing") == 1 })
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001240003", Steps: wait, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "C queued", func() bool { return r.queued("testing") == 2 })
+
+	survivor := "hotline-2"
+	if victim == "hotline" {
+		r.kill9()
+	} else {
+		survivor = "hotline"
+		second.kill9()
+	}
+	killedAt := time.Now()
+	t.Logf("%s SIGKILLed holding A's conversation; %s survives", victim, survivor)
+
+	// A new caller right after the kill is claimed by the survivor.
+	d := r.ast.Call(t, pbxtest.Citizen{Number: "79001240004", Steps: wait, MaxWait: 90 * time.Second})
+	r.waitFor(15*time.Second, "D claimed and queued", func() bool {
+		_, app := r.callerApp("79001240004")
+		return app != ""
+	})
+	if _, app := r.callerApp("79001240004"); app != survivor {
+		t.Fatalf("D, dialled after the kill, is held by %q, want %s", app, survivor)
+	}
+	r.waitFor(15*time.Second, "the survivor running "+victim, func() bool { return r.appRegistered(victim) })
+	t.Logf("%s taken over %v after the kill", victim, time.Since(killedAt).Round(time.Millisecond))
+
+	// The conversation survives and ends when A hangs up.
+	if err := a.Wait(ctxFor(t, 40*time.Second)); err != nil {
+		t.Fatalf("A's call: %v", err)
+	}
+	if rec := r.recordOf("79001240001", 10*time.Second, records.OutcomeAnswered, records.OutcomeDropped, records.OutcomeLost); rec.Outcome != records.OutcomeAnswered || rec.Agent != "1001" {
+		t.Fatalf("A's record %+v: want answered by 1001", rec)
+	}
+	// B, C, then D, each served by 1001 in the order they came.
+	for i, who := range []*pbxtest.SIPpRun{b, c, d} {
+		if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", i+2); err != nil {
+			t.Fatalf("caller %d after the kill: %v", i+2, err)
+		}
+		op.Hangup(t)
+		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
+			t.Fatalf("caller %d: %v", i+2, err)
+		}
+	}
+	recB := r.recordOf("79001240002", 10*time.Second, records.OutcomeAnswered)
+	recC := r.recordOf("79001240003", 10*time.Second, records.OutcomeAnswered)
+	recD := r.recordOf("79001240004", 10*time.Second, records.OutcomeAnswered)
+	if !recB.AnsweredAt.Before(recC.AnsweredAt) || !recC.AnsweredAt.Before(recD.AnsweredAt) {
+		t.Errorf("callers served out of order: B %v, C %v, D %v", recB.AnsweredAt, recC.AnsweredAt, recD.AnsweredAt)
+	}
+	for _, n := range []string{"79001240001", "79001240002", "79001240003", "79001240004"} {
+		if count := r.recordsOf(n); count != 1 {
+			t.Errorf("%s has %d records, want exactly 1", n, count)
+		}
+	}
+
+	// The killed instance comes back and gets its application back.
+	if victim == "hotline" {
+		r.start()
+	} else {
+		r.startInstance("hotline-2")
+	}
+	r.waitFor(15*time.Second, victim+" given back to its instance", func() bool {
+		v, _ := r.rdb.Get(context.Background(), fleet.LeaseKey(r.centre, victim)).Result()
+		return strings.HasPrefix(v, victim+"|") && r.appRegistered(victim)
+	})
+	e := r.ast.Call(t, pbxtest.Citizen{Number: "79001240005", Steps: append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 7 * time.Second}), HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 5); err != nil {
+		t.Fatalf("a caller after the give-back: %v", err)
+	}
+	if err := e.Wait(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("E: %v", err)
+	}
+	if rec := r.recordOf("79001240005", 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
+		t.Fatalf("E's record %+v", rec)
+	}
+	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
+}
+
+// Asterisk crashes and comes back (SIGKILL, a new process on the same
+// configuration) with a conversation up and a caller waiting. hotline
+// reconnects to the new Asterisk, sees the new startup time, records both
+// vanished calls as dropped by the PBX with a callback owed, frees the
+// operator, and serves the next caller.
+func TestAsteriskRestartMidCalls(t *testing.T) {
+	r := newRig(t, rigOptions{edit: func(cfg string) string {
+		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
+			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
+	}})
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+	r.login("1001")
+	long := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 20 * time.Second})
+	r.ast.Call(t, pbxtest.Citizen{Number: "79001250001", Steps: long, MaxWait: 20 * time.Second})
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	r.ast.Call(t, pbxtest.Citizen{Number: "79001250002", Steps: long, MaxWait: 20 * time.Second})
+	r.waitFor(15*time.Second, "B queued", func() bool { return r.queued("testing") == 1 })
+
+	if err := r.ast.Restart(); err != nil {
+		t.Fatalf("asterisk restart: %v", err)
+	}
+	restarted := time.Now()
+	r.waitApp()
+	t.Logf("hotline registered with the new Asterisk %v after it booted", time.Since(restarted).Round(time.Millisecond))
+	for _, n := range []string{"79001250001", "79001250002"} {
+		rec := r.recordOf(n, 15*time.Second, records.OutcomeDropped, records.OutcomeAnswered, records.OutcomeAbandoned, records.OutcomeLost)
+		if rec.Outcome != records.OutcomeDropped || rec.EndedBy != "pbx" || rec.Callback == "" {
+			t.Errorf("%s's record %+v: want dropped by the pbx with a callback owed", n, rec)
+		}
+		// Its call's record; the callback's own journal entry (cb-…) aside.
+		var calls []records.Record
+		for _, rec := range r.records() {
+			if strings.HasSuffix(rec.CallerNumber, n) && !strings.HasPrefix(rec.CallID, "cb-") {
+				calls = append(calls, rec)
+			}
+		}
+		if len(calls) != 1 {
+			t.Errorf("%s has %d call records, want exactly 1: %+v", n, len(calls), calls)
+		}
+	}
+	// The softphone still holds the call Asterisk forgot.
+	op.Hangup(t)
+	r.waitFor(15*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
+	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001250003", Steps: append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 7 * time.Second}), HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(t, 40*time.Second), "CALL_ESTABLISHED", 2); err != nil {
+		t.Fatalf("a caller after the restart: %v", err)
+	}
+	if err := c.Wait(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("C: %v", err)
+	}
+	if rec := r.recordOf("79001250003", 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
+		t.Fatalf("C's record %+v", rec)
+	}
+}
