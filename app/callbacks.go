@@ -160,12 +160,12 @@ func (s *callbackState) Recover(ctx context.Context, now time.Time) error {
 	return err
 }
 
-func (s *callbackState) Holder(ctx context.Context, id string) (string, error) {
+func (s *callbackState) Holder(ctx context.Context, id string) (string, string, error) {
 	cb, err := s.store.Get(ctx, id)
 	if err != nil || cb.Status != callbacks.StatusInFlight {
-		return "", err
+		return "", "", err
 	}
-	return cb.Holder, nil
+	return cb.Holder, cb.AgentID, nil
 }
 
 var _ api.Callbacks = (*callbackAPI)(nil)

@@ -8,47 +8,36 @@ import (
 	"time"
 
 	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/fleet"
+	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 
 // Two hotline instances, hotline-a and hotline-b, serve one Asterisk:
 // the dialplan offers every call to both (StasisBroadcast) and the first
-// claim wins. Under load (callers arriving, conversations up, callers
-// waiting in an unstaffed topic, callbacks owed) the instance holding a
-// conversation is SIGKILLed. After it: new calls are claimed by the
-// survivor within the dialplan's claim time (none falls to the
-// fallback), the survivor takes the dead instance's application over and
-// adopts its calls (the conversation is not cut), the waiting callers are
-// served in their order once an operator for their topic logs in, and
-// every invariant holds (one record per call, nobody offered twice, no
-// operator with two callers, nothing stuck in Redis). Then the killed
-// instance comes back, is given its application back while its
-// adopted conversation goes on, and the invariants hold again.
+// claim wins. Under load (callers arriving, a conversation up on each
+// instance, callers waiting in an unstaffed topic, a callback attempt
+// ringing the citizen) the instance making the callback attempt is
+// SIGKILLed. After it: new calls are claimed by the survivor within the
+// dialplan's claim time (none falls to the fallback), the survivor takes
+// the dead instance's application over and adopts its calls (no
+// conversation is cut), the cut-off callback attempt is given back and the
+// citizen called back, the waiting callers are served in their order once
+// an operator for their topic logs in, and every invariant holds (one
+// record per call, nobody offered twice, no operator with two callers,
+// nothing stuck in Redis). Then the killed instance comes back, is given
+// its application back while the conversations go on, and the invariants
+// hold again.
 func TestInstanceKillUnderLoad(t *testing.T) {
 	r := newRigWith(t, rigOptions{instances: []string{"hotline-a", "hotline-b"}})
 	tr := r.traffic
 	const within = 10 * time.Second
-	// Long conversations until one is held by each instance, or a few
-	// tries: the claim race decides which instance takes a call.
-	var talkers []*citizen
-	held := map[string]*citizen{}
-	// One operator each: 1001 or 1003 (testing), 1002 (social), the other.
-	for i, topic := range [][]string{topicTesting, topicSocial, topicTesting} {
-		if len(held) == 2 && i > 0 {
-			break
-		}
-		c := tr.place(kindScripted, topic)
+	ctx := context.Background()
+	// A long conversation held by each instance (1001 or 1003 on testing,
+	// 1002 on social benefits).
+	talkers := []*citizen{tr.placeOn("hotline-a", kindScripted, topicTesting), tr.placeOn("hotline-b", kindScripted, topicSocial)}
+	for _, c := range talkers {
 		r.eventually("a long conversation up", within, func() bool { return c.h.State() == "bridged" })
-		talkers = append(talkers, c)
-		if held[c.h.App()] == nil {
-			held[c.h.App()] = c
-		}
-	}
-	victimTalk := talkers[0]
-	victim := victimTalk.h.App()
-	survivor := "hotline-a"
-	if victim == survivor {
-		survivor = "hotline-b"
 	}
 	var waiting []*citizen
 	for i := 0; i < 4; i++ {
@@ -59,6 +48,34 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 	tr.startStream(streamEvery)
 	run(trafficSpan)
 
+	// A callback ringing: due now, for the testing operator still free;
+	// the citizen's phone rings 400 ms (the scaled originate timeout is
+	// 600 ms), then talks 300 ms.
+	r.emu.AddTrunk("carrier", emulator.Trunk{Citizen: func(string) emulator.Phone {
+		return emulator.Phone{Registered: true, AnswerAfter: 400 * time.Millisecond, HangupAfterBridged: 300 * time.Millisecond}
+	}})
+	cb, _, err := r.cbs.Schedule(ctx, callbacks.Request{RawNumber: "+77010000001", Topic: "testing", Language: "ru", Reason: callbacks.ReasonAbandoned},
+		callbacks.Rules{Numbers: callbacks.NumberRules{CountryCode: r.cfg.Centre.CountryCode}, Delays: []time.Duration{0}, MaxAttempts: 4, Expiry: time.Hour}, time.Now())
+	if err != nil {
+		t.Fatalf("schedule a callback: %v", err)
+	}
+	var victim string
+	r.eventually("the callback's attempt ringing the citizen", 2*within, func() bool {
+		ringing := false
+		for _, ch := range r.emu.Channels() {
+			if strings.HasPrefix(ch.ID, "cb-"+cb.ID+"-") {
+				if ch.App != "" {
+					victim = ch.App
+				}
+				ringing = ringing || ch.State == "Ringing"
+			}
+		}
+		return ringing && victim != ""
+	})
+	survivor := "hotline-a"
+	if victim == survivor {
+		survivor = "hotline-b"
+	}
 	var victimProc *hotline
 	for _, h := range r.hotlines {
 		if h.app == victim {
@@ -67,7 +84,7 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 	}
 	r.killHotline(victimProc)
 	killedAt := time.Now()
-	t.Logf("%s SIGKILLed holding conversation %s; %s survives", victim, victimTalk.h.ID(), survivor)
+	t.Logf("%s SIGKILLed holding a conversation and callback %s's attempt, ringing; %s survives", victim, cb.ID, survivor)
 
 	run(trafficSpan)
 	r.eventually("the survivor running "+victim, within, func() bool { return r.emu.Connected(victim) })
@@ -77,6 +94,11 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 			t.Errorf("conversation %s (held by %s) cut by the kill: %s, ended by %s", c, c.h.App(), c.h.State(), c.h.EndedBy())
 		}
 	}
+	// The cut-off attempt was given back and the citizen called back.
+	r.eventually("the callback made again and the citizen reached", 2*within, func() bool {
+		got, err := r.cbs.Get(ctx, cb.ID)
+		return err == nil && got.Status == callbacks.StatusReached
+	})
 	// Every call placed after the kill was claimed by the survivor in time.
 	for _, c := range tr.citizens() {
 		if !c.placed.After(killedAt) {

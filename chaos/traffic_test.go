@@ -128,7 +128,11 @@ func newTraffic(r *rig) *traffic {
 }
 
 // place calls the hotline as one citizen of kind, choosing topic.
-func (tr *traffic) place(kind string, topic []string) *citizen {
+func (tr *traffic) place(kind string, topic []string) *citizen { return tr.placeOn("", kind, topic) }
+
+// placeOn is place with the call sent straight to application app
+// (Stasis(app)) instead of offered to every instance; "" offers it.
+func (tr *traffic) placeOn(app, kind string, topic []string) *citizen {
 	tr.mu.Lock()
 	tr.seq++
 	number := fmt.Sprintf("7900%07d", tr.seq)
@@ -174,6 +178,7 @@ func (tr *traffic) place(kind string, topic []string) *citizen {
 		panic("unknown kind " + kind)
 	}
 	cl.Script = steps
+	cl.App = app
 	c := &citizen{kind: kind, number: number, placed: time.Now()}
 	c.h = tr.r.emu.Call(cl)
 	tr.mu.Lock()

@@ -280,7 +280,7 @@ arrivals:
 		}
 	}
 	if o.Settle > 0 {
-		settle(ctx, a, calls, o.Settle, log)
+		settle(ctx, a, t, calls, o.Settle, log)
 	}
 	// Ctrl-C ends the run early; the summary of what happened still counts.
 	s := t.final(calls)
@@ -297,7 +297,7 @@ arrivals:
 
 // settle waits, up to limit, until every virtual caller's call is over
 // and no callback is pending: the promise is that every caller is reached.
-func settle(ctx context.Context, a *app.App, calls []placed, limit time.Duration, log *zap.Logger) {
+func settle(ctx context.Context, a *app.App, t *tally, calls []placed, limit time.Duration, log *zap.Logger) {
 	log.Info("arrivals stopped; waiting for calls and callbacks to finish", zap.Duration("limit", limit))
 	deadline := time.After(limit)
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -314,7 +314,9 @@ func settle(ctx context.Context, a *app.App, calls []placed, limit time.Duration
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		counts, err := a.CallbackCounts(cctx)
 		cancel()
-		if live == 0 && err == nil && counts.Pending == 0 {
+		// A call that ended while no instance watched it (in the menu
+		// during a takeover) is recorded by a reconciler a little later.
+		if live == 0 && err == nil && counts.Pending == 0 && t.unrecorded(calls) == 0 {
 			return
 		}
 		select {
@@ -370,6 +372,23 @@ func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 // final is the summary the moment arrivals stop: calls with a record count
 // by their outcome; calls still talking count as answered; the rest are
 // waiting (in the menu or the queue).
+// unrecorded counts the calls that reached hotline and have no record yet.
+func (t *tally) unrecorded(calls []placed) int {
+	t.mu.Lock()
+	recorded := make(map[string]bool, len(t.records))
+	for _, r := range t.records {
+		recorded[r.CallID] = true
+	}
+	t.mu.Unlock()
+	n := 0
+	for _, c := range calls {
+		if !recorded[c.h.ID()] && !c.h.Rejected() {
+			n++
+		}
+	}
+	return n
+}
+
 func (t *tally) final(calls []placed) Summary {
 	now := time.Now()
 	t.mu.Lock()
@@ -380,8 +399,15 @@ func (t *tally) final(calls []placed) Summary {
 	t.mu.Unlock()
 	var waitingSince []time.Time
 	talking := 0
+	refused := 0
 	for _, c := range calls {
 		if recorded[c.h.ID()] {
+			continue
+		}
+		if c.h.Rejected() {
+			// Offered by the PBX to no instance in time (StasisBroadcast
+			// timed out): it never reached hotline.
+			refused++
 			continue
 		}
 		select {
@@ -394,6 +420,8 @@ func (t *tally) final(calls []placed) Summary {
 	s := t.summary(now, waitingSince)
 	s.Answered += talking
 	s.Waiting -= talking
+	s.Offered -= refused
+	s.Waiting -= refused
 	return s
 }
 

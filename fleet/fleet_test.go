@@ -3,11 +3,13 @@ package fleet
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline-acd/hotline/internal/redistest"
@@ -241,5 +243,54 @@ func TestLeasesThatRanOutAreTakenAgainByTheirHolders(t *testing.T) {
 	}
 	if err := stopB(); err != nil {
 		t.Fatalf("b: %v", err)
+	}
+}
+
+// On a Redis Cluster (two centres, three masters) each centre's fleet
+// keys and offer channel live in the centre's slot: takeover and the
+// forwarding of offers work per centre, and one centre's instances never
+// see the other's.
+func TestFleetOnClusterPerCentre(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	rs := newRuns()
+	var members []*Fleet
+	for _, centre := range []string{"almaty", "astana"} {
+		for _, app := range []string{"hotline-a", "hotline-b"} {
+			f := New(Options{Redis: rdb, Centre: centre, App: app, Lease: lease, Run: rs.runner(centre+"/"+app, nil)})
+			members = append(members, f)
+			run(t, f)
+		}
+	}
+	eventually(t, "four instances running their applications", func() bool {
+		return len(rs.running("hotline-a")) == 2 && len(rs.running("hotline-b")) == 2
+	})
+	// An offer for almaty's hotline-b reaches almaty's hotline-b only.
+	eventually(t, "the offer delivered", func() bool {
+		_ = members[0].Forward(ctx, "hotline-b", []byte("offer"))
+		return rs.received("almaty/hotline-b/hotline-b") > 0
+	})
+	if n := rs.received("astana/hotline-b/hotline-b"); n != 0 {
+		t.Fatalf("astana's instance got almaty's offer %d times", n)
+	}
+	// A dead application of one centre is taken over within that centre.
+	if err := rdb.Del(ctx, LeaseKey("astana", "hotline-x")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dead := New(Options{Redis: rdb, Centre: "astana", App: "hotline-x", Lease: lease})
+	if ok, err := dead.acquire(ctx, "hotline-x", true); !ok || err != nil {
+		t.Fatalf("lease %v, %v", ok, err)
+	}
+	eventually(t, "astana's hotline-x taken over by an astana instance", func() bool {
+		p := rs.running("hotline-x")
+		return len(p) == 1 && strings.HasPrefix(p[0], "astana/")
+	})
+	eventually(t, "an offer forwarded to the taken-over application", func() bool {
+		return members[2].Forward(ctx, "hotline-x", []byte("offer")) == nil
+	})
+	if err := members[0].Forward(ctx, "hotline-x", []byte("offer")); !errors.Is(err, ErrNoReceiver) {
+		t.Fatalf("almaty has no hotline-x: forward gave %v, want ErrNoReceiver", err)
 	}
 }

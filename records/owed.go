@@ -49,10 +49,41 @@ func (s *Stream) Owed(ctx context.Context, before time.Time, n int64) ([]Record,
 			Agent: m["agent"], Outcome: OutcomeAnswered, EndedBy: "unknown", Offers: 1,
 			Note: "written from Redis: hotline stopped before the call's record",
 		}
+		if m["outcome"] == OutcomeAbandoned {
+			// Only the arrival is known (Arrived): the caller left the menu
+			// while no hotline watched the call.
+			r.Outcome, r.EnqueuedAt, r.AnsweredAt, r.Offers = OutcomeAbandoned, time.Time{}, time.Time{}, 0
+			r.Note = "written from Redis: the caller left while no hotline watched the call"
+		}
 		if !r.AnsweredAt.IsZero() && !r.EnqueuedAt.IsZero() {
 			r.Wait = r.AnsweredAt.Sub(r.EnqueuedAt)
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// Arrived puts a call that has just arrived in the outbox, with what is
+// known of it: the number and the arrival. Its record, written by the
+// router that holds it, empties the outbox; if the call ends while no
+// router watches it (in the menu during a restart or a takeover, before
+// Redis knew anything else of it), the reconciler writes it from here as
+// abandoned. The end of an operator's turn (dispatch's ended.lua)
+// overwrites it with the conversation. Idempotent.
+func (s *Stream) Arrived(ctx context.Context, callID, number string, at time.Time) error {
+	centre := s.centre
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		k := rkeys.OwedCall(centre, callID)
+		p.HSetNX(ctx, k, "number", number)
+		p.HSetNX(ctx, k, "arrival", ms(at))
+		p.HSetNX(ctx, k, "ended", ms(at))
+		p.HSetNX(ctx, k, "outcome", OutcomeAbandoned)
+		p.PExpire(ctx, k, 48*time.Hour)
+		p.ZAddNX(ctx, rkeys.Owed(centre), redis.Z{Score: float64(ms(at)), Member: callID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("records: arrived %s: %w", callID, err)
+	}
+	return nil
 }

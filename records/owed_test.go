@@ -52,3 +52,35 @@ func TestOwedRecords(t *testing.T) {
 func redisZ(at time.Time, id string) redis.Z {
 	return redis.Z{Score: float64(rkeys.Ms(at)), Member: id}
 }
+
+// An arrival in the outbox comes back as an abandoned record when the
+// call ended unwatched; a second Arrived changes nothing, and the call's
+// own record empties it.
+func TestArrivedIsOwedAsAbandoned(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	s := records.New(rdb, centre, 100)
+	ctx := context.Background()
+	t0 := time.UnixMilli(1_800_000_000_000)
+	if err := s.Arrived(ctx, "c1", "79001112233", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Arrived(ctx, "c1", "79009999999", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Owed(ctx, t0.Add(time.Second), 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("owed: %v %v", got, err)
+	}
+	r := got[0]
+	if r.CallID != "c1" || r.Outcome != records.OutcomeAbandoned || r.CallerNumber != "79001112233" ||
+		!r.Arrival.Equal(t0) || !r.AnsweredAt.IsZero() || r.Offers != 0 {
+		t.Errorf("owed arrival %+v", r)
+	}
+	if _, _, err := s.AppendOnce(ctx, records.Record{CallID: "c1", Outcome: records.OutcomeAnswered, EndedAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Owed(ctx, t0.Add(time.Hour), 10); len(got) != 0 {
+		t.Errorf("after c1's record: %v owed", got)
+	}
+}

@@ -41,7 +41,9 @@ type adoption struct {
 // waiting or ringing callers go back to waiting, conversations go on, and
 // callers who were still in the menu hear it again. Operator legs and
 // feature-code calls without an owner are hung up.
-func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
+// It returns the callback legs it hung up: their attempts are given back
+// once the operators they held are freed (cutAttempts).
+func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) (cut []string) {
 	legs := map[string]pbx.Channel{}
 	var citizens []pbx.Channel
 	for _, ch := range unknown {
@@ -52,7 +54,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 			// than when its lease runs out (minutes).
 			r.spawn(func() { r.hangupQuietly(ctx, ch.ID, "normal") })
 			if isCallback(ch.ID) {
-				r.spawn(func() { r.abortCutAttempt(ch.ID, unknown) })
+				cut = append(cut, ch.ID)
 			}
 			continue
 		}
@@ -125,6 +127,7 @@ func (r *Router) adopt(ctx context.Context, unknown []pbx.Channel) {
 		log.Info("offer in flight at the restart given back")
 		r.deliver(next, time.Time{})
 	}
+	return cut
 }
 
 // freeOrphanedOperators ends, in Redis, conversations that no call of this
@@ -142,7 +145,7 @@ func (r *Router) freeOrphanedOperators() {
 		return
 	}
 	for agent, callID := range busy {
-		if r.owns(callID) || r.heldElsewhere(callID) {
+		if r.owns(callID) || r.heldElsewhere(callID) || r.attemptInFlight(callID) {
 			continue
 		}
 		now := r.now()
@@ -241,6 +244,28 @@ func (c *call) resume() callEvent {
 	}
 }
 
+// attemptInFlight reports whether callID is a callback's entry whose
+// attempt holds its lease: the instance making it (any instance may take
+// a callback's turn) frees its operator, or the cut-off attempt is given
+// back (cutAttempts), or its lease runs out. An error counts as in flight.
+func (r *Router) attemptInFlight(callID string) bool {
+	if !isCallbackTurn(callID) || r.opt.Callbacks == nil {
+		return false
+	}
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	holder, _, err := r.opt.Callbacks.Holder(ctx, strings.TrimPrefix(callID, cbPrefix))
+	return err != nil || holder != ""
+}
+
+// cutAttempts gives back the attempts of the callback legs a re-sync
+// hung up, with the operators they held.
+func (r *Router) cutAttempts(legs []string, present []pbx.Channel) {
+	for _, leg := range legs {
+		r.spawn(func() { r.abortCutAttempt(leg, present) })
+	}
+}
+
 // abortCutAttempt gives back the attempt a callback leg cut off by a
 // restart belonged to, unless its holder's channel is still up (then it
 // is an attempt going on). The abort names the holder, so it never ends
@@ -252,7 +277,7 @@ func (r *Router) abortCutAttempt(legID string, present []pbx.Channel) {
 	id, _, _ := strings.Cut(strings.TrimPrefix(legID, cbPrefix), "-")
 	ctx, cancel := r.cmdCtx()
 	defer cancel()
-	holder, err := r.opt.Callbacks.Holder(ctx, id)
+	holder, agent, err := r.opt.Callbacks.Holder(ctx, id)
 	if err != nil || holder == "" {
 		return
 	}
@@ -266,6 +291,15 @@ func (r *Router) abortCutAttempt(legID string, present []pbx.Channel) {
 	r.mu.Unlock()
 	if ours {
 		return
+	}
+	if agent != "" {
+		// The operator first: ending their turn on the callback's entry
+		// must not take the place the abort gives back.
+		offers, err := r.opt.ACD.Ended(ctx, agent, cbPrefix+id, 0, r.now())
+		if err == nil {
+			r.log.Info("operator freed: their callback attempt was cut off by a restart", zap.String("agent", agent), zap.String("callback", id))
+			defer r.deliver(offers, r.now())
+		}
 	}
 	if err := r.opt.Callbacks.Abort(ctx, id, holder, "interrupted", r.now()); err != nil {
 		r.log.Warn("giving back a callback attempt cut off by a restart", zap.String("callback", id), zap.String("call_id", holder), zap.Error(err))

@@ -160,6 +160,9 @@ func (c *call) run(ctx context.Context) {
 	c.ctx = ctx
 	c.log.Info("call arrived", logmask.Number("caller", c.number), zap.String("exten", c.ch.Exten))
 
+	if c.calledBack == nil {
+		c.r.noteArrival(c.log, c.rec)
+	}
 	switch {
 	case c.adopted != nil:
 		c.feed(c.resume())

@@ -42,9 +42,9 @@ type Callbacks interface {
 	CloseInbound(ctx context.Context, number, callID string, now time.Time) ([]string, error)
 	// Recover returns attempts whose holder vanished to the schedule.
 	Recover(ctx context.Context, now time.Time) error
-	// Holder is the call id of the attempt a callback is in ("" when it
-	// is not in one).
-	Holder(ctx context.Context, id string) (string, error)
+	// Holder is the call id of the attempt a callback is in and its
+	// operator ("" when it is not in one).
+	Holder(ctx context.Context, id string) (holder, agent string, err error)
 }
 
 // ErrNumberRefused is what Callbacks.Schedule wraps when it refused the

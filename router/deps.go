@@ -34,6 +34,9 @@ type PBX interface {
 	// Claim takes a channel StasisBroadcast() offers to the application
 	// (CallBroadcast); pbx.ErrConflict when another instance won it.
 	Claim(ctx context.Context, channelID string) error
+	// ChannelExists reports whether a channel is up on the PBX, in any
+	// application: a call another instance holds is not one gone.
+	ChannelExists(ctx context.Context, channelID string) (bool, error)
 
 	// Snoop channels for supervisors (monitor.go) and conversation
 	// recordings (recording.go).

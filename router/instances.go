@@ -82,7 +82,8 @@ var ErrNoPeer = errors.New("router: no instance runs the application")
 
 // forwardFor is how long an offer for a caller of an application nobody
 // runs is forwarded again, while a survivor takes the application over
-// (its lease and two checks): well inside the offer's reservation lease.
+// (its lease, then half a lease of checks): well inside the offer's
+// reservation lease.
 const forwardFor = 10 * time.Second
 
 // App is the Stasis application this router serves.
@@ -144,7 +145,7 @@ func (r *Router) forwardLater(app string, o Offer) {
 	}
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	for deadline := time.Now().Add(forwardFor); time.Now().Before(deadline); {
+	for deadline := r.now().Add(forwardFor); r.now().Before(deadline); {
 		select {
 		case <-runCtx.Done():
 			return

@@ -55,6 +55,27 @@ type OwedRecords interface {
 	Owed(ctx context.Context, before time.Time, n int64) ([]records.Record, error)
 }
 
+// ArrivalRecords is the part of the record stream that notes a call's
+// arrival in the outbox (records.Stream.Arrived), so that a call which
+// ends while no router watches it still gets its record.
+type ArrivalRecords interface {
+	Arrived(ctx context.Context, callID, number string, at time.Time) error
+}
+
+// noteArrival puts a call that has just arrived in the record outbox, in
+// the background and retried until it holds: its own record empties it.
+func (r *Router) noteArrival(log *zap.Logger, rec records.Record) {
+	a, ok := r.opt.Records.(ArrivalRecords)
+	if !ok {
+		return
+	}
+	r.spawn(func() {
+		_ = r.persist(log, rec.CallID+"/arrived", "call arrival", func(ctx context.Context) error {
+			return a.Arrived(ctx, rec.CallID, rec.CallerNumber, rec.Arrival)
+		})
+	})
+}
+
 // owedAge is how long a record may be owed before the reconciler writes
 // it: a live router writes its own within milliseconds of the turn's end.
 const owedAge = 30 * time.Second
@@ -76,13 +97,23 @@ func (r *Router) writeOwed(live map[string]bool) {
 		return
 	}
 	for _, rec := range owed {
-		if r.owns(rec.CallID) || live[rec.CallID] || r.heldElsewhere(rec.CallID) {
+		if r.owns(rec.CallID) || live[rec.CallID] || r.heldElsewhere(rec.CallID) || r.upElsewhere(rec.CallID) {
 			continue
 		}
 		log := r.log.With(zap.String("call_id", rec.CallID), zap.String("agent", rec.Agent), zap.String("queue", rec.Topic))
 		log.Info("reconcile: the call's record was owed by a router that stopped; written from Redis")
 		r.writeRecord(log, rec)
 	}
+}
+
+// upElsewhere reports whether the PBX still has the channel (another
+// instance's call, in its menu); an error counts as up: the next pass
+// looks again.
+func (r *Router) upElsewhere(callID string) bool {
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	up, err := r.opt.PBX.ChannelExists(ctx, callID)
+	return err != nil || up
 }
 
 // owns reports whether a call or a callback attempt of this router holds id.

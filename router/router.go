@@ -663,8 +663,9 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel, restarted bo
 	for _, p := range posts {
 		p()
 	}
+	var cut []string
 	if len(unknown) > 0 {
-		r.adopt(ctx, unknown)
+		cut = r.adopt(ctx, unknown)
 	}
 	live := make(map[string]bool, len(byID))
 	for id := range byID {
@@ -672,6 +673,7 @@ func (r *Router) resync(ctx context.Context, present []pbx.Channel, restarted bo
 	}
 	r.reconcileHeld(ctx, live)
 	r.freeOrphanedOperators()
+	r.cutAttempts(cut, unknown)
 	r.writeOwed(live)
 	r.markSynced()
 	r.syncOutage(ctx)

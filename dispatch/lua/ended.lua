@@ -37,7 +37,7 @@ if string.sub(cid, 1, 3) ~= 'cb-' then
   if #c > 0 then
     redis.call('HSET', k_owed_call(cid), unpack(c))
   end
-  redis.call('HSET', k_owed_call(cid), 'agent', a.id, 'ended', now,
+  redis.call('HSET', k_owed_call(cid), 'outcome', 'answered', 'agent', a.id, 'ended', now,
     'answered', redis.call('HGET', k_agent(a.id), 'answered') or 0)
   redis.call('PEXPIRE', k_owed_call(cid), 172800000)
   redis.call('ZADD', k_owed(), now, cid)

@@ -648,6 +648,22 @@ func (c *Client) Claim(ctx context.Context, channelID string) error {
 		url.Values{"channelId": {channelID}, "application": {c.opts.App}}, nil, nil)
 }
 
+// ChannelExists asks Asterisk whether a channel is up, in any
+// application or none (GET /channels/{id}).
+func (c *Client) ChannelExists(ctx context.Context, channelID string) (bool, error) {
+	if err := validID("channel", channelID); err != nil {
+		return false, err
+	}
+	err := c.raw(ctx, opChannel, "get channel", channelID, http.MethodGet, "/channels/"+url.PathEscape(channelID), nil, nil, nil)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, pbx.ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
 // App is the Stasis application this client serves.
 func (c *Client) App() string { return c.opts.App }
 

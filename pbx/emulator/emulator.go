@@ -82,7 +82,13 @@
 //   - POST /events/user/{name} answers 204 for every application it has
 //     seen; Asterisk answers 404 for a deactivated one holding nothing.
 //   - Bridges created over REST are subscribed to Options.App (REST calls
-//     carry no app name).
+//     carry no app name), and to the application of each Stasis channel
+//     added to them, as Asterisk's control_add_channel_to_bridge does.
+//   - With Options.Broadcast the dialplan runs StasisBroadcast() (see
+//     Broadcast): the emulator waits the whole claim timeout even when no
+//     application matches, and CallClaimed (notify_claimed) is not sent.
+//   - Restart drops every channel and bridge with no event, as a crashed
+//     Asterisk does; the AstDB and the phones' registrations stay.
 package emulator
 
 import (
