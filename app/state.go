@@ -238,6 +238,18 @@ func (s *redisState) Owed(ctx context.Context, before time.Time, n int64) ([]rec
 	return s.records.Owed(ctx, before, n)
 }
 
+// Arrived notes a call's arrival in the record outbox (router.ArrivalRecords).
+func (s *redisState) Arrived(ctx context.Context, callID, number string, at time.Time) error {
+	return s.records.Arrived(ctx, callID, number, at)
+}
+
+// The router finds these by type assertion: a missing one is silently
+// skipped, so the build checks them.
+var (
+	_ router.OwedRecords    = (*redisState)(nil)
+	_ router.ArrivalRecords = (*redisState)(nil)
+)
+
 // Agents lists operators for supervisors (api.Snapshot).
 func (s *redisState) Agents(ctx context.Context) (any, error) {
 	return s.agents.List(ctx)
