@@ -10,6 +10,7 @@ import (
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/fleet"
+	"github.com/hotline-acd/hotline/internal/testclock"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 )
 
@@ -55,7 +56,7 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 		return emulator.Phone{Registered: true, AnswerAfter: 400 * time.Millisecond, HangupAfterBridged: 300 * time.Millisecond}
 	}})
 	cb, _, err := r.cbs.Schedule(ctx, callbacks.Request{RawNumber: "+77010000001", Topic: "testing", Language: "ru", Reason: callbacks.ReasonAbandoned},
-		callbacks.Rules{Numbers: callbacks.NumberRules{CountryCode: r.cfg.Centre.CountryCode}, Delays: []time.Duration{0}, MaxAttempts: 4, Expiry: time.Hour}, time.Now())
+		callbacks.Rules{Numbers: callbacks.NumberRules{CountryCode: r.cfg.Centre.CountryCode}, Delays: []time.Duration{0}, MaxAttempts: 4, Expiry: time.Hour}, testclock.Now())
 	if err != nil {
 		t.Fatalf("schedule a callback: %v", err)
 	}
