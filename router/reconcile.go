@@ -76,6 +76,12 @@ func (r *Router) noteArrival(log *zap.Logger, rec records.Record) {
 	})
 }
 
+// owedBatch is how many of the oldest owed records one pass reads. Every
+// live call has an arrival in the outbox, so at peak hundreds of waiting
+// callers come before a vanished one; a call of this router's own costs
+// nothing to skip.
+const owedBatch = 1000
+
 // owedAge is how long a record may be owed before the reconciler writes
 // it: a live router writes its own within milliseconds of the turn's end.
 const owedAge = 30 * time.Second
@@ -90,7 +96,7 @@ func (r *Router) writeOwed(live map[string]bool) {
 		return
 	}
 	cctx, cancel := r.cmdCtx()
-	owed, err := o.Owed(cctx, r.now().Add(-owedAge), 100)
+	owed, err := o.Owed(cctx, r.now().Add(-owedAge), owedBatch)
 	cancel()
 	if err != nil {
 		r.log.Warn("reconcile: cannot read the records owed", zap.Error(err))
