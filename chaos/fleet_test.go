@@ -114,20 +114,7 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 
 	// The waiting callers are served in the order they came.
 	// 1004 is offered a caller at once: logged in is any state but offline.
-	op, _ := r.cfg.OperatorByID("1004")
-	fc := r.emu.DialFromPhone(op.Endpoint, "*11", nil)
-	r.eventually("1004's *11 to end", within, func() bool {
-		select {
-		case <-fc.Ended():
-			return true
-		default:
-			return false
-		}
-	})
-	r.eventually("1004 logged in", within, func() bool {
-		a, err := r.agents.Get(context.Background(), "1004")
-		return err == nil && a.State != agents.Offline
-	})
+	r.loginUntil("1004", "logged in", func(s agents.State) bool { return s != agents.Offline })
 	for _, c := range waiting {
 		r.eventually("waiting caller "+c.String()+" served", 2*within, func() bool { return !c.bridgedFirstAt().IsZero() })
 	}

@@ -147,8 +147,16 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	return r
 }
 
-// login logs operator id in with *11 from their phone, as a person would.
+// login logs operator id in with *11 from their phone, as a person would,
+// and waits until they are ready.
 func (r *rig) login(id string) {
+	r.t.Helper()
+	r.loginUntil(id, "ready", func(s agents.State) bool { return s == agents.Ready })
+}
+
+// loginUntil dials *11 from operator id's phone and waits until their
+// state satisfies done (named what).
+func (r *rig) loginUntil(id, what string, done func(agents.State) bool) {
 	r.t.Helper()
 	op, _ := r.cfg.OperatorByID(id)
 	fc := r.emu.DialFromPhone(op.Endpoint, "*11", nil)
@@ -157,9 +165,9 @@ func (r *rig) login(id string) {
 	case <-time.After(10 * time.Second):
 		r.t.Fatalf("*11 from %s did not end", op.Endpoint)
 	}
-	r.eventually("operator "+id+" ready", 10*time.Second, func() bool {
+	r.eventually("operator "+id+" "+what, 10*time.Second, func() bool {
 		a, err := r.agents.Get(context.Background(), id)
-		return err == nil && a.State == agents.Ready
+		return err == nil && done(a.State)
 	})
 }
 

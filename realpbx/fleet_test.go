@@ -3,6 +3,7 @@ package realpbx
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -70,7 +71,7 @@ func (in *instance) kill9() {
 // prefixWriter marks each write of a second instance in the shared log.
 type prefixWriter struct {
 	prefix string
-	w      interface{ Write([]byte) (int, error) }
+	w      io.Writer
 }
 
 func (p *prefixWriter) Write(b []byte) (int, error) {
@@ -170,15 +171,7 @@ func TestTwoInstancesKill9(t *testing.T) {
 		t.Fatalf("A's record %+v: want answered by 1001", rec)
 	}
 	// B, C, then D, each served by 1001 in the order they came.
-	for i, who := range []*pbxtest.SIPpRun{b, c, d} {
-		if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", i+2); err != nil {
-			t.Fatalf("caller %d after the kill: %v", i+2, err)
-		}
-		op.Hangup(t)
-		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
-			t.Fatalf("caller %d: %v", i+2, err)
-		}
-	}
+	answerEach(t, op, 2, "after the kill", b, c, d)
 	recB := r.recordOf("79001240002", 10*time.Second, records.OutcomeAnswered)
 	recC := r.recordOf("79001240003", 10*time.Second, records.OutcomeAnswered)
 	recD := r.recordOf("79001240004", 10*time.Second, records.OutcomeAnswered)
@@ -201,16 +194,7 @@ func TestTwoInstancesKill9(t *testing.T) {
 		v, _ := r.rdb.Get(context.Background(), fleet.LeaseKey(r.centre, victim)).Result()
 		return strings.HasPrefix(v, victim+"|") && r.appRegistered(victim)
 	})
-	e := r.ast.Call(t, pbxtest.Citizen{Number: "79001240005", Steps: append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 7 * time.Second}), HangUp: true})
-	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 5); err != nil {
-		t.Fatalf("a caller after the give-back: %v", err)
-	}
-	if err := e.Wait(ctxFor(t, 20*time.Second)); err != nil {
-		t.Fatalf("E: %v", err)
-	}
-	if rec := r.recordOf("79001240005", 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
-		t.Fatalf("E's record %+v", rec)
-	}
+	r.servedBy(op, "79001240005", 5, "a caller after the give-back")
 	r.waitFor(10*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
 }
 
@@ -259,14 +243,24 @@ func TestAsteriskRestartMidCalls(t *testing.T) {
 	// The softphone still holds the call Asterisk forgot.
 	op.Hangup(t)
 	r.waitFor(15*time.Second, "1001 ready again", func() bool { return r.agentState("1001") == "ready" })
-	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001250003", Steps: append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 7 * time.Second}), HangUp: true})
-	if _, err := op.WaitEvent(ctxFor(t, 40*time.Second), "CALL_ESTABLISHED", 2); err != nil {
-		t.Fatalf("a caller after the restart: %v", err)
+	r.servedBy(op, "79001250003", 2, "a caller after the restart")
+}
+
+// servedBy calls from number to the testing topic, talking 7 s (past
+// drop_window) before hanging up: operator 1001 (softphone op, whose n-th
+// established call it must be) answers, and the call is recorded answered
+// by 1001.
+func (r *rig) servedBy(op *pbxtest.Softphone, number string, n int, what string) {
+	r.t.Helper()
+	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 7 * time.Second})
+	c := r.ast.Call(r.t, pbxtest.Citizen{Number: number, Steps: steps, HangUp: true})
+	if _, err := op.WaitEvent(ctxFor(r.t, 40*time.Second), "CALL_ESTABLISHED", n); err != nil {
+		r.t.Fatalf("%s: %v", what, err)
 	}
-	if err := c.Wait(ctxFor(t, 20*time.Second)); err != nil {
-		t.Fatalf("C: %v", err)
+	if err := c.Wait(ctxFor(r.t, 20*time.Second)); err != nil {
+		r.t.Fatalf("%s: %v", what, err)
 	}
-	if rec := r.recordOf("79001250003", 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
-		t.Fatalf("C's record %+v", rec)
+	if rec := r.recordOf(number, 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" {
+		r.t.Fatalf("%s: record %+v, want answered by 1001", what, rec)
 	}
 }

@@ -43,15 +43,7 @@ func TestKill9WithCallersQueuedAndConversationUp(t *testing.T) {
 		t.Fatalf("A's record %+v: want answered by 1001", rec)
 	}
 	// B, then C, each served by 1001 and ended by the operator.
-	for i, who := range []*pbxtest.SIPpRun{b, c} {
-		if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", i+2); err != nil {
-			t.Fatalf("caller %d after the restart: %v", i+2, err)
-		}
-		op.Hangup(t)
-		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
-			t.Fatalf("caller %d: %v", i+2, err)
-		}
-	}
+	answerEach(t, op, 2, "after the restart", b, c)
 	recB := r.recordOf("79001230002", 10*time.Second, records.OutcomeAnswered)
 	recC := r.recordOf("79001230003", 10*time.Second, records.OutcomeAnswered)
 	if !recB.AnsweredAt.Before(recC.AnsweredAt) {
@@ -119,6 +111,22 @@ func TestKill9WithOfferRingingAndCallerInMenu(t *testing.T) {
 		}
 		if count := r.recordsOf(n); count != 1 {
 			t.Errorf("%s has %d records, want exactly 1", n, count)
+		}
+	}
+}
+
+// answerEach has operator phone op take callers one after the other, each
+// its n-th established call from first on, and hang each up; every
+// caller's SIPp script must end well.
+func answerEach(t *testing.T, op *pbxtest.Softphone, first int, when string, callers ...*pbxtest.SIPpRun) {
+	t.Helper()
+	for i, who := range callers {
+		if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", first+i); err != nil {
+			t.Fatalf("caller %d %s: %v", first+i, when, err)
+		}
+		op.Hangup(t)
+		if err := who.Wait(ctxFor(t, 15*time.Second)); err != nil {
+			t.Fatalf("caller %d: %v", first+i, err)
 		}
 	}
 }

@@ -1,14 +1,11 @@
 package emulator
 
 import (
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // Broadcast makes the emulated dialplan run StasisBroadcast(timeout,
@@ -50,18 +47,9 @@ func (s *Server) broadcastLocked(c *channel, args []string) {
 	c.bcast = st
 	ev := s.event("CallBroadcast", kv{"channel", c.json()}, kv{"caller", c.callerNum}, kv{"called", c.exten})
 	for _, a := range s.broadcastAppsLocked() {
-		if !a.allows(map[string]any{"type": "CallBroadcast"}) {
-			continue
+		if a.allows(map[string]any{"type": "CallBroadcast"}) {
+			s.sendLocked(a, ev)
 		}
-		frame := make(obj, 0, len(ev)+2)
-		frame = append(frame, ev...)
-		frame = append(frame, kv{"asterisk_id", s.opts.EntityID}, kv{"application", a.name})
-		data, err := json.Marshal(frame)
-		if err != nil {
-			s.log.Error("marshal event", zap.Error(err))
-			continue
-		}
-		a.sock.enqueue(data)
 	}
 	st.timer = s.afterLocked(s.broadcastTimeout(), func() { s.broadcastTimeoutLocked(c) })
 	s.addTimer(c, st.timer)

@@ -162,16 +162,22 @@ func (s *Server) emitLocked(ev obj, chans []*channel, bridges []*bridge) {
 		if !a.allows(filterView) {
 			continue
 		}
-		frame := make(obj, 0, len(ev)+2)
-		frame = append(frame, ev...)
-		frame = append(frame, kv{"asterisk_id", s.opts.EntityID}, kv{"application", a.name})
-		data, err := json.Marshal(frame)
-		if err != nil {
-			s.log.Error("marshal event", zap.Error(err))
-			continue
-		}
-		a.sock.enqueue(data)
+		s.sendLocked(a, ev)
 	}
+}
+
+// sendLocked sends ev to a's socket, stamped with asterisk_id and the
+// application's name.
+func (s *Server) sendLocked(a *app, ev obj) {
+	frame := make(obj, 0, len(ev)+2)
+	frame = append(frame, ev...)
+	frame = append(frame, kv{"asterisk_id", s.opts.EntityID}, kv{"application", a.name})
+	data, err := json.Marshal(frame)
+	if err != nil {
+		s.log.Error("marshal event", zap.Error(err))
+		return
+	}
+	a.sock.enqueue(data)
 }
 
 // event starts an event object with type and timestamp.
