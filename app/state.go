@@ -148,8 +148,12 @@ func (s *redisState) Ended(ctx context.Context, agentID, callID string, wrap tim
 	return offers(rs), refused(err)
 }
 
-func (s *redisState) WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]router.Offer, error) {
-	rs, err := s.dispatch.WrapUpDone(ctx, agentID, now)
+func (s *redisState) WrapUpDone(ctx context.Context, agentID string, now time.Time, due bool) ([]router.Offer, error) {
+	wrapUpDone := s.dispatch.WrapUpDone
+	if due {
+		wrapUpDone = s.dispatch.WrapUpDue
+	}
+	rs, err := wrapUpDone(ctx, agentID, now)
 	return offers(rs), refused(err)
 }
 
@@ -222,8 +226,9 @@ func (s *redisState) PauseAfterCall(ctx context.Context, agentID, reason string,
 	return s.agents.PauseAfterCall(ctx, agentID, reason, now)
 }
 
-func (s *redisState) ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error {
-	return refused(s.dispatch.ExtendWrapUp(ctx, agentID, until, now))
+func (s *redisState) ExtendWrapUp(ctx context.Context, agentID string, by time.Duration, now time.Time) (time.Time, error) {
+	until, err := s.dispatch.ExtendWrapUp(ctx, agentID, by, now)
+	return until, refused(err)
 }
 
 // Append writes a call's one record: a second write for the same call is

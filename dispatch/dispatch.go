@@ -391,7 +391,17 @@ func (d *Dispatcher) EndedCall(ctx context.Context, agentID, callID string, wrap
 // caller. A no-op unless the operator is in wrap_up (a late timer racing
 // RecoverExpired or a pause is harmless).
 func (d *Dispatcher) WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
-	v, err := d.run(ctx, wrapUpDoneScript, now, agentID)
+	return d.wrapUpDone(ctx, agentID, now, "now")
+}
+
+// WrapUpDue is WrapUpDone for a timer: a no-op too while the wrap-up's
+// end (extended meanwhile, perhaps by another instance) is after now.
+func (d *Dispatcher) WrapUpDue(ctx context.Context, agentID string, now time.Time) ([]Reservation, error) {
+	return d.wrapUpDone(ctx, agentID, now, "due")
+}
+
+func (d *Dispatcher) wrapUpDone(ctx context.Context, agentID string, now time.Time, when string) ([]Reservation, error) {
+	v, err := d.run(ctx, wrapUpDoneScript, now, agentID, when)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: wrap-up done %s: %w", agentID, err)
 	}
@@ -401,20 +411,22 @@ func (d *Dispatcher) WrapUpDone(ctx context.Context, agentID string, now time.Ti
 	return reservations(v[1]), nil
 }
 
-// ExtendWrapUp moves the end of agentID's wrap-up to until; ErrBadTransition
-// when they are not in wrap-up.
-func (d *Dispatcher) ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error {
-	v, err := d.run(ctx, wrapUpExtendScript, now, agentID, rkeys.Ms(until))
+// ExtendWrapUp makes agentID's wrap-up by longer, counted from its end
+// as Redis holds it (whichever instance set it), or from now when that has
+// passed, and returns the new end; ErrBadTransition when they are not in
+// wrap-up.
+func (d *Dispatcher) ExtendWrapUp(ctx context.Context, agentID string, by time.Duration, now time.Time) (time.Time, error) {
+	v, err := d.run(ctx, wrapUpExtendScript, now, agentID, by.Milliseconds())
 	if err != nil {
-		return fmt.Errorf("dispatch: extend wrap-up of %s: %w", agentID, err)
+		return time.Time{}, fmt.Errorf("dispatch: extend wrap-up of %s: %w", agentID, err)
 	}
 	switch num(v[0]) {
 	case -1:
-		return fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
+		return time.Time{}, fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
 	case 0:
-		return fmt.Errorf("%w: %s is not in wrap-up", ErrBadTransition, agentID)
+		return time.Time{}, fmt.Errorf("%w: %s is not in wrap-up", ErrBadTransition, agentID)
 	}
-	return nil
+	return time.UnixMilli(num(v[1])), nil
 }
 
 // Recovered is one reservation returned by lease expiry.

@@ -471,12 +471,17 @@ func TestPauseAfterCallAndExtendedWrapUp(t *testing.T) {
 	if _, err := f.d.Ended(f.ctx, "a1", 20*time.Second, f.now); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.d.ExtendWrapUp(f.ctx, "a1", f.now.Add(time.Minute), f.now); err != nil {
-		t.Fatal(err)
+	// 40 s more, counted from the wrap-up's end, not from now.
+	if until, err := f.d.ExtendWrapUp(f.ctx, "a1", 40*time.Second, f.now); err != nil || !until.Equal(f.now.Add(time.Minute)) {
+		t.Fatalf("extended to %v, %v; want %v", until, err, f.now.Add(time.Minute))
 	}
 	f.tick(30 * time.Second)
 	if rec, err := f.d.RecoverExpired(f.ctx, f.now); err != nil || len(rec.WrappedUp) != 0 || f.state("a1") != agents.WrapUp {
 		t.Fatalf("extended wrap-up ended at its old time: %+v %v %s", rec, err, f.state("a1"))
+	}
+	// A timer set for the old end (another instance's) leaves it alone.
+	if rs, err := f.d.WrapUpDue(f.ctx, "a1", f.now); err != nil || len(rs) != 0 || f.state("a1") != agents.WrapUp {
+		t.Fatalf("a timer of the old end ended the extended wrap-up: %v %v %s", rs, err, f.state("a1"))
 	}
 	if err := f.ag.PauseAfterCall(f.ctx, "a1", "training", f.now); err != nil {
 		t.Fatal(err)
@@ -487,11 +492,37 @@ func TestPauseAfterCallAndExtendedWrapUp(t *testing.T) {
 	if a, _ := f.ag.Get(f.ctx, "a1"); a.State != agents.Paused || a.Reason != "training" {
 		t.Fatalf("wrap-up done with a pause asked: %+v", a)
 	}
-	if err := f.d.ExtendWrapUp(f.ctx, "a1", f.now.Add(time.Minute), f.now); !errors.Is(err, dispatch.ErrBadTransition) {
+	if _, err := f.d.ExtendWrapUp(f.ctx, "a1", time.Minute, f.now); !errors.Is(err, dispatch.ErrBadTransition) {
 		t.Errorf("extend while paused: %v", err)
 	}
 	f.ready("a1")
 	if err := f.ag.PauseAfterCall(f.ctx, "a1", "lunch", f.now); !errors.Is(err, agents.ErrBadTransition) {
 		t.Errorf("pause after the call while ready: %v", err)
 	}
+}
+
+// A wrap-up timer (WrapUpDue) ends the wrap-up at its end, and not before
+// it even when the timer belongs to an instance that did not see it
+// extended; the next waiting caller is offered in the same step.
+func TestWrapUpDueEndsOnlyAtItsEnd(t *testing.T) {
+	f := newFixture(t, op("a1", "", "covid"))
+	f.enqueue("c1", "covid", 0, 0, "")
+	r := one(t, f.ready("a1"), "c1", "a1")
+	if err := f.d.Answered(f.ctx, r, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Ended(f.ctx, "a1", 10*time.Second, f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.enqueue("c2", "covid", 0, time.Second, "")
+	f.tick(5 * time.Second)
+	if rs, err := f.d.WrapUpDue(f.ctx, "a1", f.now); err != nil || len(rs) != 0 || f.state("a1") != agents.WrapUp {
+		t.Fatalf("an early timer: %v %v %s", rs, err, f.state("a1"))
+	}
+	f.tick(5 * time.Second)
+	rs, err := f.d.WrapUpDue(f.ctx, "a1", f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one(t, rs, "c2", "a1")
 }

@@ -105,9 +105,12 @@ type ACD interface {
 	// ErrRefused when they are not on that call (any more).
 	Ended(ctx context.Context, agentID, callID string, wrap time.Duration, now time.Time) ([]Offer, error)
 	// WrapUpDone makes the operator ready again and offers the next caller.
-	WrapUpDone(ctx context.Context, agentID string, now time.Time) ([]Offer, error)
-	// ExtendWrapUp moves the end of the operator's wrap-up to until.
-	ExtendWrapUp(ctx context.Context, agentID string, until, now time.Time) error
+	// due: a timer's call, a no-op while the wrap-up's end is after now
+	// (another instance extended it).
+	WrapUpDone(ctx context.Context, agentID string, now time.Time, due bool) ([]Offer, error)
+	// ExtendWrapUp makes the operator's wrap-up by longer, counted from its
+	// end as Redis holds it (or from now); it returns the new end.
+	ExtendWrapUp(ctx context.Context, agentID string, by time.Duration, now time.Time) (time.Time, error)
 	// Position is the caller's 1-based place in its queue and the
 	// estimated wait.
 	Position(ctx context.Context, callID string) (pos int, wait time.Duration, err error)

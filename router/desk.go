@@ -138,17 +138,10 @@ func (r *Router) ExtendWrapUp(_ context.Context, agentID string, d time.Duration
 		return time.Time{}, fmt.Errorf("extend wrap-up of %s by %v: between 1 s and 1 h", agentID, d)
 	}
 	now := r.now()
-	r.mu.Lock()
-	w, ok := r.wrapups[agentID]
-	r.mu.Unlock()
-	from := now
-	if ok && w.until.After(now) {
-		from = w.until
-	}
-	until := from.Add(d)
 	ctx, cancel := r.cmdCtx()
 	defer cancel()
-	if err := r.opt.ACD.ExtendWrapUp(ctx, agentID, until, now); err != nil {
+	until, err := r.opt.ACD.ExtendWrapUp(ctx, agentID, d, now)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("extend wrap-up of %s: %w", agentID, err)
 	}
 	r.scheduleWrapUp(agentID, until.Sub(now))

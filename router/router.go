@@ -465,7 +465,7 @@ func (r *Router) scheduleWrapUp(agentID string, d time.Duration) {
 		r.mu.Lock()
 		delete(r.wrapups, agentID)
 		r.mu.Unlock()
-		r.wrapUpDone(agentID)
+		r.endWrapUp(agentID, true)
 	})}
 }
 
@@ -488,10 +488,14 @@ func (r *Router) wrapUpPreempted(agentID string) (until time.Time, ok bool) {
 
 // wrapUpDone is an event-driven hand-over: the operator is ready and, in
 // the same Redis step, claimed for the best waiting caller.
-func (r *Router) wrapUpDone(agentID string) {
+func (r *Router) wrapUpDone(agentID string) { r.endWrapUp(agentID, false) }
+
+// endWrapUp ends agentID's wrap-up: due when its timer fired, which may be
+// one of an instance that did not see the wrap-up extended.
+func (r *Router) endWrapUp(agentID string, due bool) {
 	at := r.now()
 	ctx, cancel := r.cmdCtx()
-	offers, err := r.opt.ACD.WrapUpDone(ctx, agentID, at)
+	offers, err := r.opt.ACD.WrapUpDone(ctx, agentID, at, due)
 	cancel()
 	if err != nil {
 		r.log.Warn("wrap-up end", zap.String("agent", agentID), zap.Error(err))

@@ -279,7 +279,7 @@ func (v *Virtual) endTurn(agent, callID string, wrap time.Duration) {
 	}
 	v.opt.Clock.After(wrap, func() {
 		cctx, cancel := v.ctx()
-		next, err := v.opt.ACD.WrapUpDone(cctx, agent, v.now())
+		next, err := v.opt.ACD.WrapUpDone(cctx, agent, v.now(), true)
 		cancel()
 		if err != nil && !errors.Is(err, ErrRefused) {
 			v.fail(fmt.Errorf("wrap-up end of %s: %w", agent, err))
