@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
+	"github.com/hotline-acd/hotline/cardboard"
 	"github.com/hotline-acd/hotline/cases"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/fleet"
@@ -123,8 +124,12 @@ type App struct {
 	router  *router.Router
 	// ropt is the router's options, for the routers of applications this
 	// instance takes over from one that died (fleet.go).
-	ropt     router.Options
-	fleet    *fleet.Fleet
+	ropt  router.Options
+	fleet *fleet.Fleet
+	// board shares the desktop cards between instances; routers are the
+	// ones this process runs (deskroute.go).
+	board    *cardboard.Board
+	routers  localRouters
 	replaced chan struct{} // closed when another WebSocket took our application
 	replOnce sync.Once
 	state    *redisState
@@ -212,6 +217,9 @@ func New(opt Options) (*App, error) {
 		App:   a.pbx.App(),
 		Peers: peers{a},
 	}
+	a.board = cardboard.New(a.rdb, opt.Config.Centre.ID, opt.Log.Named("cards"))
+	ropt.Cards = a.board
+	a.routers.taken = map[string]*router.Router{}
 	// The store is always wired: whether a topic owes callbacks is read from
 	// the config in force, so a reload can turn them on or off.
 	a.cbs = newCallbackState(a.rdb, &a.state.cfg, a.state.records, opt.CallbackAttemptLease)
@@ -251,7 +259,7 @@ func New(opt Options) (*App, error) {
 	return a, nil
 }
 
-func (a *App) callbackAPI() api.Callbacks { return callbackAPI{a.cbs} }
+func (a *App) callbackAPI() api.Callbacks { return callbackAPI{a.cbs, calls{a.router, a}} }
 
 // CallbackCounts are the centre's callback numbers.
 func (a *App) CallbackCounts(ctx context.Context) (callbacks.Counts, error) {
@@ -363,7 +371,16 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		// A card another instance shows reaches this one's desktops.
+		a.board.Watch(ctx, func(agent string) {
+			if d := a.desk.desk.Load(); d != nil {
+				d.Notify(agent)
+			}
+		})
+	}()
 	go func() {
 		defer wg.Done()
 		// Cases wait in Redis's outbox while a service is down: nothing

@@ -171,10 +171,13 @@ func (s *callbackState) Holder(ctx context.Context, id string) (string, string, 
 var _ api.Callbacks = (*callbackAPI)(nil)
 
 // callbackAPI serves the operators' and supervisors' callback actions.
-type callbackAPI struct{ *callbackState }
+type callbackAPI struct {
+	*callbackState
+	calls calls
+}
 
 func (s callbackAPI) MarkCallback(ctx context.Context, agentID, reason string) (string, error) {
-	return s.router.MarkCallback(ctx, agentID, reason)
+	return s.calls.MarkCallback(ctx, agentID, reason)
 }
 
 func (s callbackAPI) ListCallbacks(ctx context.Context, statuses []string) (any, error) {

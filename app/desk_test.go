@@ -32,6 +32,7 @@ type browser struct {
 	h    *harness
 	c    *http.Client
 	csrf string
+	at   *app.App // the instance it talks to; nil: the harness's
 }
 
 func (h *harness) browser() *browser {
@@ -39,7 +40,13 @@ func (h *harness) browser() *browser {
 	return &browser{h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-func (b *browser) url(path string) string { return "http://" + b.h.app.HTTPAddr() + path }
+func (b *browser) url(path string) string {
+	at := b.at
+	if at == nil {
+		at = b.h.app
+	}
+	return "http://" + at.HTTPAddr() + path
+}
 
 var csrfRe = regexp.MustCompile(`"X-CSRF-Token": "([^"]+)"`)
 

@@ -38,7 +38,7 @@ const takenIdleFor = 30 * time.Second
 // PBX connection and router built by New; one taken over from an instance
 // that died gets a connection and a router of its own, which adopt its
 // calls as a restarted instance would.
-func (a *App) runApp(ctx context.Context, app string, forwarded <-chan []byte) error {
+func (a *App) runApp(ctx context.Context, app string, forwarded <-chan fleet.Message) error {
 	if app == a.router.App() {
 		err := a.serve(ctx, a.pbx, a.router, forwarded, a.replaced, false)
 		if err == nil && ctx.Err() == nil {
@@ -62,13 +62,15 @@ func (a *App) runApp(ctx context.Context, app string, forwarded <-chan []byte) e
 	if err != nil {
 		return fmt.Errorf("app: router for %s: %w", app, err)
 	}
+	a.addRouter(r)
+	defer a.dropRouter(r)
 	return a.serve(ctx, client, r, forwarded, replaced, true)
 }
 
 // serve runs one application's PBX connection and router until ctx ends,
 // the application is taken by another WebSocket, or (idleEnds) the router
 // has held no call for takenIdleFor.
-func (a *App) serve(ctx context.Context, client *ariadapter.Client, r *router.Router, forwarded <-chan []byte, replaced <-chan struct{}, idleEnds bool) error {
+func (a *App) serve(ctx context.Context, client *ariadapter.Client, r *router.Router, forwarded <-chan fleet.Message, replaced <-chan struct{}, idleEnds bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -90,19 +92,30 @@ func (a *App) serve(ctx context.Context, client *ariadapter.Client, r *router.Ro
 	}()
 	go func() {
 		defer wg.Done()
+		var answers sync.WaitGroup
+		defer answers.Wait()
 		for {
-			var b []byte
+			var m fleet.Message
 			select {
 			case <-ctx.Done():
 				return
-			case m, ok := <-forwarded:
+			case msg, ok := <-forwarded:
 				if !ok {
 					return
 				}
-				b = m
+				m = msg
+			}
+			if m.IsRequest() {
+				// A transfer waits for the call's answer: not in this loop.
+				answers.Add(1)
+				go func() {
+					defer answers.Done()
+					a.answer(ctx, r, m)
+				}()
+				continue
 			}
 			var o router.Offer
-			if err := json.Unmarshal(b, &o); err != nil || o.CallID == "" {
+			if err := json.Unmarshal(m.Body, &o); err != nil || o.CallID == "" {
 				a.log.Warn("fleet: undecodable forwarded offer", zap.String("app", client.App()), zap.Error(err))
 				continue
 			}

@@ -155,15 +155,15 @@ func recordsSince(ctx context.Context, s *records.Stream, from time.Time) ([]rec
 type boardActions struct{ a *App }
 
 func (b boardActions) CancelCallback(ctx context.Context, id, who string) error {
-	return callbackAPI{b.a.cbs}.CancelCallback(ctx, id, who)
+	return b.a.callbackAPI().CancelCallback(ctx, id, who)
 }
 
 func (b boardActions) CallbackNow(ctx context.Context, id, who string) error {
-	return callbackAPI{b.a.cbs}.CallbackNow(ctx, id, who)
+	return b.a.callbackAPI().CallbackNow(ctx, id, who)
 }
 
 func (b boardActions) MoveCallback(ctx context.Context, id, topic, who string) error {
-	return callbackAPI{b.a.cbs}.MoveCallback(ctx, id, topic, who)
+	return b.a.callbackAPI().MoveCallback(ctx, id, topic, who)
 }
 
 func (b boardActions) Pause(ctx context.Context, agentID, reason string) error {

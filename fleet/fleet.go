@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -33,7 +34,8 @@ const (
 	sfxLease    = "fleet:lease:"    // STRING holder, PX lease: who runs the application's router
 	sfxGiveback = "fleet:giveback:" // STRING owner's holder, PX: the owner wants it back
 	sfxApps     = "fleet:apps"      // SET applications that have had an instance
-	sfxOffers   = "fleet:offers:"   // sharded pub/sub channel (in the centre's slot): offers for the application's callers
+	sfxOffers   = "fleet:offers:"   // sharded pub/sub channel (in the centre's slot): messages for the application's router
+	sfxReplies  = "fleet:replies:"  // sharded pub/sub channel: replies to one process's requests, by holder
 )
 
 var luaKeys = strings.Join([]string{
@@ -65,11 +67,47 @@ var (
 // taken again by its holder, not lost.
 var ErrLeaseLost = errors.New("fleet: this instance's application lease was lost")
 
-// Runner runs a router for app until ctx ends; offers forwarded to app by
-// other instances arrive on forwarded. A taken-over application's runner
+// Runner runs a router for app until ctx ends; offers and requests other
+// instances send to app arrive on in. A taken-over application's runner
 // may return nil once it holds no call: the application is then forgotten
 // until its instance comes back.
-type Runner func(ctx context.Context, app string, forwarded <-chan []byte) error
+type Runner func(ctx context.Context, app string, in <-chan Message) error
+
+// Message is what another process sent an application's router: an offer
+// (Forward) or a request (Request), which wants one Reply.
+type Message struct {
+	Body []byte
+	id   string // "" for an offer
+	to   string // the requester's reply channel
+	f    *Fleet
+}
+
+// IsRequest reports whether the sender waits for a Reply.
+func (m Message) IsRequest() bool { return m.id != "" }
+
+// Reply answers a request; a no-op for an offer. A reply that does not
+// reach the requester (it gave up, or died) is lost: the requester's
+// context bounds its wait.
+func (m Message) Reply(ctx context.Context, body []byte) error {
+	if m.id == "" {
+		return nil
+	}
+	b, err := json.Marshal(envelope{ID: m.id, Body: body})
+	if err != nil {
+		return fmt.Errorf("fleet: reply %s: %w", m.id, err)
+	}
+	if err := m.f.opt.Redis.SPublish(ctx, m.to, b).Err(); err != nil {
+		return fmt.Errorf("fleet: reply %s: %w", m.id, err)
+	}
+	return nil
+}
+
+// envelope is a message on the wire.
+type envelope struct {
+	ID    string `json:"id,omitempty"`    // a request's or its reply's id
+	Reply string `json:"reply,omitempty"` // a request's reply channel
+	Body  []byte `json:"body"`
+}
 
 // Options configure a Fleet.
 type Options struct {
@@ -95,6 +133,10 @@ type Fleet struct {
 	// that found its lease missing every time began; touched by Run's
 	// goroutine only.
 	absent map[string]time.Time
+	// pending are the requests waiting for a reply, by id; nil while Run
+	// does not listen for replies.
+	pending map[string]chan []byte
+	seq     uint64
 }
 
 type runner struct {
@@ -142,14 +184,99 @@ var ErrNoReceiver = errors.New("fleet: no process runs the application")
 
 // Forward publishes an offer's payload to the process running app.
 func (f *Fleet) Forward(ctx context.Context, app string, payload []byte) error {
-	n, err := f.opt.Redis.SPublish(ctx, f.prefix+sfxOffers+app, payload).Result()
+	return f.publish(ctx, app, envelope{Body: payload})
+}
+
+func (f *Fleet) publish(ctx context.Context, app string, e envelope) error {
+	b, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("fleet: forward to %s: %w", app, err)
+		return fmt.Errorf("fleet: to %s: %w", app, err)
+	}
+	n, err := f.opt.Redis.SPublish(ctx, f.prefix+sfxOffers+app, b).Result()
+	if err != nil {
+		return fmt.Errorf("fleet: to %s: %w", app, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("fleet: forward to %s: %w", app, ErrNoReceiver)
+		return fmt.Errorf("fleet: to %s: %w", app, ErrNoReceiver)
 	}
 	return nil
+}
+
+// ErrNotRunning: Request needs Run, which listens for the replies.
+var ErrNotRunning = errors.New("fleet: not running")
+
+// Request sends body to the router of app, in whichever process runs it,
+// and waits (until ctx ends) for its reply.
+func (f *Fleet) Request(ctx context.Context, app string, body []byte) ([]byte, error) {
+	f.mu.Lock()
+	if f.pending == nil {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("fleet: request to %s: %w", app, ErrNotRunning)
+	}
+	f.seq++
+	id := fmt.Sprintf("%s#%d", f.holder, f.seq)
+	ch := make(chan []byte, 1)
+	f.pending[id] = ch
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.pending, id)
+		f.mu.Unlock()
+	}()
+	if err := f.publish(ctx, app, envelope{ID: id, Reply: f.prefix + sfxReplies + f.holder, Body: body}); err != nil {
+		return nil, err
+	}
+	select {
+	case b := <-ch:
+		return b, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fleet: request %s to %s: no reply: %w", id, app, ctx.Err())
+	}
+}
+
+// listenReplies delivers the replies to this process's requests until
+// ctx ends. Requests are taken once Redis confirmed the subscription, so
+// that no reply is published before anyone listens.
+func (f *Fleet) listenReplies(ctx context.Context) {
+	ps := f.opt.Redis.SSubscribe(ctx, f.prefix+sfxReplies+f.holder)
+	defer func() { _ = ps.Close() }()
+	for {
+		if _, err := ps.Receive(ctx); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(f.opt.Lease / 10):
+		}
+	}
+	f.mu.Lock()
+	f.pending = map[string]chan []byte{}
+	f.mu.Unlock()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			var e envelope
+			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+				f.opt.Log.Warn("fleet: undecodable reply", zap.Error(err))
+				continue
+			}
+			f.mu.Lock()
+			if c, ok := f.pending[e.ID]; ok {
+				select {
+				case c <- e.Body:
+				default:
+				}
+			}
+			f.mu.Unlock()
+		}
+	}
 }
 
 // Run takes this instance's own lease (asking a survivor that took the
@@ -162,6 +289,20 @@ func (f *Fleet) Run(ctx context.Context) error {
 	log := f.opt.Log.With(zap.String("app", f.opt.App))
 	t := time.NewTicker(every)
 	defer t.Stop()
+	rctx, stopReplies := context.WithCancel(ctx)
+	var replies sync.WaitGroup
+	replies.Add(1)
+	go func() {
+		defer replies.Done()
+		f.listenReplies(rctx)
+	}()
+	defer func() {
+		stopReplies()
+		replies.Wait()
+		f.mu.Lock()
+		f.pending = nil
+		f.mu.Unlock()
+	}()
 	defer f.stopAll()
 	for waited := false; ; waited = true {
 		ok, err := f.acquire(ctx, f.opt.App, true)
@@ -338,7 +479,7 @@ func (f *Fleet) start(ctx context.Context, app string) {
 	f.mu.Lock()
 	f.running[app] = r
 	f.mu.Unlock()
-	offers := make(chan []byte, 64)
+	offers := make(chan Message, 64)
 	ps := f.opt.Redis.SSubscribe(rctx, f.prefix+sfxOffers+app)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -354,11 +495,17 @@ func (f *Fleet) start(ctx context.Context, app string) {
 				if !ok {
 					return
 				}
+				var e envelope
+				if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+					f.opt.Log.Warn("fleet: undecodable message", zap.String("app", app), zap.Error(err))
+					continue
+				}
 				select {
-				case offers <- []byte(m.Payload):
+				case offers <- Message{Body: e.Body, id: e.ID, to: e.Reply, f: f}:
 				default:
-					// The router is not taking them: the offer's lease is the net.
-					f.opt.Log.Warn("fleet: forwarded offer dropped (router busy)", zap.String("app", app))
+					// The router is not taking them: an offer's lease is
+					// the net, a request's sender times out.
+					f.opt.Log.Warn("fleet: forwarded message dropped (router busy)", zap.String("app", app))
 				}
 			}
 		}

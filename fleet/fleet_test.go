@@ -31,7 +31,7 @@ func newRuns() *runs {
 }
 
 func (r *runs) runner(proc string, idle map[string]bool) Runner {
-	return func(ctx context.Context, app string, fw <-chan []byte) error {
+	return func(ctx context.Context, app string, fw <-chan Message) error {
 		r.mu.Lock()
 		r.now[app] = append(r.now[app], proc)
 		r.maxOnce[app] = max(r.maxOnce[app], len(r.now[app]))
@@ -53,12 +53,17 @@ func (r *runs) runner(proc string, idle map[string]bool) Runner {
 			select {
 			case <-ctx.Done():
 				return nil
-			case b, ok := <-fw:
+			case m, ok := <-fw:
 				if !ok {
 					return nil
 				}
+				if m.IsRequest() {
+					// A request is answered by who ran it.
+					_ = m.Reply(ctx, []byte(proc+"/"+app+":"+string(m.Body)))
+					continue
+				}
 				r.mu.Lock()
-				r.got[proc+"/"+app] = append(r.got[proc+"/"+app], b)
+				r.got[proc+"/"+app] = append(r.got[proc+"/"+app], m.Body)
 				r.mu.Unlock()
 			}
 		}
@@ -127,6 +132,7 @@ func TestTakeoverAndGiveBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the forwarded offer reaching b's router for hotline-a", func() bool { return rs.received("b/hotline-a") == 1 })
+	request(t, b, "hotline-a", "b/hotline-a:who")
 
 	a2 := New(Options{Redis: rdb, Centre: centre, App: "hotline-a", Lease: lease, Run: rs.runner("a2", nil)})
 	run(t, a2)
@@ -138,6 +144,14 @@ func TestTakeoverAndGiveBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the next offer reaching a2", func() bool { return rs.received("a2/hotline-a") == 1 })
+	request(t, b, "hotline-a", "a2/hotline-a:who")
+	request(t, a2, "hotline-b", "b/hotline-b:who")
+	if _, err := b.Request(ctx, "hotline-nobody", []byte("who")); !errors.Is(err, ErrNoReceiver) {
+		t.Fatalf("request to an application nobody runs: %v, want ErrNoReceiver", err)
+	}
+	if _, err := dead.Request(ctx, "hotline-b", []byte("who")); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("request from a fleet member not running: %v, want ErrNotRunning", err)
+	}
 	if n := rs.maxOnce["hotline-a"]; n != 1 {
 		t.Fatalf("hotline-a ran on %d processes at once", n)
 	}
@@ -181,7 +195,7 @@ func TestIdleTakenApplicationIsForgotten(t *testing.T) {
 	var started atomic.Int32
 	idle := map[string]bool{"hotline-a": true}
 	r := rs.runner("b", idle)
-	b := New(Options{Redis: rdb, Centre: centre, App: "hotline-b", Lease: lease, Run: func(ctx context.Context, app string, fw <-chan []byte) error {
+	b := New(Options{Redis: rdb, Centre: centre, App: "hotline-b", Lease: lease, Run: func(ctx context.Context, app string, fw <-chan Message) error {
 		if app == "hotline-a" {
 			started.Add(1)
 		}
@@ -292,5 +306,17 @@ func TestFleetOnClusterPerCentre(t *testing.T) {
 	})
 	if err := members[0].Forward(ctx, "hotline-x", []byte("offer")); !errors.Is(err, ErrNoReceiver) {
 		t.Fatalf("almaty has no hotline-x: forward gave %v, want ErrNoReceiver", err)
+	}
+}
+
+// request asks app's router "who" from f and wants the answer want: the
+// process that runs it, whichever that is now.
+func request(t *testing.T, f *Fleet, app, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := f.Request(ctx, app, []byte("who"))
+	if err != nil || string(b) != want {
+		t.Fatalf("request to %s: %q, %v; want %q", app, b, err, want)
 	}
 }

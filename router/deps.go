@@ -187,3 +187,16 @@ var Events = []pbx.EventType{
 type Peers interface {
 	Forward(ctx context.Context, app string, o Offer) error
 }
+
+// CardBoard shares the operators' cards between instances, so that a
+// desktop served by any of them shows a call this router holds
+// (cardboard.Board). The router writes what it holds and, on every pass,
+// takes its application's stale cards away.
+type CardBoard interface {
+	ShowCard(ctx context.Context, app string, card Card) error
+	// ClearCard takes callID's card from agent; talkedOn names the
+	// application when the operator talked on the call, else "".
+	ClearCard(ctx context.Context, agent, callID, talkedOn string) error
+	// AppCards are the cards app's router showed: operator -> call id.
+	AppCards(ctx context.Context, app string) (map[string]string, error)
+}

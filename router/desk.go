@@ -66,6 +66,7 @@ func (r *Router) showCard(owner string, card *Card) {
 			changed = append(changed, card.AgentID)
 		}
 	}
+	r.cardsChanged(changed)
 	r.mu.Unlock()
 	if r.opt.OnCard != nil {
 		for _, agent := range changed {

@@ -75,6 +75,8 @@ type Options struct {
 	OnRecord func(records.Record)
 	// OnCard, if set, is told whose card (Router.Card) changed.
 	OnCard func(agentID string)
+	// Cards, if set, shares the cards with the other instances' desktops.
+	Cards CardBoard
 	// App is the Stasis application this router serves (default
 	// "hotline"); with several instances each has its own, and Peers
 	// carries offers for callers another one holds.
@@ -109,6 +111,8 @@ type Router struct {
 	// ("phone:<endpoint>") monitors have, from request to end.
 	monClaims map[string]monClaim
 	draining  bool
+	// board is what Options.Cards holds of this router's cards.
+	board cardSync
 
 	runCtx     context.Context
 	wg         sync.WaitGroup
@@ -175,6 +179,7 @@ func New(opt Options) (*Router, error) {
 		legs:      make(map[string]*mailbox[msg]),
 		wrapups:   make(map[string]wrapUp),
 		cards:     make(map[string]Card),
+		board:     newCardSync(),
 		lastCall:  make(map[string]CallbackRequest),
 		monitors:  make(map[string]*monitor),
 		monClaims: make(map[string]monClaim),
@@ -227,6 +232,13 @@ func (r *Router) Run(ctx context.Context, events <-chan pbx.Event) error {
 		defer r.wg.Done()
 		r.recordingSweepLoop(ctx, r.opt.RecordingSweepEvery)
 	}()
+	if r.opt.Cards != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.cardSyncLoop(ctx)
+		}()
+	}
 
 	defer func() {
 		cancel()

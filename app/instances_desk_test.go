@@ -1,0 +1,233 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/app"
+	"github.com/hotline-acd/hotline/cardboard"
+	"github.com/hotline-acd/hotline/pbx/ariadapter"
+	"github.com/hotline-acd/hotline/pbx/emulator"
+	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/router"
+)
+
+// startInstance runs another hotline instance, with its own Stasis
+// application, on the harness's emulator and Redis until stop (or the
+// test's end).
+func (h *harness) startInstance(appName string) (at *app.App, stop func()) {
+	h.t.Helper()
+	opt := app.Options{
+		Config: h.cfg, Redis: h.rdb, Log: h.log.Named(appName), HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
+		ARI: ariadapter.Options{URL: h.emu.URL(), App: appName, User: "hotline", Password: "secret",
+			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
+	}
+	if h.tweak != nil {
+		h.tweak(&opt)
+	}
+	a, err := app.New(opt)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					h.t.Errorf("%s stopped with %v", appName, err)
+				}
+			case <-time.After(10 * time.Second):
+				h.t.Errorf("%s did not stop within 10 s", appName)
+			}
+		})
+	}
+	h.t.Cleanup(stop)
+	h.eventually(appName+" connected and listening", func() bool {
+		return slices.Contains(h.emu.ConnectedApps(), appName) && a.HTTPAddr() != ""
+	})
+	return a, stop
+}
+
+// apiOn is harness.api against instance at.
+func (h *harness) apiOn(at *app.App, method, path, body string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, "http://"+at.HTTPAddr()+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Two instances on one Asterisk: an operator's desktop is served by
+// whichever instance their browser reaches, while the other may hold the
+// call. The desktop shows the call's card (masked number, topic), a
+// transfer from it runs on the holding instance (the caller waits in the
+// new topic's queue, the operator goes to wrap-up, the record names the
+// transfer), and "call back" from it marks the call the other instance
+// finished.
+func TestDeskOnOneInstanceServesTheOthersCall(t *testing.T) {
+	cfg := testConfig(t)
+	eo := emulator.Options{Broadcast: &emulator.Broadcast{Filter: "^hotline", Timeout: 2 * time.Second}}
+	h := newHarnessTweaked(t, cfg, eo, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), withDeskSecrets)
+	second, _ := h.startInstance("hotline-2")
+	instances := map[string]*app.App{"hotline": h.app, "hotline-2": second}
+	other := func(holder string) (string, *app.App) {
+		for name, a := range instances {
+			if name != holder {
+				return name, a
+			}
+		}
+		t.Fatalf("no instance but %s", holder)
+		return "", nil
+	}
+
+	op := h.browser()
+	op.signIn("1001", "secret-of-1001")
+	if code, body := op.post("/desk/state", url.Values{"action": {"login"}}, false); code != 200 {
+		t.Fatalf("login from the desktop: %d %s", code, body)
+	}
+
+	// The transfer: the desktop of the instance not holding the call.
+	c := h.emu.Call(emulator.Caller{Number: "79001414141", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	name, desk := other(c.App())
+	op.at = desk
+	var card string
+	h.eventually("the conversation's card on "+name+"'s desktop", func() bool {
+		_, card = op.get("/desk/card")
+		return strings.Contains(card, `class="card live talking" data-call="`+c.ID()+`"`)
+	})
+	if !strings.Contains(card, "*** ***-41-41") || strings.Contains(card, "79001414141") || !strings.Contains(card, `id="card-topic"`) {
+		t.Fatalf("card on %s's desktop for %s's call: want the masked number and the topic:\n%s", name, c.App(), card)
+	}
+	if code, body := op.post("/desk/transfer", url.Values{"kind": {"topic"}, "target": {"home_visit"}}, false); code != 200 {
+		t.Fatalf("transfer from %s's desktop of %s's call: %d %s", name, c.App(), code, body)
+	}
+	h.eventually("transferred caller waiting", func() bool { return c.OnMOH() })
+	h.eventually("1001 in wrap-up", func() bool { return h.state("1001") == agents.WrapUp })
+	h.eventually("the card on "+name+"'s desktop turning into the last call", func() bool {
+		_, card = op.get("/desk/card")
+		return strings.Contains(card, `class="card last" data-call="`+c.ID()+`"`)
+	})
+	c.Hangup()
+	r := h.record(c.ID())
+	checkTransfer(t, r, records.Transfer{Kind: "topic", To: "home_visit", Agent: "1001", Outcome: "connected"})
+
+	// "Call back" of a call another instance finished.
+	if code, body := op.post("/desk/state", url.Values{"action": {"ready"}}, false); code != 200 {
+		t.Fatalf("ready from the desktop: %d %s", code, body)
+	}
+	d := h.emu.Call(emulator.Caller{Number: "79001515151", Script: choose("2", "3")})
+	h.waitClosed(d.Bridged(), "second caller bridged with 1001")
+	name, desk = other(d.App())
+	d.Hangup()
+	h.eventually("1001 in wrap-up after the second call", func() bool { return h.state("1001") == agents.WrapUp })
+	var code int
+	var body string
+	h.eventually("call back marked on "+name+" for "+d.App()+"'s call", func() bool {
+		code, body = h.apiOn(desk, "POST", "/api/v1/agents/1001/callback", `{"reason":"needs test results"}`)
+		return code == http.StatusOK || code == http.StatusCreated
+	})
+	var marked struct{ Callback string }
+	if err := json.Unmarshal([]byte(body), &marked); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	if cb := h.callback(marked.Callback); !strings.HasSuffix(cb.Number, "79001515151") {
+		t.Fatalf("callback %q: %+v, want one for the second caller", marked.Callback, cb)
+	}
+}
+
+// The card of a call whose instance stops stays on the operator's desktop
+// while a survivor adopts the call, and turns into the last call when the
+// citizen hangs up; a card left on the board for a call no router holds
+// (its instance died as the call ended) is taken away by the router of
+// that application within a pass of the board.
+func TestDeskCardsSurviveTakeover(t *testing.T) {
+	cfg := testConfig(t)
+	eo := emulator.Options{Broadcast: &emulator.Broadcast{Filter: "^hotline", Timeout: 2 * time.Second}}
+	h := newHarnessTweaked(t, cfg, eo, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), func(o *app.Options) {
+		withDeskSecrets(o)
+		o.FleetLease = 600 * time.Millisecond
+	})
+	_, stopSecond := h.startInstance("hotline-2")
+
+	op := h.browser()
+	op.signIn("1001", "secret-of-1001")
+	if code, body := op.post("/desk/state", url.Values{"action": {"login"}}, false); code != 200 {
+		t.Fatalf("login from the desktop: %d %s", code, body)
+	}
+	// Callers until one is held by hotline-2, the instance that stops.
+	var c *emulator.CallHandle
+	for i := 0; c == nil; i++ {
+		if i == 20 {
+			t.Fatal("hotline-2 claimed none of 20 callers")
+		}
+		x := h.emu.Call(emulator.Caller{Number: "7900161616" + string(rune('0'+i%10)), Script: choose("2", "3")})
+		h.waitClosed(x.Bridged(), "caller bridged with 1001")
+		if x.App() == "hotline-2" {
+			c = x
+			break
+		}
+		x.Hangup()
+		h.eventually("1001 in wrap-up", func() bool { return h.state("1001") == agents.WrapUp })
+		if code, body := op.post("/desk/state", url.Values{"action": {"ready"}}, false); code != 200 {
+			t.Fatalf("ready from the desktop: %d %s", code, body)
+		}
+	}
+	live := `class="card live talking" data-call="` + c.ID() + `"`
+	h.eventually("the live card on hotline's desktop", func() bool {
+		_, card := op.get("/desk/card")
+		return strings.Contains(card, live)
+	})
+	stopSecond()
+	h.eventually("hotline taking hotline-2's call over", func() bool {
+		return slices.Contains(h.emu.ConnectedApps(), "hotline-2") && h.app.Router().Idle() && h.state("1001") == agents.OnCall
+	})
+	// Whichever process runs hotline-2 now, the card stays the live one.
+	for range 5 {
+		if _, card := op.get("/desk/card"); !strings.Contains(card, live) {
+			t.Fatalf("card lost in the takeover:\n%s", card)
+		}
+	}
+	c.Hangup()
+	h.eventually("the card turning into the last call", func() bool {
+		_, card := op.get("/desk/card")
+		return strings.Contains(card, `class="card last" data-call="`+c.ID()+`"`)
+	})
+	if r := h.record(c.ID()); r.Agent != "1001" || r.Outcome != "answered" {
+		t.Fatalf("record: %s", fmtRecord(r))
+	}
+
+	// A stale card of hotline's on the board: its router takes it away.
+	board := cardboard.New(h.rdb, cfg.Centre.ID, nil)
+	if err := board.ShowCard(h.ctx(), "hotline", router.Card{CallID: "gone-1", AgentID: "1002", State: router.CardTalking}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the stale card taken away (a pass of the board is 5 s)", func() bool {
+		_, ok, err := board.Card(h.ctx(), "1002")
+		return err == nil && !ok
+	})
+}

@@ -1,0 +1,174 @@
+// Package cardboard keeps what each operator's desktop shows about their
+// call (router.Card) in Redis, so that a desktop served by any hotline
+// instance shows the call whichever instance holds it, and tells every
+// instance's desktop when a card changes. Each router writes the cards of
+// its own calls and, being level-triggered, writes them again on every
+// reconcile pass and takes its application's stale ones away.
+package cardboard
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/internal/rkeys"
+	"github.com/hotline-acd/hotline/router"
+)
+
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+// The board's keys, in the centre's hash slot.
+const (
+	sfxCards   = "desk:cards"         // HASH operator -> Entry (JSON)
+	sfxLast    = "desk:last"          // HASH operator -> application of their last conversation
+	sfxChanged = "desk:cards:changed" // sharded pub/sub channel: an operator whose card changed
+)
+
+var luaKeys = strings.Join([]string{
+	fmt.Sprintf("local function k_cards() return P .. %q end", sfxCards),
+	fmt.Sprintf("local function k_last() return P .. %q end", sfxLast),
+	fmt.Sprintf("local function k_changed() return P .. %q end", sfxChanged),
+	"",
+}, "\n")
+
+func script(name string) *redis.Script {
+	b, err := luaFS.ReadFile("lua/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(rkeys.Lua(luaKeys + string(b)))
+}
+
+var (
+	showScript  = script("show.lua")
+	clearScript = script("clear.lua")
+)
+
+// Entry is one operator's card and the application whose router holds
+// the call: the one a desk action on it goes to.
+type Entry struct {
+	App  string      `json:"app"`
+	Card router.Card `json:"card"`
+}
+
+// Board is the centre's cards in Redis.
+type Board struct {
+	rdb    redis.UniversalClient
+	prefix string
+	log    *zap.Logger
+}
+
+// New returns centre's board.
+func New(rdb redis.UniversalClient, centre string, log *zap.Logger) *Board {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Board{rdb: rdb, prefix: rkeys.Prefix(centre), log: log}
+}
+
+// ShowCard puts card on its operator's desktop for app's router.
+func (b *Board) ShowCard(ctx context.Context, app string, card router.Card) error {
+	v, err := json.Marshal(Entry{App: app, Card: card})
+	if err != nil {
+		return fmt.Errorf("cardboard: card of call %s: %w", card.CallID, err)
+	}
+	if err := showScript.Run(ctx, b.rdb, []string{b.prefix}, card.AgentID, v).Err(); err != nil {
+		return fmt.Errorf("cardboard: show call %s to %s: %w", card.CallID, card.AgentID, err)
+	}
+	return nil
+}
+
+// ClearCard takes call callID's card from agent's desktop; talkedOn is
+// app when the operator talked on the call (their last conversation, on
+// app's router), else "".
+func (b *Board) ClearCard(ctx context.Context, agent, callID, talkedOn string) error {
+	if err := clearScript.Run(ctx, b.rdb, []string{b.prefix}, agent, callID, talkedOn).Err(); err != nil {
+		return fmt.Errorf("cardboard: clear call %s from %s: %w", callID, agent, err)
+	}
+	return nil
+}
+
+// Card is agent's card, if they have one.
+func (b *Board) Card(ctx context.Context, agent string) (Entry, bool, error) {
+	v, err := b.rdb.HGet(ctx, b.prefix+sfxCards, agent).Result()
+	if errors.Is(err, redis.Nil) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("cardboard: card of %s: %w", agent, err)
+	}
+	var e Entry
+	if err := json.Unmarshal([]byte(v), &e); err != nil {
+		return Entry{}, false, fmt.Errorf("cardboard: card of %s: %w", agent, err)
+	}
+	return e, true, nil
+}
+
+// AppCards are the calls whose cards app's router showed: operator -> call.
+func (b *Board) AppCards(ctx context.Context, app string) (map[string]string, error) {
+	all, err := b.rdb.HGetAll(ctx, b.prefix+sfxCards).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cardboard: cards of %s: %w", app, err)
+	}
+	out := map[string]string{}
+	for agent, v := range all {
+		var e Entry
+		if err := json.Unmarshal([]byte(v), &e); err != nil {
+			// Unreadable: nobody's, so whoever reconciles takes it away.
+			b.log.Warn("cardboard: unreadable card", zap.String("agent", agent), zap.Error(err))
+			continue
+		}
+		if e.App == app {
+			out[agent] = e.Card.CallID
+		}
+	}
+	return out, nil
+}
+
+// LastApp is the application whose router held agent's last conversation
+// ("" if none is known).
+func (b *Board) LastApp(ctx context.Context, agent string) (string, error) {
+	v, err := b.rdb.HGet(ctx, b.prefix+sfxLast, agent).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cardboard: last call of %s: %w", agent, err)
+	}
+	return v, nil
+}
+
+// Watch calls changed with each operator whose card changed, on any
+// instance, until ctx ends; it resubscribes after a Redis outage (a card
+// changed meanwhile reaches the desktop by its own polling).
+func (b *Board) Watch(ctx context.Context, changed func(agent string)) {
+	for ctx.Err() == nil {
+		ps := b.rdb.SSubscribe(ctx, b.prefix+sfxChanged)
+		ch := ps.Channel()
+	read:
+		for {
+			select {
+			case <-ctx.Done():
+				break read
+			case m, ok := <-ch:
+				if !ok {
+					break read
+				}
+				changed(m.Payload)
+			}
+		}
+		_ = ps.Close()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The cards this router shows are written to the shared board
+// (Options.Cards) by one goroutine, so that a call never waits on Redis
+// for its operator's desktop, and level-triggered: what changed is written
+// at once, and every cardSyncEvery the board is compared with what the
+// router holds and repaired (a write lost while Redis was away, a card of
+// a call that ended while no router held the application).
+
+// cardSyncEvery is how often the board is compared with the router's cards.
+const cardSyncEvery = 5 * time.Second
+
+// cardSync is what the board holds of this router's cards (under the
+// router's mu): written maps an operator to the call whose card this
+// router put there; dirty are the operators whose card changed since.
+type cardSync struct {
+	written map[string]boardCard
+	dirty   map[string]bool
+	kick    chan struct{}
+}
+
+type boardCard struct {
+	callID  string
+	talking bool
+}
+
+func newCardSync() cardSync {
+	return cardSync{written: map[string]boardCard{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+}
+
+// cardsChanged marks agents' cards for writing (under mu).
+func (r *Router) cardsChanged(agents []string) {
+	if r.opt.Cards == nil || len(agents) == 0 {
+		return
+	}
+	for _, a := range agents {
+		r.board.dirty[a] = true
+	}
+	select {
+	case r.board.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Router) cardSyncLoop(ctx context.Context) {
+	t := time.NewTicker(cardSyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// The calls go on: the router that adopts them writes the
+			// same application's cards.
+			return
+		case <-r.board.kick:
+		case <-t.C:
+			r.compareCards(ctx)
+		}
+		r.flushCards()
+	}
+}
+
+// cardWrite is one operator's card to write: shown, or the one written
+// before to take away.
+type cardWrite struct {
+	agent string
+	card  Card
+	show  bool
+	old   boardCard
+	had   bool
+	// talked: the operator talked on old (their last call, on this router).
+	talked bool
+}
+
+// flushCards writes the changed cards; one that fails stays marked for
+// the next pass.
+func (r *Router) flushCards() {
+	r.mu.Lock()
+	work := make([]cardWrite, 0, len(r.board.dirty))
+	for agent := range r.board.dirty {
+		w := cardWrite{agent: agent}
+		w.card, w.show = r.cards[agent]
+		w.old, w.had = r.board.written[agent]
+		lc, ok := r.lastCall[agent]
+		w.talked = w.old.talking || ok && lc.SourceCallID == w.old.callID
+		work = append(work, w)
+	}
+	clear(r.board.dirty)
+	r.mu.Unlock()
+	for i, w := range work {
+		var err error
+		ctx, cancel := r.cmdCtx()
+		switch {
+		case w.show:
+			err = r.opt.Cards.ShowCard(ctx, r.opt.App, w.card)
+		case w.had:
+			talkedOn := ""
+			if w.talked {
+				talkedOn = r.opt.App
+			}
+			err = r.opt.Cards.ClearCard(ctx, w.agent, w.old.callID, talkedOn)
+		}
+		cancel()
+		r.mu.Lock()
+		if err != nil {
+			for _, rest := range work[i:] {
+				r.board.dirty[rest.agent] = true
+			}
+			r.mu.Unlock()
+			r.log.Warn("desktop cards not shared with the other instances; retrying", zap.String("agent", w.agent), zap.Error(err))
+			return
+		}
+		if w.show {
+			r.board.written[w.agent] = boardCard{callID: w.card.CallID, talking: w.card.State == CardTalking}
+		} else {
+			delete(r.board.written, w.agent)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// compareCards marks for writing every card the board holds wrongly for
+// this router's application: a missing or stale one of a call it holds,
+// one of a call it does not hold. Before the first re-sync the router does
+// not know yet which calls it holds, and leaves the board alone.
+func (r *Router) compareCards(ctx context.Context) {
+	if !r.synced.Load() {
+		return
+	}
+	cctx, cancel := r.cmdCtx()
+	held, err := r.opt.Cards.AppCards(cctx, r.opt.App)
+	cancel()
+	if err != nil || ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for agent, callID := range held {
+		if c, ok := r.cards[agent]; !ok || c.CallID != callID {
+			if w := r.board.written[agent]; w.callID != callID {
+				r.board.written[agent] = boardCard{callID: callID}
+			}
+			r.board.dirty[agent] = true
+		}
+	}
+	for agent, c := range r.cards {
+		if held[agent] != c.CallID {
+			r.board.dirty[agent] = true
+		}
+	}
+	for agent := range r.board.written {
+		if _, ok := held[agent]; !ok && !r.board.dirty[agent] {
+			delete(r.board.written, agent)
+		}
+	}
+}
