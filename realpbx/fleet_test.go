@@ -93,6 +93,58 @@ func (r *rig) appRegistered(app string) bool {
 	return st == http.StatusOK
 }
 
+// appWithChannel is the application subscribed to a channel whose id
+// starts with prefix ("" if none is).
+func (r *rig) appWithChannel(prefix string) string {
+	for _, app := range []string{"hotline", "hotline-2"} {
+		var a struct {
+			ChannelIDs []string `json:"channel_ids"`
+		}
+		if st, err := r.ari("GET", "/applications/"+app, &a); err != nil || st != http.StatusOK {
+			continue
+		}
+		for _, id := range a.ChannelIDs {
+			if strings.HasPrefix(id, prefix) {
+				return app
+			}
+		}
+	}
+	return ""
+}
+
+// invitedCalls are the distinct Call-IDs of the INVITEs SIPp received.
+func invitedCalls(log string) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, blk := range strings.Split(log, "----------------------------------------------- ") {
+		i := strings.Index(blk, "\n\n")
+		if !strings.Contains(blk, "message received") || i < 0 || !strings.HasPrefix(strings.TrimSpace(blk[i:]), "INVITE ") {
+			continue
+		}
+		for _, line := range strings.Split(blk[i:], "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Call-ID") {
+				if id := strings.TrimSpace(v); !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// callRecordsOf counts the records of calls from number, the journal
+// entries of callbacks (cb-…) aside.
+func (r *rig) callRecordsOf(number string) int {
+	n := 0
+	for _, rec := range r.records() {
+		if strings.HasSuffix(rec.CallerNumber, number) && !strings.HasPrefix(rec.CallID, "cb-") {
+			n++
+		}
+	}
+	return n
+}
+
 // callerApp is the application Redis says holds the caller from number
 // (the caller hash's app field), "" while there is none.
 func (r *rig) callerApp(number string) (callID, app string) {
@@ -115,16 +167,35 @@ func (r *rig) callerApp(number string) (callID, app string) {
 // (not sent to the fallback), the survivor takes the dead instance's
 // application over (the conversation goes on to its end and is recorded
 // answered), the two waiting callers are served in their order by the
-// same operator, and each caller has exactly one record. Then the killed
-// instance comes back and is given its application back.
+// same operator, and each caller has exactly one record. A callback is
+// ringing its operator (agent-first) at the kill, made by either instance:
+// the citizen is reached exactly once, dialled once, by an operator who
+// never had two calls. Then the killed instance comes back and is given
+// its application back.
 func TestTwoInstancesKill9(t *testing.T) {
 	r := newRig(t, rigOptions{extraArgs: []string{"--fleet-lease", testLease}, edit: func(cfg string) string {
+		cfg = fastCallbacks(t)(cfg)
 		return mustReplace(t, cfg, "    name: \"Тестирование: ПЦР и результаты\"\n",
 			"    name: \"Тестирование: ПЦР и результаты\"\n    wrap_up: 1s\n")
 	}})
 	second := r.startInstance("hotline-2")
 	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
 	r.login("1001")
+
+	// E waits 4 s for complaints, which nobody staffs yet, and gives up: a
+	// callback is owed, due a second later, for 1002.
+	const numberE = "79001240006"
+	// Russian, then complaints (SIPp's digit pcaps carry fixed RTP
+	// timestamps: a digit after a higher or equal one is taken for old).
+	toComplaints := []pbxtest.Step{{Wait: time.Second}, {Digit: "1"}, {Wait: 1500 * time.Millisecond}, {Digit: "6"}, {Wait: 4 * time.Second}}
+	e := r.ast.Call(t, pbxtest.Citizen{Number: numberE, Steps: toComplaints, HangUp: true})
+	if err := e.Wait(ctxFor(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := r.recordOf(numberE, 10*time.Second, records.OutcomeAbandoned); rec.Callback == "" {
+		t.Fatalf("E's record %+v: want abandoned with a callback owed", rec)
+	}
+	carrier := r.ast.Carrier(t, pbxtest.Carrier{Ring: 300 * time.Millisecond, Talk: 2 * time.Second})
 
 	talk := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Audio: true}, pbxtest.Step{Wait: 20 * time.Second})
 	a := r.ast.Call(t, pbxtest.Citizen{Number: "79001240001", Steps: talk, HangUp: true})
@@ -141,6 +212,17 @@ func TestTwoInstancesKill9(t *testing.T) {
 	c := r.ast.Call(t, pbxtest.Citizen{Number: "79001240003", Steps: wait, MaxWait: 90 * time.Second})
 	r.waitFor(15*time.Second, "C queued", func() bool { return r.queued("testing") == 2 })
 
+	// The callback rings 1002, who does not answer yet.
+	cbOp := r.ast.Softphone(t, "1002", pbxtest.PhoneOptions{Manual: true})
+	r.login("1002")
+	if _, err := cbOp.WaitEvent(ctxFor(t, 30*time.Second), "CALL_INCOMING", 1); err != nil {
+		t.Fatalf("1002 never rang for the callback: %v", err)
+	}
+	cbApp := r.appWithChannel("cb-")
+	if cbApp == "" {
+		t.Fatal("no application holds the callback's leg")
+	}
+
 	survivor := "hotline-2"
 	if victim == "hotline" {
 		r.kill9()
@@ -150,6 +232,11 @@ func TestTwoInstancesKill9(t *testing.T) {
 	}
 	killedAt := time.Now()
 	t.Logf("%s SIGKILLed holding A's conversation; %s survives", victim, survivor)
+	// The API is asked of the survivor until the killed instance is back.
+	ownHTTP := r.http
+	if victim == "hotline" {
+		r.http = second.http
+	}
 
 	// A new caller right after the kill is claimed by the survivor.
 	d := r.ast.Call(t, pbxtest.Citizen{Number: "79001240004", Steps: wait, MaxWait: 90 * time.Second})
@@ -162,6 +249,38 @@ func TestTwoInstancesKill9(t *testing.T) {
 	}
 	r.waitFor(15*time.Second, "the survivor running "+victim, func() bool { return r.appRegistered(victim) })
 	t.Logf("%s taken over %v after the kill", victim, time.Since(killedAt).Round(time.Millisecond))
+
+	// The callback: an attempt the kill cut off is made again (1002 rings
+	// anew); one on the survivor rings on. 1002 answers, the citizen is
+	// dialled through the carrier once and reached.
+	rings := 1
+	if cbApp == victim {
+		rings = 2
+	}
+	t.Logf("the callback's attempt was made by %s; 1002 answers ring %d", cbApp, rings)
+	if _, err := cbOp.WaitEvent(ctxFor(t, 30*time.Second), "CALL_INCOMING", rings); err != nil {
+		t.Fatalf("1002 did not ring %d times for the callback: %v", rings, err)
+	}
+	if err := cbOp.Command("accept", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := carrier.Wait(ctxFor(t, 40*time.Second)); err != nil {
+		t.Fatalf("the callback never reached the citizen through the carrier: %v", err)
+	}
+	if ids := invitedCalls(carrier.Messages()); len(ids) != 1 {
+		t.Errorf("the citizen was dialled %d times (Call-IDs %v), want once", len(ids), ids)
+	}
+	r.waitFor(15*time.Second, "E's callback reached", func() bool {
+		for _, cb := range r.callbacks("reached") {
+			if strings.HasSuffix(cb.Number, numberE) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := cbOp.Count("CALL_ESTABLISHED"); n != 1 {
+		t.Errorf("1002 had %d conversations, want the callback's one", n)
+	}
 
 	// The conversation survives and ends when A hangs up.
 	if err := a.Wait(ctxFor(t, 40*time.Second)); err != nil {
@@ -178,14 +297,15 @@ func TestTwoInstancesKill9(t *testing.T) {
 	if !recB.AnsweredAt.Before(recC.AnsweredAt) || !recC.AnsweredAt.Before(recD.AnsweredAt) {
 		t.Errorf("callers served out of order: B %v, C %v, D %v", recB.AnsweredAt, recC.AnsweredAt, recD.AnsweredAt)
 	}
-	for _, n := range []string{"79001240001", "79001240002", "79001240003", "79001240004"} {
-		if count := r.recordsOf(n); count != 1 {
+	for _, n := range []string{"79001240001", "79001240002", "79001240003", "79001240004", numberE} {
+		if count := r.callRecordsOf(n); count != 1 {
 			t.Errorf("%s has %d records, want exactly 1", n, count)
 		}
 	}
 
 	// The killed instance comes back and gets its application back.
 	if victim == "hotline" {
+		r.http = ownHTTP
 		r.start()
 	} else {
 		r.startInstance("hotline-2")
