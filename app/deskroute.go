@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -82,11 +84,66 @@ func (a *App) card(agentID string) (cardboard.Entry, bool) {
 	return e, ok
 }
 
-// deskOp is an operator's action on their call, run where the call is.
+// monitors are the monitors every instance runs, oldest first: this
+// process's routers' as they stand, the others' from the board.
+func (a *App) monitors() []router.MonitorInfo {
+	byID := map[string]router.MonitorInfo{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if all, err := a.board.Monitors(ctx); err != nil {
+		a.log.Warn("wallboard: reading the shared monitors", zap.Error(err))
+	} else {
+		for id, e := range all {
+			if a.localRouter(e.App) == nil {
+				byID[id] = e.Monitor
+			}
+		}
+	}
+	for _, r := range a.allRouters() {
+		for _, m := range r.ActiveMonitors() {
+			byID[m.ID] = m
+		}
+	}
+	out := make([]router.MonitorInfo, 0, len(byID))
+	for _, m := range byID {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(x, y router.MonitorInfo) int {
+		if c := x.Started.Compare(y.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out
+}
+
+// monitorEntry is monitor id and the application running it: a router of
+// this process, or another instance's as the board says.
+func (a *App) monitorEntry(id string) (cardboard.MonitorEntry, bool) {
+	for _, r := range a.allRouters() {
+		for _, m := range r.ActiveMonitors() {
+			if m.ID == id {
+				return cardboard.MonitorEntry{App: r.App(), Monitor: m}, true
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	all, err := a.board.Monitors(ctx)
+	if err != nil {
+		return cardboard.MonitorEntry{}, false
+	}
+	e, ok := all[id]
+	return e, ok
+}
+
+// deskOp is an operator's action on their call, or a supervisor's
+// monitor of it, run where the call is.
 type deskOp struct {
 	Op     string `json:"op"`
-	Agent  string `json:"agent"`
-	Target string `json:"target,omitempty"` // service or topic; a callback's reason
+	Agent  string `json:"agent,omitempty"`
+	Target string `json:"target,omitempty"` // service or topic; a callback's reason; a monitor's phone or id
+	Mode   string `json:"mode,omitempty"`   // a monitor's
 }
 
 // The operations.
@@ -97,6 +154,8 @@ const (
 	opComplete        = "consult_complete"
 	opCancel          = "consult_cancel"
 	opMarkCallback    = "mark_callback"
+	opMonitor         = "monitor"
+	opStopMonitor     = "stop_monitor"
 )
 
 // deskReply is a deskOp's outcome on the wire.
@@ -114,6 +173,9 @@ var remoteErrors = map[string]error{
 	"transfer_refused": router.ErrTransferRefused,
 	"no_recent_call":   router.ErrNoRecentCall,
 	"unknown_agent":    router.ErrUnknownAgent,
+	"monitored":        router.ErrMonitored,
+	"bad_monitor":      router.ErrBadMonitor,
+	"no_monitor":       router.ErrNoMonitor,
 }
 
 // remoteError is another instance's error, with the router error it wraps.
@@ -140,9 +202,17 @@ func (op deskOp) run(ctx context.Context, r *router.Router) (string, error) {
 		return "", r.CancelConsult(ctx, op.Agent)
 	case opMarkCallback:
 		return r.MarkCallback(ctx, op.Agent, op.Target)
+	case opMonitor:
+		return r.Monitor(ctx, op.Target, op.Agent, op.Mode)
+	case opStopMonitor:
+		return "", r.StopMonitor(ctx, op.Target)
 	}
 	return "", fmt.Errorf("app: unknown desk operation %q", op.Op)
 }
+
+// remoteOpWait bounds the wait for another instance's answer, longer
+// than the router's own wait for a call's (a transfer, a monitor).
+const remoteOpWait = 15 * time.Second
 
 // onApp runs op on app's router, here or in the process that runs it.
 func (a *App) onApp(ctx context.Context, app string, op deskOp) (string, error) {
@@ -152,6 +222,12 @@ func (a *App) onApp(ctx context.Context, app string, op deskOp) (string, error) 
 	body, err := json.Marshal(op)
 	if err != nil {
 		return "", fmt.Errorf("app: %s by operator %s: %w", op.Op, op.Agent, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		// A reply lost with its instance must not hold the caller.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, remoteOpWait)
+		defer cancel()
 	}
 	b, err := a.fleet.Request(ctx, app, body)
 	if err != nil {

@@ -231,3 +231,73 @@ func TestDeskCardsSurviveTakeover(t *testing.T) {
 		return err == nil && !ok
 	})
 }
+
+// A supervisor's listen, asked of the instance not holding the
+// conversation, rings their phone into it from the holding instance; the
+// monitor is listed by both and stopped from the asking one; a phone in a
+// monitor is refused for another conversation, wherever that is held.
+func TestMonitorAcrossInstances(t *testing.T) {
+	cfg := testConfig(t)
+	eo := emulator.Options{Broadcast: &emulator.Broadcast{Filter: "^hotline", Timeout: 2 * time.Second}}
+	h := newHarnessTweaked(t, cfg, eo, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), nil)
+	h.withSupervisor()
+	second, _ := h.startInstance("hotline-2")
+	instances := map[string]*app.App{"hotline": h.app, "hotline-2": second}
+	h.login("PJSIP/1001")
+	c, opLeg := h.talking("79001234567", "PJSIP/1001")
+	var asked *app.App
+	for name, a := range instances {
+		if name != c.App() {
+			asked = a
+		}
+	}
+
+	code, body := h.apiOn(asked, "POST", "/api/v1/agents/1001/monitor", `{"endpoint":"`+supervisor+`","mode":"listen"}`)
+	if code != http.StatusOK {
+		t.Fatalf("listen asked of the instance not holding %s's call: %d %s", c.App(), code, body)
+	}
+	var started struct{ Monitor string }
+	if err := json.Unmarshal([]byte(body), &started); err != nil || started.Monitor == "" {
+		t.Fatalf("%s: %v", body, err)
+	}
+	sup := h.supervisorLeg()
+	if s := h.monitoring(opLeg, sup); s.Spy != "both" || s.Whisper != "none" {
+		t.Fatalf("listen snoop %+v", s)
+	}
+	board := cardboard.New(h.rdb, cfg.Centre.ID, nil)
+	h.eventually("the monitor on the shared board, answered, for "+c.App(), func() bool {
+		all, err := board.Monitors(h.ctx())
+		e, ok := all[started.Monitor]
+		return err == nil && ok && e.App == c.App() && e.Monitor.Answered && e.Monitor.Agent == "1001"
+	})
+
+	// The same phone for another conversation: refused, not rung.
+	h.login("PJSIP/1003")
+	h.talking("79001234568", "PJSIP/1003")
+	rung := len(h.emu.Originations(supervisor))
+	for _, a := range instances {
+		if code, body := h.apiOn(a, "POST", "/api/v1/agents/1003/monitor", `{"endpoint":"`+supervisor+`","mode":"whisper"}`); code != http.StatusConflict {
+			t.Fatalf("a phone in a monitor rung into another conversation: %d %s, want 409", code, body)
+		}
+	}
+	if n := len(h.emu.Originations(supervisor)); n != rung {
+		t.Fatalf("the supervisor's phone rung %d more times by refused monitors", n-rung)
+	}
+
+	if code, body := h.apiOn(asked, "POST", "/api/v1/monitors/"+started.Monitor+"/stop", ""); code != http.StatusOK {
+		t.Fatalf("stop from the instance not running the monitor: %d %s", code, body)
+	}
+	h.waitClosed(sup.Ended(), "the supervisor's leg hung up")
+	h.eventually("the monitor gone from the shared board", func() bool {
+		all, err := board.Monitors(h.ctx())
+		_, ok := all[started.Monitor]
+		return err == nil && !ok
+	})
+	if code, _ := h.apiOn(asked, "POST", "/api/v1/monitors/"+started.Monitor+"/stop", ""); code != http.StatusNotFound {
+		t.Fatalf("second stop: %d, want 404", code)
+	}
+	c.Hangup()
+	if r := h.record(c.ID()); !slices.Equal(r.Monitored, []string{"listen:" + supervisor}) {
+		t.Fatalf("record: %s monitored %v", fmtRecord(r), r.Monitored)
+	}
+}

@@ -251,7 +251,7 @@ func (b boardMonitoring) Monitor(ctx context.Context, phone, agent, mode string)
 	case errors.Is(err, router.ErrNoCall):
 		return "", fmt.Errorf("%w: %w", wallboard.ErrNotTalking, err)
 	case errors.Is(err, router.ErrMonitored):
-		if slices.ContainsFunc(b.a.router.ActiveMonitors(), func(m router.MonitorInfo) bool { return m.Supervisor == phone }) {
+		if slices.ContainsFunc(b.a.monitors(), func(m router.MonitorInfo) bool { return m.Supervisor == phone }) {
 			return "", fmt.Errorf("%w: %w", wallboard.ErrPhoneBusy, err)
 		}
 		return "", fmt.Errorf("%w: %w", wallboard.ErrMonitored, err)
@@ -270,7 +270,7 @@ func (b boardMonitoring) StopMonitor(ctx context.Context, id string) error {
 func (b boardMonitoring) Monitors() []wallboard.Monitor {
 	staff := b.a.router.Config().Staff
 	var out []wallboard.Monitor
-	for _, m := range b.a.router.ActiveMonitors() {
+	for _, m := range b.a.monitors() {
 		by := m.Supervisor // rung over the API to a phone no staff member has
 		for _, st := range staff {
 			if st.Phone == m.Supervisor {
@@ -286,12 +286,26 @@ func (b boardMonitoring) Monitors() []wallboard.Monitor {
 // the API (and, through boardMonitoring, the wallboard).
 type supervision struct{ a *App }
 
+// Monitor rings endpoint into agent's conversation on the router holding
+// it, whichever instance that is; a phone in a monitor on any instance is
+// refused, as the router refuses one in its own.
 func (s supervision) Monitor(ctx context.Context, endpoint, agent, mode string) (string, error) {
-	return s.a.router.Monitor(ctx, endpoint, agent, mode)
+	for _, m := range s.a.monitors() {
+		if m.Supervisor == endpoint {
+			return "", fmt.Errorf("app: monitor of operator %s: %s is in another monitor already, of operator %s (%s): %w", agent, endpoint, m.Agent, m.ID, router.ErrMonitored)
+		}
+	}
+	return s.a.onCall(ctx, deskOp{Op: opMonitor, Agent: agent, Target: endpoint, Mode: mode})
 }
 
+// StopMonitor stops monitor id on the router running it.
 func (s supervision) StopMonitor(ctx context.Context, id string) error {
-	return s.a.router.StopMonitor(ctx, id)
+	app := s.a.router.App()
+	if e, ok := s.a.monitorEntry(id); ok {
+		app = e.App
+	}
+	_, err := s.a.onApp(ctx, app, deskOp{Op: opStopMonitor, Target: id})
+	return err
 }
 
 func (s supervision) Recordings(ctx context.Context) (any, error) { return s.a.router.Recordings(ctx) }

@@ -1,9 +1,11 @@
-// Package cardboard keeps what each operator's desktop shows about their
-// call (router.Card) in Redis, so that a desktop served by any hotline
-// instance shows the call whichever instance holds it, and tells every
-// instance's desktop when a card changes. Each router writes the cards of
-// its own calls and, being level-triggered, writes them again on every
-// reconcile pass and takes its application's stale ones away.
+// Package cardboard keeps in Redis what the desktops and the wallboard
+// show of calls any hotline instance holds: each operator's card
+// (router.Card) and the supervisors' monitors (router.MonitorInfo), so
+// that a page served by any instance shows them whichever instance holds
+// the call, and an action on one is sent to that instance. Every
+// instance's desktop is told when a card changes. Each router writes what
+// it holds and, being level-triggered, compares and repairs it on every
+// pass, its application's stale entries included.
 package cardboard
 
 import (
@@ -30,6 +32,7 @@ const (
 	sfxCards   = "desk:cards"         // HASH operator -> Entry (JSON)
 	sfxLast    = "desk:last"          // HASH operator -> application of their last conversation
 	sfxChanged = "desk:cards:changed" // sharded pub/sub channel: an operator whose card changed
+	sfxMons    = "desk:monitors"      // HASH monitor id -> MonitorEntry (JSON)
 )
 
 var luaKeys = strings.Join([]string{
@@ -171,4 +174,64 @@ func (b *Board) Watch(ctx context.Context, changed func(agent string)) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// MonitorEntry is one monitor running and the application whose router
+// runs it: the one its stop goes to.
+type MonitorEntry struct {
+	App     string             `json:"app"`
+	Monitor router.MonitorInfo `json:"monitor"`
+}
+
+// PutMonitor writes (or rewrites) monitor m of app's router.
+func (b *Board) PutMonitor(ctx context.Context, app string, m router.MonitorInfo) error {
+	v, err := json.Marshal(MonitorEntry{App: app, Monitor: m})
+	if err != nil {
+		return fmt.Errorf("cardboard: monitor %s: %w", m.ID, err)
+	}
+	if err := b.rdb.HSet(ctx, b.prefix+sfxMons, m.ID, v).Err(); err != nil {
+		return fmt.Errorf("cardboard: monitor %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// DropMonitor forgets monitor id.
+func (b *Board) DropMonitor(ctx context.Context, id string) error {
+	if err := b.rdb.HDel(ctx, b.prefix+sfxMons, id).Err(); err != nil {
+		return fmt.Errorf("cardboard: monitor %s: %w", id, err)
+	}
+	return nil
+}
+
+// Monitors are the monitors every instance runs, by id.
+func (b *Board) Monitors(ctx context.Context) (map[string]MonitorEntry, error) {
+	all, err := b.rdb.HGetAll(ctx, b.prefix+sfxMons).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cardboard: monitors: %w", err)
+	}
+	out := make(map[string]MonitorEntry, len(all))
+	for id, v := range all {
+		var e MonitorEntry
+		if err := json.Unmarshal([]byte(v), &e); err != nil {
+			b.log.Warn("cardboard: unreadable monitor", zap.String("monitor", id), zap.Error(err))
+			continue
+		}
+		out[id] = e
+	}
+	return out, nil
+}
+
+// AppMonitors are the ids of the monitors app's router wrote.
+func (b *Board) AppMonitors(ctx context.Context, app string) ([]string, error) {
+	all, err := b.Monitors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for id, e := range all {
+		if e.App == app {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

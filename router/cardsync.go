@@ -7,12 +7,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// The cards this router shows are written to the shared board
-// (Options.Cards) by one goroutine, so that a call never waits on Redis
-// for its operator's desktop, and level-triggered: what changed is written
-// at once, and every cardSyncEvery the board is compared with what the
-// router holds and repaired (a write lost while Redis was away, a card of
-// a call that ended while no router held the application).
+// The cards this router shows, and its supervisors' monitors, are written
+// to the shared board (Options.Cards) by one goroutine, so that a call
+// never waits on Redis for its operator's desktop, and level-triggered:
+// what changed is written at once, and every cardSyncEvery the board is
+// compared with what the router holds and repaired (a write lost while
+// Redis was away, a card of a call that ended while no router held the
+// application).
 
 // cardSyncEvery is how often the board is compared with the router's cards.
 const cardSyncEvery = 5 * time.Second
@@ -23,7 +24,9 @@ const cardSyncEvery = 5 * time.Second
 type cardSync struct {
 	written map[string]boardCard
 	dirty   map[string]bool
-	kick    chan struct{}
+	// monDirty are the monitors started, answered or ended since written.
+	monDirty map[string]bool
+	kick     chan struct{}
 }
 
 type boardCard struct {
@@ -32,7 +35,21 @@ type boardCard struct {
 }
 
 func newCardSync() cardSync {
-	return cardSync{written: map[string]boardCard{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+	return cardSync{written: map[string]boardCard{}, dirty: map[string]bool{}, monDirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+}
+
+// monitorsChanged marks monitors for writing (under mu).
+func (r *Router) monitorsChanged(ids ...string) {
+	if r.opt.Cards == nil || len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		r.board.monDirty[id] = true
+	}
+	select {
+	case r.board.kick <- struct{}{}:
+	default:
+	}
 }
 
 // cardsChanged marks agents' cards for writing (under mu).
@@ -60,9 +77,53 @@ func (r *Router) cardSyncLoop(ctx context.Context) {
 			return
 		case <-r.board.kick:
 		case <-t.C:
-			r.compareCards(ctx)
+			if r.synced.Load() {
+				r.compareCards(ctx)
+				r.compareMonitors()
+			}
 		}
 		r.flushCards()
+		r.flushMonitors()
+	}
+}
+
+// flushMonitors writes the monitors started, answered or ended; one that
+// fails stays marked for the next pass.
+func (r *Router) flushMonitors() {
+	type monWrite struct {
+		id   string
+		info MonitorInfo
+		put  bool
+	}
+	r.mu.Lock()
+	work := make([]monWrite, 0, len(r.board.monDirty))
+	for id := range r.board.monDirty {
+		w := monWrite{id: id}
+		if m, ok := r.monitors[id]; ok {
+			w.info, w.put = m.info(), true
+		}
+		work = append(work, w)
+	}
+	clear(r.board.monDirty)
+	r.mu.Unlock()
+	for i, w := range work {
+		ctx, cancel := r.cmdCtx()
+		var err error
+		if w.put {
+			err = r.opt.Cards.PutMonitor(ctx, r.opt.App, w.info)
+		} else {
+			err = r.opt.Cards.DropMonitor(ctx, w.id)
+		}
+		cancel()
+		if err != nil {
+			r.mu.Lock()
+			for _, rest := range work[i:] {
+				r.board.monDirty[rest.id] = true
+			}
+			r.mu.Unlock()
+			r.log.Warn("monitors not shared with the other instances; retrying", zap.String("monitor", w.id), zap.Error(err))
+			return
+		}
 	}
 }
 
@@ -130,9 +191,6 @@ func (r *Router) flushCards() {
 // one of a call it does not hold. Before the first re-sync the router does
 // not know yet which calls it holds, and leaves the board alone.
 func (r *Router) compareCards(ctx context.Context) {
-	if !r.synced.Load() {
-		return
-	}
 	cctx, cancel := r.cmdCtx()
 	held, err := r.opt.Cards.AppCards(cctx, r.opt.App)
 	cancel()
@@ -157,6 +215,31 @@ func (r *Router) compareCards(ctx context.Context) {
 	for agent := range r.board.written {
 		if _, ok := held[agent]; !ok && !r.board.dirty[agent] {
 			delete(r.board.written, agent)
+		}
+	}
+}
+
+// compareMonitors marks for writing the monitors the board holds wrongly
+// for this router's application.
+func (r *Router) compareMonitors() {
+	cctx, cancel := r.cmdCtx()
+	mons, err := r.opt.Cards.AppMonitors(cctx, r.opt.App)
+	cancel()
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	listed := make(map[string]bool, len(mons))
+	for _, id := range mons {
+		listed[id] = true
+		if _, ok := r.monitors[id]; !ok {
+			r.board.monDirty[id] = true
+		}
+	}
+	for id := range r.monitors {
+		if !listed[id] {
+			r.board.monDirty[id] = true
 		}
 	}
 }

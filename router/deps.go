@@ -199,4 +199,9 @@ type CardBoard interface {
 	ClearCard(ctx context.Context, agent, callID, talkedOn string) error
 	// AppCards are the cards app's router showed: operator -> call id.
 	AppCards(ctx context.Context, app string) (map[string]string, error)
+	// The supervisors' monitors, likewise, so that a wallboard served by
+	// any instance lists them and stops them.
+	PutMonitor(ctx context.Context, app string, m MonitorInfo) error
+	DropMonitor(ctx context.Context, id string) error
+	AppMonitors(ctx context.Context, app string) ([]string, error)
 }

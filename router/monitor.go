@@ -216,6 +216,7 @@ func (r *Router) Monitor(ctx context.Context, supervisorEndpoint, agentID, mode 
 	}
 	r.mu.Lock()
 	r.monitors[id] = m
+	r.monitorsChanged(id)
 	r.mu.Unlock()
 	started = true // released when it ends (endMonitor)
 	log.Info("supervisor monitoring a conversation; their phone rings")
@@ -274,8 +275,7 @@ func (r *Router) ActiveMonitors() []MonitorInfo {
 	r.mu.Lock()
 	out := make([]MonitorInfo, 0, len(r.monitors))
 	for _, m := range r.monitors {
-		out = append(out, MonitorInfo{ID: m.id, Agent: m.agent, Mode: m.mode, CallID: m.callID, Supervisor: m.supervisor,
-			Started: m.started, Answered: m.answered.Load()})
+		out = append(out, m.info())
 	}
 	r.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -285,6 +285,11 @@ func (r *Router) ActiveMonitors() []MonitorInfo {
 		return out[i].ID < out[j].ID
 	})
 	return out
+}
+
+func (m *monitor) info() MonitorInfo {
+	return MonitorInfo{ID: m.id, Agent: m.agent, Mode: m.mode, CallID: m.callID, Supervisor: m.supervisor,
+		Started: m.started, Answered: m.answered.Load()}
 }
 
 // Monitors lists the monitors running, by id, with the call each listens to.
@@ -322,6 +327,9 @@ func (r *Router) runMonitor(ctx context.Context, m *monitor, log *zap.Logger) {
 						return
 					}
 					m.answered.Store(true)
+					r.mu.Lock()
+					r.monitorsChanged(m.id)
+					r.mu.Unlock()
 					log.Info("supervisor answered; listening")
 				case ev.ChannelID == m.supLeg && (ev.Type == pbx.StasisEnd || ev.Type == pbx.ChannelDestroyed || ev.Type == pbx.ChannelHangupRequest):
 					why = "supervisor hung up"
@@ -345,6 +353,7 @@ func (r *Router) endMonitor(m *monitor, log *zap.Logger, why string) {
 	r.destroyBridge(log, m.bridgeID)
 	r.mu.Lock()
 	delete(r.monitors, m.id)
+	r.monitorsChanged(m.id)
 	r.mu.Unlock()
 	r.releaseMonitor(m.claimed, m.supervisor)
 	close(m.done)
