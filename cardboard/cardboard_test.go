@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hotline-acd/hotline/cardboard"
 	"github.com/hotline-acd/hotline/internal/redistest"
 	"github.com/hotline-acd/hotline/router"
@@ -15,9 +17,22 @@ import (
 // alone; the application that held the last conversation is kept.
 func TestCardsAcrossInstances(t *testing.T) {
 	rdb := redistest.Start(t)
-	centre := redistest.Prefix(t)
-	a := cardboard.New(rdb, centre, nil)
-	b := cardboard.New(redistest.Client(t, rdb.Options().Addr), centre, nil)
+	cardsAcross(t, rdb, redistest.Client(t, rdb.Options().Addr), redistest.Prefix(t))
+}
+
+// The same on a Redis Cluster: the scripts' keys and the sharded channel
+// are all in the centre's slot.
+func TestCardsOnCluster(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	a := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	b := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	cardsAcross(t, a, b, "astana")
+}
+
+func cardsAcross(t *testing.T, rdbA, rdbB redis.UniversalClient, centre string) {
+	a := cardboard.New(rdbA, centre, nil)
+	b := cardboard.New(rdbB, centre, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -88,5 +103,39 @@ func TestCardsAcrossInstances(t *testing.T) {
 	}
 	if app, err := b.LastApp(ctx, "1002"); err != nil || app != "" {
 		t.Fatalf("an operator with no call: %q %v", app, err)
+	}
+}
+
+// Monitors: each instance's are listed for all, with their application,
+// and dropped by id.
+func TestMonitorsAcrossInstances(t *testing.T) {
+	rdb := redistest.Start(t)
+	centre := redistest.Prefix(t)
+	a := cardboard.New(rdb, centre, nil)
+	ctx := context.Background()
+	m1 := router.MonitorInfo{ID: "mon-1", Agent: "1001", Mode: router.MonitorListen, Supervisor: "PJSIP/1901", CallID: "c1"}
+	m2 := router.MonitorInfo{ID: "mon-2", Agent: "1003", Mode: router.MonitorWhisper, Supervisor: "PJSIP/1902", CallID: "c2"}
+	if err := a.PutMonitor(ctx, "hotline", m1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutMonitor(ctx, "hotline-2", m2); err != nil {
+		t.Fatal(err)
+	}
+	m1.Answered = true
+	if err := a.PutMonitor(ctx, "hotline", m1); err != nil {
+		t.Fatal(err)
+	}
+	all, err := a.Monitors(ctx)
+	if err != nil || len(all) != 2 || all["mon-1"].App != "hotline" || !all["mon-1"].Monitor.Answered || all["mon-2"].App != "hotline-2" || all["mon-2"].Monitor.Supervisor != "PJSIP/1902" {
+		t.Fatalf("monitors: %+v %v", all, err)
+	}
+	if ids, err := a.AppMonitors(ctx, "hotline-2"); err != nil || len(ids) != 1 || ids[0] != "mon-2" {
+		t.Fatalf("hotline-2's monitors: %v %v", ids, err)
+	}
+	if err := a.DropMonitor(ctx, "mon-1"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := a.AppMonitors(ctx, "hotline"); len(ids) != 0 {
+		t.Fatalf("hotline's monitors after the drop: %v", ids)
 	}
 }

@@ -289,6 +289,9 @@ func TestFleetOnClusterPerCentre(t *testing.T) {
 	if n := rs.received("astana/hotline-b/hotline-b"); n != 0 {
 		t.Fatalf("astana's instance got almaty's offer %d times", n)
 	}
+	// A request and its reply stay in the centre too.
+	request(t, members[0], "hotline-b", "almaty/hotline-b/hotline-b:who")
+	request(t, members[2], "hotline-b", "astana/hotline-b/hotline-b:who")
 	// A dead application of one centre is taken over within that centre.
 	if err := rdb.Del(ctx, LeaseKey("astana", "hotline-x")).Err(); err != nil {
 		t.Fatal(err)
