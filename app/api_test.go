@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline-acd/hotline/agents"
+	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/internal/redisproc"
 	"github.com/hotline-acd/hotline/internal/redistest"
 	"github.com/hotline-acd/hotline/pbx/emulator"
@@ -19,7 +20,13 @@ import (
 
 func (h *harness) api(method, path, body string) (int, string) {
 	h.t.Helper()
-	req, err := http.NewRequest(method, "http://"+h.app.HTTPAddr()+path, strings.NewReader(body))
+	return h.apiOn(h.app, method, path, body)
+}
+
+// apiOn is api against instance at (the harness's or another).
+func (h *harness) apiOn(at *app.App, method, path, body string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, "http://"+at.HTTPAddr()+path, strings.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
 	}

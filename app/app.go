@@ -126,8 +126,8 @@ type App struct {
 	// instance takes over from one that died (fleet.go).
 	ropt  router.Options
 	fleet *fleet.Fleet
-	// board shares the desktop cards between instances; routers are the
-	// ones this process runs (deskroute.go).
+	// board shares the operators' cards and the monitors between
+	// instances; routers are the ones this process runs (deskroute.go).
 	board    *cardboard.Board
 	routers  localRouters
 	replaced chan struct{} // closed when another WebSocket took our application

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,23 +61,6 @@ func (h *harness) startInstance(appName string) (at *app.App, stop func()) {
 		return slices.Contains(h.emu.ConnectedApps(), appName) && a.HTTPAddr() != ""
 	})
 	return a, stop
-}
-
-// apiOn is harness.api against instance at.
-func (h *harness) apiOn(at *app.App, method, path, body string) (int, string) {
-	h.t.Helper()
-	req, err := http.NewRequest(method, "http://"+at.HTTPAddr()+path, strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // Two instances on one Asterisk: an operator's desktop is served by

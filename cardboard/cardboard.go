@@ -42,13 +42,7 @@ var luaKeys = strings.Join([]string{
 	"",
 }, "\n")
 
-func script(name string) *redis.Script {
-	b, err := luaFS.ReadFile("lua/" + name)
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(rkeys.Lua(luaKeys + string(b)))
-}
+func script(name string) *redis.Script { return rkeys.ScriptWith(luaFS, luaKeys, name) }
 
 var (
 	showScript  = script("show.lua")
@@ -89,12 +83,19 @@ func (b *Board) ShowCard(ctx context.Context, app string, card router.Card) erro
 	return nil
 }
 
-// ClearCard takes call callID's card from agent's desktop; talkedOn is
-// app when the operator talked on the call (their last conversation, on
-// app's router), else "".
-func (b *Board) ClearCard(ctx context.Context, agent, callID, talkedOn string) error {
-	if err := clearScript.Run(ctx, b.rdb, []string{b.prefix}, agent, callID, talkedOn).Err(); err != nil {
+// ClearCard takes call callID's card from agent's desktop.
+func (b *Board) ClearCard(ctx context.Context, agent, callID string) error {
+	if err := clearScript.Run(ctx, b.rdb, []string{b.prefix}, agent, callID).Err(); err != nil {
 		return fmt.Errorf("cardboard: clear call %s from %s: %w", callID, agent, err)
+	}
+	return nil
+}
+
+// NoteLastCall names app's router as the one holding agent's last
+// conversation, the one their "call back" marks.
+func (b *Board) NoteLastCall(ctx context.Context, agent, app string) error {
+	if err := b.rdb.HSet(ctx, b.prefix+sfxLast, agent, app).Err(); err != nil {
+		return fmt.Errorf("cardboard: last call of %s: %w", agent, err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 // One instance's card reaches every instance's watcher and reader; a clear
 // for a call that is no longer the operator's card leaves the newer card
-// alone; the application that held the last conversation is kept.
+// alone; the application holding the last conversation is read back.
 func TestCardsAcrossInstances(t *testing.T) {
 	rdb := redistest.Start(t)
 	cardsAcross(t, rdb, redistest.Client(t, rdb.Options().Addr), redistest.Prefix(t))
@@ -73,7 +73,10 @@ func cardsAcross(t *testing.T, rdbA, rdbB redis.UniversalClient, centre string) 
 	if err := b.ShowCard(ctx, "hotline-2", c2); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ClearCard(ctx, "1001", "c1", "hotline"); err != nil {
+	if err := a.NoteLastCall(ctx, "1001", "hotline"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ClearCard(ctx, "1001", "c1"); err != nil {
 		t.Fatal(err)
 	}
 	if e, ok, _ := a.Card(ctx, "1001"); !ok || e.Card.CallID != "c2" || e.App != "hotline-2" {
@@ -90,9 +93,9 @@ func cardsAcross(t *testing.T, rdbA, rdbB redis.UniversalClient, centre string) 
 		t.Fatalf("hotline still has cards: %v", held)
 	}
 
-	// Its own clear takes it away; a ring-only call leaves the last
-	// conversation where it was.
-	if err := b.ClearCard(ctx, "1001", "c2", ""); err != nil {
+	// Its own clear takes it away; the last conversation stays where it
+	// was (c2 only rang).
+	if err := b.ClearCard(ctx, "1001", "c2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := a.Card(ctx, "1001"); ok {

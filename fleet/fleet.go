@@ -45,13 +45,7 @@ var luaKeys = strings.Join([]string{
 	"",
 }, "\n")
 
-func script(name string) *redis.Script {
-	b, err := luaFS.ReadFile("lua/" + name)
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(rkeys.Lua(luaKeys + string(b)))
-}
+func script(name string) *redis.Script { return rkeys.ScriptWith(luaFS, luaKeys, name) }
 
 var (
 	acquireScript = script("acquire.lua")
@@ -253,6 +247,21 @@ func (f *Fleet) listenReplies(ctx context.Context) {
 	f.mu.Lock()
 	f.pending = map[string]chan []byte{}
 	f.mu.Unlock()
+	f.receive(ctx, ps, "replies", func(e envelope) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if c, ok := f.pending[e.ID]; ok {
+			select {
+			case c <- e.Body:
+			default:
+			}
+		}
+	})
+}
+
+// receive hands each envelope arriving on ps to got until ctx ends or ps
+// is closed.
+func (f *Fleet) receive(ctx context.Context, ps *redis.PubSub, what string, got func(envelope)) {
 	ch := ps.Channel()
 	for {
 		select {
@@ -264,17 +273,10 @@ func (f *Fleet) listenReplies(ctx context.Context) {
 			}
 			var e envelope
 			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
-				f.opt.Log.Warn("fleet: undecodable reply", zap.Error(err))
+				f.opt.Log.Warn("fleet: undecodable message", zap.String("channel", what), zap.Error(err))
 				continue
 			}
-			f.mu.Lock()
-			if c, ok := f.pending[e.ID]; ok {
-				select {
-				case c <- e.Body:
-				default:
-				}
-			}
-			f.mu.Unlock()
+			got(e)
 		}
 	}
 }
@@ -486,29 +488,15 @@ func (f *Fleet) start(ctx context.Context, app string) {
 	go func() {
 		defer wg.Done()
 		defer close(offers)
-		ch := ps.Channel()
-		for {
+		f.receive(rctx, ps, app, func(e envelope) {
 			select {
-			case <-rctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				var e envelope
-				if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
-					f.opt.Log.Warn("fleet: undecodable message", zap.String("app", app), zap.Error(err))
-					continue
-				}
-				select {
-				case offers <- Message{Body: e.Body, id: e.ID, to: e.Reply, f: f}:
-				default:
-					// The router is not taking them: an offer's lease is
-					// the net, a request's sender times out.
-					f.opt.Log.Warn("fleet: forwarded message dropped (router busy)", zap.String("app", app))
-				}
+			case offers <- Message{Body: e.Body, id: e.ID, to: e.Reply, f: f}:
+			default:
+				// The router is not taking them: an offer's lease is the
+				// net, a request's sender times out.
+				f.opt.Log.Warn("fleet: forwarded message dropped (router busy)", zap.String("app", app))
 			}
-		}
+		})
 	}()
 	go func() {
 		defer close(r.done)

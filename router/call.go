@@ -994,13 +994,13 @@ func (c *call) operatorTurnOver() {
 	if wrap <= 0 {
 		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
 	}
-	c.stopRecording()
-	c.r.destroyBridge(log, c.bridgeID)
-	c.bridgeID = ""
 	c.r.rememberLastCall(agent, CallbackRequest{
 		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
 		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
 	})
+	c.stopRecording()
+	c.r.destroyBridge(log, c.bridgeID)
+	c.bridgeID = ""
 	if wrap > 0 {
 		c.r.scheduleWrapUp(agent, wrap)
 	}

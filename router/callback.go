@@ -184,10 +184,22 @@ func (c *call) callbackNumber() string {
 	return c.ch.CallerNumber
 }
 
+// rememberLastCall keeps agentID's conversation for their "call back",
+// and tells the other instances it is this router's to mark: written
+// before the operator could ask, as their desktop turns to wrap-up.
 func (r *Router) rememberLastCall(agentID string, req CallbackRequest) {
 	r.mu.Lock()
 	r.lastCall[agentID] = req
 	r.mu.Unlock()
+	if r.opt.Cards == nil {
+		return
+	}
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	if err := r.opt.Cards.NoteLastCall(ctx, agentID, r.opt.App); err != nil {
+		r.log.Warn("\"call back\" from another instance's desktop will not find this call", zap.String("agent", agentID),
+			zap.String("call_id", req.SourceCallID), zap.Error(err))
+	}
 }
 
 // ErrNoRecentCall: the operator has no finished call to mark.

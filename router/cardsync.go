@@ -22,43 +22,29 @@ const cardSyncEvery = 5 * time.Second
 // router's mu): written maps an operator to the call whose card this
 // router put there; dirty are the operators whose card changed since.
 type cardSync struct {
-	written map[string]boardCard
+	written map[string]string // operator -> call id
 	dirty   map[string]bool
 	// monDirty are the monitors started, answered or ended since written.
 	monDirty map[string]bool
 	kick     chan struct{}
 }
 
-type boardCard struct {
-	callID  string
-	talking bool
-}
-
 func newCardSync() cardSync {
-	return cardSync{written: map[string]boardCard{}, dirty: map[string]bool{}, monDirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+	return cardSync{written: map[string]string{}, dirty: map[string]bool{}, monDirty: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 // monitorsChanged marks monitors for writing (under mu).
-func (r *Router) monitorsChanged(ids ...string) {
-	if r.opt.Cards == nil || len(ids) == 0 {
-		return
-	}
-	for _, id := range ids {
-		r.board.monDirty[id] = true
-	}
-	select {
-	case r.board.kick <- struct{}{}:
-	default:
-	}
-}
+func (r *Router) monitorsChanged(ids ...string) { r.boardChanged(r.board.monDirty, ids) }
 
 // cardsChanged marks agents' cards for writing (under mu).
-func (r *Router) cardsChanged(agents []string) {
-	if r.opt.Cards == nil || len(agents) == 0 {
+func (r *Router) cardsChanged(agents []string) { r.boardChanged(r.board.dirty, agents) }
+
+func (r *Router) boardChanged(dirty map[string]bool, keys []string) {
+	if r.opt.Cards == nil || len(keys) == 0 {
 		return
 	}
-	for _, a := range agents {
-		r.board.dirty[a] = true
+	for _, k := range keys {
+		dirty[k] = true
 	}
 	select {
 	case r.board.kick <- struct{}{}:
@@ -133,10 +119,8 @@ type cardWrite struct {
 	agent string
 	card  Card
 	show  bool
-	old   boardCard
+	old   string // the call id written before
 	had   bool
-	// talked: the operator talked on old (their last call, on this router).
-	talked bool
 }
 
 // flushCards writes the changed cards; one that fails stays marked for
@@ -148,8 +132,6 @@ func (r *Router) flushCards() {
 		w := cardWrite{agent: agent}
 		w.card, w.show = r.cards[agent]
 		w.old, w.had = r.board.written[agent]
-		lc, ok := r.lastCall[agent]
-		w.talked = w.old.talking || ok && lc.SourceCallID == w.old.callID
 		work = append(work, w)
 	}
 	clear(r.board.dirty)
@@ -161,11 +143,7 @@ func (r *Router) flushCards() {
 		case w.show:
 			err = r.opt.Cards.ShowCard(ctx, r.opt.App, w.card)
 		case w.had:
-			talkedOn := ""
-			if w.talked {
-				talkedOn = r.opt.App
-			}
-			err = r.opt.Cards.ClearCard(ctx, w.agent, w.old.callID, talkedOn)
+			err = r.opt.Cards.ClearCard(ctx, w.agent, w.old)
 		}
 		cancel()
 		r.mu.Lock()
@@ -178,7 +156,7 @@ func (r *Router) flushCards() {
 			return
 		}
 		if w.show {
-			r.board.written[w.agent] = boardCard{callID: w.card.CallID, talking: w.card.State == CardTalking}
+			r.board.written[w.agent] = w.card.CallID
 		} else {
 			delete(r.board.written, w.agent)
 		}
@@ -201,9 +179,7 @@ func (r *Router) compareCards(ctx context.Context) {
 	defer r.mu.Unlock()
 	for agent, callID := range held {
 		if c, ok := r.cards[agent]; !ok || c.CallID != callID {
-			if w := r.board.written[agent]; w.callID != callID {
-				r.board.written[agent] = boardCard{callID: callID}
-			}
+			r.board.written[agent] = callID
 			r.board.dirty[agent] = true
 		}
 	}

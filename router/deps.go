@@ -194,9 +194,12 @@ type Peers interface {
 // takes its application's stale cards away.
 type CardBoard interface {
 	ShowCard(ctx context.Context, app string, card Card) error
-	// ClearCard takes callID's card from agent; talkedOn names the
-	// application when the operator talked on the call, else "".
-	ClearCard(ctx context.Context, agent, callID, talkedOn string) error
+	// ClearCard takes callID's card from agent, unless their card is
+	// another call's by now.
+	ClearCard(ctx context.Context, agent, callID string) error
+	// NoteLastCall names app as the application whose router holds
+	// agent's last conversation (for "call back" from any instance).
+	NoteLastCall(ctx context.Context, agent, app string) error
 	// AppCards are the cards app's router showed: operator -> call id.
 	AppCards(ctx context.Context, app string) (map[string]string, error)
 	// The supervisors' monitors, likewise, so that a wallboard served by

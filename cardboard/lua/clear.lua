@@ -4,13 +4,9 @@
 -- KEYS[1]  centre prefix
 -- ARGV[1]  operator id
 -- ARGV[2]  call id of the card to take away
--- ARGV[3]  application whose router held the conversation, when the
---          operator talked on it ("" when it only rang): their last call,
---          which they may mark for a callback
 -- Returns 1 when the card went, 0 when the operator had another (or none).
 -- Work: O(1).
 local v = redis.call('HGET', k_cards(), ARGV[1])
-if ARGV[3] ~= '' then redis.call('HSET', k_last(), ARGV[1], ARGV[3]) end
 if not v then return 0 end
 local ok, e = pcall(cjson.decode, v)
 if ok and type(e) == 'table' and type(e.card) == 'table' and e.card.call_id ~= ARGV[2] then return 0 end

@@ -252,12 +252,16 @@ func Lua(body string) string {
 // Script loads lua/<name> from a package's embedded scripts with the shared
 // library prepended. A missing script is a build mistake, so it panics at
 // package initialisation rather than on a live call.
-func Script(fsys fs.FS, name string) *redis.Script {
+func Script(fsys fs.FS, name string) *redis.Script { return ScriptWith(fsys, "", name) }
+
+// ScriptWith is Script with head (a package's own key functions) between
+// the shared library and the script.
+func ScriptWith(fsys fs.FS, head, name string) *redis.Script {
 	b, err := fs.ReadFile(fsys, "lua/"+name)
 	if err != nil {
 		panic(err)
 	}
-	return redis.NewScript(Lua(string(b)))
+	return redis.NewScript(Lua(head + string(b)))
 }
 
 // ---------------------------------------------------------------------------
