@@ -461,7 +461,7 @@ func printBanner(w io.Writer, addrs []string, cfg *config.Config, secrets map[st
 	addr := addrs[0]
 	fmt.Fprintf(w, "\n  Operator desktop: http://%s/\n", addr)
 	for i, other := range addrs[1:] {
-		fmt.Fprintf(w, "  Instance hotline-%d serves the same centre at http://%s/ (sign in there too)\n", i+2, other)
+		fmt.Fprintf(w, "  Instance hotline-%d serves the same centre and every call at http://%s/ (the same sign-ins)\n", i+2, other)
 	}
 	fmt.Fprintf(w, "  Sign in (this run only):\n")
 	for _, op := range cfg.Operators {
