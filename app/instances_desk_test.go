@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hotline-acd/hotline/agents"
@@ -282,4 +283,61 @@ func TestMonitorAcrossInstances(t *testing.T) {
 	if r := h.record(c.ID()); !slices.Equal(r.Monitored, []string{"listen:" + supervisor}) {
 		t.Fatalf("record: %s monitored %v", fmtRecord(r), r.Monitored)
 	}
+}
+
+// In a real browser: the operator signs in on one instance, and the
+// desktop of the instance not holding their call (the same session: the
+// cookie is the host's, the session Redis's) shows the call's card and
+// transfers the citizen to the volunteers with one click.
+func TestDeskInABrowserAcrossInstances(t *testing.T) {
+	cfg := testConfig(t)
+	eo := emulator.Options{Broadcast: &emulator.Broadcast{Filter: "^hotline", Timeout: 2 * time.Second}}
+	h := newHarnessTweaked(t, cfg, eo, zaptest.NewLogger(t, zaptest.Level(testLogLevel)), withDeskSecrets)
+	h.withServices(emulator.Phone{AnswerAfter: 30 * time.Millisecond})
+	second, _ := h.startInstance("hotline-2")
+	instances := map[string]*app.App{"hotline": h.app, "hotline-2": second}
+
+	ctx := chromium(t)
+	err := chromedp.Run(ctx,
+		chromedp.Navigate("http://"+h.app.HTTPAddr()+"/"),
+		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=id]`, "1001", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=secret]`, "secret-of-1001", chromedp.ByQuery),
+		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
+		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
+		chromedp.Click(`#btn-ready`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	h.eventually("1001 ready", func() bool { return h.state("1001") == agents.Ready })
+
+	c := h.emu.Call(emulator.Caller{Number: "79005550003", Script: choose("2", "3")})
+	h.waitClosed(c.Bridged(), "caller bridged with 1001")
+	var other *app.App
+	for name, a := range instances {
+		if name != c.App() {
+			other = a
+		}
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate("http://"+other.HTTPAddr()+"/"), chromedp.WaitVisible(`#state-name`, chromedp.ByQuery)); err != nil {
+		t.Fatalf("the other instance's desktop: %v", err)
+	}
+	textOf(t, ctx, ".card.live.talking", "Kazakh")
+	textOf(t, ctx, "#card-topic", "Тестирование")
+	if err := chromedp.Run(ctx, chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the page's scripts: %v", err)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click(`button.xfer[data-service=volunteers]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	textOf(t, ctx, "#result", "Transfer started")
+	h.eventually("citizen bridged with the volunteers by "+c.App(), func() bool {
+		leg := h.serviceLeg(volunteers)
+		return leg != nil && peerOf(c) == leg.ID()
+	})
+	textOf(t, ctx, "#state-name", "Wrap-up")
+	c.Hangup()
+	checkTransfer(t, h.record(c.ID()), records.Transfer{Kind: "blind", To: "volunteers", Number: volunteers, Agent: "1001", Outcome: "connected"})
 }
