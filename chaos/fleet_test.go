@@ -143,6 +143,89 @@ func TestInstanceKillUnderLoad(t *testing.T) {
 	}
 }
 
+// A callback's attempt has rung its operator, who answered, and rings the
+// citizen; the instance making it is SIGKILLed, and before a survivor
+// takes its application over the operator hangs up and the citizen's
+// phone stops ringing: the survivor's re-sync finds no leg to cut. The
+// attempt's card, left on the board by the dead router, is the trace: the
+// survivor's router of that application gives the attempt back and frees
+// the operator within a pass of the board (seconds), not after the
+// attempt's 3-minute lease.
+func TestVanishedCallbackAttemptFreesItsOperator(t *testing.T) {
+	r := newRigWith(t, rigOptions{instances: []string{"hotline-a", "hotline-b"}})
+	const within = 10 * time.Second
+	ctx := context.Background()
+	r.emu.AddTrunk("carrier", emulator.Trunk{Citizen: func(string) emulator.Phone {
+		return emulator.Phone{Registered: true, NeverAnswer: true} // until the scaled ring timeout
+	}})
+	cb, _, err := r.cbs.Schedule(ctx, callbacks.Request{RawNumber: "+77010000002", Topic: "testing", Language: "ru", Reason: callbacks.ReasonAbandoned},
+		callbacks.Rules{Numbers: callbacks.NumberRules{CountryCode: r.cfg.Centre.CountryCode}, Delays: []time.Duration{0, time.Hour}, MaxAttempts: 4, Expiry: 2 * time.Hour}, testclock.Now())
+	if err != nil {
+		t.Fatalf("schedule a callback: %v", err)
+	}
+	var victim string
+	r.eventually("the callback's attempt ringing the citizen", 2*within, func() bool {
+		citizen := false
+		for _, ch := range r.emu.Channels() {
+			if strings.HasPrefix(ch.ID, "cb-"+cb.ID+"-") {
+				if ch.App != "" {
+					victim = ch.App // the operator's leg, answered in the attempt's application
+				}
+				citizen = citizen || strings.HasPrefix(ch.ID, "cb-"+cb.ID+"-c")
+			}
+		}
+		return citizen && victim != ""
+	})
+	held, err := r.cbs.Get(ctx, cb.ID)
+	if err != nil || held.Status != callbacks.StatusInFlight || held.AgentID == "" {
+		t.Fatalf("callback while its citizen rings: %+v, %v", held, err)
+	}
+	for _, h := range r.hotlines {
+		if h.app == victim {
+			r.killHotline(h)
+		}
+	}
+	// The operator hangs up; the citizen's leg ends at its ring timeout.
+	r.emu.HangupPhone("PJSIP/" + held.AgentID)
+	r.eventually("the attempt's legs gone", within, func() bool {
+		for _, ch := range r.emu.Channels() {
+			if strings.HasPrefix(ch.ID, "cb-"+cb.ID+"-") {
+				return false
+			}
+		}
+		return true
+	})
+	if r.emu.Connected(victim) {
+		t.Fatalf("%s was taken over before the attempt's legs ended: the re-sync had legs to cut", victim)
+	}
+	r.eventually("the survivor running "+victim, within, func() bool { return r.emu.Connected(victim) })
+	takenAt := time.Now()
+	// Given back: due again at once, and made again (the citizen does not
+	// answer: one try counted, the next in an hour); every operator free.
+	r.eventually("the attempt given back and the callback made again", 2*within, func() bool {
+		got, err := r.cbs.Get(ctx, cb.ID)
+		return err == nil && got.Status == callbacks.StatusScheduled && got.Tries == 1
+	})
+	got, _ := r.cbs.Get(ctx, cb.ID)
+	aborted := false
+	for _, e := range got.History {
+		if e.Kind == "aborted" && e.CallID == held.Holder {
+			aborted = true
+			t.Logf("attempt %s given back %v after the takeover", held.Holder, e.At.Sub(takenAt).Round(time.Millisecond))
+		}
+	}
+	if !aborted {
+		t.Fatalf("the vanished attempt %s was never given back: %+v", held.Holder, got.History)
+	}
+	r.eventually("operator "+held.AgentID+" free", within, func() bool {
+		a, err := r.agents.Get(ctx, held.AgentID)
+		return err == nil && (a.State == agents.Ready || a.State == agents.WrapUp)
+	})
+	if v := r.violations(); len(v) > 0 {
+		t.Errorf("invariants:\n%s", strings.Join(v, "\n"))
+	}
+}
+
 // checkServedInOrder: each waiting citizen was bridged after the one
 // before it in the queue.
 func checkServedInOrder(t *testing.T, waiting []*citizen) {

@@ -266,6 +266,44 @@ func (r *Router) cutAttempts(legs []string, present []pbx.Channel) {
 	}
 }
 
+// isAttemptID tells an agent-first callback attempt's id (its card's call
+// id: <entry>-a<uniq>) from a call's or a leg's.
+func isAttemptID(id string) bool {
+	rest, ok := strings.CutPrefix(id, cbPrefix)
+	_, tail, dash := strings.Cut(rest, "-")
+	return ok && dash && strings.HasPrefix(tail, "a")
+}
+
+// abortVanishedAttempt gives back a callback attempt of this router's
+// application that no router runs any more and whose legs are all gone:
+// they ended while its instance was dead, so the re-sync had none to cut,
+// and the card it left on the board is its only trace. Without this its
+// operator would wait for the attempt's lease (minutes). The callback must
+// still be held by that very attempt, and no channel of its entry up.
+func (r *Router) abortVanishedAttempt(attemptID string) {
+	if r.opt.Callbacks == nil {
+		return
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(attemptID, cbPrefix), "-")
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	holder, _, err := r.opt.Callbacks.Holder(ctx, id)
+	if err != nil || holder != attemptID {
+		return
+	}
+	chans, err := r.opt.PBX.Channels(ctx)
+	if err != nil {
+		return
+	}
+	for _, ch := range chans {
+		if strings.HasPrefix(ch.ID, cbPrefix+id+"-") {
+			return
+		}
+	}
+	r.log.Info("a callback attempt of this application lost all its legs while no router ran it", zap.String("call_id", attemptID), zap.String("callback", id))
+	r.abortCutAttempt(attemptID, nil)
+}
+
 // abortCutAttempt gives back the attempt a callback leg cut off by a
 // restart belonged to, unless its holder's channel is still up (then it
 // is an attempt going on). The abort names the holder, so it never ends

@@ -175,12 +175,23 @@ func (r *Router) compareCards(ctx context.Context) {
 	if err != nil || ctx.Err() != nil {
 		return
 	}
+	var attempts []string
+	defer func() {
+		// A stale card of a callback attempt: the attempt may have died
+		// with its instance, its operator still held.
+		for _, id := range attempts {
+			r.spawn(func() { r.abortVanishedAttempt(id) })
+		}
+	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for agent, callID := range held {
 		if c, ok := r.cards[agent]; !ok || c.CallID != callID {
 			r.board.written[agent] = callID
 			r.board.dirty[agent] = true
+			if isAttemptID(callID) {
+				attempts = append(attempts, callID)
+			}
 		}
 	}
 	for agent, c := range r.cards {
