@@ -306,6 +306,8 @@ func TestDeskInABrowserAcrossInstances(t *testing.T) {
 		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
 		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
+		// The page's scripts are deferred: its buttons work once they ran.
+		chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.Click(`#btn-ready`, chromedp.ByQuery),
 	)
 	if err != nil {
