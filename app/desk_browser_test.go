@@ -64,6 +64,34 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// signInDesk signs operator id in on the desktop at base, in English, and
+// waits until the page's deferred scripts ran: its buttons and shortcuts
+// work once they did.
+func signInDesk(t *testing.T, ctx context.Context, base, id, secret string) {
+	t.Helper()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=id]`, id, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=secret]`, secret, chromedp.ByQuery),
+		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
+		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	pageScriptsRan(t, ctx)
+}
+
+// pageScriptsRan waits until the page's deferred scripts (htmx) ran.
+func pageScriptsRan(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := chromedp.Run(ctx, chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the page's scripts: %v", err)
+	}
+}
+
 // textOf waits until sel's text contains want and returns it.
 func textOf(t *testing.T, ctx context.Context, sel, want string) string {
 	t.Helper()
@@ -129,24 +157,8 @@ func TestDeskInABrowser(t *testing.T) {
 	}
 
 	ctx := chromium(t)
-	base := "http://" + h.app.HTTPAddr()
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
-		chromedp.SendKeys(`input[name=id]`, "1001", chromedp.ByQuery),
-		chromedp.SendKeys(`input[name=secret]`, "secret-of-1001", chromedp.ByQuery),
-		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
-		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("signing in: %v", err)
-	}
+	signInDesk(t, ctx, "http://"+h.app.HTTPAddr(), "1001", "secret-of-1001")
 	textOf(t, ctx, "#state-name", "Logged out")
-	// The page's scripts are deferred: shortcuts work once they ran.
-	if err := chromedp.Run(ctx, chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		t.Fatalf("the page's scripts: %v", err)
-	}
 	// Alt+R is "ready" (here: log in to the queues).
 	if err := chromedp.Run(ctx, chromedp.KeyEvent("r", chromedp.KeyModifiers(input.ModifierAlt))); err != nil {
 		t.Fatal(err)
@@ -195,7 +207,7 @@ func TestDeskInABrowser(t *testing.T) {
 	// when ringing turns into talking.
 	h.eventually("1001 talking to the third citizen", func() bool { return h.state("1001") == "on_call" })
 	textOf(t, ctx, ".card.live.talking", "First contact")
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.SetValue(`#disposition select[name=code]`, "referred", chromedp.ByQuery),
 		chromedp.SendKeys(`#disposition textarea[name=note]`, "sent to the polyclinic", chromedp.ByQuery),
 		chromedp.Click(`#disposition button`, chromedp.ByQuery),

@@ -84,10 +84,11 @@ func (a *App) card(agentID string) (cardboard.Entry, bool) {
 	return e, ok
 }
 
-// monitors are the monitors every instance runs, oldest first: this
-// process's routers' as they stand, the others' from the board.
-func (a *App) monitors() []router.MonitorInfo {
-	byID := map[string]router.MonitorInfo{}
+// monitorEntries are the monitors every instance runs, by id, with the
+// application running each: this process's routers' as they stand, the
+// others' from the board.
+func (a *App) monitorEntries() map[string]cardboard.MonitorEntry {
+	byID := map[string]cardboard.MonitorEntry{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if all, err := a.board.Monitors(ctx); err != nil {
@@ -95,18 +96,23 @@ func (a *App) monitors() []router.MonitorInfo {
 	} else {
 		for id, e := range all {
 			if a.localRouter(e.App) == nil {
-				byID[id] = e.Monitor
+				byID[id] = e
 			}
 		}
 	}
 	for _, r := range a.allRouters() {
 		for _, m := range r.ActiveMonitors() {
-			byID[m.ID] = m
+			byID[m.ID] = cardboard.MonitorEntry{App: r.App(), Monitor: m}
 		}
 	}
-	out := make([]router.MonitorInfo, 0, len(byID))
-	for _, m := range byID {
-		out = append(out, m)
+	return byID
+}
+
+// monitors are the monitors every instance runs, oldest first.
+func (a *App) monitors() []router.MonitorInfo {
+	var out []router.MonitorInfo
+	for _, e := range a.monitorEntries() {
+		out = append(out, e.Monitor)
 	}
 	slices.SortFunc(out, func(x, y router.MonitorInfo) int {
 		if c := x.Started.Compare(y.Started); c != 0 {
@@ -115,26 +121,6 @@ func (a *App) monitors() []router.MonitorInfo {
 		return strings.Compare(x.ID, y.ID)
 	})
 	return out
-}
-
-// monitorEntry is monitor id and the application running it: a router of
-// this process, or another instance's as the board says.
-func (a *App) monitorEntry(id string) (cardboard.MonitorEntry, bool) {
-	for _, r := range a.allRouters() {
-		for _, m := range r.ActiveMonitors() {
-			if m.ID == id {
-				return cardboard.MonitorEntry{App: r.App(), Monitor: m}, true
-			}
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	all, err := a.board.Monitors(ctx)
-	if err != nil {
-		return cardboard.MonitorEntry{}, false
-	}
-	e, ok := all[id]
-	return e, ok
 }
 
 // deskOp is an operator's action on their call, or a supervisor's

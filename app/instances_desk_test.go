@@ -298,20 +298,9 @@ func TestDeskInABrowserAcrossInstances(t *testing.T) {
 	instances := map[string]*app.App{"hotline": h.app, "hotline-2": second}
 
 	ctx := chromium(t)
-	err := chromedp.Run(ctx,
-		chromedp.Navigate("http://"+h.app.HTTPAddr()+"/"),
-		chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
-		chromedp.SendKeys(`input[name=id]`, "1001", chromedp.ByQuery),
-		chromedp.SendKeys(`input[name=secret]`, "secret-of-1001", chromedp.ByQuery),
-		chromedp.SetValue(`select[name=lang]`, "en", chromedp.ByQuery),
-		chromedp.Submit(`input[name=secret]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#btn-ready`, chromedp.ByQuery),
-		// The page's scripts are deferred: its buttons work once they ran.
-		chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
-		chromedp.Click(`#btn-ready`, chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("signing in: %v", err)
+	signInDesk(t, ctx, "http://"+h.app.HTTPAddr(), "1001", "secret-of-1001")
+	if err := chromedp.Run(ctx, chromedp.Click(`#btn-ready`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
 	}
 	h.eventually("1001 ready", func() bool { return h.state("1001") == agents.Ready })
 
@@ -328,9 +317,7 @@ func TestDeskInABrowserAcrossInstances(t *testing.T) {
 	}
 	textOf(t, ctx, ".card.live.talking", "Kazakh")
 	textOf(t, ctx, "#card-topic", "Тестирование")
-	if err := chromedp.Run(ctx, chromedp.Poll(`!!window.htmx && document.readyState === "complete"`, nil, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		t.Fatalf("the page's scripts: %v", err)
-	}
+	pageScriptsRan(t, ctx)
 	if err := chromedp.Run(ctx, chromedp.Click(`button.xfer[data-service=volunteers]`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}

@@ -301,7 +301,7 @@ func (s supervision) Monitor(ctx context.Context, endpoint, agent, mode string) 
 // StopMonitor stops monitor id on the router running it.
 func (s supervision) StopMonitor(ctx context.Context, id string) error {
 	app := s.a.router.App()
-	if e, ok := s.a.monitorEntry(id); ok {
+	if e, ok := s.a.monitorEntries()[id]; ok {
 		app = e.App
 	}
 	_, err := s.a.onApp(ctx, app, deskOp{Op: opStopMonitor, Target: id})

@@ -369,17 +369,20 @@ func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)))
 }
 
-// final is the summary the moment arrivals stop: calls with a record count
-// by their outcome; calls still talking count as answered; the rest are
-// waiting (in the menu or the queue).
+// recorded are the ids of the calls with a record.
+func (t *tally) recorded() map[string]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make(map[string]bool, len(t.records))
+	for _, r := range t.records {
+		ids[r.CallID] = true
+	}
+	return ids
+}
+
 // unrecorded counts the calls that reached hotline and have no record yet.
 func (t *tally) unrecorded(calls []placed) int {
-	t.mu.Lock()
-	recorded := make(map[string]bool, len(t.records))
-	for _, r := range t.records {
-		recorded[r.CallID] = true
-	}
-	t.mu.Unlock()
+	recorded := t.recorded()
 	n := 0
 	for _, c := range calls {
 		if !recorded[c.h.ID()] && !c.h.Rejected() {
@@ -389,14 +392,12 @@ func (t *tally) unrecorded(calls []placed) int {
 	return n
 }
 
+// final is the summary the moment arrivals stop: calls with a record count
+// by their outcome; calls still talking count as answered; the rest are
+// waiting (in the menu or the queue).
 func (t *tally) final(calls []placed) Summary {
 	now := time.Now()
-	t.mu.Lock()
-	recorded := make(map[string]bool, len(t.records))
-	for _, r := range t.records {
-		recorded[r.CallID] = true
-	}
-	t.mu.Unlock()
+	recorded := t.recorded()
 	var waitingSince []time.Time
 	talking := 0
 	refused := 0

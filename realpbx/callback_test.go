@@ -99,13 +99,22 @@ func TestDropDuringTalkIsCalledBack(t *testing.T) {
 // firstReceived returns the first SIP message SIPp received whose request
 // line starts with method.
 func firstReceived(log, method string) string {
+	if msgs := received(log, method); len(msgs) > 0 {
+		return msgs[0]
+	}
+	return ""
+}
+
+// received are the SIP requests of method SIPp received, in order.
+func received(log, method string) []string {
+	var out []string
 	for _, blk := range strings.Split(log, "----------------------------------------------- ") {
 		if !strings.Contains(blk, "message received") {
 			continue
 		}
 		if i := strings.Index(blk, "\n\n"); i >= 0 && strings.HasPrefix(strings.TrimSpace(blk[i:]), method+" ") {
-			return strings.TrimSpace(blk[i:])
+			out = append(out, strings.TrimSpace(blk[i:]))
 		}
 	}
-	return ""
+	return out
 }

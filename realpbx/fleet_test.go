@@ -116,12 +116,8 @@ func (r *rig) appWithChannel(prefix string) string {
 func invitedCalls(log string) []string {
 	seen := map[string]bool{}
 	var ids []string
-	for _, blk := range strings.Split(log, "----------------------------------------------- ") {
-		i := strings.Index(blk, "\n\n")
-		if !strings.Contains(blk, "message received") || i < 0 || !strings.HasPrefix(strings.TrimSpace(blk[i:]), "INVITE ") {
-			continue
-		}
-		for _, line := range strings.Split(blk[i:], "\n") {
+	for _, msg := range received(log, "INVITE") {
+		for _, line := range strings.Split(msg, "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Call-ID") {
 				if id := strings.TrimSpace(v); !seen[id] {
 					seen[id] = true

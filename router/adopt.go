@@ -284,10 +284,10 @@ func (r *Router) abortVanishedAttempt(attemptID string) {
 	if r.opt.Callbacks == nil {
 		return
 	}
-	id, _, _ := strings.Cut(strings.TrimPrefix(attemptID, cbPrefix), "-")
+	id := callbackOf(attemptID)
 	ctx, cancel := r.cmdCtx()
 	defer cancel()
-	holder, _, err := r.opt.Callbacks.Holder(ctx, id)
+	holder, agent, err := r.opt.Callbacks.Holder(ctx, id)
 	if err != nil || holder != attemptID {
 		return
 	}
@@ -301,7 +301,14 @@ func (r *Router) abortVanishedAttempt(attemptID string) {
 		}
 	}
 	r.log.Info("a callback attempt of this application lost all its legs while no router ran it", zap.String("call_id", attemptID), zap.String("callback", id))
-	r.abortCutAttempt(attemptID, nil)
+	r.giveBackAttempt(ctx, id, holder, agent)
+}
+
+// callbackOf is the callback id in a callback attempt's or leg's id
+// (cb-<id>-…).
+func callbackOf(id string) string {
+	cb, _, _ := strings.Cut(strings.TrimPrefix(id, cbPrefix), "-")
+	return cb
 }
 
 // abortCutAttempt gives back the attempt a callback leg cut off by a
@@ -312,7 +319,7 @@ func (r *Router) abortCutAttempt(legID string, present []pbx.Channel) {
 	if r.opt.Callbacks == nil {
 		return
 	}
-	id, _, _ := strings.Cut(strings.TrimPrefix(legID, cbPrefix), "-")
+	id := callbackOf(legID)
 	ctx, cancel := r.cmdCtx()
 	defer cancel()
 	holder, agent, err := r.opt.Callbacks.Holder(ctx, id)
@@ -324,6 +331,13 @@ func (r *Router) abortCutAttempt(legID string, present []pbx.Channel) {
 			return
 		}
 	}
+	r.giveBackAttempt(ctx, id, holder, agent)
+}
+
+// giveBackAttempt frees the operator of callback id's attempt holder, one
+// no attempt of this router runs, and gives the attempt back to the
+// schedule.
+func (r *Router) giveBackAttempt(ctx context.Context, id, holder, agent string) {
 	r.mu.Lock()
 	_, ours := r.attempts[cbPrefix+id]
 	r.mu.Unlock()
