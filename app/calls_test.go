@@ -538,8 +538,10 @@ func TestRestartFreesOperatorWhoseCallEndedMeanwhile(t *testing.T) {
 	}
 	h.start()
 	h.eventually("operator freed after the restart", func() bool { return h.state("1001") == agents.Ready })
-	if r := h.record(talking.ID()); r.Outcome != "lost" || r.Agent != "1001" {
-		t.Fatalf("record of the call that ended unseen: %s", fmtRecord(r))
+	// What Redis knew of the conversation is in its record.
+	if r := h.record(talking.ID()); r.Outcome != "lost" || r.Agent != "1001" || r.Topic != "testing" || r.Language != "kk" ||
+		r.CallerNumber != "79009990011" || r.AnsweredAt.IsZero() || r.EnqueuedAt.IsZero() || r.AnsweredAt.Before(r.EnqueuedAt) {
+		t.Fatalf("record of the call that ended unseen: %s answered %v queued %v", fmtRecord(r), r.AnsweredAt, r.EnqueuedAt)
 	}
 	next := h.emu.Call(emulator.Caller{Number: "79009990013", Script: choose("2", "3")})
 	h.waitClosed(next.Bridged(), "next caller served by the freed operator")

@@ -149,7 +149,11 @@ func (r *Router) freeOrphanedOperators() {
 			continue
 		}
 		now := r.now()
+		// What Redis knows of the conversation, read before Ended forgets it.
 		cctx, cancel := r.cmdCtx()
+		st, lerr := r.opt.ACD.Lookup(cctx, callID)
+		cancel()
+		cctx, cancel = r.cmdCtx()
 		offers, err := r.opt.ACD.Ended(cctx, agent, callID, 0, now)
 		cancel()
 		if err != nil {
@@ -158,7 +162,15 @@ func (r *Router) freeOrphanedOperators() {
 		}
 		r.log.Info("operator freed: their call ended while hotline was away", zap.String("agent", agent), zap.String("call_id", callID))
 		// The call's own record was never written: write what is known.
-		rec := records.Record{CallID: callID, Agent: agent, EndedAt: now, Outcome: string(OutcomeLost), EndedBy: "unknown"}
+		rec := records.Record{CallID: callID, Agent: agent, EndedAt: now, Outcome: string(OutcomeLost), EndedBy: "unknown",
+			Note: "conversation ended while hotline was away; hang-up time unknown"}
+		if lerr == nil && st.AgentID == agent {
+			rec.CallerNumber, rec.Topic, rec.Language, rec.IVRPath = st.Number, st.Topic, st.Language, st.IVRPath
+			rec.Arrival, rec.EnqueuedAt, rec.AnsweredAt = st.QueueTime, st.QueueTime, st.AnsweredAt
+			if !st.QueueTime.IsZero() && !st.AnsweredAt.IsZero() {
+				rec.Wait = st.AnsweredAt.Sub(st.QueueTime)
+			}
+		}
 		cctx, cancel = r.cmdCtx()
 		if _, err := r.opt.Records.Append(cctx, rec); err != nil {
 			r.log.Error("call record lost", zap.String("call_id", callID), zap.Error(err))
