@@ -209,6 +209,24 @@ const (
 	PromptWaitIntro     = "estimated_wait_intro" // "Your estimated waiting time is"
 )
 
+// The prompts the router plays on its own, outside the menu; every
+// config defines them (a missing one is silence at that moment, on a
+// real Asterisk a failed playback).
+const (
+	PromptGoodbye = "goodbye" // a caller leaves with no callback
+	// PromptOperatorDropped: "the line to the operator dropped; you keep
+	// your place in line".
+	PromptOperatorDropped = "operator_dropped"
+	PromptClosed          = "closed" // "we are closed" (no callback)
+)
+
+// RouterPrompts lists them, with what each is for, for the validator.
+var RouterPrompts = []struct{ Name, Use string }{
+	{PromptGoodbye, "to a caller who leaves with no callback"},
+	{PromptOperatorDropped, "when the line to the operator drops"},
+	{PromptClosed, "outside business hours"},
+}
+
 // RecordingNotice is the prompt that tells a caller their conversation may
 // be recorded. It is played only to callers of a topic that records; no
 // other prompt may say so unless every topic records (see

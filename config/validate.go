@@ -300,6 +300,7 @@ func (v *validator) validate() {
 	v.languages()
 	v.hours()
 	v.prompts()
+	v.routerPrompts()
 	v.ivr()
 	v.topics()
 	v.operators()
@@ -460,6 +461,15 @@ func (v *validator) prompts() {
 			if !v.hasLanguage(code) {
 				v.errorf(at("prompts", name, code), "prompt %q has text for language %q, which is not in languages", name, code)
 			}
+		}
+	}
+}
+
+// routerPrompts: the prompts the router plays itself must exist.
+func (v *validator) routerPrompts() {
+	for _, p := range RouterPrompts {
+		if !v.promptExists(p.Name) {
+			v.errorf(at("prompts"), "prompts: %q is missing; hotline plays it %s", p.Name, p.Use)
 		}
 	}
 }

@@ -744,10 +744,8 @@ func (c *call) announcePosition() callEvent {
 // with config.PromptPositionIntro and PromptWaitIntro in them), and hotline
 // prompts renders those for every language of the config.
 const (
-	promptGoodbye = "goodbye"
-	// promptOperatorDropped: "the line to the operator dropped; you keep
-	// your place in line".
-	promptOperatorDropped = "operator_dropped"
+	promptGoodbye         = config.PromptGoodbye
+	promptOperatorDropped = config.PromptOperatorDropped
 	// promptRecordingNotice: "the conversation may be recorded", for
 	// callers of a topic that records only.
 	promptRecordingNotice = config.RecordingNotice

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hotline-acd/hotline/config"
 )
 
 // CallbackPolicy is one topic's callback rules, as the router applies them.
@@ -33,7 +35,7 @@ const (
 	promptEnterNumber       = "enter_number"       // "key in your number, then #"
 	promptNumberReadback    = "number_readback"    // "you entered"
 	promptConfirmNumber     = "confirm_number"     // "1 to confirm, 2 to enter it again"
-	promptClosed            = "closed"             // "we are closed" (no callback)
+	promptClosed            = config.PromptClosed  // "we are closed" (no callback)
 	promptClosedCallback    = "closed_callback"    // "we are closed; we will call you back when we open"
 )
 

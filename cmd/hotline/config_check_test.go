@@ -37,7 +37,7 @@ func TestConfigCheck(t *testing.T) {
 				"  centre kz-1406: 4 languages (ru, kk, uk, en), 8 topics, 4 operators, 4 ivr nodes, 29 prompts\n" +
 				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n" +
 				"../../config/testdata/good.yaml: ok\n" +
-				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 8 prompts\n" +
 				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n",
 		},
 		{
@@ -46,7 +46,7 @@ func TestConfigCheck(t *testing.T) {
 			args: []string{"config", "check", "../../config/testdata/bad_hours.yaml", "../../config/testdata/good.yaml"},
 			code: 1,
 			stdout: "../../config/testdata/good.yaml: ok\n" +
-				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 5 prompts\n" +
+				"  centre test-122: 2 languages (ru, kk), 2 topics, 2 operators, 2 ivr nodes, 8 prompts\n" +
 				"  business hours: closed now (Sun 22:00 Asia/Almaty); opens Mon 2026-12-07 08:00 (in 10h 0m)\n",
 			stderr: `../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: unknown day "monday" (use mon, tue, wed, thu, fri, sat, sun)
 ../../config/testdata/bad_hours.yaml:15: hours: weekly[0]: open "8:00" is not a time in HH:MM form (00:00 to 23:59)
