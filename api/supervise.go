@@ -18,7 +18,9 @@ type Supervision interface {
 	// Monitor rings the supervisor's phone (endpoint, e.g. PJSIP/1901)
 	// into agent's conversation: mode listen or whisper.
 	Monitor(ctx context.Context, endpoint, agent, mode string) (string, error)
-	StopMonitor(ctx context.Context, id string) error
+	// StopMonitor ends monitor id (ErrNotFound: no such monitor); it
+	// returns whose conversation it was and the phone rung, for the audit.
+	StopMonitor(ctx context.Context, id string) (agent, endpoint string, err error)
 	Recordings(ctx context.Context) (any, error)
 	RecordingFile(ctx context.Context, name string) (io.ReadCloser, error)
 }
@@ -58,10 +60,20 @@ func superviseRoutes(mux *http.ServeMux, o Options, allow func(string, func(http
 		writeJSON(w, http.StatusOK, map[string]string{"monitor": mid})
 	}))
 	mux.HandleFunc("POST /api/v1/monitors/{id}/stop", allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, a Actor) {
-		if err := s.StopMonitor(r.Context(), r.PathValue("id")); err != nil {
-			writeJSON(w, http.StatusNotFound, errBody(err.Error()))
+		id := r.PathValue("id")
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		defer cancel()
+		agent, endpoint, err := s.StopMonitor(ctx, id)
+		if err != nil {
+			status := http.StatusServiceUnavailable // e.g. its instance being taken over
+			if errors.Is(err, ErrNotFound) {
+				status = http.StatusNotFound
+			}
+			writeJSON(w, status, errBody(err.Error()))
 			return
 		}
+		o.Log.Info("monitor stopped", zap.String("monitor", id), zap.String("agent", agent), zap.String("actor", a.ID))
+		o.audit(a, "monitor_stop", agent, endpoint)
 		writeJSON(w, http.StatusOK, map[string]string{"result": "stopped"})
 	}))
 	mux.HandleFunc("GET /api/v1/recordings", allow(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ Actor) {

@@ -275,6 +275,10 @@ func TestMonitorAcrossInstances(t *testing.T) {
 		t.Fatalf("stop from the instance not running the monitor: %d %s", code, body)
 	}
 	h.waitClosed(sup.Ended(), "the supervisor's leg hung up")
+	// The stop is in 1001's audit, by whoever asked, with the phone.
+	if a := h.auditEntry("1001", "monitor_stop", "api-token"); !strings.Contains(a.Note, supervisor) {
+		t.Fatalf("audit of the stop: %q", a.Note)
+	}
 	h.eventually("the monitor gone from the shared board", func() bool {
 		all, err := board.Monitors(h.ctx())
 		_, ok := all[started.Monitor]

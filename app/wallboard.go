@@ -260,7 +260,7 @@ func (b boardMonitoring) Monitor(ctx context.Context, phone, agent, mode string)
 }
 
 func (b boardMonitoring) StopMonitor(ctx context.Context, id string) error {
-	err := supervision(b).StopMonitor(ctx, id)
+	_, _, err := supervision(b).StopMonitor(ctx, id)
 	if errors.Is(err, router.ErrNoMonitor) {
 		return fmt.Errorf("%w: %w", wallboard.ErrNoMonitor, err)
 	}
@@ -299,13 +299,19 @@ func (s supervision) Monitor(ctx context.Context, endpoint, agent, mode string) 
 }
 
 // StopMonitor stops monitor id on the router running it.
-func (s supervision) StopMonitor(ctx context.Context, id string) error {
+func (s supervision) StopMonitor(ctx context.Context, id string) (agent, endpoint string, err error) {
 	app := s.a.router.App()
-	if e, ok := s.a.monitorEntries()[id]; ok {
+	e, ok := s.a.monitorEntries()[id]
+	if ok {
 		app = e.App
 	}
-	_, err := s.a.onApp(ctx, app, deskOp{Op: opStopMonitor, Target: id})
-	return err
+	if _, err := s.a.onApp(ctx, app, deskOp{Op: opStopMonitor, Target: id}); err != nil {
+		if errors.Is(err, router.ErrNoMonitor) {
+			err = fmt.Errorf("%w: %w", api.ErrNotFound, err)
+		}
+		return "", "", err
+	}
+	return e.Monitor.Agent, e.Monitor.Supervisor, nil
 }
 
 func (s supervision) Recordings(ctx context.Context) (any, error) { return s.a.router.Recordings(ctx) }
