@@ -199,7 +199,7 @@ func (s callbackAPI) ListCallbacks(ctx context.Context, statuses []string) (any,
 
 func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {
 	if _, err := s.store.Cancel(ctx, id, who, s.now()); err != nil {
-		return err
+		return notFound(err)
 	}
 	// A cancelled callback waiting in its queue must not ring anyone.
 	return s.router.Abandon(ctx, "cb-"+id)
@@ -207,10 +207,18 @@ func (s callbackAPI) CancelCallback(ctx context.Context, id, who string) error {
 
 func (s callbackAPI) CallbackNow(ctx context.Context, id, who string) error {
 	if err := s.store.MoveNow(ctx, id, who, s.now()); err != nil {
-		return err
+		return notFound(err)
 	}
 	s.router.KickCallbacks()
 	return nil
+}
+
+// notFound marks the store's "no such callback" as the API's 404.
+func notFound(err error) error {
+	if errors.Is(err, callbacks.ErrNotFound) {
+		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	}
+	return err
 }
 
 // MoveCallback moves a pending callback to topic, one of the running
@@ -228,7 +236,7 @@ func (s callbackAPI) MoveCallback(ctx context.Context, id, topic, who string) er
 	err := untilHeld(ctx, func(ctx context.Context) error { return s.store.Move(ctx, id, topic, who, now) })
 	switch {
 	case errors.Is(err, callbacks.ErrNotFound):
-		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+		return notFound(err)
 	case errors.Is(err, callbacks.ErrInvalid):
 		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
 	case err != nil:

@@ -438,6 +438,15 @@ func TestCallbackControlAndRefusedNumbers(t *testing.T) {
 	if code, body := h.api("GET", "/api/v1/callbacks?status=cancelled", ""); code != 200 || !strings.Contains(body, id) {
 		t.Fatalf("cancelled list: %d %s", code, body)
 	}
+	// Cancelled already is a conflict; no such callback is not found.
+	if code, body := h.api("POST", "/api/v1/callbacks/"+id+"/cancel", ""); code != 409 {
+		t.Fatalf("second cancel: %d %s, want 409", code, body)
+	}
+	for _, action := range []string{"cancel", "now"} {
+		if code, body := h.api("POST", "/api/v1/callbacks/no-such-callback/"+action, ""); code != 404 {
+			t.Fatalf("%s of an unknown callback: %d %s, want 404", action, code, body)
+		}
+	}
 	if code, _ := h.api("GET", "/api/v1/callbacks?status=bogus", ""); code != 400 {
 		t.Fatalf("unknown status: %d, want 400", code)
 	}
