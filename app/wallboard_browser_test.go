@@ -130,19 +130,19 @@ func TestWallboardInABrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "wallboard")
 
-	// Move the callback to general with the keyboard: type-ahead in the
-	// row's topic list, then Enter on its button.
+	// Move the callback to general with the keyboard: type-ahead of its
+	// name's first letter in the row's topic list, then Enter on its button.
+	general, _ := h.cfg.Topic("general")
 	move := fmt.Sprintf(`#cb-move-%s`, open[0].ID)
 	err = chromedp.Run(ctx,
 		chromedp.Focus(move, chromedp.ByQuery),
-		chromedp.KeyEvent("g"),
+		chromedp.KeyEvent(string([]rune(general.Name)[:1])),
 		chromedp.Focus(`#cb-move-go-`+open[0].ID, chromedp.ByQuery),
 		chromedp.KeyEvent("\r"),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	general, _ := h.cfg.Topic("general")
 	textOf(t, ctx, fmt.Sprintf(`tr[data-callback=%q] .topic`, open[0].ID), general.Name) // the row names the topic
 	if cb := h.callback(open[0].ID); cb.Topic != "general" || cb.Status != "scheduled" {
 		t.Errorf("callback after the page's move: %s in %s", cb.Status, cb.Topic)
