@@ -47,8 +47,7 @@ func (d *Desk) bad(w http.ResponseWriter, s auth.Session, status int, msg string
 }
 
 func (d *Desk) loginPage(w http.ResponseWriter, r *http.Request) {
-	lang := i18n.Known(r.URL.Query().Get("lang"))
-	d.render(w, http.StatusOK, "login", view{Lang: lang})
+	d.render(w, http.StatusOK, "login", view{Lang: i18n.Requested(r)})
 }
 
 func (d *Desk) login(w http.ResponseWriter, r *http.Request) {

@@ -44,4 +44,12 @@ func TestSignInPageInEachLanguage(t *testing.T) {
 			t.Errorf("English left on the sign-in page: %s", l)
 		}
 	}
+	// With no ?lang=, the browser's language, as its sign-in form sends it.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/login", nil)
+	req.Header.Set("Accept-Language", "uk-UA,uk;q=0.9,en;q=0.8")
+	d.ServeHTTP(rec, req)
+	if page := rec.Body.String(); !strings.Contains(page, `<html lang="uk">`) || !strings.Contains(page, tr("uk", "signin")) {
+		t.Fatalf("sign-in page for a Ukrainian browser: %d %s", rec.Code, page)
+	}
 }

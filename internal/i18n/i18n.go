@@ -6,13 +6,14 @@
 // every language, no English left on a translated page).
 //
 // A person picks the language when signing in (the sign-in page offers
-// it, ?lang= preselects it); the session keeps it (auth.Session.Lang) and
+// it, ?lang= or else the browser's Accept-Language preselects it); the session keeps it (auth.Session.Lang) and
 // each page's language switch changes it (auth.Sessions.SetLang).
 package i18n
 
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+	"golang.org/x/text/language"
 )
 
 // Languages the pages speak, in the order the sign-in page and the
@@ -42,6 +44,32 @@ func Name(code string) string { return names[code] }
 func Speaks(lang string) bool {
 	_, ok := names[lang]
 	return ok
+}
+
+// matcher picks among Languages; its first (Default) is what no match gets.
+var matcher = func() language.Matcher {
+	tags := make([]language.Tag, len(Languages))
+	for i, l := range Languages {
+		tags[i] = language.Make(l)
+	}
+	return language.NewMatcher(tags)
+}()
+
+// Requested is the language a request for a page asks for: ?lang= when
+// the pages speak it, else the best the pages speak of the browser's
+// Accept-Language (kk-KZ is kk), else Default.
+func Requested(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); Speaks(l) {
+		return l
+	}
+	accept, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	if err != nil || len(accept) == 0 {
+		return Default
+	}
+	if _, i, conf := matcher.Match(accept...); conf != language.No {
+		return Languages[i]
+	}
+	return Default
 }
 
 // Known is lang if the pages speak it, else Default.

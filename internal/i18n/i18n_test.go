@@ -1,11 +1,36 @@
 package i18n
 
 import (
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
+
+// A page's language: ?lang= first, then the browser's preference among
+// the four, then Russian.
+func TestRequested(t *testing.T) {
+	for _, tc := range []struct{ query, accept, want string }{
+		{"", "", "ru"},
+		{"", "kk-KZ,kk;q=0.9,ru;q=0.8", "kk"},
+		{"", "uk-UA,uk;q=0.9", "uk"},
+		{"", "en-GB,en;q=0.9", "en"},
+		{"", "de-DE,de;q=0.9,en;q=0.5", "en"}, // the first the pages speak
+		{"", "de-DE", "ru"},
+		{"", "fr;q=0.9,kk;q=0.1", "kk"},
+		{"", "not a header ;;; q=x", "ru"},
+		{"en", "kk-KZ", "en"},    // the link's choice wins
+		{"zz", "uk", "uk"},       // an unknown one does not
+		{"kk", strings.Repeat("a,", 5000), "kk"},
+	} {
+		r := httptest.NewRequest("GET", "/login?lang="+tc.query, nil)
+		r.Header.Set("Accept-Language", tc.accept)
+		if got := Requested(r); got != tc.want {
+			t.Errorf("Requested(?lang=%s, Accept-Language %.40q) = %q, want %q", tc.query, tc.accept, got, tc.want)
+		}
+	}
+}
 
 func TestKnownFallsBackToRussian(t *testing.T) {
 	for in, want := range map[string]string{"kk": "kk", "en": "en", "": "ru", "de": "ru", "RU": "ru"} {
