@@ -20,8 +20,8 @@ func TestRequested(t *testing.T) {
 		{"", "de-DE", "ru"},
 		{"", "fr;q=0.9,kk;q=0.1", "kk"},
 		{"", "not a header ;;; q=x", "ru"},
-		{"en", "kk-KZ", "en"},    // the link's choice wins
-		{"zz", "uk", "uk"},       // an unknown one does not
+		{"en", "kk-KZ", "en"}, // the link's choice wins
+		{"zz", "uk", "uk"},    // an unknown one does not
 		{"kk", strings.Repeat("a,", 5000), "kk"},
 	} {
 		r := httptest.NewRequest("GET", "/login?lang="+tc.query, nil)
