@@ -162,4 +162,21 @@ func TestWallboardMovesACallback(t *testing.T) {
 	if !audited {
 		t.Error("the wallboard's move is not in the records under the supervisor's id")
 	}
+
+	// A refusal is said in the supervisor's language, not in the store's
+	// English.
+	if code, _ := sup.post("/wallboard/language", url.Values{"lang": {"kk"}}, false); code != 200 && code != 204 {
+		t.Fatalf("switching the wallboard to Kazakh: %d", code)
+	}
+	cancel := "/wallboard/callbacks/" + cb.ID + "/cancel"
+	if code, body := sup.post(cancel, nil, false); code != 200 {
+		t.Fatalf("cancel from the wallboard: %d %s", code, body)
+	}
+	code, body := sup.post(cancel, nil, false)
+	if want := "Орындалмады: бұл кері қоңырау жабылған."; code != 409 || !strings.Contains(body, want) || strings.Contains(body, "callbacks:") {
+		t.Fatalf("second cancel: %d %s, want 409 saying %q", code, body, want)
+	}
+	if code, body := sup.post("/wallboard/callbacks/no-such/now", nil, false); code != 409 || !strings.Contains(body, "Орындалмады: ол енді жоқ.") {
+		t.Fatalf("call-now of no callback: %d %s", code, body)
+	}
 }

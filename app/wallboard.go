@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/api"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/desk"
+	"github.com/hotline-acd/hotline/dispatch"
 	"github.com/hotline-acd/hotline/queue"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/report"
@@ -155,23 +157,44 @@ func recordsSince(ctx context.Context, s *records.Stream, from time.Time) ([]rec
 type boardActions struct{ a *App }
 
 func (b boardActions) CancelCallback(ctx context.Context, id, who string) error {
-	return b.a.callbackAPI().CancelCallback(ctx, id, who)
+	return boardRefusal(b.a.callbackAPI().CancelCallback(ctx, id, who))
 }
 
 func (b boardActions) CallbackNow(ctx context.Context, id, who string) error {
-	return b.a.callbackAPI().CallbackNow(ctx, id, who)
+	return boardRefusal(b.a.callbackAPI().CallbackNow(ctx, id, who))
 }
 
 func (b boardActions) MoveCallback(ctx context.Context, id, topic, who string) error {
-	return b.a.callbackAPI().MoveCallback(ctx, id, topic, who)
+	return boardRefusal(b.a.callbackAPI().MoveCallback(ctx, id, topic, who))
 }
 
 func (b boardActions) Pause(ctx context.Context, agentID, reason string) error {
-	return b.a.router.Pause(ctx, agentID, reason)
+	return boardRefusal(b.a.router.Pause(ctx, agentID, reason))
 }
 
 func (b boardActions) Logout(ctx context.Context, agentID string) error {
-	return b.a.router.Logout(ctx, agentID)
+	return boardRefusal(b.a.router.Logout(ctx, agentID))
+}
+
+// boardRefusal marks err with the wallboard's reason, for its page to say
+// it in the supervisor's language.
+func boardRefusal(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{callbacks.ErrNotFound, wallboard.ErrGone},
+		{router.ErrUnknownAgent, wallboard.ErrGone},
+		{callbacks.ErrBusy, wallboard.ErrCallbackBusy},
+		{callbacks.ErrClosed, wallboard.ErrCallbackClosed},
+		{callbacks.ErrDuplicate, wallboard.ErrCallbackTaken},
+		{agents.ErrUnknown, wallboard.ErrGone},
+		{agents.ErrBadTransition, wallboard.ErrOperatorState},
+		{dispatch.ErrBadTransition, wallboard.ErrOperatorState},
+		{router.ErrRefused, wallboard.ErrOperatorState},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return err
 }
 
 // historySteps and historyStep are the board's history: the last four

@@ -356,11 +356,35 @@ func (w *Wallboard) operatorAction(rw http.ResponseWriter, r *http.Request, s au
 	w.answer(rw, r, s, "operator "+action, id, err)
 }
 
+// Why an action was refused: Actions' errors wrap one of these for the
+// page to say it in the supervisor's language (any other error is shown
+// as it is).
+var (
+	ErrGone           = errors.New("wallboard: no such callback or operator")
+	ErrCallbackBusy   = errors.New("wallboard: the callback is being dialled or put through")
+	ErrCallbackClosed = errors.New("wallboard: the callback is closed already")
+	ErrCallbackTaken  = errors.New("wallboard: the number has a callback in that topic already")
+	ErrOperatorState  = errors.New("wallboard: the operator's state does not allow it")
+)
+
+// refusal is the page's message for err.
+func refusal(lang string, err error) string {
+	for _, k := range []struct {
+		err error
+		key string
+	}{{ErrGone, "err_gone"}, {ErrCallbackBusy, "err_cb_busy"}, {ErrCallbackClosed, "err_cb_closed"}, {ErrCallbackTaken, "err_cb_dup"}, {ErrOperatorState, "err_op_state"}} {
+		if errors.Is(err, k.err) {
+			return tr(lang, k.key)
+		}
+	}
+	return fmt.Sprintf(tr(lang, "refused"), err.Error())
+}
+
 // answer is the board after an action, or the action's error.
 func (w *Wallboard) answer(rw http.ResponseWriter, r *http.Request, s auth.Session, what, id string, err error) {
 	if err != nil {
 		w.opt.Log.Info("wallboard: action refused", zap.String("actor", s.Person.ID), zap.String("action", what), zap.String("target", clip(id)), zap.Error(err))
-		w.fail(rw, s, http.StatusConflict, fmt.Sprintf(tr(i18n.Known(s.Lang), "refused"), err.Error()))
+		w.fail(rw, s, http.StatusConflict, refusal(i18n.Known(s.Lang), err))
 		return
 	}
 	w.opt.Log.Info("wallboard: action", zap.String("actor", s.Person.ID), zap.String("action", what), zap.String("target", id))
