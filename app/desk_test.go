@@ -137,6 +137,21 @@ func TestDeskSignInStateAndRoles(t *testing.T) {
 	if h.state("1002") != "offline" {
 		t.Errorf("1001's log-in changed 1002: %s", h.state("1002"))
 	}
+	// A refusal says why in the operator's words and language, not the
+	// router's English.
+	if code, body := a.post("/desk/transfer", url.Values{"kind": {"service"}, "target": {"ambulance"}}, false); code != http.StatusConflict ||
+		!strings.Contains(body, "Not done: there is no conversation") || strings.Contains(body, "router:") {
+		t.Errorf("transfer with no conversation: %d %q", code, body)
+	}
+	if code, body := a.post("/desk/language", url.Values{"lang": {"uk"}}, false); code >= 300 {
+		t.Fatalf("switching the desktop to Ukrainian: %d %s", code, body)
+	}
+	if code, body := a.post("/desk/transfer", url.Values{"kind": {"complete"}}, false); code != http.StatusConflict || !strings.Contains(body, "Не виконано: розмови немає") {
+		t.Errorf("completing a consult with no conversation, in Ukrainian: %d %q", code, body)
+	}
+	if code, body := a.post("/desk/language", url.Values{"lang": {"en"}}, false); code >= 300 {
+		t.Fatalf("switching the desktop back to English: %d %s", code, body)
+	}
 
 	c := h.emu.Call(emulator.Caller{Number: "79001414141", Script: choose("2", "3")})
 	h.eventually("1001 talking", func() bool { return h.state("1001") == "on_call" })

@@ -13,9 +13,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/auth"
 	"github.com/hotline-acd/hotline/internal/i18n"
 	"github.com/hotline-acd/hotline/records"
+	"github.com/hotline-acd/hotline/router"
 )
 
 // Sign-in attempts allowed per operator id in failWindow.
@@ -37,6 +39,22 @@ func (d *Desk) render(w http.ResponseWriter, status int, name string, v view) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// refusal is why a state change or a transfer was not done, in lang: the
+// reasons an operator can act on in their words, any other as it is.
+func refusal(lang string, err error) string {
+	switch {
+	case errors.Is(err, router.ErrRefused), errors.Is(err, agents.ErrBadTransition):
+		return tr(lang, "refused_state")
+	case errors.Is(err, router.ErrNoCall):
+		return tr(lang, "refused_nocall")
+	case errors.Is(err, router.ErrUnknownTarget):
+		return tr(lang, "refused_target")
+	case errors.Is(err, router.ErrTransferRefused):
+		return fmt.Sprintf(tr(lang, "refused_xfer"), err.Error())
+	}
+	return fmt.Sprintf(tr(lang, "refused"), err.Error())
 }
 
 // bad answers 400 with a message the page shows; nothing was changed.
@@ -201,7 +219,7 @@ func (d *Desk) changeState(w http.ResponseWriter, r *http.Request, s auth.Sessio
 	}
 	if err != nil {
 		d.opt.Log.Info("desk: state change refused", zap.String("agent", agent), zap.String("action", action), zap.Error(err))
-		d.bad(w, s, http.StatusConflict, err.Error())
+		d.bad(w, s, http.StatusConflict, refusal(i18n.Known(s.Lang), err))
 		return
 	}
 	d.opt.Log.Info("desk: state change", zap.String("agent", agent), zap.String("action", action), zap.String("reason", reason))
@@ -382,7 +400,7 @@ func (d *Desk) transfer(w http.ResponseWriter, r *http.Request, s auth.Session) 
 	}
 	if err != nil {
 		d.opt.Log.Info("desk: transfer refused", zap.String("agent", agent), zap.String("kind", kind), zap.String("target", target), zap.Error(err))
-		d.bad(w, s, http.StatusConflict, err.Error())
+		d.bad(w, s, http.StatusConflict, refusal(i18n.Known(s.Lang), err))
 		return
 	}
 	d.opt.Log.Info("desk: transfer", zap.String("agent", agent), zap.String("kind", kind), zap.String("target", target))

@@ -7,7 +7,16 @@ import "github.com/hotline-acd/hotline/internal/i18n"
 // (i18n.Operators). A key missing in a language falls back to English,
 // then to the key itself, so a new string shows up untranslated rather
 // than as nothing.
-var texts = i18n.Merge(deskTexts, i18n.Operators)
+var texts = i18n.Merge(deskTexts, i18n.Operators, refusalTexts)
+
+// refusalTexts say why an action was not done, {ru, kk, uk, en}.
+var refusalTexts = i18n.Rows(map[string][4]string{
+	"refused":        {"Не выполнено: %s", "Орындалмады: %s", "Не виконано: %s", "Not done: %s"},
+	"refused_state":  {"Не выполнено: ваш статус этого не позволяет.", "Орындалмады: күйіңіз бұған мүмкіндік бермейді.", "Не виконано: ваш стан цього не дозволяє.", "Not done: your state does not allow it."},
+	"refused_nocall": {"Не выполнено: разговора нет (или он как раз передаётся другому серверу; повторите через несколько секунд).", "Орындалмады: сөйлесу жоқ (немесе ол басқа серверге берілуде; бірнеше секундтан соң қайталаңыз).", "Не виконано: розмови немає (або її саме передають іншому серверу; повторіть за кілька секунд).", "Not done: there is no conversation (or it is being handed to another server; try again in a few seconds)."},
+	"refused_target": {"Не выполнено: такой службы или темы нет.", "Орындалмады: мұндай қызмет немесе тақырып жоқ.", "Не виконано: такої служби чи теми немає.", "Not done: there is no such service or topic."},
+	"refused_xfer":   {"Перевод не выполнен: %s", "Ауыстыру орындалмады: %s", "Переведення не виконано: %s", "Transfer not done: %s"},
+})
 
 var deskTexts = i18n.Table{
 	"en": {
