@@ -986,16 +986,19 @@ func (c *call) operatorTurnOver() {
 	log := c.log.With(zap.String("agent", agent))
 	wrap := c.topic.WrapUp.D()
 	now := c.r.now()
+	// The call is the operator's last before they are in wrap-up: a "call
+	// back" from any instance's desktop, once it sees the wrap-up, finds
+	// this router (one Redis write on the hand-over's path).
+	c.r.rememberLastCall(agent, CallbackRequest{
+		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
+		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
+	})
 	// Free the operator before tearing down the bridge: the next caller's
 	// hand-over waits on this, the empty bridge does not.
 	next := c.r.endOperatorTurn(log, "operator wrap-up", c.endedOp(agent), agent, c.id, wrap, now)
 	if wrap <= 0 {
 		c.r.deliver(next, now) // no wrap-up: the operator was offered the next caller at once
 	}
-	c.r.rememberLastCall(agent, CallbackRequest{
-		Number: c.callbackNumber(), Topic: c.topic.ID, Language: c.lang,
-		QueueTime: c.rec.EnqueuedAt, Priority: c.prio, SourceCallID: c.id,
-	})
 	c.stopRecording()
 	c.r.destroyBridge(log, c.bridgeID)
 	c.bridgeID = ""
