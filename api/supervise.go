@@ -73,6 +73,9 @@ func superviseRoutes(mux *http.ServeMux, o Options, allow func(string, func(http
 			return
 		}
 		o.Log.Info("monitor stopped", zap.String("monitor", id), zap.String("agent", agent), zap.String("actor", a.ID))
+		if agent == "" {
+			agent = id // whose it was is unknown: the audit names the monitor
+		}
 		o.audit(a, "monitor_stop", agent, endpoint)
 		writeJSON(w, http.StatusOK, map[string]string{"result": "stopped"})
 	}))

@@ -6,8 +6,9 @@
 // every language, no English left on a translated page).
 //
 // A person picks the language when signing in (the sign-in page offers
-// it, ?lang= or else the browser's Accept-Language preselects it); the session keeps it (auth.Session.Lang) and
-// each page's language switch changes it (auth.Sessions.SetLang).
+// it, ?lang= or else the browser's Accept-Language preselects it); the
+// session keeps it (auth.Session.Lang) and each page's language switch
+// changes it (auth.Sessions.SetLang).
 package i18n
 
 import (
