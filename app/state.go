@@ -239,8 +239,8 @@ func (s *redisState) Append(ctx context.Context, r records.Record) (string, erro
 }
 
 // Owed are the call records owed (router.OwedRecords).
-func (s *redisState) Owed(ctx context.Context, before time.Time, n int64) ([]records.Record, error) {
-	return s.records.Owed(ctx, before, n)
+func (s *redisState) Owed(ctx context.Context, before time.Time, offset, n int64) ([]records.Record, error) {
+	return s.records.Owed(ctx, before, offset, n)
 }
 
 // Arrived notes a call's arrival in the record outbox (router.ArrivalRecords).

@@ -13,14 +13,15 @@ import (
 
 // Owed returns up to n calls whose operator's turn ended in Redis at or
 // before before (dispatch's ended.lua puts them in the outbox) and whose
-// record is still not written, as records built from what Redis knew of
-// them: outcome answered, ended when the turn ended. A router that died
-// between the end of a conversation and its record leaves them to the
-// reconciler, which writes them (AppendOnce empties the outbox).
-func (s *Stream) Owed(ctx context.Context, before time.Time, n int64) ([]Record, error) {
+// record is still not written, oldest first from the offset-th, as records
+// built from what Redis knew of them: outcome answered, ended when the
+// turn ended. A router that died between the end of a conversation and its
+// record leaves them to the reconciler, which writes them (AppendOnce
+// empties the outbox).
+func (s *Stream) Owed(ctx context.Context, before time.Time, offset, n int64) ([]Record, error) {
 	centre := s.centre
 	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key: rkeys.Owed(centre), Start: "-inf", Stop: strconv.FormatInt(ms(before), 10), ByScore: true, Count: n,
+		Key: rkeys.Owed(centre), Start: "-inf", Stop: strconv.FormatInt(ms(before), 10), ByScore: true, Offset: offset, Count: n,
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("records: owed: %w", err)

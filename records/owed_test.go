@@ -26,12 +26,15 @@ func TestOwedRecords(t *testing.T) {
 			"agent", "1001", "ended", rkeys.Ms(t0.Add(time.Minute)))
 		rdb.ZAdd(ctx, rkeys.Owed(centre), redisZ(t0.Add(time.Minute), id))
 	}
-	if got, err := s.Owed(ctx, t0, 10); err != nil || len(got) != 0 {
+	if got, err := s.Owed(ctx, t0, 0, 10); err != nil || len(got) != 0 {
 		t.Fatalf("owed before the turns ended: %v %v", got, err)
 	}
-	got, err := s.Owed(ctx, t0.Add(time.Hour), 10)
+	got, err := s.Owed(ctx, t0.Add(time.Hour), 0, 10)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("owed: %v %v", got, err)
+	}
+	if page, err := s.Owed(ctx, t0.Add(time.Hour), 1, 10); err != nil || len(page) != 1 || page[0].CallID != "c2" {
+		t.Fatalf("owed from the second on: %v %v", page, err)
 	}
 	r := got[0]
 	if r.CallID != "c1" || r.Agent != "1001" || r.Topic != "testing" || r.Outcome != records.OutcomeAnswered ||
@@ -41,7 +44,7 @@ func TestOwedRecords(t *testing.T) {
 	if _, _, err := s.AppendOnce(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Owed(ctx, t0.Add(time.Hour), 10); len(got) != 1 || got[0].CallID != "c2" {
+	if got, _ := s.Owed(ctx, t0.Add(time.Hour), 0, 10); len(got) != 1 || got[0].CallID != "c2" {
 		t.Errorf("after c1's record: %v, want only c2 owed", got)
 	}
 	if n, _ := rdb.Exists(ctx, rkeys.OwedCall(centre, "c1")).Result(); n != 0 {
@@ -68,7 +71,7 @@ func TestArrivedIsOwedAsAbandoned(t *testing.T) {
 	if err := s.Arrived(ctx, "c1", "79009999999", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Owed(ctx, t0.Add(time.Second), 10)
+	got, err := s.Owed(ctx, t0.Add(time.Second), 0, 10)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("owed: %v %v", got, err)
 	}
@@ -80,7 +83,7 @@ func TestArrivedIsOwedAsAbandoned(t *testing.T) {
 	if _, _, err := s.AppendOnce(ctx, records.Record{CallID: "c1", Outcome: records.OutcomeAnswered, EndedAt: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Owed(ctx, t0.Add(time.Hour), 10); len(got) != 0 {
+	if got, _ := s.Owed(ctx, t0.Add(time.Hour), 0, 10); len(got) != 0 {
 		t.Errorf("after c1's record: %v owed", got)
 	}
 }

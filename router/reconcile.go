@@ -52,7 +52,7 @@ func (r *Router) reconcile(ctx context.Context) {
 // written. A Recorder that has it lets the reconciler write the records a
 // router that died owed.
 type OwedRecords interface {
-	Owed(ctx context.Context, before time.Time, n int64) ([]records.Record, error)
+	Owed(ctx context.Context, before time.Time, offset, n int64) ([]records.Record, error)
 }
 
 // ArrivalRecords is the part of the record stream that notes a call's
@@ -76,11 +76,14 @@ func (r *Router) noteArrival(log *zap.Logger, rec records.Record) {
 	})
 }
 
-// owedBatch is how many of the oldest owed records one pass reads. Every
-// live call has an arrival in the outbox, so at peak hundreds of waiting
-// callers come before a vanished one; a call of this router's own costs
-// nothing to skip.
-const owedBatch = 1000
+// owedBatch is how many owed records one read takes. Every live call has
+// an arrival in the outbox, so at peak hundreds of waiting callers come
+// before a vanished one; a pass reads on past them, owedPages reads at
+// most (a call of this router's own costs nothing to skip).
+const (
+	owedBatch = 1000
+	owedPages = 20
+)
 
 // owedAge is how long a record may be owed before the reconciler writes
 // it: a live router writes its own within milliseconds of the turn's end.
@@ -95,20 +98,30 @@ func (r *Router) writeOwed(live map[string]bool) {
 	if !ok {
 		return
 	}
-	cctx, cancel := r.cmdCtx()
-	owed, err := o.Owed(cctx, r.now().Add(-owedAge), owedBatch)
-	cancel()
-	if err != nil {
-		r.log.Warn("reconcile: cannot read the records owed", zap.Error(err))
-		return
-	}
-	for _, rec := range owed {
-		if r.owns(rec.CallID) || live[rec.CallID] || r.heldElsewhere(rec.CallID) || r.upElsewhere(rec.CallID) {
-			continue
+	before := r.now().Add(-owedAge)
+	// A written record leaves the outbox: the next read starts past the
+	// ones skipped only.
+	var skipped int64
+	for range owedPages {
+		cctx, cancel := r.cmdCtx()
+		owed, err := o.Owed(cctx, before, skipped, owedBatch)
+		cancel()
+		if err != nil {
+			r.log.Warn("reconcile: cannot read the records owed", zap.Error(err))
+			return
 		}
-		log := r.log.With(zap.String("call_id", rec.CallID), zap.String("agent", rec.Agent), zap.String("queue", rec.Topic))
-		log.Info("reconcile: the call's record was owed by a router that stopped; written from Redis")
-		r.writeRecord(log, rec)
+		for _, rec := range owed {
+			if r.owns(rec.CallID) || live[rec.CallID] || r.heldElsewhere(rec.CallID) || r.upElsewhere(rec.CallID) {
+				skipped++
+				continue
+			}
+			log := r.log.With(zap.String("call_id", rec.CallID), zap.String("agent", rec.Agent), zap.String("queue", rec.Topic))
+			log.Info("reconcile: the call's record was owed by a router that stopped; written from Redis")
+			r.writeRecord(log, rec)
+		}
+		if int64(len(owed)) < owedBatch {
+			return
+		}
 	}
 }
 
