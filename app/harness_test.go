@@ -42,8 +42,7 @@ type harness struct {
 	agents *agents.Registry
 	stream *records.Stream
 	cbs    *callbacks.Store
-	cancel context.CancelFunc
-	done   chan error
+	halt   func() // stops the running instance (nil: none runs)
 	log    *zap.Logger
 	// tweak, when set, changes the app's options before each start.
 	tweak func(*app.Options)
@@ -179,17 +178,18 @@ func newHarnessOn(t *testing.T, cfg *config.Config, eo emulator.Options, log *za
 
 // start runs a hotline instance against the harness's emulator and Redis
 // and waits until it is connected.
-func (h *harness) start() {
+// newApp builds an instance on the harness's emulator and Redis: appName
+// "" is the emulator's default application; set, then the test's tweak,
+// change its options.
+func (h *harness) newApp(appName string, log *zap.Logger, set func(*app.Options)) *app.App {
 	h.t.Helper()
 	opt := app.Options{
-		Config: h.cfg, Redis: h.rdb, Log: h.log, HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
-		ARI: ariadapter.Options{URL: h.emu.URL(), User: "hotline", Password: "secret",
+		Config: h.cfg, Redis: h.rdb, Log: log, HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
+		ARI: ariadapter.Options{URL: h.emu.URL(), App: appName, User: "hotline", Password: "secret",
 			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
-		OnHandover: func(d time.Duration) {
-			h.mu.Lock()
-			h.handovers = append(h.handovers, d)
-			h.mu.Unlock()
-		},
+	}
+	if set != nil {
+		set(&opt)
 	}
 	if h.tweak != nil {
 		h.tweak(&opt)
@@ -198,11 +198,43 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.app = a
+	return a
+}
+
+// run runs a until the stop it returns (idempotent), which waits for Run
+// to return and fails the test if it does not, or returns an error.
+func (h *harness) run(name string, a *app.App) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- a.Run(ctx) }()
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					h.t.Errorf("%s stopped with %v", name, err)
+				}
+			case <-time.After(10 * time.Second):
+				h.t.Errorf("%s did not stop within 10 s", name)
+			}
+		})
+	}
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	a := h.newApp("", h.log, func(o *app.Options) {
+		o.OnHandover = func(d time.Duration) {
+			h.mu.Lock()
+			h.handovers = append(h.handovers, d)
+			h.mu.Unlock()
+		}
+	})
+	h.app = a
+	h.halt = h.run("hotline", a)
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer wcancel()
 	if err := h.emu.WaitConnected(wctx); err != nil {
 		h.t.Fatalf("hotline did not connect to the emulator: %v", err)
@@ -220,19 +252,11 @@ func (h *harness) restart() {
 }
 
 func (h *harness) stop() {
-	if h.cancel == nil {
+	if h.halt == nil {
 		return
 	}
-	h.cancel()
-	h.cancel = nil
-	select {
-	case err := <-h.done:
-		if err != nil {
-			h.t.Errorf("hotline stopped with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		h.t.Error("hotline did not stop within 10 s")
-	}
+	h.halt()
+	h.halt = nil
 }
 
 // login logs an operator in from the phone with *11, as a person would.

@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/app"
 	"github.com/hotline-acd/hotline/cardboard"
-	"github.com/hotline-acd/hotline/pbx/ariadapter"
 	"github.com/hotline-acd/hotline/pbx/emulator"
 	"github.com/hotline-acd/hotline/records"
 	"github.com/hotline-acd/hotline/router"
@@ -28,35 +25,8 @@ import (
 // test's end).
 func (h *harness) startInstance(appName string) (at *app.App, stop func()) {
 	h.t.Helper()
-	opt := app.Options{
-		Config: h.cfg, Redis: h.rdb, Log: h.log.Named(appName), HTTPAddr: "127.0.0.1:0", APIToken: testToken, Now: h.now,
-		ARI: ariadapter.Options{URL: h.emu.URL(), App: appName, User: "hotline", Password: "secret",
-			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
-	}
-	if h.tweak != nil {
-		h.tweak(&opt)
-	}
-	a, err := app.New(opt)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					h.t.Errorf("%s stopped with %v", appName, err)
-				}
-			case <-time.After(10 * time.Second):
-				h.t.Errorf("%s did not stop within 10 s", appName)
-			}
-		})
-	}
+	a := h.newApp(appName, h.log.Named(appName), nil)
+	stop = h.run(appName, a)
 	h.t.Cleanup(stop)
 	h.eventually(appName+" connected and listening", func() bool {
 		return slices.Contains(h.emu.ConnectedApps(), appName) && a.HTTPAddr() != ""
