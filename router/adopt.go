@@ -145,14 +145,18 @@ func (r *Router) freeOrphanedOperators() {
 		return
 	}
 	for agent, callID := range busy {
-		if r.owns(callID) || r.heldElsewhere(callID) || r.attemptInFlight(callID) {
+		if r.owns(callID) {
+			continue
+		}
+		// What Redis knows of the conversation: whether another router
+		// holds it, and, read before Ended forgets it, for the record.
+		cctx, cancel := r.cmdCtx()
+		st, err := r.opt.ACD.Lookup(cctx, callID)
+		cancel()
+		if r.holdsElsewhere(st, err) || r.attemptInFlight(callID) {
 			continue
 		}
 		now := r.now()
-		// What Redis knows of the conversation, read before Ended forgets it.
-		cctx, cancel := r.cmdCtx()
-		st, lerr := r.opt.ACD.Lookup(cctx, callID)
-		cancel()
 		cctx, cancel = r.cmdCtx()
 		offers, err := r.opt.ACD.Ended(cctx, agent, callID, 0, now)
 		cancel()
@@ -164,7 +168,7 @@ func (r *Router) freeOrphanedOperators() {
 		// The call's own record was never written: write what is known.
 		rec := records.Record{CallID: callID, Agent: agent, EndedAt: now, Outcome: string(OutcomeLost), EndedBy: "unknown",
 			Note: "conversation ended while hotline was away; hang-up time unknown"}
-		if lerr == nil && st.AgentID == agent {
+		if st.AgentID == agent {
 			rec.CallerNumber, rec.Topic, rec.Language, rec.IVRPath = st.Number, st.Topic, st.Language, st.IVRPath
 			rec.Arrival, rec.EnqueuedAt, rec.AnsweredAt = st.QueueTime, st.QueueTime, st.AnsweredAt
 			if !st.QueueTime.IsZero() && !st.AnsweredAt.IsZero() {

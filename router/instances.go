@@ -178,6 +178,12 @@ func (r *Router) heldElsewhere(callID string) bool {
 	ctx, cancel := r.cmdCtx()
 	defer cancel()
 	st, err := r.opt.ACD.Lookup(ctx, callID)
+	return r.holdsElsewhere(st, err)
+}
+
+// holdsElsewhere reports whether Lookup's answer names another router as
+// the call's holder; an error counts as held: the next pass looks again.
+func (r *Router) holdsElsewhere(st CallerState, err error) bool {
 	return err != nil || st.State != "" && !r.holds(st)
 }
 
