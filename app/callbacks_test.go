@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-acd/hotline/agents"
 	"github.com/hotline-acd/hotline/callbacks"
 	"github.com/hotline-acd/hotline/config"
 	"github.com/hotline-acd/hotline/internal/rkeys"
@@ -53,20 +54,41 @@ func (h *harness) abandonAfterMinimum(cl emulator.Caller) (*emulator.CallHandle,
 	return c, h.record(c.ID())
 }
 
-// customerFirst starts a hotline whose callbacks dial the citizen first,
-// and leaves number's caller called back and waiting in the queue.
-func customerFirst(t *testing.T, number string) (*harness, *emulator.CallHandle) {
+// customerFirstConfig is callbackConfig with callbacks that dial the
+// citizen first.
+func customerFirstConfig(t *testing.T) *config.Config {
 	cfg := callbackConfig(t, 0)
 	setCallbacks(cfg, func(r *config.CallbackRules) { r.Mode = config.CallbackCustomerFirst })
-	h := newHarness(t, cfg)
-	h.withTrunk()
-	answer := emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
-	c, _ := h.abandonAfterMinimum(emulator.Caller{Number: number, AnswerCallbacks: &answer})
-	h.eventually("citizen called back and waiting", func() bool {
-		leg := h.emu.CitizenLeg("+" + number)
-		return leg != nil && leg.OnMOH()
-	})
-	return h, c
+	return cfg
+}
+
+// talksBriefly is a citizen's phone that answers a callback and hangs up
+// soon after they are put through.
+var talksBriefly = emulator.Phone{AnswerAfter: 30 * time.Millisecond, HangupAfterBridged: 100 * time.Millisecond}
+
+// owedCustomerFirst leaves each number's caller abandoned, in order, and
+// owed a customer-first callback whose turn waits in the queue: with no
+// operator free nobody is dialled. The citizens' phones answer callbacks
+// like answer. It returns the first calls' records.
+func (h *harness) owedCustomerFirst(answer emulator.Phone, numbers ...string) []records.Record {
+	h.t.Helper()
+	var firsts []records.Record
+	for _, n := range numbers {
+		_, r := h.abandonAfterMinimum(emulator.Caller{Number: n, AnswerCallbacks: &answer})
+		if r.Callback == "" {
+			h.t.Fatalf("%s abandoned and owed no callback: %s", n, fmtRecord(r))
+		}
+		h.eventually("callback of "+n+" queued for an operator", func() bool {
+			return h.callback(r.Callback).Status == callbacks.StatusQueued
+		})
+		firsts = append(firsts, r)
+	}
+	for _, n := range numbers {
+		if d := h.emu.Dialled("+" + n); len(d) != 0 {
+			h.t.Fatalf("%s dialled %d times with no operator free", n, len(d))
+		}
+	}
+	return firsts
 }
 
 func (h *harness) openCallbacks() []callbacks.Callback {
@@ -368,24 +390,56 @@ func (h *harness) dbsyncRunning() bool {
 	return false
 }
 
-// Customer-first: the citizen is dialled first and, once they answer,
-// waits for an operator at their original place in line.
+// Customer-first: once an operator is free for the callback the citizen is
+// dialled first and, once they answer, waits for an operator at their
+// original place in line: the operator kept for them is offered them.
 func TestCustomerFirstCallbackQueuesTheCitizen(t *testing.T) {
-	h, c := customerFirst(t, "79006000001")
-	if n := len(h.emu.Originations("PJSIP/1001")); n != 0 {
-		t.Fatalf("an operator rang before the citizen answered (%d)", n)
-	}
+	h := newHarness(t, customerFirstConfig(t))
+	h.withTrunk()
+	first := h.owedCustomerFirst(talksBriefly, "79006000001")[0]
 	h.login("PJSIP/1001")
+	h.eventually("citizen dialled", func() bool { return h.emu.CitizenLeg("+79006000001") != nil })
 	leg := h.emu.CitizenLeg("+79006000001")
 	h.waitClosed(leg.Bridged(), "called-back citizen put through to the operator")
 	h.waitClosed(leg.Ended(), "conversation over")
 	r := h.record(leg.ID())
-	first := h.record(c.ID())
 	if r.Outcome != "answered" || r.IVRPath != "callback" || r.Agent != "1001" || !r.EnqueuedAt.Equal(first.EnqueuedAt) {
 		t.Fatalf("called-back call record %s, enqueued %v (first call %v)", fmtRecord(r), r.EnqueuedAt, first.EnqueuedAt)
 	}
 	if cb := h.callback(first.Callback); cb.Status != callbacks.StatusReached {
 		t.Fatalf("callback status %s, want reached", cb.Status)
+	}
+	if n := len(h.emu.Originations("PJSIP/1001")); n != 1 {
+		t.Fatalf("1001 rang %d times, want once: for the citizen who answered", n)
+	}
+}
+
+// Customer-first callbacks are dialled no faster than operators come
+// free: two callbacks due and one operator, the second citizen is dialled
+// only after the first one's conversation ended, in queue order.
+func TestCustomerFirstCallbacksArePacedByFreeOperators(t *testing.T) {
+	h := newHarness(t, customerFirstConfig(t))
+	h.withTrunk()
+	h.owedCustomerFirst(talksBriefly, "79006000011", "79006000012")
+	h.login("PJSIP/1001")
+	h.eventually("both citizens served", func() bool {
+		for _, n := range []string{"+79006000011", "+79006000012"} {
+			if leg := h.emu.CitizenLeg(n); leg == nil || leg.State() != "ended" {
+				return false
+			}
+		}
+		return true
+	})
+	one, two := h.emu.Dialled("+79006000011"), h.emu.Dialled("+79006000012")
+	if len(one) != 1 || len(two) != 1 {
+		t.Fatalf("dialled %d and %d times, want once each", len(one), len(two))
+	}
+	r1, r2 := h.record(one[0].Leg.ID()), h.record(two[0].Leg.ID())
+	if r1.Outcome != "answered" || r2.Outcome != "answered" || r1.Agent != "1001" || r2.Agent != "1001" {
+		t.Fatalf("called-back calls %s and %s, want both answered by 1001", fmtRecord(r1), fmtRecord(r2))
+	}
+	if two[0].Time.Before(r1.EndedAt) {
+		t.Fatalf("second citizen dialled at %v, before the first one's conversation with the only operator ended (%v)", two[0].Time, r1.EndedAt)
 	}
 }
 
@@ -484,14 +538,58 @@ func TestReloadTurnsCallbacksOn(t *testing.T) {
 	}
 }
 
+// Customer first, a citizen who does not take the call costs the operator
+// kept for them nothing: never rung, no miss, offered the next callback.
+func TestCustomerFirstMissedCitizenFreesTheOperator(t *testing.T) {
+	cfg := customerFirstConfig(t)
+	cfg.Agents.MaxNoAnswer = 1
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	busy := h.owedCustomerFirst(emulator.Phone{Busy: true}, "79006000021")[0]
+	h.owedCustomerFirst(talksBriefly, "79006000022")
+	h.login("PJSIP/1001")
+	h.eventually("the second citizen served", func() bool {
+		leg := h.emu.CitizenLeg("+79006000022")
+		return leg != nil && leg.State() == "ended"
+	})
+	if d := h.emu.Dialled("+79006000021"); len(d) != 1 || d[0].Outcome != "busy" {
+		t.Fatalf("busy citizen dialled %d times (%v), want once, busy", len(d), d)
+	}
+	if cb := h.callback(busy.Callback); cb.Status != callbacks.StatusScheduled || len(cb.Attempts) != 1 || cb.Attempts[0].Result != "busy" {
+		t.Fatalf("busy citizen's callback %s with attempts %+v, want scheduled again after one busy attempt", cb.Status, cb.Attempts)
+	}
+	if n := h.emu.PhoneRang("PJSIP/1001"); n != 1 {
+		t.Fatalf("1001 rang %d times, want once (for the citizen who answered)", n)
+	}
+	if st := h.state("1001"); st == agents.Paused {
+		t.Fatal("1001 paused: the busy citizen counted as their miss")
+	}
+}
+
 // A citizen who answered a customer-first callback and waits in the queue
 // is adopted by a restarted hotline and served, not hung up.
 func TestRestartKeepsACalledBackCitizenWaiting(t *testing.T) {
-	h, _ := customerFirst(t, "79006000002")
-	h.restart()
+	cfg := customerFirstConfig(t)
+	cfg.Agents.MaxNoAnswer = 1
+	h := newHarness(t, cfg)
+	h.withTrunk()
+	h.owedCustomerFirst(talksBriefly, "79006000002")
+	// 1001 frees a turn for the callback but misses the citizen: paused,
+	// the citizen waits.
+	h.emu.SetPhone("PJSIP/1001", emulator.Phone{Registered: true, NeverAnswer: true})
 	h.login("PJSIP/1001")
+	h.eventually("1001 paused after missing the citizen", func() bool { return h.state("1001") == agents.Paused })
 	leg := h.emu.CitizenLeg("+79006000002")
+	if leg == nil || !leg.OnMOH() {
+		t.Fatal("the called-back citizen is not waiting")
+	}
+	h.restart()
+	h.login("PJSIP/1003")
 	h.waitClosed(leg.Bridged(), "called-back citizen served after the restart")
+	h.waitClosed(leg.Ended(), "conversation over")
+	if r := h.record(leg.ID()); r.Outcome != "answered" || r.Agent != "1003" {
+		t.Fatalf("called-back call %s, want answered by 1003", fmtRecord(r))
+	}
 	if len(h.emu.Dialled("+79006000002")) != 1 {
 		t.Fatal("the citizen was dialled again")
 	}

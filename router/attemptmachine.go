@@ -9,13 +9,19 @@ import "time"
 // building blocks as the inbound call (blocks.go) and feeds back the
 // results of those that can fail.
 //
-// Agent first: the store lets the attempt begin, the reserved operator
-// rings, hears a whisper ("callback, topic X"), then the citizen is dialled
-// and the two are bridged. Customer first: the citizen is dialled, and once
-// they answer they become a waiting caller at their original queue time
-// (the inbound call machine takes over). Every way out goes through exit:
-// the citizen's leg and the operator's leg are hung up, the operator's turn
-// is ended, the attempt's result is in the store and its record written.
+// Either way an attempt starts when the callback's turn in its topic queue
+// reserved an operator, so citizens are dialled no faster than operators
+// come free. Agent first: the store lets the attempt begin, the reserved
+// operator rings, hears a whisper ("callback, topic X"), then the citizen
+// is dialled and the two are bridged. Customer first: the citizen is
+// dialled while the operator stays reserved (the reservation's lease
+// renewed), and once they answer they become a waiting caller at their
+// original queue time (the inbound call machine takes over, and gives the
+// reservation back once it queued, so the operator is offered the citizen
+// next). Every way out goes through exit: the citizen's leg and the
+// operator's leg are hung up, the operator's turn is ended (or the
+// reservation given back), the attempt's result is in the store and, agent
+// first, its record written.
 type attemptMachine struct {
 	phase      atPhase
 	started    bool
@@ -52,7 +58,10 @@ type atTimes struct {
 	Ring    time.Duration // the operator's ring timeout
 	Citizen time.Duration // the citizen's ring timeout
 	Renew   time.Duration // lease renewal of the attempt
-	WrapUp  time.Duration // the topic's wrap-up after a conversation
+	// Lease: customer first, when to renew the operator's reservation
+	// first (0: never), while the citizen's phone rings.
+	Lease  time.Duration
+	WrapUp time.Duration // the topic's wrap-up after a conversation
 }
 
 // atLeg names an attempt's leg.
@@ -71,6 +80,7 @@ const (
 	atTimerRing    atTimerKind = iota // net for a ringing operator leg
 	atTimerCitizen                    // net for a ringing citizen leg
 	atTimerRenew                      // renew the attempt's lease
+	atTimerLease                      // customer first: renew the operator's reservation
 	numAtTimers
 )
 
@@ -83,7 +93,8 @@ const netAfter = 5 * time.Second
 type atEvent interface{ isAtEvent() }
 
 type (
-	// aevStart: the attempt begins (agentFirst: an operator is reserved).
+	// aevStart: the attempt begins, an operator reserved (AgentFirst: rung
+	// first; else the citizen is dialled first).
 	aevStart struct {
 		AgentFirst bool
 		Times      atTimes
@@ -109,6 +120,12 @@ type (
 	aevWhisperDone struct{}
 	// aevBridged: the bridge of the two legs was made (or failed).
 	aevBridged struct{ OK bool }
+	// aevLeaseRenewed: the reservation's lease was renewed (OK), to be
+	// renewed again after Next; not OK: Redis no longer holds it.
+	aevLeaseRenewed struct {
+		OK   bool
+		Next time.Duration
+	}
 	// aevTimer: one of the attempt's timers fired.
 	aevTimer struct {
 		Kind atTimerKind
@@ -116,15 +133,16 @@ type (
 	}
 )
 
-func (aevStart) isAtEvent()       {}
-func (aevBegun) isAtEvent()       {}
-func (aevDialed) isAtEvent()      {}
-func (aevLegUp) isAtEvent()       {}
-func (aevLegGone) isAtEvent()     {}
-func (aevAnswered) isAtEvent()    {}
-func (aevWhisperDone) isAtEvent() {}
-func (aevBridged) isAtEvent()     {}
-func (aevTimer) isAtEvent()       {}
+func (aevStart) isAtEvent()        {}
+func (aevBegun) isAtEvent()        {}
+func (aevDialed) isAtEvent()       {}
+func (aevLegUp) isAtEvent()        {}
+func (aevLegGone) isAtEvent()      {}
+func (aevAnswered) isAtEvent()     {}
+func (aevWhisperDone) isAtEvent()  {}
+func (aevBridged) isAtEvent()      {}
+func (aevTimer) isAtEvent()        {}
+func (aevLeaseRenewed) isAtEvent() {}
 
 // ---- commands ----
 
@@ -146,11 +164,15 @@ type (
 		Result string
 		Cause  int
 	}
+	// acExtendOffer: renew the operator's reservation → aevLeaseRenewed.
+	acExtendOffer struct{}
 	// acAbort: the attempt never reached the citizen: no attempt counted.
 	acAbort struct{ Reason string }
 	// acGiveBack: the operator did not take it; the entry keeps its place.
 	acGiveBack struct{ Unreachable bool }
-	// acReleaseEntry: the store refused the attempt; its queue entry goes.
+	// acReleaseEntry: the store refused the attempt, or (customer first)
+	// the citizen was not reached: the queue entry goes and the operator,
+	// never rung, is offered the next caller.
 	acReleaseEntry struct{}
 	// acEndOperator: the operator's turn ends, into wrap-up for Wrap > 0.
 	acEndOperator struct{ Wrap time.Duration }
@@ -162,7 +184,8 @@ type (
 		AnsweredAt time.Time
 	}
 	// acHandOver: customer first: the answered citizen becomes a waiting
-	// caller (the inbound call machine takes the leg over).
+	// caller (the inbound call machine takes the leg over, and the
+	// reservation: it gives it back once the citizen is queued).
 	acHandOver struct{}
 	acRenew    struct{}
 	acTimer    struct {
@@ -182,6 +205,7 @@ func (acDestroyBridge) isAtCmd() {}
 func (acHangup) isAtCmd()        {}
 func (acFinish) isAtCmd()        {}
 func (acAbort) isAtCmd()         {}
+func (acExtendOffer) isAtCmd()   {}
 func (acGiveBack) isAtCmd()      {}
 func (acReleaseEntry) isAtCmd()  {}
 func (acEndOperator) isAtCmd()   {}
@@ -213,9 +237,7 @@ func (m *attemptMachine) Handle(ev atEvent, now time.Time) []atCmd {
 		}
 		if !ev.OK {
 			// Another holder attempts it, or it was closed meanwhile.
-			if m.agentFirst {
-				add(acReleaseEntry{})
-			}
+			add(acReleaseEntry{})
 			m.phase = atDone
 			return out
 		}
@@ -228,6 +250,9 @@ func (m *attemptMachine) Handle(ev atEvent, now time.Time) []atCmd {
 			add(m.startTimer(atTimerRenew, m.times.Renew))
 		} else {
 			m.dialCitizen(&out)
+			if m.times.Lease > 0 {
+				add(m.startTimer(atTimerLease, m.times.Lease))
+			}
 		}
 	case aevDialed:
 		if ev.OK {
@@ -252,6 +277,7 @@ func (m *attemptMachine) Handle(ev atEvent, now time.Time) []atCmd {
 			add(acFinish{Result: "reached"})
 			if !m.agentFirst {
 				m.citLeg = false // the inbound call owns it now
+				m.stopTimers(&out)
 				add(acHandOver{})
 				m.phase = atDone
 				return out
@@ -305,6 +331,17 @@ func (m *attemptMachine) Handle(ev atEvent, now time.Time) []atCmd {
 			}
 		case atTimerRenew:
 			add(acRenew{}, m.startTimer(atTimerRenew, m.times.Renew))
+		case atTimerLease:
+			if m.phase == atDialCitizen && !m.agentFirst {
+				add(acExtendOffer{})
+			}
+		}
+	case aevLeaseRenewed:
+		// Lost: Redis recovered the reservation (this instance stalled);
+		// the citizen is still called, and whoever holds the entry now
+		// finds the callback in this attempt's hands.
+		if ev.OK && m.phase == atDialCitizen && !m.agentFirst && m.timers[atTimerLease] == 0 {
+			add(m.startTimer(atTimerLease, ev.Next))
 		}
 	}
 	return out
@@ -376,9 +413,12 @@ func (m *attemptMachine) exit(out *[]atCmd, result string, cause int, by string)
 		m.settled = true
 	}
 	if !m.agentFirst {
+		// The operator was never rung: offered the next caller, no miss
+		// and no record of their own (the citizen was not reached).
+		add(acReleaseEntry{})
 		m.stopTimers(out)
 		m.phase = atDone
-		return // nothing else held: no operator, no record of its own
+		return
 	}
 	if m.citLeg {
 		add(acHangup{Leg: legCitizen, Reason: "normal"})

@@ -12,7 +12,7 @@ import (
 // events a real attempt sees; a life keeps every command so far, so the
 // invariants are checked over the whole attempt, not one step.
 
-var atTimesTest = atTimes{Ring: 15 * time.Second, Citizen: 30 * time.Second, Renew: 20 * time.Second, WrapUp: 10 * time.Second}
+var atTimesTest = atTimes{Ring: 15 * time.Second, Citizen: 30 * time.Second, Renew: 20 * time.Second, Lease: 5 * time.Second, WrapUp: 10 * time.Second}
 
 type life struct {
 	m    *attemptMachine
@@ -115,6 +115,11 @@ var atEvents = []atEventCase{
 	{"ringTimer", func(l *life) atEvent { return aevTimer{Kind: atTimerRing, Gen: l.gen(atTimerRing)} }},
 	{"citizenTimer", func(l *life) atEvent { return aevTimer{Kind: atTimerCitizen, Gen: l.gen(atTimerCitizen)} }},
 	{"renewTimer", func(l *life) atEvent { return aevTimer{Kind: atTimerRenew, Gen: l.gen(atTimerRenew)} }},
+	{"leaseTimer", func(l *life) atEvent { return aevTimer{Kind: atTimerLease, Gen: l.gen(atTimerLease)} }},
+	// A renewal's reply while the lease timer still runs (it cannot
+	// start a second one), and a renewal that failed.
+	{"leaseRenewed", fixed(aevLeaseRenewed{OK: true, Next: 5 * time.Second})},
+	{"leaseLost", fixed(aevLeaseRenewed{})},
 	{"staleTimer", fixed(aevTimer{Kind: atTimerRing, Gen: 999})},
 }
 
@@ -138,9 +143,9 @@ func atName(c atCmd) string {
 	case acRecord:
 		return n + "(" + x.Outcome + "," + x.EndedBy + ")"
 	case acTimer:
-		return n + "(" + [...]string{"ring", "citizen", "renew"}[x.Kind] + ")"
+		return n + "(" + [...]string{"ring", "citizen", "renew", "lease"}[x.Kind] + ")"
 	case acStopTimer:
-		return n + "(" + [...]string{"ring", "citizen", "renew"}[x.Kind] + ")"
+		return n + "(" + [...]string{"ring", "citizen", "renew", "lease"}[x.Kind] + ")"
 	}
 	return n
 }
@@ -196,15 +201,16 @@ var atMatrix = map[string]map[string]atCell{
 		"renewTimer": {atTalking, "Renew Timer(renew)"},
 	},
 	"customer/begin": {
-		"begun":   {atDialCitizen, "Dial(citizen) Timer(citizen)"},
-		"refused": {atDone, ""},
+		"begun":   {atDialCitizen, "Dial(citizen) Timer(citizen) Timer(lease)"},
+		"refused": {atDone, "ReleaseEntry"},
 	},
 	"customer/dial_citizen": {
-		"citDialFailed": {atDone, "Finish(failed) StopTimer(citizen)"},
-		"citUp":         {atDone, "StopTimer(citizen) Finish(reached) HandOver"},
-		"citBusy":       {atDone, "Finish(busy) StopTimer(citizen)"},
-		"citGone":       {atDone, "Finish(failed) StopTimer(citizen)"},
+		"citDialFailed": {atDone, "Finish(failed) ReleaseEntry StopTimer(citizen) StopTimer(lease)"},
+		"citUp":         {atDone, "StopTimer(citizen) Finish(reached) StopTimer(lease) HandOver"},
+		"citBusy":       {atDone, "Finish(busy) ReleaseEntry StopTimer(citizen) StopTimer(lease)"},
+		"citGone":       {atDone, "Finish(failed) ReleaseEntry StopTimer(citizen) StopTimer(lease)"},
 		"citizenTimer":  {atDialCitizen, "Hangup(citizen,no_answer)"},
+		"leaseTimer":    {atDialCitizen, "ExtendOffer"},
 	},
 }
 
@@ -232,7 +238,8 @@ func TestAttemptMachineMatrix(t *testing.T) {
 // TestAttemptMachineExit: over the whole life of every attempt that ends,
 // whatever ends it: the store gets exactly one result (Finish or Abort)
 // once it gave the attempt the callback, the operator is released exactly
-// once (given back, or their turn ended — unless Redis gave them away), a
+// once (given back, their turn ended or, customer first, handed over with
+// the citizen — unless Redis gave them away), a
 // record is written exactly when their turn ended, every leg dialled is
 // gone or hung up, and no timer is left running.
 func TestAttemptMachineExit(t *testing.T) {
@@ -265,7 +272,6 @@ func checkAttemptLife(t *testing.T, l *life) {
 			delete(legs, legCitizen)
 		case acTimer:
 			timers[x.Kind] = true
-			delete(l.fired, x.Kind)
 		case acStopTimer:
 			delete(timers, x.Kind)
 		case acAbort:
@@ -276,8 +282,9 @@ func checkAttemptLife(t *testing.T, l *life) {
 	if l.m.began && n["Finish"]+n["Abort"] != 1 {
 		t.Errorf("store results: %d finish + %d abort, want exactly one (%s)", n["Finish"], n["Abort"], all)
 	}
-	if l.m.agentFirst && !lost && n["GiveBack"]+n["EndOperator"]+n["ReleaseEntry"] != 1 {
-		t.Errorf("operator released %d times, want once (%s)", n["GiveBack"]+n["EndOperator"]+n["ReleaseEntry"], all)
+	// Customer first the reservation is handed over with the citizen.
+	if released := n["GiveBack"] + n["EndOperator"] + n["ReleaseEntry"] + n["HandOver"]; !lost && released != 1 {
+		t.Errorf("operator released %d times, want once (%s)", released, all)
 	}
 	if n["Record"] != n["EndOperator"] || n["Record"] > 1 {
 		t.Errorf("%d records for %d ends of the operator's turn (%s)", n["Record"], n["EndOperator"], all)
@@ -288,8 +295,15 @@ func checkAttemptLife(t *testing.T, l *life) {
 			t.Errorf("%s leg left up (%s)", leg, all)
 		}
 	}
+	// A timer that fired and was started again must be off too: the
+	// machine's own books say which run.
 	for k := range timers {
 		if !l.fired[k] {
+			t.Errorf("timer %d left running (%s)", k, all)
+		}
+	}
+	for k, gen := range l.m.timers {
+		if gen != 0 {
 			t.Errorf("timer %d left running (%s)", k, all)
 		}
 	}
@@ -336,5 +350,39 @@ func TestAttemptMachineLives(t *testing.T) {
 	rec, ok := out[len(out)-1].(acRecord)
 	if !ok || !rec.AnsweredAt.Equal(at) || rec.Outcome != "callback_answered" || rec.EndedBy != "caller" {
 		t.Errorf("reached attempt ends with %s, answered at %v; want a callback_answered record answered at %v", atNames(out), rec.AnsweredAt, at)
+	}
+}
+
+// Customer first the operator stays reserved while the citizen's phone
+// rings: the lease is renewed for as long as it rings, a renewal that
+// failed does not stop the call, and no renewal outlives the attempt.
+func TestAttemptMachineCustomerFirstHoldsTheOperator(t *testing.T) {
+	l := newLife(false)
+	l.feed(aevBegun{OK: true}, aevDialed{Leg: legCitizen, OK: true})
+	for range 3 {
+		if got := atNames(l.feed(aevTimer{Kind: atTimerLease, Gen: l.gen(atTimerLease)})); got != "ExtendOffer" {
+			t.Fatalf("lease timer: %q, want ExtendOffer", got)
+		}
+		if got := atNames(l.feed(aevLeaseRenewed{OK: true, Next: 5 * time.Second})); got != "Timer(lease)" {
+			t.Fatalf("lease renewed: %q, want Timer(lease)", got)
+		}
+	}
+	l.feed(aevTimer{Kind: atTimerLease, Gen: l.gen(atTimerLease)})
+	if got := atNames(l.feed(aevLeaseRenewed{})); got != "" {
+		t.Errorf("lease lost: %q, want nothing (the citizen is still called)", got)
+	}
+	if got := atNames(l.feed(aevLegUp{Leg: legCitizen})); got != "StopTimer(citizen) Finish(reached) HandOver" {
+		t.Errorf("citizen answered: %q", got)
+	}
+	if got := atNames(l.feed(aevLeaseRenewed{OK: true, Next: time.Second})); got != "" {
+		t.Errorf("a late renewal after the hand-over: %q, want nothing", got)
+	}
+	checkAttemptLife(t, l)
+
+	// Agent first the attempt's own lease (renew) covers the operator.
+	l = newLife(true)
+	l.feed(aevBegun{OK: true}, aevDialed{Leg: legOperator, OK: true})
+	if got := atNames(l.feed(aevLeaseRenewed{OK: true, Next: time.Second})); got != "" {
+		t.Errorf("agent first, a lease renewal: %q, want nothing", got)
 	}
 }

@@ -75,6 +75,9 @@ type call struct {
 	// calledBack is set for a customer-first callback the citizen answered:
 	// no menu, straight into the queue at the original queue time.
 	calledBack *DueCallback
+	// turn is the operator the called-back citizen's callback reserved:
+	// given back once the citizen is queued (releaseTurn).
+	turn *Offer
 
 	// enteredNumber is the number a caller with a withheld caller ID keyed
 	// in for a callback.
@@ -210,6 +213,7 @@ func (c *call) run(ctx context.Context) {
 			c.fire(timerEntry)
 		}
 	}
+	c.r.deliver(c.releaseTurn(), time.Time{}) // a citizen who left before they were queued
 	// Whatever is still queued is about a finished call; offers must be
 	// released so the operator is not held.
 	for _, m := range c.inbox.close() {
@@ -593,13 +597,18 @@ func (c *call) enqueue() callEvent {
 	offers, err := c.r.opt.ACD.Enqueue(cctx, c.waiting(t), c.r.now())
 	cancel()
 	if errors.Is(err, ErrQueueFull) {
+		c.r.deliver(c.releaseTurn(), time.Time{})
 		c.log.Info("no service now", zap.String("why", "queue_full"))
 		return evEnqueued{Result: enqueueFull}
 	}
 	if err != nil {
+		// The turn is given back when the call ends, Redis back or not.
 		c.log.Error("Redis could not queue the caller; handing them to the PBX fallback", zap.Error(err))
 		return evEnqueued{Result: enqueueFailed}
 	}
+	// The operator the callback reserved is offered the best caller now,
+	// the citizen as a rule: in this reply so the machine knows it rings.
+	offers = append(offers, c.releaseTurn()...)
 	c.log.Info("queued", zap.Int("priority", c.prio), zap.String("language", c.lang))
 	c.met.queued = true
 	c.playRecordingNotice()
@@ -608,6 +617,31 @@ func (c *call) enqueue() callEvent {
 		mine = mine || o.CallID == c.id
 	}
 	return evEnqueued{Offers: offers, Mine: mine, Announce: t.AnnounceEvery.D(), MaxWait: c.maxWaitFor(t)}
+}
+
+// releaseTurn gives back the operator a customer-first callback's entry
+// reserved while its citizen was dialled, now that the citizen waits in the
+// queue (or left first): the entry leaves the queue and the operator is
+// offered the best caller, the citizen as a rule (their original queue
+// time). Retried until it holds; an instance that dies first leaves it to
+// the reservation's lease. It returns the offers to deliver.
+func (c *call) releaseTurn() []Offer {
+	t := c.turn
+	if t == nil {
+		return nil
+	}
+	c.turn = nil
+	var next []Offer
+	err := c.r.persist(c.log, c.id+"/turn", "giving back the operator reserved for the callback", func(ctx context.Context) error {
+		var err error
+		_, next, err = c.r.opt.ACD.Abandon(ctx, t.CallID, c.r.now())
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrRefused) {
+		c.log.Error("the operator reserved for the callback was not given back: left to the reservation's lease", zap.String("agent", t.AgentID), zap.Error(err))
+		return nil
+	}
+	return next
 }
 
 // maxWaitFor is the max_wait timer for topic t: only when waiting longer
@@ -857,16 +891,16 @@ func (c *call) ring(o Offer) callEvent {
 	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", ring))
 	// Asterisk ends an unanswered originate itself; the ring timer is the
 	// net for a lost ChannelDestroyed.
-	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: c.leaseAfter(o)}
+	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: leaseAfter(o, c.r.now())}
 }
 
 // leaseAfter renews the reservation's lease halfway through, so a ring
 // longer than the lease is not taken for a crashed instance.
-func (c *call) leaseAfter(o Offer) time.Duration {
+func leaseAfter(o Offer, now time.Time) time.Duration {
 	if o.Expires.IsZero() {
 		return 0
 	}
-	return max(o.Expires.Sub(c.r.now())/2, time.Millisecond)
+	return max(o.Expires.Sub(now)/2, time.Millisecond)
 }
 
 func (c *call) renewLease(cur Offer) callEvent {
@@ -879,7 +913,7 @@ func (c *call) renewLease(cur Offer) callEvent {
 	}
 	o.FreedAt = cur.FreedAt
 	c.offer = &o
-	return evLeaseRenewed{OK: true, Offer: o, Next: c.leaseAfter(o)}
+	return evLeaseRenewed{OK: true, Offer: o, Next: leaseAfter(o, c.r.now())}
 }
 
 // releaseOffer gives a reservation back: the caller keeps its place, the

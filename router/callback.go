@@ -284,10 +284,8 @@ func (r *Router) promote() {
 			r.log.Error("callback for a topic no longer configured", zap.String("callback", d.ID), zap.String("queue", d.Topic))
 			continue
 		}
-		if r.opt.Policy != nil && r.opt.Policy(t.ID).CustomerFirst {
-			r.startCustomerFirst(d)
-			continue
-		}
+		// Agent first or customer first, the callback waits its turn in
+		// the queue: the operator it reserves paces the dialling.
 		offers, err := r.opt.ACD.Enqueue(cctx, Waiting{
 			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
 			// No application: the entry has no channel yet, and whichever
@@ -311,12 +309,14 @@ func (r *Router) promote() {
 var ErrAlreadyQueued = errors.New("router: already queued")
 
 // queueCalledBack turns an answered customer-first callback into a waiting
-// caller at its original place in line.
-func (r *Router) queueCalledBack(ctx context.Context, ev pbx.Event, d DueCallback) {
+// caller at its original place in line; the call gives turn (the operator
+// the callback's entry reserved) back once it is queued, so that operator
+// is offered the citizen next unless someone more urgent waits.
+func (r *Router) queueCalledBack(ctx context.Context, ev pbx.Event, d DueCallback, turn Offer) {
 	ev.Channel.CallerNumber = d.Number
 	c := newCall(r, ev)
 	c.lang = d.Language
-	c.calledBack = &d
+	c.calledBack, c.turn = &d, &turn
 	c.rec.IVRPath = "callback"
 	r.launch(ctx, c, "")
 }

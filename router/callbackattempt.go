@@ -28,8 +28,8 @@ type cbAttempt struct {
 	id      string      // callback id
 	entry   string      // the callback's queue entry, cb-<id>
 	attempt string      // this attempt's call id, cb-<id>-a<n>
-	offer   Offer       // the operator reserved (agent first)
-	cb      DueCallback // the callback, from Begin (or promotion)
+	offer   Offer       // the operator the callback's turn reserved
+	cb      DueCallback // the callback, from Begin
 
 	opLeg, citLeg string
 	bridgeID      string
@@ -41,9 +41,11 @@ type cbAttempt struct {
 	gens   [numAtTimers]int
 }
 
-// startCallback runs an agent-first attempt for an offer of a callback's
-// queue entry.
+// startCallback runs an attempt for an offer of a callback's queue entry:
+// agent first, or customer first when the topic's callbacks dial the
+// citizen first.
 func (r *Router) startCallback(ctx context.Context, o Offer) {
+	agentFirst := r.opt.Policy == nil || !r.opt.Policy(o.Topic).CustomerFirst
 	a := r.newAttempt(ctx, strings.TrimPrefix(o.CallID, cbPrefix))
 	a.offer = o
 	a.log = a.log.With(zap.String("agent", o.AgentID))
@@ -58,23 +60,8 @@ func (r *Router) startCallback(ctx context.Context, o Offer) {
 			delete(r.attempts, o.CallID)
 			r.mu.Unlock()
 		}()
-		a.run(true)
+		a.run(agentFirst)
 	})
-}
-
-// startCustomerFirst makes a customer-first attempt: dial the citizen
-// first; once they answer they greet a recording and wait in their topic's
-// queue at their ORIGINAL queue time, like an inbound caller who never left.
-func (r *Router) startCustomerFirst(d DueCallback) {
-	r.mu.Lock()
-	ctx := r.runCtx
-	r.mu.Unlock()
-	if ctx == nil || ctx.Err() != nil {
-		return // the promotion lease returns it
-	}
-	a := r.newAttempt(ctx, d.ID)
-	a.cb = d
-	r.spawn(func() { a.run(false) })
 }
 
 func (r *Router) newAttempt(ctx context.Context, id string) *cbAttempt {
@@ -88,12 +75,10 @@ func (r *Router) newAttempt(ctx context.Context, id string) *cbAttempt {
 func (a *cbAttempt) run(agentFirst bool) {
 	r := a.r
 	defer a.cleanUp()
-	topic := a.cb.Topic
-	if agentFirst {
-		topic = a.offer.Topic
-	}
+	topic := a.offer.Topic
 	a.log = a.log.With(zap.String("queue", topic))
-	times := atTimes{Ring: 15 * time.Second, Citizen: r.opt.CallbackRingTimeout, Renew: r.opt.CallbackRenewEvery}
+	times := atTimes{Ring: 15 * time.Second, Citizen: r.opt.CallbackRingTimeout, Renew: r.opt.CallbackRenewEvery,
+		Lease: leaseAfter(a.offer, r.now())}
 	if t, ok := r.Config().Topic(topic); ok {
 		if t.RingTimeout.D() > 0 {
 			times.Ring = t.RingTimeout.D()
@@ -293,9 +278,20 @@ func (a *cbAttempt) exec(cmd atCmd) atEvent {
 			a.rec.Wait = c.AnsweredAt.Sub(a.cb.QueueTime)
 		}
 		r.writeRecord(a.log, a.rec)
+	case acExtendOffer:
+		cctx, cancel := r.cmdCtx()
+		o, err := r.opt.ACD.Extend(cctx, a.offer, r.now())
+		cancel()
+		if err != nil {
+			a.log.Warn("the operator's reservation was not renewed while the citizen's phone rang", zap.Error(err))
+			return aevLeaseRenewed{}
+		}
+		o.FreedAt = a.offer.FreedAt
+		a.offer = o
+		return aevLeaseRenewed{OK: true, Next: leaseAfter(o, r.now())}
 	case acHandOver:
 		r.dropLeg(a.citLeg)
-		r.queueCalledBack(a.ctx, a.citizenUp, a.cb)
+		r.queueCalledBack(a.ctx, a.citizenUp, a.cb, a.offer)
 	case acRenew:
 		cctx, cancel := r.cmdCtx()
 		if err := r.opt.Callbacks.Extend(cctx, a.id, a.attempt, r.now()); err != nil {
@@ -348,16 +344,10 @@ func (a *cbAttempt) begin() atEvent {
 		a.log.Warn("callback attempt refused", zap.Error(err))
 		return aevBegun{}
 	}
-	if a.offer.AgentID == "" {
-		cb = a.cb // customer first: promotion said what it is
-	}
 	a.cb = cb
 	a.rec = records.Record{
-		CallID: a.attempt, Topic: cb.Topic, Arrival: now, IVRPath: "callback", Callback: a.id,
-		CallerNumber: cb.Number, Language: cb.Language, EnqueuedAt: cb.QueueTime,
-	}
-	if a.offer.AgentID != "" {
-		a.rec.Topic, a.rec.OfferedAt, a.rec.Offers = a.offer.Topic, now, 1
+		CallID: a.attempt, Topic: a.offer.Topic, Arrival: now, IVRPath: "callback", Callback: a.id,
+		CallerNumber: cb.Number, Language: cb.Language, EnqueuedAt: cb.QueueTime, OfferedAt: now, Offers: 1,
 	}
 	return aevBegun{OK: true}
 }
@@ -396,12 +386,8 @@ func (a *cbAttempt) finish(result string, cause int) {
 	if r.opt.Metrics != nil {
 		r.opt.Metrics.attempt(result)
 	}
-	topic := a.cb.Topic
-	if a.offer.Topic != "" {
-		topic = a.offer.Topic
-	}
 	a.persist("finish", "callback attempt result", func(ctx context.Context) error {
-		return r.opt.Callbacks.Finish(ctx, a.id, topic, CallbackAttempt{CallID: a.attempt, AgentID: a.offer.AgentID, Result: result, Cause: cause}, r.now())
+		return r.opt.Callbacks.Finish(ctx, a.id, a.offer.Topic, CallbackAttempt{CallID: a.attempt, AgentID: a.offer.AgentID, Result: result, Cause: cause}, r.now())
 	})
 }
 

@@ -100,9 +100,11 @@ func (c *call) publishCard() {
 }
 
 // publishCard is an agent-first callback attempt's card: the operator
-// rings, hears the whisper, waits for the citizen, talks.
+// rings, hears the whisper, waits for the citizen, talks. Customer first
+// the operator is only reserved while the citizen's phone rings: their
+// card comes with the inbound call the answered citizen becomes.
 func (a *cbAttempt) publishCard() {
-	if a.offer.AgentID == "" || a.m.phase == atBegin || a.m.phase == atDone {
+	if !a.m.agentFirst || a.m.phase == atBegin || a.m.phase == atDone {
 		a.r.showCard(a.attempt, nil)
 		return
 	}

@@ -190,8 +190,8 @@ func (v *Virtual) OperatorReady(a Agents, agent string) error {
 }
 
 // Sweep is the router's recovery sweep: expired leases and wrap-ups back,
-// callbacks recovered and the due ones promoted into their queues (or
-// dialled, customer first).
+// callbacks recovered and the due ones promoted into their queues, agent
+// first or customer first (router.promote).
 func (v *Virtual) Sweep() {
 	now := v.now()
 	cctx, cancel := v.ctx()
@@ -220,10 +220,6 @@ func (v *Virtual) Sweep() {
 		if !ok {
 			continue
 		}
-		if v.opt.Policy != nil && v.opt.Policy(t.ID).CustomerFirst {
-			v.startCustomerFirst(d)
-			continue
-		}
 		offers, err := v.opt.ACD.Enqueue(cctx, Waiting{
 			CallID: cbPrefix + d.ID, Topic: t.ID, Skill: t.Skill, Priority: d.Priority, Arrival: d.QueueTime,
 			Language: d.Language, CallerNumber: d.Number, IVRPath: "callback",
@@ -239,8 +235,8 @@ func (v *Virtual) Sweep() {
 	}
 }
 
-// deliver hands offers to their calls, starts agent-first attempts for
-// callbacks' entries and takes gone callers out of Redis (router.deliver).
+// deliver hands offers to their calls, starts attempts for callbacks'
+// entries and takes gone callers out of Redis (router.deliver).
 func (v *Virtual) deliver(offers []Offer) {
 	for i := 0; len(offers) > 0 && i < 1000; i++ {
 		o := offers[0]
@@ -250,7 +246,7 @@ func (v *Virtual) deliver(offers []Offer) {
 			continue
 		}
 		if isCallback(o.CallID) && v.opt.Callbacks != nil {
-			v.startAgentFirst(o)
+			v.startAttempt(o)
 			continue
 		}
 		cctx, cancel := v.ctx()
@@ -323,7 +319,10 @@ type vcall struct {
 	// announce stops the position announcements' ticker.
 	announce   func()
 	calledBack *DueCallback
-	rec        records.Record
+	// turn: the operator the called-back citizen's callback reserved
+	// (call.turn).
+	turn *Offer
+	rec  records.Record
 }
 
 func (c *vcall) feed(ev callEvent) {
@@ -337,12 +336,18 @@ func (c *vcall) feed(ev callEvent) {
 			}
 		}
 	}
-	if c.m.phase == phaseDone && c.v.calls[c.id] == c {
-		delete(c.v.calls, c.id)
-		if c.announce != nil {
-			c.announce()
-		}
+	if c.m.phase != phaseDone {
+		return
 	}
+	// cmdOfferAfterEnd may have taken the call out of calls already.
+	if c.v.calls[c.id] == c {
+		delete(c.v.calls, c.id)
+	}
+	if c.announce != nil {
+		c.announce()
+		c.announce = nil
+	}
+	c.v.deliver(c.releaseTurn())
 }
 
 func (c *vcall) policy() CallbackPolicy {
@@ -408,11 +413,7 @@ func (c *vcall) exec(cmd callCmd) callEvent {
 		if err != nil {
 			return evLeaseRenewed{}
 		}
-		next := time.Duration(0)
-		if !o.Expires.IsZero() {
-			next = max(o.Expires.Sub(v.now())/2, time.Millisecond)
-		}
-		return evLeaseRenewed{OK: true, Offer: o, Next: next}
+		return evLeaseRenewed{OK: true, Offer: o, Next: leaseAfter(o, v.now())}
 	case cmdAnswered:
 		cctx, cancel := v.ctx()
 		err := v.opt.ACD.Answered(cctx, x.Offer, v.now())
@@ -559,12 +560,14 @@ func (c *vcall) enqueue() callEvent {
 	offers, err := v.opt.ACD.Enqueue(cctx, c.waiting(c.topic), v.now())
 	cancel()
 	if errors.Is(err, ErrQueueFull) {
+		v.deliver(c.releaseTurn())
 		return evEnqueued{Result: enqueueFull}
 	}
 	if err != nil {
 		v.fail(fmt.Errorf("enqueue %s: %w", c.id, err))
 		return evEnqueued{Result: enqueueFailed}
 	}
+	offers = append(offers, c.releaseTurn()...)
 	v.opt.People.Waiting(c.id, c.topic.ID, c.calledBack != nil)
 	mine := false
 	for _, o := range offers {
@@ -575,6 +578,22 @@ func (c *vcall) enqueue() callEvent {
 		announce = 0
 	}
 	return evEnqueued{Offers: offers, Mine: mine, Announce: announce, MaxWait: c.maxWaitFor(c.topic)}
+}
+
+// releaseTurn gives the callback's reserved operator back (call.releaseTurn).
+func (c *vcall) releaseTurn() []Offer {
+	t := c.turn
+	if t == nil {
+		return nil
+	}
+	c.turn = nil
+	cctx, cancel := c.v.ctx()
+	_, next, err := c.v.opt.ACD.Abandon(cctx, t.CallID, c.v.now())
+	cancel()
+	if err != nil && !errors.Is(err, ErrRefused) {
+		c.v.fail(fmt.Errorf("giving back %s's turn: %w", c.id, err))
+	}
+	return next
 }
 
 func (c *vcall) startAnnouncements(every time.Duration) {
@@ -711,21 +730,14 @@ func (v *Virtual) newAttempt(id string) *vattempt {
 	return a
 }
 
-func (v *Virtual) startAgentFirst(o Offer) {
+// startAttempt runs an attempt for an offer of a callback's entry
+// (Router.startCallback).
+func (v *Virtual) startAttempt(o Offer) {
 	a := v.newAttempt(o.CallID[len(cbPrefix):])
 	a.offer = o
-	a.start(true, o.Topic)
-}
-
-func (v *Virtual) startCustomerFirst(d DueCallback) {
-	a := v.newAttempt(d.ID)
-	a.cb = d
-	a.start(false, d.Topic)
-}
-
-func (a *vattempt) start(agentFirst bool, topic string) {
-	times := atTimes{Ring: 15 * time.Second, Citizen: a.v.opt.CitizenRing, Renew: time.Minute}
-	if t, ok := a.v.opt.Config.Topic(topic); ok {
+	agentFirst := v.opt.Policy == nil || !v.opt.Policy(o.Topic).CustomerFirst
+	times := atTimes{Ring: 15 * time.Second, Citizen: v.opt.CitizenRing, Renew: time.Minute, Lease: leaseAfter(o, v.now())}
+	if t, ok := v.opt.Config.Topic(o.Topic); ok {
 		if t.RingTimeout.D() > 0 {
 			times.Ring = t.RingTimeout.D()
 		}
@@ -765,15 +777,10 @@ func (a *vattempt) exec(cmd atCmd) atEvent {
 		if err != nil {
 			return aevBegun{}
 		}
-		if a.offer.AgentID == "" {
-			cb = a.cb
-		}
 		a.cb = cb
-		a.rec = records.Record{CallID: a.attempt, Topic: cb.Topic, Arrival: v.now(), IVRPath: "callback",
-			Callback: a.id, CallerNumber: cb.Number, Language: cb.Language, EnqueuedAt: cb.QueueTime}
-		if a.offer.AgentID != "" {
-			a.rec.Topic, a.rec.OfferedAt, a.rec.Offers = a.offer.Topic, v.now(), 1
-		}
+		a.rec = records.Record{CallID: a.attempt, Topic: a.offer.Topic, Arrival: v.now(), IVRPath: "callback",
+			Callback: a.id, CallerNumber: cb.Number, Language: cb.Language, EnqueuedAt: cb.QueueTime,
+			OfferedAt: v.now(), Offers: 1}
 		return aevBegun{OK: true}
 	case acDial:
 		if c.Leg == legOperator {
@@ -816,12 +823,8 @@ func (a *vattempt) exec(cmd atCmd) atEvent {
 			v.opt.Clock.After(0, func() { a.feed(aevLegGone{Leg: leg, Cause: cause}) })
 		}
 	case acFinish:
-		topic := a.cb.Topic
-		if a.offer.Topic != "" {
-			topic = a.offer.Topic
-		}
 		cctx, cancel := v.ctx()
-		err := v.opt.Callbacks.Finish(cctx, a.id, topic, CallbackAttempt{CallID: a.attempt, AgentID: a.offer.AgentID, Result: c.Result, Cause: c.Cause}, v.now())
+		err := v.opt.Callbacks.Finish(cctx, a.id, a.offer.Topic, CallbackAttempt{CallID: a.attempt, AgentID: a.offer.AgentID, Result: c.Result, Cause: c.Cause}, v.now())
 		cancel()
 		if err != nil && !errors.Is(err, ErrRefused) {
 			v.fail(fmt.Errorf("finish %s: %w", a.attempt, err))
@@ -854,6 +857,16 @@ func (a *vattempt) exec(cmd atCmd) atEvent {
 			a.rec.Wait = c.AnsweredAt.Sub(a.cb.QueueTime)
 		}
 		v.opt.People.Record(a.rec)
+	case acExtendOffer:
+		cctx, cancel := v.ctx()
+		o, err := v.opt.ACD.Extend(cctx, a.offer, v.now())
+		cancel()
+		if err != nil {
+			return aevLeaseRenewed{}
+		}
+		o.FreedAt = a.offer.FreedAt
+		a.offer = o
+		return aevLeaseRenewed{OK: true, Next: leaseAfter(o, v.now())}
 	case acHandOver:
 		a.citUp = false
 		a.handOver()
@@ -883,7 +896,8 @@ func (a *vattempt) handOver() {
 	v := a.v
 	d := a.cb
 	id := a.entry + "-c" + v.uniq()
-	c := &vcall{v: v, id: id, number: d.Number, lang: d.Language, m: newCallMachine(d.Number != ""), calledBack: &d}
+	turn := a.offer
+	c := &vcall{v: v, id: id, number: d.Number, lang: d.Language, m: newCallMachine(d.Number != ""), calledBack: &d, turn: &turn}
 	c.rec = records.Record{CallID: id, CallerNumber: d.Number, Arrival: v.now(), Language: d.Language, IVRPath: "callback"}
 	v.calls[id] = c
 	c.feed(evCalledBack{Topic: d.Topic, Priority: d.Priority})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +123,40 @@ func TestDeterministic(t *testing.T) {
 	if other.String() == out[0].String() {
 		t.Fatal("another seed gave the same day")
 	}
+}
+
+// The same day with customer-first callbacks: citizens are dialled as
+// operators come free for them, and reached ones are served.
+func TestSmallDayCustomerFirst(t *testing.T) {
+	cfg := exampleConfig(t, true, 10*time.Second)
+	cfg.Callbacks.Mode = config.CallbackCustomerFirst
+	for _, tp := range cfg.Topics {
+		if tp.Callbacks != nil {
+			tp.Callbacks.Mode = config.CallbackCustomerFirst
+		}
+	}
+	sc := scenario(t, cfg, smallDay)
+	res := run(t, Options{Config: cfg, Scenario: sc, Seed: 1})
+	day := res.Total(All)
+	if day.Offered < 350 || day.Answered == 0 || day.CallbacksOwed == 0 || day.CallbacksReached == 0 {
+		t.Fatalf("day: %+v", day)
+	}
+	// Reached citizens become calls of their own (cb-<id>-c<n>), answered
+	// by an operator; no operator is rung first.
+	calledBack, served := 0, 0
+	for _, r := range res.Records {
+		if r.Outcome == "callback_answered" {
+			t.Fatalf("an agent-first attempt on a customer-first day: %+v", r)
+		}
+		if strings.HasPrefix(r.CallID, "cb-") && strings.Contains(r.CallID, "-c") {
+			calledBack++
+			if r.Outcome == "answered" {
+				served++
+			}
+		}
+	}
+	if calledBack == 0 || served == 0 {
+		t.Fatalf("%d called-back citizens, %d of them served", calledBack, served)
+	}
+	t.Logf("%d called-back citizens, %d of them served", calledBack, served)
 }
