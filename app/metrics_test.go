@@ -160,6 +160,9 @@ func TestMetricsWithRedisDown(t *testing.T) {
 	if m := h.scrape(); m[`hotline_state_up`] != 1 {
 		t.Fatalf("hotline_state_up %v with Redis up", m[`hotline_state_up`])
 	}
+	// The emulator sees the WebSocket before hotline's ARI client has
+	// re-synced and counts itself connected: wait for that first.
+	h.eventually("hotline_ari_up 1", func() bool { return h.scrape()[`hotline_ari_up`] == 1 })
 	d.Kill()
 	m := h.scrape()
 	if v, ok := m[`hotline_state_up`]; !ok || v != 0 {
@@ -180,7 +183,7 @@ func TestMetricsWithRedisDown(t *testing.T) {
 
 	// And with the PBX gone, so is hotline_ari_up.
 	if m[`hotline_ari_up`] != 1 {
-		t.Fatalf("hotline_ari_up %v before the PBX went away", m[`hotline_ari_up`])
+		t.Fatalf("hotline_ari_up %v with Redis down, before the PBX went away", m[`hotline_ari_up`])
 	}
 	h.emu.Close()
 	h.eventually("hotline_ari_up 0", func() bool { return h.scrape()[`hotline_ari_up`] == 0 })
