@@ -903,17 +903,28 @@ func leaseAfter(o Offer, now time.Time) time.Duration {
 	return max(o.Expires.Sub(now)/2, time.Millisecond)
 }
 
+// extendOffer renews cur's reservation lease: the renewed offer (still
+// saying when its operator came free) and when to renew it next: for
+// calls and callback attempts, live and simulated.
+func extendOffer(ctx context.Context, acd ACD, cur Offer, now time.Time) (Offer, time.Duration, error) {
+	o, err := acd.Extend(ctx, cur, now)
+	if err != nil {
+		return Offer{}, 0, err
+	}
+	o.FreedAt = cur.FreedAt
+	return o, leaseAfter(o, now), nil
+}
+
 func (c *call) renewLease(cur Offer) callEvent {
 	cctx, cancel := c.r.cmdCtx()
-	o, err := c.r.opt.ACD.Extend(cctx, cur, c.r.now())
+	o, next, err := extendOffer(cctx, c.r.opt.ACD, cur, c.r.now())
 	cancel()
 	if err != nil {
 		c.log.Warn("lease renewal failed", zap.String("agent", cur.AgentID), zap.Error(err))
 		return evLeaseRenewed{}
 	}
-	o.FreedAt = cur.FreedAt
 	c.offer = &o
-	return evLeaseRenewed{OK: true, Offer: o, Next: leaseAfter(o, c.r.now())}
+	return evLeaseRenewed{OK: true, Offer: o, Next: next}
 }
 
 // releaseOffer gives a reservation back: the caller keeps its place, the

@@ -280,15 +280,14 @@ func (a *cbAttempt) exec(cmd atCmd) atEvent {
 		r.writeRecord(a.log, a.rec)
 	case acExtendOffer:
 		cctx, cancel := r.cmdCtx()
-		o, err := r.opt.ACD.Extend(cctx, a.offer, r.now())
+		o, next, err := extendOffer(cctx, r.opt.ACD, a.offer, r.now())
 		cancel()
 		if err != nil {
 			a.log.Warn("the operator's reservation was not renewed while the citizen's phone rang", zap.Error(err))
 			return aevLeaseRenewed{}
 		}
-		o.FreedAt = a.offer.FreedAt
 		a.offer = o
-		return aevLeaseRenewed{OK: true, Next: leaseAfter(o, r.now())}
+		return aevLeaseRenewed{OK: true, Next: next}
 	case acHandOver:
 		r.dropLeg(a.citLeg)
 		r.queueCalledBack(a.ctx, a.citizenUp, a.cb, a.offer)

@@ -408,12 +408,12 @@ func (c *vcall) exec(cmd callCmd) callEvent {
 		v.deliver([]Offer{o})
 	case cmdRenewLease:
 		cctx, cancel := v.ctx()
-		o, err := v.opt.ACD.Extend(cctx, x.Offer, v.now())
+		o, next, err := extendOffer(cctx, v.opt.ACD, x.Offer, v.now())
 		cancel()
 		if err != nil {
 			return evLeaseRenewed{}
 		}
-		return evLeaseRenewed{OK: true, Offer: o, Next: leaseAfter(o, v.now())}
+		return evLeaseRenewed{OK: true, Offer: o, Next: next}
 	case cmdAnswered:
 		cctx, cancel := v.ctx()
 		err := v.opt.ACD.Answered(cctx, x.Offer, v.now())
@@ -859,14 +859,13 @@ func (a *vattempt) exec(cmd atCmd) atEvent {
 		v.opt.People.Record(a.rec)
 	case acExtendOffer:
 		cctx, cancel := v.ctx()
-		o, err := v.opt.ACD.Extend(cctx, a.offer, v.now())
+		o, next, err := extendOffer(cctx, v.opt.ACD, a.offer, v.now())
 		cancel()
 		if err != nil {
 			return aevLeaseRenewed{}
 		}
-		o.FreedAt = a.offer.FreedAt
 		a.offer = o
-		return aevLeaseRenewed{OK: true, Next: leaseAfter(o, v.now())}
+		return aevLeaseRenewed{OK: true, Next: next}
 	case acHandOver:
 		a.citUp = false
 		a.handOver()
