@@ -131,6 +131,9 @@ type Options struct {
 	// User and Password for HTTP basic auth or ?api_key=user:pass. Empty User
 	// disables authentication.
 	User, Password string
+	// Users are more ARI users (ari.conf has a section per user), by
+	// name: the password. The REST log names the user of each call.
+	Users map[string]string
 	// EntityID is sent as asterisk_id and system.entity_id. Default DefaultEntityID.
 	EntityID string
 	// Logger (optional) receives REST calls and socket changes at Debug level.

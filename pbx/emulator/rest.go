@@ -23,6 +23,7 @@ type RESTCall struct {
 	Query  string // raw query string
 	Body   string // request body as sent (JSON for ari/v5)
 	Status int
+	User   string // the ARI user that made the call
 }
 
 // RESTLog returns every REST call answered so far, oldest first.
@@ -82,14 +83,30 @@ func (s *Server) authorized(r *http.Request) bool {
 		return true
 	}
 	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
-	if u, p, ok := r.BasicAuth(); ok && eq(u, s.opts.User) && eq(p, s.opts.Password) {
+	known := func(u, p string) bool {
+		if eq(u, s.opts.User) && eq(p, s.opts.Password) {
+			return true
+		}
+		want, ok := s.opts.Users[u]
+		return ok && want != "" && eq(p, want)
+	}
+	if u, p, ok := r.BasicAuth(); ok && known(u, p) {
 		return true
 	}
 	if k := r.URL.Query().Get("api_key"); k != "" {
 		u, p, _ := strings.Cut(k, ":")
-		return eq(u, s.opts.User) && eq(p, s.opts.Password)
+		return known(u, p)
 	}
 	return false
+}
+
+// restUser is the ARI user a request authenticated as ("" none).
+func restUser(r *http.Request) string {
+	if u, _, ok := r.BasicAuth(); ok {
+		return u
+	}
+	u, _, _ := strings.Cut(r.URL.Query().Get("api_key"), ":")
+	return u
 }
 
 // logREST records a call. Callers record before they write the response,
@@ -97,7 +114,7 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) logREST(r *http.Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.restLog = append(s.restLog, RESTCall{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
+	s.restLog = append(s.restLog, RESTCall{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, User: restUser(r)})
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +182,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // client that got its reply always finds the call in RESTLog.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, rq *request, status int, body any) {
 	s.mu.Lock()
-	s.restLog = append(s.restLog, RESTCall{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(rq.raw), Status: status})
+	s.restLog = append(s.restLog, RESTCall{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(rq.raw), Status: status, User: restUser(r)})
 	s.mu.Unlock()
 	writeJSON(w, status, body)
 	s.log.Debug("rest", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("query", r.URL.RawQuery), zap.Int("status", status))
