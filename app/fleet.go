@@ -30,6 +30,15 @@ func (p peers) Forward(ctx context.Context, app string, o router.Offer) error {
 	return err
 }
 
+// Runs reports (router.ErrNoPeer) whether no process runs app's router.
+func (p peers) Runs(ctx context.Context, app string) error {
+	err := p.a.fleet.Probe(ctx, app)
+	if errors.Is(err, fleet.ErrNoReceiver) {
+		return fmt.Errorf("app: %s: %w (%w)", app, router.ErrNoPeer, err)
+	}
+	return err
+}
+
 // takenIdleFor is how long the router of an application taken over from a
 // dead instance runs with no call before the application is forgotten.
 const takenIdleFor = 30 * time.Second

@@ -22,10 +22,14 @@ import (
 
 // startInstance runs another hotline instance, with its own Stasis
 // application, on the harness's emulator and Redis until stop (or the
-// test's end).
-func (h *harness) startInstance(appName string) (at *app.App, stop func()) {
+// test's end); set, if any, changes its options.
+func (h *harness) startInstance(appName string, set ...func(*app.Options)) (at *app.App, stop func()) {
 	h.t.Helper()
-	a := h.newApp(appName, h.log.Named(appName), nil)
+	a := h.newApp(appName, h.log.Named(appName), func(o *app.Options) {
+		for _, f := range set {
+			f(o)
+		}
+	})
 	stop = h.run(appName, a)
 	h.t.Cleanup(stop)
 	h.eventually(appName+" connected and listening", func() bool {

@@ -101,6 +101,9 @@ type envelope struct {
 	ID    string `json:"id,omitempty"`    // a request's or its reply's id
 	Reply string `json:"reply,omitempty"` // a request's reply channel
 	Body  []byte `json:"body"`
+	// Probe asks only whether some process runs the application: it
+	// never reaches a router.
+	Probe bool `json:"probe,omitempty"`
 }
 
 // Options configure a Fleet.
@@ -179,6 +182,12 @@ var ErrNoReceiver = errors.New("fleet: no process runs the application")
 // Forward publishes an offer's payload to the process running app.
 func (f *Fleet) Forward(ctx context.Context, app string, payload []byte) error {
 	return f.publish(ctx, app, envelope{Body: payload})
+}
+
+// Probe reports (ErrNoReceiver) whether no process runs app's router now,
+// through the path a forwarded message takes.
+func (f *Fleet) Probe(ctx context.Context, app string) error {
+	return f.publish(ctx, app, envelope{Probe: true})
 }
 
 func (f *Fleet) publish(ctx context.Context, app string, e envelope) error {
@@ -274,6 +283,9 @@ func (f *Fleet) receive(ctx context.Context, ps *redis.PubSub, what string, got 
 			var e envelope
 			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
 				f.opt.Log.Warn("fleet: undecodable message", zap.String("channel", what), zap.Error(err))
+				continue
+			}
+			if e.Probe {
 				continue
 			}
 			got(e)

@@ -120,6 +120,10 @@ type OriginateRequest struct {
 	Args      []string      // application arguments delivered with StasisStart; none with Extension
 	Timeout   time.Duration // ring timeout; 0 means the PBX default
 	Variables map[string]string
+	// App is the Stasis application the answered channel enters, and the
+	// one its events go to from the start: "" is the originating client's
+	// own; another instance's hands the channel (and its events) to it.
+	App string
 
 	// Context and Extension: where the answered channel runs the dialplan
 	// instead of entering the application (both or neither).

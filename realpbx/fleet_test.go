@@ -380,3 +380,57 @@ func (r *rig) servedBy(op *pbxtest.Softphone, number string, n int, what string)
 		r.t.Fatalf("%s: record %+v, want answered by 1001", what, rec)
 	}
 }
+
+// Two instances on one real Asterisk: the instance that reserves an
+// operator rings them also for a caller the other instance holds. It
+// originates the operator's leg into the holder's application, so that
+// Asterisk sends the leg's events to the holder, which bridges the call
+// and records it.
+func TestTheReservingInstanceRingsTheOperatorRealAsterisk(t *testing.T) {
+	r := newRig(t, rigOptions{extraArgs: []string{"--fleet-lease", testLease}})
+	second := r.startInstance("hotline-2")
+	op := r.ast.Softphone(t, "1001", pbxtest.PhoneOptions{})
+
+	const number = "79001260001"
+	steps := append(append([]pbxtest.Step{}, toTesting...), pbxtest.Step{Wait: 3 * time.Second}, pbxtest.Step{Audio: true}, pbxtest.Step{Wait: 5 * time.Second})
+	c := r.ast.Call(t, pbxtest.Citizen{Number: number, Steps: steps, HangUp: true})
+	r.waitFor(15*time.Second, "the caller queued", func() bool { return r.queued("testing") == 1 })
+	callID, holder := r.callerApp(number)
+	other, otherHTTP := "hotline-2", second.http
+	if holder == "hotline-2" {
+		other, otherHTTP = "hotline", r.http
+	}
+	own := r.http
+	r.http = otherHTTP
+	r.login("1001") // on the instance not holding the caller: it reserves 1001
+	r.http = own
+	if _, err := op.WaitEvent(ctxFor(t, 30*time.Second), "CALL_ESTABLISHED", 1); err != nil {
+		t.Fatal(err)
+	}
+	if app := r.appWithChannel(callID + "-op-"); app != holder {
+		t.Fatalf("the operator leg of %s's caller is in application %q, want %s's", holder, app, holder)
+	}
+	r.mu.Lock()
+	log := r.log.String()
+	r.mu.Unlock()
+	rang := false
+	for _, l := range strings.Split(log, "\n") {
+		// The second instance's lines are marked, the rig's own are not.
+		if strings.Contains(l, "ringing operator for a caller another instance holds") && strings.Contains(l, callID) &&
+			strings.HasPrefix(l, "[hotline-2] ") == (other == "hotline-2") {
+			rang = true
+		}
+	}
+	if !rang {
+		t.Fatalf("%s did not log ringing 1001 for %s's caller %s", other, holder, callID)
+	}
+	if err := c.Wait(ctxFor(t, 30*time.Second)); err != nil {
+		t.Fatalf("the caller's call: %v", err)
+	}
+	if rec := r.recordOf(number, 10*time.Second, records.OutcomeAnswered); rec.Agent != "1001" || rec.CallID != callID {
+		t.Fatalf("record %+v: want %s answered by 1001", rec, callID)
+	}
+	if n := r.callRecordsOf(number); n != 1 {
+		t.Fatalf("%s has %d records, want exactly 1", number, n)
+	}
+}

@@ -51,8 +51,12 @@ type call struct {
 	offer *Offer // the reservation being rung, or the conversation's operator
 	// conv names the Redis steps of the conversation in progress (its
 	// answer and its end), unique in the call.
-	conv     string
-	legID    string
+	conv  string
+	legID string
+	// early holds the events of operator legs another instance rang for
+	// this call (it reserved the operator) that came before the offer
+	// naming the leg: they are replayed once the call takes the leg on.
+	early    map[string][]pbx.Event
 	bridgeID string
 	inBridge [2]bool // the caller, the operator leg: entered the bridge
 	// freed is what the wrap-up of an operator whose line dropped released,
@@ -214,6 +218,7 @@ func (c *call) run(ctx context.Context) {
 		}
 	}
 	c.r.deliver(c.releaseTurn(), time.Time{}) // a citizen who left before they were queued
+	c.hangupEarly()
 	// Whatever is still queued is about a finished call; offers must be
 	// released so the operator is not held.
 	for _, m := range c.inbox.close() {
@@ -250,6 +255,12 @@ func (c *call) feed(ev callEvent) {
 func (c *call) handle(m msg) {
 	if m.offer != nil {
 		c.feed(evOffer{Offer: *m.offer})
+		if evs, ok := c.early[c.legID]; ok && c.legID == m.offer.LegID {
+			delete(c.early, c.legID)
+			for _, ev := range evs {
+				c.handle(msg{ev: ev})
+			}
+		}
 		return
 	}
 	if m.xfer != nil {
@@ -296,7 +307,44 @@ func (c *call) handle(m msg) {
 		case pbx.StasisEnd, pbx.ChannelDestroyed:
 			c.feed(evServiceGone{Cause: ev.Cause})
 		}
+	case strings.HasPrefix(ev.ChannelID, c.id+legSep):
+		c.keepEarly(ev)
 	}
+}
+
+// Bounds of early: an operator leg is rung for one offer at a time, and
+// a handful of events come before its answer.
+const (
+	maxEarlyLegs   = 8
+	maxEarlyEvents = 16
+)
+
+// keepEarly holds an event of an operator leg of this call the call has
+// not taken on (yet): another instance rang it, and its offer is on the
+// way. A late event of a leg the call already finished with lands here
+// too, and is never replayed.
+func (c *call) keepEarly(ev pbx.Event) {
+	if c.early == nil {
+		c.early = map[string][]pbx.Event{}
+	}
+	evs, known := c.early[ev.ChannelID]
+	if !known && len(c.early) >= maxEarlyLegs || len(evs) >= maxEarlyEvents {
+		return
+	}
+	c.early[ev.ChannelID] = append(evs, ev)
+	c.log.Debug("event of an operator leg not taken on (yet): held", zap.String("leg", ev.ChannelID), zap.String("event", string(ev.Type)))
+}
+
+// hangupEarly ends the legs rung for this call that it never took on (the
+// instance that rang one died before it forwarded the offer): once the
+// call is over nobody would.
+func (c *call) hangupEarly() {
+	for id, evs := range c.early {
+		if evs[len(evs)-1].Type != pbx.ChannelDestroyed {
+			c.r.spawn(func() { c.r.hangupQuietly(context.Background(), id, "normal") })
+		}
+	}
+	c.early = nil
 }
 
 // enteredBridge notes the caller's or the operator leg's entry into the
@@ -445,11 +493,25 @@ func (c *call) exec(cmd callCmd) callEvent {
 	case cmdConnected:
 		c.connected()
 	case cmdHangupLeg:
-		if c.legID != "" {
-			if x.Reason == "no_answer" {
-				c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
-			}
+		if c.legID == "" {
+			break
+		}
+		if x.Reason != "no_answer" {
 			c.r.hangupQuietly(c.ctx, c.legID, x.Reason)
+			break
+		}
+		c.log.Info("ring timeout; cancelling the operator leg", zap.String("agent", c.offer.AgentID))
+		cctx, cancel := c.r.cmdCtx()
+		err := c.r.opt.PBX.Hangup(cctx, c.legID, x.Reason)
+		cancel()
+		switch {
+		case errors.Is(err, pbx.ErrNotFound):
+			// Gone without a ChannelDestroyed seen here (it went to a
+			// WebSocket down then, or came before the leg was ours): the
+			// ring timer is the net, and this is its catch.
+			return evLegDestroyed{}
+		case err != nil:
+			c.log.Warn("hangup failed", zap.String("channel", c.legID), zap.Error(err))
 		}
 	case cmdForgetLeg:
 		if c.legID != "" {
@@ -837,61 +899,59 @@ func (c *call) playEntry(prompts []string, digits string) {
 	}
 }
 
-// ring originates the reserved operator's leg.
+// ring originates the reserved operator's leg, or takes on the one the
+// reserving instance originated into this application (o.LegID).
 func (c *call) ring(o Offer) callEvent {
 	log := c.log.With(zap.String("agent", o.AgentID))
-	endpoint := o.Endpoint
-	if op, ok := c.r.Config().OperatorByID(o.AgentID); ok && endpoint == "" {
-		endpoint = op.Endpoint
+	if o.LegID != "" {
+		return c.takeLeg(o)
 	}
+	endpoint := operatorEndpoint(c.r.Config(), o)
 	if endpoint == "" {
 		log.Error("offered to an operator with no endpoint")
 		return evRing{Result: ringNoEndpoint, Offer: o}
 	}
 	c.rec.Offers++
-	legID := c.id + legSep + c.r.uniq()
-	ring := c.topic.RingTimeout.D()
-	if ring <= 0 {
-		ring = 15 * time.Second
-	}
+	req := operatorLeg(c.id+legSep+c.r.uniq(), endpoint, c.topic, c.lang, c.number)
 	now := c.r.now()
-	if !o.FreedAt.IsZero() && c.r.opt.OnHandover != nil {
-		c.r.opt.OnHandover(now.Sub(o.FreedAt))
-	}
-	if !o.FreedAt.IsZero() && c.r.opt.Metrics != nil {
-		c.r.opt.Metrics.Handover.Observe(now.Sub(o.FreedAt).Seconds())
-	}
+	c.r.observeHandover(o, now)
 	// No endpoint check first: it would cost every hand-over a round trip.
 	// Asterisk refuses an originate to an unregistered phone at once (500
 	// "Allocation failed", ErrUnavailable); only then is the endpoint asked,
 	// to tell an unregistered phone from an unknown one in the log.
-	err := c.r.dialLeg(c.inbox, pbx.OriginateRequest{
-		ChannelID: legID,
-		Endpoint:  endpoint,
-		CallerID:  c.operatorCallerID(),
-		Args:      []string{argOperatorLeg, c.id},
-		Timeout:   ring,
-		Variables: map[string]string{"HOTLINE_CALL_ID": c.id, "HOTLINE_TOPIC": c.topic.ID},
-	})
-	if err != nil {
+	if err := c.r.dialLeg(c.inbox, req); err != nil {
 		if errors.Is(err, pbx.ErrUnavailable) {
-			cctx, cancel := c.r.cmdCtx()
-			state, serr := c.r.opt.PBX.EndpointState(cctx, endpoint)
-			cancel()
-			log.Info("operator's phone is not reachable; skipping", zap.String("endpoint", endpoint), zap.String("state", state), zap.NamedError("state_error", serr), zap.Error(err))
+			c.r.logUnreachable(log, endpoint, err)
 			return evRing{Result: ringUnreachable, Offer: o}
 		}
 		log.Warn("originate to operator failed", zap.Error(err))
 		return evRing{Result: ringFailed, Offer: o}
 	}
-	c.offer, c.legID = &o, legID
+	c.offer, c.legID = &o, req.ChannelID
 	if c.rec.OfferedAt.IsZero() {
 		c.rec.OfferedAt = now
 	}
-	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", ring))
+	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", req.Timeout))
 	// Asterisk ends an unanswered originate itself; the ring timer is the
 	// net for a lost ChannelDestroyed.
-	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: leaseAfter(o, c.r.now())}
+	return evRing{Result: ringOK, Offer: o, Ring: req.Timeout + 5*time.Second, Lease: leaseAfter(o, now)}
+}
+
+// takeLeg makes the operator leg another instance originated for this
+// call (it reserved the operator) the call's own: its events reach this
+// router only, and what arrived of them before the offer is replayed.
+func (c *call) takeLeg(o Offer) callEvent {
+	c.rec.Offers++
+	now := c.r.now()
+	c.r.observeHandover(o, now)
+	c.r.addLeg(o.LegID, c.inbox)
+	c.offer, c.legID = &o, o.LegID
+	if c.rec.OfferedAt.IsZero() {
+		c.rec.OfferedAt = now
+	}
+	ring := ringTimeout(c.topic)
+	c.log.Info("operator rung by the instance that reserved them", zap.String("agent", o.AgentID), zap.String("leg", o.LegID))
+	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: leaseAfter(o, now)}
 }
 
 // leaseAfter renews the reservation's lease halfway through, so a ring
@@ -934,6 +994,12 @@ func (c *call) releaseOffer(x cmdReleaseOffer) {
 	o := x.Offer
 	if c.offer != nil && c.offer.AgentID == o.AgentID && c.offer.Seq == o.Seq {
 		c.offer = nil
+	}
+	if o.LegID != "" && o.LegID != c.legID {
+		// Rung by the reserving instance and not (or no longer) the
+		// call's leg: ended here, quietly when it is already gone.
+		delete(c.early, o.LegID)
+		c.r.hangupOfferLeg(o)
 	}
 	switch x.Reason {
 	case "unexpected":
@@ -1164,27 +1230,6 @@ func (c *call) finish(outcome Outcome, by string, cause int) {
 	c.r.writeRecord(c.log, c.rec)
 	c.log.Info("call ended", zap.String("outcome", string(outcome)), zap.String("ended_by", by),
 		zap.String("agent", c.rec.Agent), zap.Duration("waited", c.rec.Wait))
-}
-
-// operatorCallerID is what the operator's phone shows: the topic and the
-// language as the name, the citizen's checked number as the number.
-func (c *call) operatorCallerID() string {
-	name := c.topic.Name
-	if name == "" {
-		name = c.topic.ID
-	}
-	name = strings.Map(func(r rune) rune {
-		if r == '"' || r == '<' || r == '>' || r == '\\' || r < ' ' {
-			return -1
-		}
-		return r
-	}, name)
-	name = fmt.Sprintf("%s [%s]", name, c.lang)
-	number := c.number
-	if number == "" {
-		number = "anonymous"
-	}
-	return fmt.Sprintf("%q <%s>", name, number)
 }
 
 // waiting is this call as a caller to put in topic t's queue, at its

@@ -76,6 +76,11 @@ type Offer struct {
 	// FreedAt is when the operator became free, when the claim was made
 	// because an operator became free; zero otherwise.
 	FreedAt time.Time
+
+	// LegID is the operator's leg the reserving instance originated into
+	// the application of the router holding the caller; "" when that
+	// router is to dial it (the offer is its own).
+	LegID string `json:",omitempty"`
 }
 
 // ACD is the Redis-held state the router drives: topic queues, operator
@@ -186,6 +191,9 @@ var Events = []pbx.EventType{
 // makes it again.
 type Peers interface {
 	Forward(ctx context.Context, app string, o Offer) error
+	// Runs answers whether some process runs app (errors.Is ErrNoPeer
+	// when none does), without reaching its router.
+	Runs(ctx context.Context, app string) error
 }
 
 // CardBoard shares the operators' cards between instances, so that a

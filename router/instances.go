@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -90,37 +91,66 @@ const forwardFor = 10 * time.Second
 func (r *Router) App() string { return r.opt.App }
 
 // elsewhere handles an offer for a caller this router has no call for,
-// when that is not (yet) a caller gone: it reports true when the offer was
-// forwarded to the instance holding the caller, or left to its lease.
+// when that is not (yet) a caller gone: it reports true when the operator
+// was rung for the instance holding the caller (or the offer forwarded to
+// it), or the offer left to its lease.
 func (r *Router) elsewhere(o Offer) bool {
 	log := r.log.With(zap.String("call_id", o.CallID), zap.String("agent", o.AgentID))
 	if !r.synced.Load() && !isCallbackTurn(o.CallID) {
 		// The caller may be one the first re-sync is about to adopt.
 		log.Info("offer for a caller not adopted yet: left to its lease")
+		r.hangupOfferLeg(o)
 		return true
 	}
 	if r.opt.Peers == nil {
 		return false
 	}
 	ctx, cancel := r.cmdCtx()
-	defer cancel()
 	st, err := r.opt.ACD.Lookup(ctx, o.CallID)
+	cancel()
 	if err != nil {
 		log.Warn("offer for a caller of unknown owner: left to its lease", zap.Error(err))
+		r.hangupOfferLeg(o)
 		return true
 	}
 	if r.holds(st) {
 		return false
 	}
-	err = r.opt.Peers.Forward(ctx, st.App, o)
+	if o.LegID != "" {
+		// Rung for this router, but another holds the caller now (a
+		// takeover meanwhile): the leg's events would not reach it.
+		log.Warn("offer rung for a caller another instance holds now: left to its lease", zap.String("app", st.App))
+		r.hangupOfferLeg(o)
+		return true
+	}
+	err = r.ringForPeer(st, o)
 	switch {
 	case errors.Is(err, ErrNoPeer):
-		log.Info("offer for a caller of an application nobody runs now: forwarding it again until a survivor takes it over", zap.String("app", st.App))
-		r.spawn(func() { r.forwardLater(st.App, o) })
+		log.Info("offer for a caller of an application nobody runs now: trying again until a survivor takes it over", zap.String("app", st.App))
+		r.spawn(func() { r.forwardLater(st, o) })
 	case err != nil:
 		log.Warn("forwarding an offer failed: left to its lease", zap.String("app", st.App), zap.Error(err))
 	}
 	return true
+}
+
+// ringForPeer rings o's operator for the router of st.App (dialForPeer),
+// or forwards the offer as it is for that router to dial.
+func (r *Router) ringForPeer(st CallerState, o Offer) error {
+	if dialled, err := r.dialForPeer(st, o); dialled {
+		return err
+	}
+	ctx, cancel := r.cmdCtx()
+	defer cancel()
+	return r.opt.Peers.Forward(ctx, st.App, o)
+}
+
+// hangupOfferLeg ends the leg another instance rang for an offer this
+// router does not take on: it must not ring on with nobody to bridge it.
+func (r *Router) hangupOfferLeg(o Offer) {
+	if o.LegID != "" {
+		r.hangupQuietly(context.Background(), o.LegID, "normal")
+	}
 }
 
 // forwardCallbackTurn hands a callback's turn an adopter was offered to
@@ -134,9 +164,9 @@ func (r *Router) forwardCallbackTurn(o Offer) {
 	}
 }
 
-// forwardLater forwards o to app every 100 ms until some process runs
-// app, for forwardFor at most; after that the offer's lease is the net.
-func (r *Router) forwardLater(app string, o Offer) {
+// forwardLater tries ringForPeer every 100 ms until some process runs
+// st.App, for forwardFor at most; after that the offer's lease is the net.
+func (r *Router) forwardLater(st CallerState, o Offer) {
 	r.mu.Lock()
 	runCtx := r.runCtx
 	r.mu.Unlock()
@@ -151,18 +181,16 @@ func (r *Router) forwardLater(app string, o Offer) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := r.cmdCtx()
-		err := r.opt.Peers.Forward(ctx, app, o)
-		cancel()
+		err := r.ringForPeer(st, o)
 		if err == nil {
 			return
 		}
 		if !errors.Is(err, ErrNoPeer) {
-			r.log.Warn("forwarding an offer failed: left to its lease", zap.String("call_id", o.CallID), zap.String("app", app), zap.Error(err))
+			r.log.Warn("forwarding an offer failed: left to its lease", zap.String("call_id", o.CallID), zap.String("app", st.App), zap.Error(err))
 			return
 		}
 	}
-	r.log.Warn("no instance took the application over in time: the offer is left to its lease", zap.String("call_id", o.CallID), zap.String("app", app))
+	r.log.Warn("no instance took the application over in time: the offer is left to its lease", zap.String("call_id", o.CallID), zap.String("app", st.App))
 }
 
 // holds reports whether a call Redis knows is this router's to act on: its

@@ -282,6 +282,14 @@ func (r *Router) route(ctx context.Context, ev pbx.Event) {
 	} else {
 		box = r.legs[ev.ChannelID]
 	}
+	if box == nil {
+		// An operator leg another instance rang for a call of this
+		// router, whose offer is still on its way: the call holds its
+		// events until then.
+		if callID, ok := owningCall(ev.ChannelID); ok && r.calls[callID] != nil {
+			box = r.calls[callID].inbox
+		}
+	}
 	draining := r.draining
 	r.mu.Unlock()
 	if box != nil {
@@ -431,6 +439,7 @@ func (r *Router) deliver(offers []Offer, freedAt time.Time) {
 		if r.elsewhere(o) {
 			continue
 		}
+		r.hangupOfferLeg(o) // rung for a call that is gone
 		if isCallback(o.CallID) && r.opt.Callbacks != nil && runCtx != nil && runCtx.Err() == nil {
 			// A callback's turn: its entry waited in Redis with no call of
 			// its own; an attempt goroutine takes the offer.

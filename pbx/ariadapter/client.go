@@ -431,6 +431,9 @@ func (c *Client) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 		}
 	} else {
 		ar.App, ar.AppArgs = c.opts.App, strings.Join(req.Args, ",")
+		if req.App != "" {
+			ar.App = req.App
+		}
 	}
 	// The id names the call in errors and logs: a citizen's number in a
 	// trunk dial string is masked there (internal/logmask).
@@ -466,8 +469,13 @@ func validateOriginate(req pbx.OriginateRequest) error {
 		return fmt.Errorf("ari: originate %s: dialplan target needs both context and extension (%q, %q)",
 			req.ChannelID, req.Context, req.Extension)
 	}
-	if req.Extension != "" && len(req.Args) > 0 {
-		return fmt.Errorf("ari: originate %s: application arguments with a dialplan target", req.ChannelID)
+	if req.Extension != "" && (len(req.Args) > 0 || req.App != "") {
+		return fmt.Errorf("ari: originate %s: an application or its arguments with a dialplan target", req.ChannelID)
+	}
+	if req.App != "" {
+		if err := validID("application", req.App); err != nil || strings.Contains(req.App, ",") {
+			return fmt.Errorf("ari: originate %s: invalid application %q", req.ChannelID, req.App)
+		}
 	}
 	return nil
 }

@@ -333,6 +333,14 @@ func TestValidation(t *testing.T) {
 	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "Local/s@x", Context: "x", Extension: "read", Args: []string{"a"}}); err == nil {
 		t.Error("application arguments with a dialplan target accepted")
 	}
+	if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "Local/s@x", Context: "x", Extension: "read", App: "hotline-2"}); err == nil {
+		t.Error("an application with a dialplan target accepted")
+	}
+	for _, app := range []string{"hotline,2", "hotline 2", "a/b"} {
+		if _, err := c.Originate(ctx, pbx.OriginateRequest{Endpoint: "PJSIP/1", App: app}); err == nil {
+			t.Errorf("application %q accepted", app)
+		}
+	}
 	// The legs go as one comma-separated list: a comma in an id would
 	// name other channels.
 	if err := c.AddToBridge(ctx, "br", "a,b"); err == nil {
