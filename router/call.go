@@ -925,6 +925,9 @@ func (c *call) ring(o Offer) callEvent {
 			return evRing{Result: ringUnreachable, Offer: o}
 		}
 		log.Warn("originate to operator failed", zap.Error(err))
+		// It may have gone through all the same (a timeout): the
+		// operator is given back, so the leg must not ring on.
+		c.r.hangupQuietly(context.Background(), req.ChannelID, "normal")
 		return evRing{Result: ringFailed, Offer: o}
 	}
 	c.offer, c.legID = &o, req.ChannelID
@@ -942,8 +945,7 @@ func (c *call) ring(o Offer) callEvent {
 // router only, and what arrived of them before the offer is replayed.
 func (c *call) takeLeg(o Offer) callEvent {
 	c.rec.Offers++
-	now := c.r.now()
-	c.r.observeHandover(o, now)
+	now := c.r.now() // the hand-over was measured where the leg was dialled
 	c.r.addLeg(o.LegID, c.inbox)
 	c.offer, c.legID = &o, o.LegID
 	if c.rec.OfferedAt.IsZero() {

@@ -37,6 +37,9 @@ type CardCallback struct {
 const (
 	CardRinging = "ringing"
 	CardTalking = "talking"
+	// CardCallingBack: customer first, the citizen's phone rings for the
+	// operator reserved for them, whose own rings once the citizen answers.
+	CardCallingBack = "calling_back"
 )
 
 // Card returns the call on agentID's phone, if any.
@@ -99,12 +102,14 @@ func (c *call) publishCard() {
 	c.r.showCard(c.id, &card)
 }
 
-// publishCard is an agent-first callback attempt's card: the operator
+// publishCard is a callback attempt's card. Agent first the operator
 // rings, hears the whisper, waits for the citizen, talks. Customer first
-// the operator is only reserved while the citizen's phone rings: their
-// card comes with the inbound call the answered citizen becomes.
+// the operator is reserved while the citizen's phone rings, and sees whom
+// hotline is calling back for them (with the citizen's history); the
+// ringing card comes with the inbound call the answered citizen becomes.
 func (a *cbAttempt) publishCard() {
-	if !a.m.agentFirst || a.m.phase == atBegin || a.m.phase == atDone {
+	customerFirst := !a.m.agentFirst
+	if a.offer.AgentID == "" || a.m.phase == atBegin || a.m.phase == atDone || customerFirst && a.m.phase != atDialCitizen {
 		a.r.showCard(a.attempt, nil)
 		return
 	}
@@ -114,7 +119,10 @@ func (a *cbAttempt) publishCard() {
 		AnsweredAt: a.m.answeredAt,
 		Callback:   &CardCallback{ID: a.id, Reasons: a.cb.Reasons, Attempts: a.cb.Attempts},
 	}
-	if a.m.phase == atRingOperator {
+	switch {
+	case customerFirst:
+		card.State = CardCallingBack
+	case a.m.phase == atRingOperator:
 		card.State = CardRinging
 	}
 	a.r.showCard(a.attempt, &card)

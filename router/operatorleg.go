@@ -133,6 +133,9 @@ func (r *Router) dialForPeer(st CallerState, o Offer) (bool, error) {
 			r.logUnreachable(log, endpoint, err)
 		} else {
 			log.Warn("originate to operator failed", zap.Error(err))
+			// It may have gone through all the same (a timeout): the
+			// operator is given back, so the leg must not ring on.
+			r.hangupQuietly(context.Background(), req.ChannelID, "normal")
 		}
 		next := r.giveBack(log, o, unreachable)
 		if r.opt.Metrics != nil {
@@ -148,7 +151,8 @@ func (r *Router) dialForPeer(st CallerState, o Offer) (bool, error) {
 	cancel()
 	if err != nil {
 		// Nobody will take the leg on: it must not ring on. The offer is
-		// forwarded again as it is (errors.Is ErrNoPeer) or left to its lease.
+		// rung again once a survivor runs the application (errors.Is
+		// ErrNoPeer), or left to its lease.
 		r.hangupQuietly(context.Background(), o.LegID, "normal")
 		return true, fmt.Errorf("router: offer of call %s to %s: %w", o.CallID, o.AgentID, err)
 	}
