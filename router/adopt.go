@@ -240,6 +240,7 @@ func (c *call) resume() callEvent {
 			return ev
 		}
 		c.legID = a.legID
+		c.ownLeg(a.legID)
 		c.log.Info("adopted a conversation in progress")
 		return ev
 	case (a.state.State == "waiting" || a.state.State == "offered") && ok:

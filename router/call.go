@@ -56,7 +56,9 @@ type call struct {
 	// early holds the events of operator legs another instance rang for
 	// this call (it reserved the operator) that came before the offer
 	// naming the leg: they are replayed once the call takes the leg on.
-	early    map[string][]pbx.Event
+	early    map[string]*earlyLeg
+	earlyT   *time.Timer     // the next early leg to give up on: see earlyFor
+	ownLegs  map[string]bool // operator legs this call dialled or took on
 	bridgeID string
 	inBridge [2]bool // the caller, the operator leg: entered the bridge
 	// freed is what the wrap-up of an operator whose line dropped released,
@@ -215,6 +217,8 @@ func (c *call) run(ctx context.Context) {
 			c.fire(timerLegCause)
 		case <-c.timerC(timerEntry):
 			c.fire(timerEntry)
+		case <-c.earlyC():
+			c.expireEarly()
 		}
 	}
 	c.r.deliver(c.releaseTurn(), time.Time{}) // a citizen who left before they were queued
@@ -255,9 +259,9 @@ func (c *call) feed(ev callEvent) {
 func (c *call) handle(m msg) {
 	if m.offer != nil {
 		c.feed(evOffer{Offer: *m.offer})
-		if evs, ok := c.early[c.legID]; ok && c.legID == m.offer.LegID {
+		if e, ok := c.early[c.legID]; ok && c.legID == m.offer.LegID {
 			delete(c.early, c.legID)
-			for _, ev := range evs {
+			for _, ev := range e.evs {
 				c.handle(msg{ev: ev})
 			}
 		}
@@ -313,38 +317,101 @@ func (c *call) handle(m msg) {
 }
 
 // Bounds of early: an operator leg is rung for one offer at a time, and
-// a handful of events come before its answer.
+// a handful of events come before its answer. The offer naming a leg
+// comes within milliseconds of its first event; a leg still not taken on
+// after earlyFor was rung by an instance that died before it forwarded
+// the offer (the reservation's lease gives the caller back): it is hung
+// up, so that an operator who answered it does not sit in silence.
 const (
 	maxEarlyLegs   = 8
 	maxEarlyEvents = 16
+	earlyFor       = 5 * time.Second
 )
+
+func (c *call) earlyC() <-chan time.Time {
+	if c.earlyT == nil {
+		return nil
+	}
+	return c.earlyT.C
+}
+
+// earlyLeg is what a call holds of a leg rung for it elsewhere.
+type earlyLeg struct {
+	evs   []pbx.Event
+	since time.Time // its first event
+}
 
 // keepEarly holds an event of an operator leg of this call the call has
 // not taken on (yet): another instance rang it, and its offer is on the
-// way. A late event of a leg the call already finished with lands here
-// too, and is never replayed.
+// way. Late events of the call's own legs, and of ids only starting like
+// a leg's (a dash after the token), are not held.
 func (c *call) keepEarly(ev pbx.Event) {
-	if c.early == nil {
-		c.early = map[string][]pbx.Event{}
-	}
-	evs, known := c.early[ev.ChannelID]
-	if !known && len(c.early) >= maxEarlyLegs || len(evs) >= maxEarlyEvents {
+	token := strings.TrimPrefix(ev.ChannelID, c.id+legSep)
+	if c.ownLegs[ev.ChannelID] || token == "" || strings.Contains(token, "-") {
 		return
 	}
-	c.early[ev.ChannelID] = append(evs, ev)
+	if c.early == nil {
+		c.early = map[string]*earlyLeg{}
+	}
+	e := c.early[ev.ChannelID]
+	if e == nil {
+		if len(c.early) >= maxEarlyLegs {
+			return
+		}
+		e = &earlyLeg{since: c.r.now()}
+		c.early[ev.ChannelID] = e
+	}
+	if len(e.evs) >= maxEarlyEvents {
+		return
+	}
+	e.evs = append(e.evs, ev)
+	if c.earlyT == nil {
+		c.earlyT = time.NewTimer(earlyFor)
+	}
 	c.log.Debug("event of an operator leg not taken on (yet): held", zap.String("leg", ev.ChannelID), zap.String("event", string(ev.Type)))
 }
 
-// hangupEarly ends the legs rung for this call that it never took on (the
-// instance that rang one died before it forwarded the offer): once the
-// call is over nobody would.
-func (c *call) hangupEarly() {
-	for id, evs := range c.early {
-		if evs[len(evs)-1].Type != pbx.ChannelDestroyed {
-			c.r.spawn(func() { c.r.hangupQuietly(context.Background(), id, "normal") })
+// expireEarly hangs up the legs held for earlyFor without their offer and
+// waits for the next one.
+func (c *call) expireEarly() {
+	c.earlyT = nil
+	now := c.r.now()
+	next := time.Duration(0)
+	for id, e := range c.early {
+		left := earlyFor - now.Sub(e.since)
+		if left > 0 {
+			if next == 0 || left < next {
+				next = left
+			}
+			continue
 		}
+		c.log.Warn("an operator leg rung for this call was never handed to it: hanging it up", zap.String("leg", id))
+		c.hangupHeld(id, e)
+		delete(c.early, id)
+	}
+	if next > 0 {
+		c.earlyT = time.NewTimer(next)
+	}
+}
+
+// hangupEarly ends, when the call is over, the legs rung for it that it
+// never took on.
+func (c *call) hangupEarly() {
+	if c.earlyT != nil {
+		c.earlyT.Stop()
+		c.earlyT = nil
+	}
+	for id, e := range c.early {
+		c.hangupHeld(id, e)
 	}
 	c.early = nil
+}
+
+// hangupHeld hangs up an early leg unless it is gone already.
+func (c *call) hangupHeld(id string, e *earlyLeg) {
+	if e.evs[len(e.evs)-1].Type != pbx.ChannelDestroyed {
+		c.r.spawn(func() { c.r.hangupQuietly(context.Background(), id, "normal") })
+	}
 }
 
 // enteredBridge notes the caller's or the operator leg's entry into the
@@ -931,6 +998,7 @@ func (c *call) ring(o Offer) callEvent {
 		return evRing{Result: ringFailed, Offer: o}
 	}
 	c.offer, c.legID = &o, req.ChannelID
+	c.ownLeg(req.ChannelID)
 	if c.rec.OfferedAt.IsZero() {
 		c.rec.OfferedAt = now
 	}
@@ -948,12 +1016,22 @@ func (c *call) takeLeg(o Offer) callEvent {
 	now := c.r.now() // the hand-over was measured where the leg was dialled
 	c.r.addLeg(o.LegID, c.inbox)
 	c.offer, c.legID = &o, o.LegID
+	c.ownLeg(o.LegID)
 	if c.rec.OfferedAt.IsZero() {
 		c.rec.OfferedAt = now
 	}
 	ring := ringTimeout(c.topic)
 	c.log.Info("operator rung by the instance that reserved them", zap.String("agent", o.AgentID), zap.String("leg", o.LegID))
 	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: leaseAfter(o, now)}
+}
+
+// ownLeg notes a leg as the call's own: its late events are not taken
+// for a leg rung elsewhere.
+func (c *call) ownLeg(id string) {
+	if c.ownLegs == nil {
+		c.ownLegs = map[string]bool{}
+	}
+	c.ownLegs[id] = true
 }
 
 // leaseAfter renews the reservation's lease halfway through, so a ring

@@ -58,10 +58,15 @@ func (a *answeredACD) Answered(_ context.Context, o Offer, _ time.Time) error {
 
 // legRouter is a router on p and acd, its clock stopped.
 func legRouter(t *testing.T, p *legPBX, acd *answeredACD) *Router {
-	t.Helper()
 	now := time.Unix(1796350000, 0)
+	return legRouterAt(t, p, acd, func() time.Time { return now })
+}
+
+// legRouterAt is legRouter on clock now.
+func legRouterAt(t *testing.T, p *legPBX, acd *answeredACD, now func() time.Time) *Router {
+	t.Helper()
 	r, err := New(Options{PBX: p, ACD: acd, Agents: nopAgents{}, Records: nopRecorder{}, Config: &config.Config{},
-		Now: func() time.Time { return now }})
+		Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +163,41 @@ func TestALegRungForACallNotWaitingIsHungUp(t *testing.T) {
 	if len(p.hungUp) != 1 || p.hungUp[0] != leg || len(acd.missed) != 1 || c.legID != "" {
 		t.Fatalf("hung up %v, given back %+v, call's leg %q; want %s hung up and its offer given back", p.hungUp, acd.missed, c.legID, leg)
 	}
+}
+
+// A leg rung for a call whose offer never comes (the instance that rang
+// it died before forwarding it) is hung up earlyFor after its first
+// event, so that an operator who answered it is not left in silence; a
+// leg that came later is given its own earlyFor. Late events of the
+// call's own legs, and of ids only starting like a leg's, are not held.
+func TestAnEarlyLegNeverHandedOverIsHungUp(t *testing.T) {
+	p := &legPBX{}
+	clock := time.Unix(1796350000, 0)
+	r := legRouterAt(t, p, &answeredACD{}, func() time.Time { return clock })
+	c := queuedCall(r, "1796350000.10")
+	old, late, own := c.id+legSep+"abcdef5", c.id+legSep+"abcdef6", c.id+legSep+"abcdef7"
+	c.handle(msg{ev: pbx.Event{Type: pbx.StasisStart, ChannelID: old}})
+	if c.earlyT == nil {
+		t.Fatal("no timer armed for the held leg")
+	}
+	clock = clock.Add(earlyFor - time.Second)
+	c.handle(msg{ev: pbx.Event{Type: pbx.StasisStart, ChannelID: late}})
+	clock = clock.Add(time.Second)
+	c.earlyT.Stop()
+	c.expireEarly()
+	r.wg.Wait()
+	p.mu.Lock()
+	hung := append([]string(nil), p.hungUp...)
+	p.mu.Unlock()
+	if len(hung) != 1 || hung[0] != old || c.early[late] == nil || c.early[old] != nil || c.earlyT == nil {
+		t.Fatalf("after earlyFor: hung up %v, held %v, timer %v; want %s hung up, %s held and waited for", hung, c.early, c.earlyT != nil, old, late)
+	}
+	c.ownLeg(own)
+	c.handle(msg{ev: pbx.Event{Type: pbx.ChannelDestroyed, ChannelID: own}})
+	c.handle(msg{ev: pbx.Event{Type: pbx.ChannelDestroyed, ChannelID: late + "-consult"}})
+	if c.early[own] != nil || c.early[late+"-consult"] != nil {
+		t.Fatalf("held %v: a late event of the call's own leg, or of no leg, was held", c.early)
+	}
+	c.hangupEarly()
+	r.wg.Wait()
 }
