@@ -144,6 +144,21 @@ func TestTakeoverAndGiveBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the next offer reaching a2", func() bool { return rs.received("a2/hotline-a") == 1 })
+	// A probe answers whether some process runs the application, and never
+	// reaches its router: the offer sent after it arrives alone.
+	if err := b.Probe(ctx, "hotline-a"); err != nil {
+		t.Fatalf("probe of hotline-a: %v", err)
+	}
+	if err := b.Forward(ctx, "hotline-a", []byte("offer-3")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the offer after the probe reaching a2", func() bool { return rs.received("a2/hotline-a") >= 2 })
+	if n := rs.received("a2/hotline-a"); n != 2 {
+		t.Fatalf("a2's router for hotline-a received %d messages, want the 2 offers (no probe)", n)
+	}
+	if err := b.Probe(ctx, "hotline-nobody"); !errors.Is(err, ErrNoReceiver) {
+		t.Fatalf("probe of an application nobody runs: %v, want ErrNoReceiver", err)
+	}
 	request(t, b, "hotline-a", "a2/hotline-a:who")
 	request(t, a2, "hotline-b", "b/hotline-b:who")
 	if _, err := b.Request(ctx, "hotline-nobody", []byte("who")); !errors.Is(err, ErrNoReceiver) {
