@@ -984,28 +984,15 @@ func (c *call) ring(o Offer) callEvent {
 	c.r.observeHandover(o, now)
 	// No endpoint check first: it would cost every hand-over a round trip.
 	// Asterisk refuses an originate to an unregistered phone at once (500
-	// "Allocation failed", ErrUnavailable); only then is the endpoint asked,
-	// to tell an unregistered phone from an unknown one in the log.
+	// "Allocation failed", ErrUnavailable; originateFailed).
 	if err := c.r.dialLeg(c.inbox, req); err != nil {
-		if errors.Is(err, pbx.ErrUnavailable) {
-			c.r.logUnreachable(log, endpoint, err)
+		if c.r.originateFailed(log, req, err) {
 			return evRing{Result: ringUnreachable, Offer: o}
 		}
-		log.Warn("originate to operator failed", zap.Error(err))
-		// It may have gone through all the same (a timeout): the
-		// operator is given back, so the leg must not ring on.
-		c.r.hangupQuietly(context.Background(), req.ChannelID, "normal")
 		return evRing{Result: ringFailed, Offer: o}
 	}
-	c.offer, c.legID = &o, req.ChannelID
-	c.ownLeg(req.ChannelID)
-	if c.rec.OfferedAt.IsZero() {
-		c.rec.OfferedAt = now
-	}
 	log.Info("ringing operator", zap.String("endpoint", endpoint), zap.Duration("ring_timeout", req.Timeout))
-	// Asterisk ends an unanswered originate itself; the ring timer is the
-	// net for a lost ChannelDestroyed.
-	return evRing{Result: ringOK, Offer: o, Ring: req.Timeout + 5*time.Second, Lease: leaseAfter(o, now)}
+	return c.ringing(o, req.ChannelID, now)
 }
 
 // takeLeg makes the operator leg another instance originated for this
@@ -1013,16 +1000,21 @@ func (c *call) ring(o Offer) callEvent {
 // router only, and what arrived of them before the offer is replayed.
 func (c *call) takeLeg(o Offer) callEvent {
 	c.rec.Offers++
-	now := c.r.now() // the hand-over was measured where the leg was dialled
 	c.r.addLeg(o.LegID, c.inbox)
-	c.offer, c.legID = &o, o.LegID
-	c.ownLeg(o.LegID)
+	c.log.Info("operator rung by the instance that reserved them", zap.String("agent", o.AgentID), zap.String("leg", o.LegID))
+	return c.ringing(o, o.LegID, c.r.now()) // the hand-over was measured where the leg was dialled
+}
+
+// ringing makes legID, ringing for o, the call's operator leg. Asterisk
+// ends an unanswered originate itself; the ring timer is the net for a
+// lost ChannelDestroyed.
+func (c *call) ringing(o Offer, legID string, now time.Time) callEvent {
+	c.offer, c.legID = &o, legID
+	c.ownLeg(legID)
 	if c.rec.OfferedAt.IsZero() {
 		c.rec.OfferedAt = now
 	}
-	ring := ringTimeout(c.topic)
-	c.log.Info("operator rung by the instance that reserved them", zap.String("agent", o.AgentID), zap.String("leg", o.LegID))
-	return evRing{Result: ringOK, Offer: o, Ring: ring + 5*time.Second, Lease: leaseAfter(o, now)}
+	return evRing{Result: ringOK, Offer: o, Ring: ringTimeout(c.topic) + 5*time.Second, Lease: leaseAfter(o, now)}
 }
 
 // ownLeg notes a leg as the call's own: its late events are not taken
@@ -1088,11 +1080,7 @@ func (c *call) releaseOffer(x cmdReleaseOffer) {
 	default:
 		c.log.Info("operator did not take the call", zap.String("agent", o.AgentID), zap.String("reason", x.Reason))
 	}
-	next := c.r.giveBack(c.log, o, x.Unreachable)
-	if c.r.opt.Metrics != nil {
-		c.r.opt.Metrics.OffersFailed.Inc()
-	}
-	c.r.deliver(next, time.Time{})
+	c.r.offerFailed(c.log, o, x.Unreachable)
 }
 
 // answered tells Redis the operator answered. An error here is ambiguous

@@ -77,12 +77,10 @@ func (a *cbAttempt) run(agentFirst bool) {
 	defer a.cleanUp()
 	topic := a.offer.Topic
 	a.log = a.log.With(zap.String("queue", topic))
-	times := atTimes{Ring: 15 * time.Second, Citizen: r.opt.CallbackRingTimeout, Renew: r.opt.CallbackRenewEvery,
+	t, ok := r.Config().Topic(topic)
+	times := atTimes{Ring: ringTimeout(t), Citizen: r.opt.CallbackRingTimeout, Renew: r.opt.CallbackRenewEvery,
 		Lease: leaseAfter(a.offer, r.now())}
-	if t, ok := r.Config().Topic(topic); ok {
-		if t.RingTimeout.D() > 0 {
-			times.Ring = t.RingTimeout.D()
-		}
+	if ok {
 		times.WrapUp = t.WrapUp.D()
 	}
 	a.feed(aevStart{AgentFirst: agentFirst, Times: times})

@@ -87,14 +87,34 @@ func (r *Router) observeHandover(o Offer, now time.Time) {
 	}
 }
 
-// logUnreachable logs an originate Asterisk refused because the phone is
-// not reachable, asking the endpoint only then: an unregistered phone is
-// told from an unknown one.
-func (r *Router) logUnreachable(log *zap.Logger, endpoint string, err error) {
-	cctx, cancel := r.cmdCtx()
-	state, serr := r.opt.PBX.EndpointState(cctx, endpoint)
-	cancel()
-	log.Info("operator's phone is not reachable; skipping", zap.String("endpoint", endpoint), zap.String("state", state), zap.NamedError("state_error", serr), zap.Error(err))
+// originateFailed handles an operator leg's originate that failed, and
+// reports whether the phone is unreachable (Asterisk refuses an
+// unregistered phone at once: only then is the endpoint asked, to tell an
+// unregistered phone from an unknown one in the log). Any other failure
+// may have gone through all the same (a timeout): the operator is given
+// back, so the leg must not ring on.
+func (r *Router) originateFailed(log *zap.Logger, req pbx.OriginateRequest, err error) (unreachable bool) {
+	if errors.Is(err, pbx.ErrUnavailable) {
+		cctx, cancel := r.cmdCtx()
+		state, serr := r.opt.PBX.EndpointState(cctx, req.Endpoint)
+		cancel()
+		log.Info("operator's phone is not reachable; skipping", zap.String("endpoint", req.Endpoint), zap.String("state", state), zap.NamedError("state_error", serr), zap.Error(err))
+		return true
+	}
+	log.Warn("originate to operator failed", zap.Error(err))
+	r.hangupQuietly(context.Background(), req.ChannelID, "normal")
+	return false
+}
+
+// offerFailed gives back an offer whose operator did not take it (or
+// could not be rung): the caller keeps its place, the operator is made
+// ready (offline when unreachable), and whoever that frees is matched.
+func (r *Router) offerFailed(log *zap.Logger, o Offer, unreachable bool) {
+	next := r.giveBack(log, o, unreachable)
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.OffersFailed.Inc()
+	}
+	r.deliver(next, time.Time{})
 }
 
 // dialForPeer rings the operator o reserved for a caller the router of
@@ -128,20 +148,7 @@ func (r *Router) dialForPeer(st CallerState, o Offer) (bool, error) {
 	_, err = r.opt.PBX.Originate(cctx, req)
 	cancel()
 	if err != nil {
-		unreachable := errors.Is(err, pbx.ErrUnavailable)
-		if unreachable {
-			r.logUnreachable(log, endpoint, err)
-		} else {
-			log.Warn("originate to operator failed", zap.Error(err))
-			// It may have gone through all the same (a timeout): the
-			// operator is given back, so the leg must not ring on.
-			r.hangupQuietly(context.Background(), req.ChannelID, "normal")
-		}
-		next := r.giveBack(log, o, unreachable)
-		if r.opt.Metrics != nil {
-			r.opt.Metrics.OffersFailed.Inc()
-		}
-		r.deliver(next, time.Time{})
+		r.offerFailed(log, o, r.originateFailed(log, req, err))
 		return true, nil
 	}
 	o.LegID = req.ChannelID

@@ -386,15 +386,9 @@ func (c *vcall) exec(cmd callCmd) callEvent {
 		if c.rec.OfferedAt.IsZero() {
 			c.rec.OfferedAt = v.now()
 		}
-		ring := c.topic.RingTimeout.D()
-		if ring <= 0 {
-			ring = 15 * time.Second
-		}
+		ring := ringTimeout(c.topic)
 		v.opt.People.OperatorRings(c.id, x.Offer.AgentID)
-		lease := time.Duration(0)
-		if !x.Offer.Expires.IsZero() {
-			lease = max(x.Offer.Expires.Sub(v.now())/2, time.Millisecond)
-		}
+		lease := leaseAfter(x.Offer, v.now())
 		// The PBX ends an unanswered originate at the ring timeout.
 		return evRing{Result: ringOK, Offer: x.Offer, Ring: ring, Lease: lease}
 	case cmdReleaseOffer:
@@ -736,11 +730,9 @@ func (v *Virtual) startAttempt(o Offer) {
 	a := v.newAttempt(o.CallID[len(cbPrefix):])
 	a.offer = o
 	agentFirst := v.opt.Policy == nil || !v.opt.Policy(o.Topic).CustomerFirst
-	times := atTimes{Ring: 15 * time.Second, Citizen: v.opt.CitizenRing, Renew: time.Minute, Lease: leaseAfter(o, v.now())}
-	if t, ok := v.opt.Config.Topic(o.Topic); ok {
-		if t.RingTimeout.D() > 0 {
-			times.Ring = t.RingTimeout.D()
-		}
+	t, ok := v.opt.Config.Topic(o.Topic)
+	times := atTimes{Ring: ringTimeout(t), Citizen: v.opt.CitizenRing, Renew: time.Minute, Lease: leaseAfter(o, v.now())}
+	if ok {
 		times.WrapUp = t.WrapUp.D()
 	}
 	a.feed(aevStart{AgentFirst: agentFirst, Times: times})
